@@ -1,0 +1,22 @@
+package dev.hako.mgmt.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code hako} command. */
+@Command(name = "hako", mixinStandardHelpOptions = true, version = "hako 0.1.0",
+        description = "A hypervisor in Java: runs x86-64 Linux guests on its own CPU or on KVM.",
+        subcommands = {UserCommand.class})
+public final class Main implements Runnable {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    public static void main(String[] args) {
+        System.exit(new CommandLine(new Main()).execute(args));
+    }
+
+    @Override
+    public void run() {
+        throw new CommandLine.ParameterException(spec.commandLine(), "say what to do: hako user -- PROGRAM");
+    }
+}

@@ -1,0 +1,32 @@
+package dev.hako.mgmt.cli;
+
+import dev.hako.usermode.UserMode;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code hako user [--root DIR] -- PROGRAM [ARGS...]}: a static Linux program on the soft CPU. */
+@Command(name = "user", description = "Run a static x86-64 Linux program on the soft CPU, its syscalls on the host.")
+final class UserCommand implements Callable<Integer> {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Option(names = "--root", paramLabel = "DIR", description = "Resolve the program's file paths under DIR.")
+    Path root;
+
+    @Parameters(arity = "1..*", paramLabel = "PROGRAM [ARGS...]", description = "The program and its arguments.")
+    List<String> argv;
+
+    @Override
+    public Integer call() {
+        if (root != null && !Files.isDirectory(root)) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--root " + root + " is not a directory");
+        }
+        return UserMode.run(root, argv);
+    }
+}

@@ -1,0 +1,23 @@
+package dev.hako.soft.exec;
+
+import dev.hako.soft.decode.Insn;
+
+/** A run of decoded instructions that starts at one address and ends at a control transfer or a page end. */
+final class Block {
+    final long start;
+    final Insn[] insns;
+    /** Address after the last instruction: where execution falls through. */
+    final long end;
+    /** Host pages whose bytes this block was decoded from (the second is -1 unless an instruction straddles). */
+    final long hostPage;
+    final long secondHostPage;
+    boolean valid = true;
+
+    Block(long start, Insn[] insns, long hostPage, long secondHostPage) {
+        this.start = start;
+        this.insns = insns;
+        this.end = insns[insns.length - 1].next;
+        this.hostPage = hostPage;
+        this.secondHostPage = secondHostPage;
+    }
+}

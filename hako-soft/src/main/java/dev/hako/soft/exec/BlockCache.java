@@ -1,0 +1,109 @@
+package dev.hako.soft.exec;
+
+import dev.hako.soft.decode.Decoder;
+import dev.hako.soft.decode.Insn;
+import dev.hako.soft.decode.OpSpec;
+import dev.hako.soft.fault.CpuFault;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Decoded code, kept per guest address and dropped per host page when the page is written. Lookups go
+ * through a direct-mapped array first, so a hot branch target costs one array load and one compare.
+ */
+final class BlockCache {
+    private static final int MAX_BLOCK = 64;
+    private static final int FAST_BITS = 14;
+    private final Block[] fast = new Block[1 << FAST_BITS];
+    private final Map<Long, Block> blocks = new HashMap<>();
+    private final Map<Long, List<Block>> byPage = new HashMap<>();
+    private final Decoder decoder;
+    /** The block being run, so a store into it can end it early. */
+    Block running;
+
+    BlockCache(Decoder decoder) {
+        this.decoder = decoder;
+    }
+
+    private static int slot(long rip) {
+        return (int) (rip ^ (rip >>> FAST_BITS)) & ((1 << FAST_BITS) - 1);
+    }
+
+    Block lookup(Cpu cpu, long rip) {
+        int s = slot(rip);
+        Block b = fast[s];
+        if (b != null && b.start == rip) {
+            return b;
+        }
+        b = blocks.get(rip);
+        if (b == null) {
+            b = decodeBlock(cpu, rip);
+            blocks.put(rip, b);
+            byPage.computeIfAbsent(b.hostPage, k -> new ArrayList<>()).add(b);
+            if (b.secondHostPage >= 0) {
+                byPage.computeIfAbsent(b.secondHostPage, k -> new ArrayList<>()).add(b);
+            }
+        }
+        fast[s] = b;
+        return b;
+    }
+
+    private Block decodeBlock(Cpu cpu, long rip) {
+        long hostPage = cpu.mem.codePage(rip);
+        long second = -1;
+        List<Insn> list = new ArrayList<>();
+        long pc = rip;
+        while (true) {
+            Insn insn = new Insn();
+            try {
+                decoder.decode(cpu, pc, insn);
+            } catch (CpuFault f) {
+                if (list.isEmpty()) {
+                    throw f; // the fault belongs to this very instruction
+                }
+                break; // let the faulting instruction start its own block and fault when reached
+            }
+            list.add(insn);
+            if (((insn.next - 1) ^ pc) >>> 12 != 0) {
+                second = cpu.mem.codePage(insn.next - 1); // straddles into the next page
+            }
+            pc = insn.next;
+            if (insn.spec.has(OpSpec.ENDS_BLOCK) || list.size() >= MAX_BLOCK || ((pc ^ rip) >>> 12) != 0
+                    || second >= 0) {
+                break;
+            }
+        }
+        return new Block(rip, list.toArray(new Insn[0]), hostPage, second);
+    }
+
+    /** Drops all code decoded from {@code hostPage}; true if the running block was among it. */
+    boolean invalidatePage(long hostPage) {
+        List<Block> list = byPage.remove(hostPage);
+        if (list == null) {
+            return false;
+        }
+        boolean hitRunning = false;
+        for (Block b : list) {
+            if (!b.valid) {
+                continue;
+            }
+            b.valid = false;
+            blocks.remove(b.start);
+            int s = slot(b.start);
+            if (fast[s] == b) {
+                fast[s] = null;
+            }
+            hitRunning |= b == running;
+        }
+        return hitRunning;
+    }
+
+    /** Drops everything (the address space changed under us). */
+    void clear() {
+        blocks.clear();
+        byPage.clear();
+        java.util.Arrays.fill(fast, null);
+    }
+}

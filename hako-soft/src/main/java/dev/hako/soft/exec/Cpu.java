@@ -1,0 +1,187 @@
+package dev.hako.soft.exec;
+
+import dev.hako.soft.decode.Insn;
+import dev.hako.soft.fault.CpuFault;
+import dev.hako.soft.mmu.Mmu;
+
+/**
+ * The architectural state of one soft vCPU and the operand accessors its instruction handlers share.
+ * Fields are public and plain: only the vCPU's own thread touches them.
+ */
+public final class Cpu {
+    public static final int RAX = 0, RCX = 1, RDX = 2, RBX = 3, RSP = 4, RBP = 5, RSI = 6, RDI = 7;
+    /** Segment override codes kept in {@link Insn#segment}. */
+    public static final int SEG_NONE = 0, SEG_FS = 1, SEG_GS = 2;
+
+    public final long[] r = new long[16];
+    public long rip;
+
+    // Lazy flags (see Flags).
+    public int ccOp = Flags.EAGER;
+    public int ccSize = 8;
+    public long ccRes, ccSrc1, ccSrc2, ccAux;
+    /** RFLAGS bits that are not arithmetic flags (DF, IF, ...), bit 1 always set. */
+    public long flagsOther = 0x202;
+
+    public long fsBase, gsBase, kernelGsBase;
+
+    /** XMM0..15 as (low, high) pairs: xmm[2n] is bits 0-63 of XMMn. */
+    public final long[] xmm = new long[32];
+    public int mxcsr = 0x1F80;
+    public final X87 fpu = new X87();
+
+    public final Mmu mem;
+    public final CpuFault fault = new CpuFault();
+    public final CpuidModel cpuid = new CpuidModel();
+    /** Set by an instruction that must end the current block (SMC store, syscall that stops the guest). */
+    public boolean exitBlock;
+    /** Where SYSCALL goes; the user-mode runner carries it out on the host. */
+    public SyscallHandler syscallHandler;
+    /** Retired instructions, counted per block. */
+    public long instructions;
+    /** Host TSC-like counter origin for RDTSC. */
+    public final long tscOrigin = System.nanoTime();
+
+    public Cpu(Mmu mem) {
+        this.mem = mem;
+    }
+
+    /** Called by SYSCALL. */
+    public interface SyscallHandler {
+        void syscall(Cpu cpu);
+    }
+
+    // ---- faults ----
+
+    public CpuFault fault(int vector) {
+        return fault.raise(vector, 0, false, 0);
+    }
+
+    public CpuFault fault(int vector, int errorCode) {
+        return fault.raise(vector, errorCode, true, 0);
+    }
+
+    // ---- registers ----
+
+    /**
+     * Register {@code reg} at {@code size} bytes, zero-extended. Byte registers 16..19 are AH, CH, DH, BH
+     * (the decoder maps them so when no REX prefix is present).
+     */
+    public long getReg(int reg, int size) {
+        return switch (size) {
+            case 1 -> reg < 16 ? r[reg] & 0xFF : (r[reg - 16] >>> 8) & 0xFF;
+            case 2 -> r[reg] & 0xFFFF;
+            case 4 -> r[reg] & 0xFFFFFFFFL;
+            default -> r[reg];
+        };
+    }
+
+    /** Writes a register as x86 does: 32-bit writes zero the upper half, 8 and 16-bit writes merge. */
+    public void setReg(int reg, int size, long value) {
+        switch (size) {
+            case 1 -> {
+                if (reg < 16) {
+                    r[reg] = (r[reg] & ~0xFFL) | (value & 0xFF);
+                } else {
+                    r[reg - 16] = (r[reg - 16] & ~0xFF00L) | ((value & 0xFF) << 8);
+                }
+            }
+            case 2 -> r[reg] = (r[reg] & ~0xFFFFL) | (value & 0xFFFF);
+            case 4 -> r[reg] = value & 0xFFFFFFFFL;
+            default -> r[reg] = value;
+        }
+    }
+
+    // ---- memory operands ----
+
+    /** Effective (linear) address of the memory operand. */
+    public long ea(Insn i) {
+        long a = i.disp;
+        if (i.base >= 0) {
+            a += r[i.base];
+        }
+        if (i.index >= 0) {
+            a += r[i.index] << i.scale;
+        }
+        if (i.addrSize == 4) {
+            a &= 0xFFFFFFFFL;
+        }
+        return switch (i.segment) {
+            case SEG_FS -> a + fsBase;
+            case SEG_GS -> a + gsBase;
+            default -> a;
+        };
+    }
+
+    /** The r/m operand at the instruction's operand size. */
+    public long readRm(Insn i) {
+        return i.rmIsReg ? getReg(i.rm, i.opSize) : mem.read(ea(i), i.opSize);
+    }
+
+    /** The r/m operand at an explicit size (movzx, movsx and friends). */
+    public long readRm(Insn i, int size) {
+        return i.rmIsReg ? getReg(i.rm, size) : mem.read(ea(i), size);
+    }
+
+    public void writeRm(Insn i, long value) {
+        if (i.rmIsReg) {
+            setReg(i.rm, i.opSize, value);
+        } else {
+            mem.write(ea(i), i.opSize, value);
+        }
+    }
+
+    public void writeRm(Insn i, int size, long value) {
+        if (i.rmIsReg) {
+            setReg(i.rm, size, value);
+        } else {
+            mem.write(ea(i), size, value);
+        }
+    }
+
+    // ---- flags ----
+
+    public void setFlags(int op, int size, long res, long src1, long src2) {
+        ccOp = op;
+        ccSize = size;
+        ccRes = res;
+        ccSrc1 = src1;
+        ccSrc2 = src2;
+    }
+
+    /** Sets the six arithmetic flags outright. */
+    public void setArithFlags(long flags) {
+        ccOp = Flags.EAGER;
+        ccRes = flags & Flags.ARITH;
+    }
+
+    public long rflags() {
+        return flagsOther | Flags.arith(this);
+    }
+
+    /** Loads RFLAGS; {@code writable} masks the bits the writer may change. */
+    public void setRflags(long value, long writable) {
+        long arith = Flags.arith(this);
+        long merged = ((flagsOther | arith) & ~writable) | (value & writable);
+        flagsOther = (merged & ~Flags.ARITH) | 2;
+        setArithFlags(merged);
+    }
+
+    public boolean df() {
+        return (flagsOther & Flags.DF) != 0;
+    }
+
+    // ---- stack ----
+
+    public void push64(long value) {
+        long sp = r[RSP] - 8;
+        mem.write64(sp, value);
+        r[RSP] = sp;
+    }
+
+    public long pop64() {
+        long v = mem.read64(r[RSP]);
+        r[RSP] += 8;
+        return v;
+    }
+}

@@ -1,0 +1,67 @@
+package dev.hako.soft.exec;
+
+/**
+ * What CPUID tells the guest: an honest x86-64 baseline of what the soft CPU implements (SSE2, CX16, POPCNT,
+ * LZCNT; no SSE3+, no AVX, no XSAVE), so that glibc and the kernel choose code paths the soft CPU runs.
+ * Leaves are data: {@code {leaf, subleaf, eax, ebx, ecx, edx}} rows; a missing leaf reads as zeros.
+ */
+public final class CpuidModel {
+    private static final long MAX_BASIC = 0x7, MAX_EXTENDED = 0x80000008L;
+    private static final int EDX1 = bits(0, 3, 4, 5, 6, 8, 9, 11, 12, 13, 15, 16, 19, 24, 25, 26);
+    private static final int ECX1 = bits(13, 23, 31); // CX16, POPCNT, hypervisor
+    private static final int EDX_EXT1 = bits(11, 20, 29); // SYSCALL, NX, LM
+    private static final int ECX_EXT1 = bits(0, 5); // LAHF/SAHF in long mode, LZCNT (ABM)
+
+    private static final long[][] LEAVES = {
+        {0x0, 0, MAX_BASIC, ascii("Genu"), ascii("ntel"), ascii("ineI")},
+        {0x1, 0, 0x000006F1, 0x00010800, ECX1, EDX1},
+        {0x2, 0, 0x00FF0001, 0, 0, 0}, // descriptor 0xFF: read the caches from leaf 4
+        // Leaf 4: L1d 32 KiB, L1i 32 KiB, L2 1 MiB, L3 8 MiB; 64-byte lines.
+        {0x4, 0, 0x00000121, (7L << 22) | 63, 63, 0},
+        {0x4, 1, 0x00000122, (7L << 22) | 63, 63, 0},
+        {0x4, 2, 0x00000143, (15L << 22) | 63, 1023, 0},
+        {0x4, 3, 0x00000163, (15L << 22) | 63, 8191, 6},
+        {0x80000000L, 0, MAX_EXTENDED, ascii("Genu"), ascii("ntel"), ascii("ineI")},
+        {0x80000001L, 0, 0, 0, ECX_EXT1, EDX_EXT1},
+        {0x80000002L, 0, ascii("hako"), ascii(" sof"), ascii("t x8"), ascii("6-64")},
+        {0x80000003L, 0, ascii(" CPU"), 0, 0, 0},
+        {0x80000004L, 0, 0, 0, 0, 0},
+        {0x80000006L, 0, 0, 0, 0x04008040L, 0},
+        {0x80000008L, 0, 0x00003028, 0, 0, 0},
+    };
+
+    private static int bits(int... positions) {
+        int v = 0;
+        for (int p : positions) {
+            v |= 1 << p;
+        }
+        return v;
+    }
+
+    private static long ascii(String four) {
+        long v = 0;
+        for (int i = 3; i >= 0; i--) {
+            v = (v << 8) | four.charAt(i);
+        }
+        return v;
+    }
+
+    /** Sets EAX, EBX, ECX, EDX of {@code cpu} for leaf EAX, subleaf ECX. */
+    public void execute(Cpu cpu) {
+        long leaf = cpu.r[Cpu.RAX] & 0xFFFFFFFFL;
+        long subleaf = cpu.r[Cpu.RCX] & 0xFFFFFFFFL;
+        boolean indexed = leaf == 4 || leaf == 7;
+        long[] row = null;
+        for (long[] candidate : LEAVES) {
+            if (candidate[0] == leaf && (!indexed || candidate[1] == subleaf)) {
+                row = candidate;
+                break;
+            }
+        }
+        long[] out = row == null ? new long[] {0, 0, 0, 0, 0, 0} : row;
+        cpu.r[Cpu.RAX] = out[2] & 0xFFFFFFFFL;
+        cpu.r[Cpu.RBX] = out[3] & 0xFFFFFFFFL;
+        cpu.r[Cpu.RCX] = out[4] & 0xFFFFFFFFL;
+        cpu.r[Cpu.RDX] = out[5] & 0xFFFFFFFFL;
+    }
+}

@@ -1,0 +1,21 @@
+package dev.hako.soft.exec;
+
+import dev.hako.soft.decode.Insn;
+import dev.hako.soft.decode.OpcodeTable;
+import dev.hako.soft.fault.CpuFault;
+
+/** Builds the opcode maps from the instruction groups, one group per chapter of the manual. */
+public final class Instructions {
+    private Instructions() {}
+
+    public static OpcodeTable table() {
+        OpcodeTable t = new OpcodeTable();
+        Alu.register(t);
+        return t;
+    }
+
+    /** An encoding with no entry: #UD, as hardware raises it. */
+    public static void undefined(Cpu cpu, Insn insn) {
+        throw cpu.fault(CpuFault.UD);
+    }
+}

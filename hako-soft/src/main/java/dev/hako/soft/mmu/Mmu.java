@@ -1,0 +1,347 @@
+package dev.hako.soft.mmu;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.VarHandle;
+
+/**
+ * A vCPU's view of guest memory: a direct-mapped software TLB in front of a {@link PageWalker}, over the
+ * off-heap RAM segment. Loads are acquire and stores release (x86 TSO; free on an x86 host). Pages that hold
+ * decoded code never get a write entry, so the first store to one reaches {@link CodeWatcher} and the
+ * decoded code is dropped before the store lands: self-modifying code works.
+ */
+public final class Mmu {
+    private static final int TLB_BITS = 12;
+    private static final int TLB_SIZE = 1 << TLB_BITS;
+    private static final int TLB_MASK = TLB_SIZE - 1;
+    private static final long PAGE_MASK = ~0xFFFL;
+    private static final long NO_TAG = 1; // never a page address
+    private static final ValueLayout.OfShort U16 = ValueLayout.JAVA_SHORT_UNALIGNED;
+    private static final ValueLayout.OfInt U32 = ValueLayout.JAVA_INT_UNALIGNED;
+    private static final ValueLayout.OfLong U64 = ValueLayout.JAVA_LONG_UNALIGNED;
+    private static final VarHandle CAS64 = ValueLayout.JAVA_LONG.varHandle();
+    private static final VarHandle CAS32 = ValueLayout.JAVA_INT.varHandle();
+    private static final VarHandle CAS16 = ValueLayout.JAVA_SHORT.varHandle();
+    private static final VarHandle CAS8 = ValueLayout.JAVA_BYTE.varHandle();
+    /** Locked accesses that split an aligned word are serialized here, as a split lock is on hardware. */
+    private static final Object SPLIT_LOCK = new Object();
+
+    private final MemorySegment ram;
+    private final long[] readTag = new long[TLB_SIZE];
+    private final long[] writeTag = new long[TLB_SIZE];
+    private final long[] execTag = new long[TLB_SIZE];
+    private final long[] addend = new long[TLB_SIZE];
+    /** One bit per host RAM page: set while decoded code exists for the page. */
+    private final long[] codePages;
+    private PageWalker walker;
+    private CodeWatcher codeWatcher = hostPage -> { };
+
+    /** Told when a store hits a page that holds decoded code, before the store is done. */
+    public interface CodeWatcher {
+        void codeWritten(long hostPage);
+    }
+
+    public Mmu(MemorySegment ram, PageWalker walker) {
+        this.ram = ram;
+        this.walker = walker;
+        this.codePages = new long[(int) ((ram.byteSize() >>> 12) + 63 >>> 6)];
+        flush();
+    }
+
+    public MemorySegment ram() {
+        return ram;
+    }
+
+    public void setWalker(PageWalker walker) {
+        this.walker = walker;
+        flush();
+    }
+
+    public void setCodeWatcher(CodeWatcher watcher) {
+        this.codeWatcher = watcher;
+    }
+
+    /** Forgets every translation (CR3 write, permission change). */
+    public void flush() {
+        java.util.Arrays.fill(readTag, NO_TAG);
+        java.util.Arrays.fill(writeTag, NO_TAG);
+        java.util.Arrays.fill(execTag, NO_TAG);
+    }
+
+    /** Forgets the translation of one page (INVLPG, munmap of one page). */
+    public void flushPage(long gva) {
+        int i = index(gva);
+        readTag[i] = NO_TAG;
+        writeTag[i] = NO_TAG;
+        execTag[i] = NO_TAG;
+    }
+
+    private static int index(long gva) {
+        return (int) (gva >>> 12) & TLB_MASK;
+    }
+
+    // ---- loads ----
+
+    public int read8(long gva) {
+        int i = index(gva);
+        if (readTag[i] == (gva & PAGE_MASK)) {
+            byte v = ram.get(ValueLayout.JAVA_BYTE, addend[i] + gva);
+            VarHandle.acquireFence();
+            return v & 0xFF;
+        }
+        return ram.get(ValueLayout.JAVA_BYTE, fillRead(gva)) & 0xFF;
+    }
+
+    public int read16(long gva) {
+        int i = index(gva);
+        if (readTag[i] == (gva & PAGE_MASK) && (gva & 0xFFF) <= 0xFFE) {
+            short v = ram.get(U16, addend[i] + gva);
+            VarHandle.acquireFence();
+            return v & 0xFFFF;
+        }
+        return (int) readSlow(gva, 2);
+    }
+
+    public long read32(long gva) {
+        int i = index(gva);
+        if (readTag[i] == (gva & PAGE_MASK) && (gva & 0xFFF) <= 0xFFC) {
+            int v = ram.get(U32, addend[i] + gva);
+            VarHandle.acquireFence();
+            return v & 0xFFFFFFFFL;
+        }
+        return readSlow(gva, 4);
+    }
+
+    public long read64(long gva) {
+        int i = index(gva);
+        if (readTag[i] == (gva & PAGE_MASK) && (gva & 0xFFF) <= 0xFF8) {
+            long v = ram.get(U64, addend[i] + gva);
+            VarHandle.acquireFence();
+            return v;
+        }
+        return readSlow(gva, 8);
+    }
+
+    /** Zero-extended load of 1, 2, 4 or 8 bytes. */
+    public long read(long gva, int size) {
+        return switch (size) {
+            case 1 -> read8(gva);
+            case 2 -> read16(gva);
+            case 4 -> read32(gva);
+            default -> read64(gva);
+        };
+    }
+
+    private long readSlow(long gva, int size) {
+        if (((gva & 0xFFF) + size) <= 0x1000) {
+            long off = fillRead(gva);
+            long v = switch (size) {
+                case 2 -> ram.get(U16, off) & 0xFFFFL;
+                case 4 -> ram.get(U32, off) & 0xFFFFFFFFL;
+                default -> ram.get(U64, off);
+            };
+            VarHandle.acquireFence();
+            return v;
+        }
+        // Crosses a page: both pages must be readable before anything is returned.
+        long v = 0;
+        for (int b = 0; b < size; b++) {
+            v |= (long) (ram.get(ValueLayout.JAVA_BYTE, fillRead(gva + b)) & 0xFF) << (8 * b);
+        }
+        VarHandle.acquireFence();
+        return v;
+    }
+
+    private long fillRead(long gva) {
+        long page = gva & PAGE_MASK;
+        long host = walker.translate(gva, PageWalker.READ);
+        int i = index(gva);
+        readTag[i] = page;
+        addend[i] = host - page;
+        if (writeTag[i] != page) {
+            writeTag[i] = NO_TAG; // the addend now belongs to this page
+        }
+        if (execTag[i] != page) {
+            execTag[i] = NO_TAG;
+        }
+        return host + (gva & 0xFFF);
+    }
+
+    // ---- instruction fetch ----
+
+    public int fetch8(long gva) {
+        int i = index(gva);
+        if (execTag[i] == (gva & PAGE_MASK)) {
+            return ram.get(ValueLayout.JAVA_BYTE, addend[i] + gva) & 0xFF;
+        }
+        return ram.get(ValueLayout.JAVA_BYTE, fillExec(gva)) & 0xFF;
+    }
+
+    /**
+     * Host page offset of the code page holding {@code gva}, marked as holding decoded code: its write
+     * entries are dropped so the next store to it is seen.
+     */
+    public long codePage(long gva) {
+        long host = (fillExec(gva) & PAGE_MASK);
+        int bit = (int) (host >>> 12);
+        if ((codePages[bit >>> 6] & (1L << bit)) == 0) {
+            codePages[bit >>> 6] |= 1L << bit;
+            java.util.Arrays.fill(writeTag, NO_TAG);
+        }
+        return host;
+    }
+
+    private long fillExec(long gva) {
+        long page = gva & PAGE_MASK;
+        long host = walker.translate(gva, PageWalker.EXECUTE);
+        int i = index(gva);
+        execTag[i] = page;
+        if (addend[i] != host - page) {
+            readTag[i] = NO_TAG;
+            writeTag[i] = NO_TAG;
+        }
+        addend[i] = host - page;
+        return host + (gva & 0xFFF);
+    }
+
+    // ---- stores ----
+
+    public void write8(long gva, int value) {
+        int i = index(gva);
+        if (writeTag[i] == (gva & PAGE_MASK)) {
+            VarHandle.releaseFence();
+            ram.set(ValueLayout.JAVA_BYTE, addend[i] + gva, (byte) value);
+            return;
+        }
+        long off = fillWrite(gva);
+        VarHandle.releaseFence();
+        ram.set(ValueLayout.JAVA_BYTE, off, (byte) value);
+    }
+
+    public void write16(long gva, int value) {
+        int i = index(gva);
+        if (writeTag[i] == (gva & PAGE_MASK) && (gva & 0xFFF) <= 0xFFE) {
+            VarHandle.releaseFence();
+            ram.set(U16, addend[i] + gva, (short) value);
+            return;
+        }
+        writeSlow(gva, 2, value);
+    }
+
+    public void write32(long gva, long value) {
+        int i = index(gva);
+        if (writeTag[i] == (gva & PAGE_MASK) && (gva & 0xFFF) <= 0xFFC) {
+            VarHandle.releaseFence();
+            ram.set(U32, addend[i] + gva, (int) value);
+            return;
+        }
+        writeSlow(gva, 4, value);
+    }
+
+    public void write64(long gva, long value) {
+        int i = index(gva);
+        if (writeTag[i] == (gva & PAGE_MASK) && (gva & 0xFFF) <= 0xFF8) {
+            VarHandle.releaseFence();
+            ram.set(U64, addend[i] + gva, value);
+            return;
+        }
+        writeSlow(gva, 8, value);
+    }
+
+    /** Store of the low 1, 2, 4 or 8 bytes of {@code value}. */
+    public void write(long gva, int size, long value) {
+        switch (size) {
+            case 1 -> write8(gva, (int) value);
+            case 2 -> write16(gva, (int) value);
+            case 4 -> write32(gva, value);
+            default -> write64(gva, value);
+        }
+    }
+
+    private void writeSlow(long gva, int size, long value) {
+        if (((gva & 0xFFF) + size) <= 0x1000) {
+            long off = fillWrite(gva);
+            VarHandle.releaseFence();
+            switch (size) {
+                case 2 -> ram.set(U16, off, (short) value);
+                case 4 -> ram.set(U32, off, (int) value);
+                default -> ram.set(U64, off, value);
+            }
+            return;
+        }
+        // Crosses a page: translate both pages before storing anything, so a fault leaves memory untouched.
+        long first = fillWrite(gva);
+        long last = fillWrite(gva + size - 1);
+        VarHandle.releaseFence();
+        for (int b = 0; b < size; b++) {
+            long a = gva + b;
+            long off = ((a ^ gva) & PAGE_MASK) == 0 ? first + b : (last & PAGE_MASK) + (a & 0xFFF);
+            ram.set(ValueLayout.JAVA_BYTE, off, (byte) (value >>> (8 * b)));
+        }
+    }
+
+    private long fillWrite(long gva) {
+        long page = gva & PAGE_MASK;
+        long host = walker.translate(gva, PageWalker.WRITE);
+        int bit = (int) (host >>> 12);
+        if ((codePages[bit >>> 6] & (1L << bit)) != 0) {
+            codePages[bit >>> 6] &= ~(1L << bit);
+            codeWatcher.codeWritten(host);
+        }
+        int i = index(gva);
+        if (addend[i] != host - page) {
+            readTag[i] = NO_TAG;
+            execTag[i] = NO_TAG;
+        }
+        addend[i] = host - page;
+        writeTag[i] = page;
+        return host + (gva & 0xFFF);
+    }
+
+    /** Host offset for a store to {@code gva} of {@code size} bytes within one page, for atomic updates. */
+    private long writableOffset(long gva) {
+        int i = index(gva);
+        if (writeTag[i] == (gva & PAGE_MASK)) {
+            return addend[i] + gva;
+        }
+        return fillWrite(gva);
+    }
+
+    /**
+     * Atomic compare-and-exchange of {@code size} bytes (the LOCK prefix): stores {@code update} if memory
+     * holds {@code expected}; returns what memory held.
+     */
+    public long compareAndExchange(long gva, int size, long expected, long update) {
+        if (((gva & 0xFFF) + size) > 0x1000 || (gva & (size - 1)) != 0) {
+            synchronized (SPLIT_LOCK) {
+                long old = read(gva, size);
+                if (old == expected) {
+                    write(gva, size, update);
+                }
+                return old;
+            }
+        }
+        long off = writableOffset(gva);
+        return switch (size) {
+            case 1 -> (byte) CAS8.compareAndExchange(ram, off, (byte) expected, (byte) update) & 0xFFL;
+            case 2 -> (short) CAS16.compareAndExchange(ram, off, (short) expected, (short) update) & 0xFFFFL;
+            case 4 -> (int) CAS32.compareAndExchange(ram, off, (int) expected, (int) update) & 0xFFFFFFFFL;
+            default -> (long) CAS64.compareAndExchange(ram, off, expected, update);
+        };
+    }
+
+    /** Copies guest bytes out through the MMU (slow path; for syscalls and loaders). */
+    public void readBytes(long gva, byte[] dst, int from, int length) {
+        for (int k = 0; k < length; k++) {
+            dst[from + k] = (byte) read8(gva + k);
+        }
+    }
+
+    /** Copies bytes into guest memory through the MMU (slow path; for syscalls and loaders). */
+    public void writeBytes(long gva, byte[] src, int from, int length) {
+        for (int k = 0; k < length; k++) {
+            write8(gva + k, src[from + k]);
+        }
+    }
+
+}

@@ -1,0 +1,50 @@
+package dev.hako.sys;
+
+import java.lang.foreign.MemorySegment;
+
+/** Gateway to {@code <sys/mman.h>}: reserving guest RAM lazily and mapping executable pages. */
+public final class Mman {
+    public static final int PROT_NONE = 0, PROT_READ = 1, PROT_WRITE = 2, PROT_EXEC = 4;
+    public static final int MAP_SHARED = 0x01, MAP_PRIVATE = 0x02, MAP_FIXED = 0x10, MAP_ANONYMOUS = 0x20,
+            MAP_NORESERVE = 0x4000;
+    private static final long SYS_MMAP = 9, SYS_MPROTECT = 10, SYS_MUNMAP = 11, SYS_MADVISE = 28;
+    public static final int MADV_DONTNEED = 4;
+
+    private Mman() {}
+
+    /**
+     * Anonymous private memory of {@code size} bytes that the host commits only when touched, so a guest
+     * gets a large RAM segment without paying for what it never uses. Zero-filled.
+     */
+    public static MemorySegment reserve(long size, int prot) {
+        long address = Libc.syscall(SYS_MMAP, 0, size, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (address < 0 && address > -4096) {
+            throw new IllegalStateException("mmap of " + size + " bytes failed: errno " + -address);
+        }
+        return MemorySegment.ofAddress(address).reinterpret(size);
+    }
+
+    /** Changes the protection of a page-aligned host range; throws with the errno on failure. */
+    public static void protect(MemorySegment segment, int prot) {
+        long r = Libc.syscall(SYS_MPROTECT, segment.address(), segment.byteSize(), prot, 0, 0, 0);
+        if (r < 0) {
+            throw new IllegalStateException("mprotect failed: errno " + -r);
+        }
+    }
+
+    /** Gives a page-aligned range back to the host; it reads as zeros afterwards. */
+    public static void discard(MemorySegment segment, long offset, long size) {
+        long r = Libc.syscall(SYS_MADVISE, segment.address() + offset, size, MADV_DONTNEED, 0, 0, 0);
+        if (r < 0) {
+            throw new IllegalStateException("madvise failed: errno " + -r);
+        }
+    }
+
+    /** Unmaps a range obtained from {@link #reserve}. */
+    public static void release(MemorySegment segment) {
+        long r = Libc.syscall(SYS_MUNMAP, segment.address(), segment.byteSize(), 0, 0, 0, 0);
+        if (r < 0) {
+            throw new IllegalStateException("munmap failed: errno " + -r);
+        }
+    }
+}
