@@ -28,10 +28,17 @@ public final class Mmu {
     private static final Object SPLIT_LOCK = new Object();
 
     private final MemorySegment ram;
-    private final long[] readTag = new long[TLB_SIZE];
-    private final long[] writeTag = new long[TLB_SIZE];
-    private final long[] execTag = new long[TLB_SIZE];
-    private final long[] addend = new long[TLB_SIZE];
+    /**
+     * Two TLBs, for supervisor and user accesses, since a translation's permissions depend on the CPL;
+     * the arrays below are those of the current privilege.
+     */
+    private final long[][] supervisorTlb = newTlb();
+    private final long[][] userTlb = newTlb();
+    private final long[][][] allTlbs = {supervisorTlb, userTlb};
+    private long[] readTag;
+    private long[] writeTag;
+    private long[] execTag;
+    private long[] addend;
     /** One bit per host RAM page: set while decoded code exists for the page. */
     private final long[] codePages;
     private PageWalker walker;
@@ -48,7 +55,24 @@ public final class Mmu {
         this.ram = ram;
         this.walker = walker;
         this.codePages = new long[(int) ((ram.byteSize() >>> 12) + 63 >>> 6)];
+        useTlb(supervisorTlb);
         flush();
+    }
+
+    private static long[][] newTlb() {
+        return new long[][] {new long[TLB_SIZE], new long[TLB_SIZE], new long[TLB_SIZE], new long[TLB_SIZE]};
+    }
+
+    private void useTlb(long[][] tlb) {
+        readTag = tlb[0];
+        writeTag = tlb[1];
+        execTag = tlb[2];
+        addend = tlb[3];
+    }
+
+    /** Switches to the TLB of user (CPL 3) or supervisor accesses. */
+    public void setUserMode(boolean user) {
+        useTlb(user ? userTlb : supervisorTlb);
     }
 
     public MemorySegment ram() {
@@ -72,17 +96,21 @@ public final class Mmu {
 
     /** Forgets every translation (CR3 write, permission change). */
     public void flush() {
-        java.util.Arrays.fill(readTag, NO_TAG);
-        java.util.Arrays.fill(writeTag, NO_TAG);
-        java.util.Arrays.fill(execTag, NO_TAG);
+        for (long[][] tlb : allTlbs) {
+            java.util.Arrays.fill(tlb[0], NO_TAG);
+            java.util.Arrays.fill(tlb[1], NO_TAG);
+            java.util.Arrays.fill(tlb[2], NO_TAG);
+        }
     }
 
     /** Forgets the translation of one page (INVLPG, munmap of one page). */
     public void flushPage(long gva) {
         int i = index(gva);
-        readTag[i] = NO_TAG;
-        writeTag[i] = NO_TAG;
-        execTag[i] = NO_TAG;
+        for (long[][] tlb : allTlbs) {
+            tlb[0][i] = NO_TAG;
+            tlb[1][i] = NO_TAG;
+            tlb[2][i] = NO_TAG;
+        }
     }
 
     private static int index(long gva) {
@@ -203,7 +231,8 @@ public final class Mmu {
         int bit = (int) (host >>> 12);
         if ((codePages[bit >>> 6] & (1L << bit)) == 0) {
             codePages[bit >>> 6] |= 1L << bit;
-            java.util.Arrays.fill(writeTag, NO_TAG);
+            java.util.Arrays.fill(supervisorTlb[1], NO_TAG);
+            java.util.Arrays.fill(userTlb[1], NO_TAG);
         }
         return host;
     }
