@@ -62,11 +62,38 @@ public final class Interpreter {
         cache.clear();
     }
 
-    /** Runs until {@link #stop} or {@link #requestStop}. */
-    public void run() {
+    /** Why {@link #run} returned. */
+    public enum Exit {
+        /** {@link #stop} or {@link #requestStop}. */
+        STOPPED,
+        /** HLT: the caller sleeps until an interrupt is pending, then calls run again. */
+        HALTED,
+        /** Triple fault: the machine resets or ends. */
+        SHUTDOWN
+    }
+
+    /** An interrupt controller's kick: look at pending interrupts before the next block. */
+    public void kick() {
+        cpu.attention = true;
+    }
+
+    /** Runs until stopped, halted, or shut down by a triple fault. */
+    public Exit run() {
         Cpu c = cpu;
         BlockCache blocks = cache;
-        while (!stopped && !stopRequested) {
+        while (true) {
+            if (stopped || stopRequested) {
+                return Exit.STOPPED;
+            }
+            if (c.attention) {
+                serviceAttention(c);
+            }
+            if (c.sys.shutdown) {
+                return Exit.SHUTDOWN;
+            }
+            if (c.sys.halted) {
+                return Exit.HALTED;
+            }
             Block b;
             try {
                 b = blocks.lookup(c, c.rip);
@@ -99,7 +126,35 @@ public final class Interpreter {
                 faultHandler.fault(c, f, this);
             }
         }
-        cache.running = null;
+    }
+
+    /**
+     * Takes a pending external interrupt if the CPU accepts one now: IF set and not in an interrupt shadow.
+     * A halted CPU with nothing deliverable stays halted.
+     */
+    private void serviceAttention(Cpu c) {
+        c.attention = false;
+        if ((c.flagsOther & Flags.IF) == 0) {
+            return; // STI, POPF and IRET raise attention again when IF comes back
+        }
+        if (c.rip == c.sys.interruptShadowRip) {
+            c.sys.interruptShadowRip = -1;
+            c.attention = true; // look again after the shadowed instruction
+            return;
+        }
+        c.sys.interruptShadowRip = -1;
+        if (c.interrupts.pendingVector() >= 0) {
+            int vector = c.interrupts.acknowledge();
+            if (vector >= 0) {
+                InterruptDelivery.external(c, vector);
+                c.attention = true; // another may be pending behind it
+            }
+        }
+    }
+
+    /** True when the vCPU, halted, would wake now: an interrupt it accepts is pending. */
+    public boolean wakeable() {
+        return (cpu.flagsOther & Flags.IF) != 0 && cpu.interrupts.pendingVector() >= 0;
     }
 
     /** Decodes and runs exactly one instruction at RIP (for tests and single-stepping). */
