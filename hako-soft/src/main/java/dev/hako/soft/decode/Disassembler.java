@@ -36,7 +36,8 @@ public final class Disassembler {
         if (i.index >= 0) {
             sb.append('+').append(REG64[i.index]).append('*').append(1 << i.scale);
         }
-        sb.append(String.format("%+#x]", i.disp));
+        // Formatter refuses a '+' flag with %x, so the sign is written by hand.
+        sb.append(i.disp < 0 ? "-" : "+").append(String.format("%#x]", Math.abs(i.disp)));
         return sb.toString();
     }
 }
