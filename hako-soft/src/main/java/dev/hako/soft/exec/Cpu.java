@@ -34,10 +34,8 @@ public final class Cpu {
 
     public final Mmu mem;
     public final SystemState sys = new SystemState();
-    /** The local interrupt controller's side that the CPU asks at instruction boundaries. */
-    public InterruptSource interrupts = InterruptSource.NONE;
-    /** MSRs the CPU does not own itself (the local APIC's, the hypervisor's). */
-    public MsrHook msrHook = MsrHook.NONE;
+    /** The local interrupt controller the CPU asks at instruction boundaries; it also owns some MSRs. */
+    public dev.hako.core.accel.LocalInterrupts interrupts = dev.hako.core.accel.LocalInterrupts.NONE;
     /** Set from any thread when the vCPU must look up from its blocks: an interrupt, a pause, a stop. */
     public volatile boolean attention;
     /** Index of this vCPU in its machine. */

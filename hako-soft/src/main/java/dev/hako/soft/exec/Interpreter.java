@@ -15,6 +15,7 @@ public final class Interpreter {
     private final Cpu cpu;
     private final BlockCache cache;
     private volatile boolean stopRequested;
+    private volatile boolean kickRequested;
     private boolean stopped;
     private FaultHandler faultHandler;
 
@@ -69,11 +70,19 @@ public final class Interpreter {
         /** HLT: the caller sleeps until an interrupt is pending, then calls run again. */
         HALTED,
         /** Triple fault: the machine resets or ends. */
-        SHUTDOWN
+        SHUTDOWN,
+        /** {@link #kick}: another thread wants the vCPU's attention. */
+        KICKED
     }
 
-    /** An interrupt controller's kick: look at pending interrupts before the next block. */
+    /** From any thread: look at pending interrupts before the next block. */
+    public void interruptArrived() {
+        cpu.attention = true;
+    }
+
+    /** From any thread: return {@link Exit#KICKED} from {@link #run} before the next block. */
     public void kick() {
+        kickRequested = true;
         cpu.attention = true;
     }
 
@@ -86,6 +95,10 @@ public final class Interpreter {
                 return Exit.STOPPED;
             }
             if (c.attention) {
+                if (kickRequested) {
+                    kickRequested = false;
+                    return Exit.KICKED;
+                }
                 serviceAttention(c);
             }
             if (c.sys.shutdown) {

@@ -6,7 +6,7 @@ import dev.hako.soft.mmu.ControlRegisters;
 /**
  * RDMSR and WRMSR of the MSRs Linux touches (SDM vol. 4): EFER, the SYSCALL MSRs, FS/GS/KERNEL_GS base,
  * TSC, TSC_AUX, APIC base, PAT, MISC_ENABLE, MTRRs (which read back what was written), SYSENTER. MSRs the
- * {@link MsrHook} owns go there; any other index raises #GP(0), as on hardware without that MSR.
+ * local interrupt controller owns go there; any other index raises #GP(0), as on hardware without that MSR.
  */
 final class Msrs {
     static final int IA32_TSC = 0x10, IA32_APIC_BASE = 0x1B, IA32_MTRRCAP = 0xFE, IA32_SYSENTER_CS = 0x174,
@@ -58,7 +58,7 @@ final class Msrs {
             }
         }
         long[] out = c.msrScratch;
-        if (c.msrHook.read(index, out)) {
+        if (c.interrupts.readMsr(index, out)) {
             return out[0];
         }
         throw c.fault(CpuFault.GP, 0);
@@ -107,7 +107,7 @@ final class Msrs {
                 return;
             }
         }
-        if (!c.msrHook.write(index, value)) {
+        if (!c.interrupts.writeMsr(index, value)) {
             throw c.fault(CpuFault.GP, 0);
         }
     }
