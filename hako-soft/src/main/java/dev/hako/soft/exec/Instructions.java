@@ -11,6 +11,11 @@ public final class Instructions {
     public static OpcodeTable table() {
         OpcodeTable t = new OpcodeTable();
         Alu.register(t);
+        SseMoves.register(t);
+        SsePackedInt.register(t);
+        SseShuffle.register(t);
+        SseFloat.register(t);
+        SseConvert.register(t);
         return t;
     }
 
