@@ -520,12 +520,13 @@ public final class SoftFloat {
 
     /**
      * MINPS/MAXPS semantics: any NaN operand (quiet too) raises IE and gives the second operand; so do two
-     * zeros of either sign and equal values. Not IEEE minNum/maxNum.
+     * zeros of either sign and equal values. Not IEEE minNum/maxNum. DAZ flushes the operands first, so a
+     * denormal second operand comes back as zero.
      */
     public long minMax(int fmt, long a, long b, boolean max) {
         if (isNaN(fmt, a) || isNaN(fmt, b)) {
             flags |= Mxcsr.IE;
-            return b;
+            return daz && isDenormal(fmt, b) ? b & signBit(fmt) : b; // DAZ applies even here, DE does not
         }
         long x = compareInput(fmt, a);
         long y = compareInput(fmt, b);
