@@ -23,6 +23,11 @@ public final class Instructions {
         SystemOps.register(t);
         Privileged.register(t);
         PortIo.register(t);
+        SseMoves.register(t);
+        SsePackedInt.register(t);
+        SseShuffle.register(t);
+        SseFloat.register(t);
+        SseConvert.register(t);
         return t;
     }
 
