@@ -11,6 +11,16 @@ public final class Instructions {
     public static OpcodeTable table() {
         OpcodeTable t = new OpcodeTable();
         Alu.register(t);
+        Moves.register(t);
+        Stack.register(t);
+        Control.register(t);
+        Shift.register(t);
+        MulDiv.register(t);
+        Bits.register(t);
+        Strings.register(t);
+        FlagOps.register(t);
+        Atomics.register(t);
+        SystemOps.register(t);
         return t;
     }
 
