@@ -31,6 +31,8 @@ public final class Cpu {
     public final long[] xmm = new long[32];
     public int mxcsr = 0x1F80;
     public final X87 fpu = new X87();
+    /** SSE floating-point arithmetic under MXCSR's controls, and the exceptions one instruction detected. */
+    public final SoftFloat sse = new SoftFloat();
 
     public final Mmu mem;
     public final CpuFault fault = new CpuFault();

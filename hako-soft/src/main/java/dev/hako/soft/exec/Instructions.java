@@ -21,6 +21,11 @@ public final class Instructions {
         FlagOps.register(t);
         Atomics.register(t);
         SystemOps.register(t);
+        SseMoves.register(t);
+        SsePackedInt.register(t);
+        SseShuffle.register(t);
+        SseFloat.register(t);
+        SseConvert.register(t);
         return t;
     }
 
