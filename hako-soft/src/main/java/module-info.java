@@ -1,6 +1,6 @@
 /** hako's own x86-64 CPU: decoder, MMU, interpreter. */
 module dev.hako.soft {
-    requires dev.hako.core;
+    requires transitive dev.hako.core;
     exports dev.hako.soft.fault;
     exports dev.hako.soft.mmu;
     exports dev.hako.soft.decode;

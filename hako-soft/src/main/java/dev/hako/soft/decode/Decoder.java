@@ -113,7 +113,7 @@ public final class Decoder {
             out.opSize = 1;
         } else if ((flags & OpSpec.F64) != 0 || (rex & 8) != 0) {
             out.opSize = 8;
-        } else if (opsize && !mandatory66) {
+        } else if (opsize && (!mandatory66 || (flags & OpSpec.KEEP_66) != 0)) {
             out.opSize = 2;
         } else {
             out.opSize = (flags & OpSpec.D64) != 0 ? 8 : 4;

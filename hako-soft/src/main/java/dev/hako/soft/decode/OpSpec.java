@@ -28,6 +28,11 @@ public final class OpSpec {
     public static final int MEM_ONLY = 1 << 8;
     /** Only the register form exists; the memory form is #UD. */
     public static final int REG_ONLY = 1 << 9;
+    /**
+     * A general-purpose instruction in a prefix-selected slot (BSF beside TZCNT): 66h keeps its meaning as
+     * the operand-size prefix instead of being consumed as a mandatory prefix.
+     */
+    public static final int KEEP_66 = 1 << 10;
 
     // Immediate kinds.
     public static final int IMM_NONE = 0, IB = 1, IW = 2, IZ = 3, IV = 4, IW_IB = 5, JB = 6, JZ = 7, MOFFS = 8,

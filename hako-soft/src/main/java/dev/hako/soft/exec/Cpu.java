@@ -24,6 +24,8 @@ public final class Cpu {
     public long flagsOther = 0x202;
 
     public long fsBase, gsBase, kernelGsBase;
+    /** Current privilege level; user-mode programs run at 3. */
+    public int cpl = 3;
 
     /** XMM0..15 as (low, high) pairs: xmm[2n] is bits 0-63 of XMMn. */
     public final long[] xmm = new long[32];
@@ -39,6 +41,8 @@ public final class Cpu {
     public SyscallHandler syscallHandler;
     /** Retired instructions, counted per block. */
     public long instructions;
+    /** Quotient and remainder of a 128-bit division, reused. */
+    final long[] divScratch = new long[2];
     /** Host TSC-like counter origin for RDTSC. */
     public final long tscOrigin = System.nanoTime();
 
@@ -165,6 +169,10 @@ public final class Cpu {
         long merged = ((flagsOther | arith) & ~writable) | (value & writable);
         flagsOther = (merged & ~Flags.ARITH) | 2;
         setArithFlags(merged);
+    }
+
+    public int cpl() {
+        return cpl;
     }
 
     public boolean df() {

@@ -15,6 +15,16 @@ public final class Instructions {
         X87LoadStore.register(t);
         X87Unary.register(t);
         X87Control.register(t);
+        Moves.register(t);
+        Stack.register(t);
+        Control.register(t);
+        Shift.register(t);
+        MulDiv.register(t);
+        Bits.register(t);
+        Strings.register(t);
+        FlagOps.register(t);
+        Atomics.register(t);
+        SystemOps.register(t);
         return t;
     }
 

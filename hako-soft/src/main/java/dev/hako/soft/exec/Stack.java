@@ -1,0 +1,123 @@
+package dev.hako.soft.exec;
+
+import static dev.hako.soft.decode.OpSpec.D64;
+import static dev.hako.soft.decode.OpSpec.IB;
+import static dev.hako.soft.decode.OpSpec.IMM_NONE;
+import static dev.hako.soft.decode.OpSpec.IW_IB;
+import static dev.hako.soft.decode.OpSpec.IZ;
+import static dev.hako.soft.decode.OpSpec.MODRM;
+import static dev.hako.soft.decode.OpSpec.OPREG;
+import static dev.hako.soft.decode.OpcodeTable.ANY;
+import static dev.hako.soft.decode.OpcodeTable.ONE_BYTE;
+
+import dev.hako.soft.decode.Insn;
+import dev.hako.soft.decode.OpcodeTable;
+
+/** Stack operations (SDM vol. 1 ch. 6.2, 7.3.1.3): PUSH, POP in all forms, PUSHF, POPF, ENTER, LEAVE. */
+final class Stack {
+    /** RFLAGS bits POPF may change at CPL 3 (IF and IOPL are kept). */
+    static final long POPF_USER_MASK = Flags.ARITH | Flags.TF | Flags.DF | Flags.AC | Flags.ID | (1L << 14);
+
+    private Stack() {}
+
+    static void register(OpcodeTable t) {
+        for (int r = 0; r < 8; r++) {
+            t.op(ONE_BYTE, 0x50 + r, "push", OPREG | D64, IMM_NONE, 0, Stack::pushReg);
+            t.op(ONE_BYTE, 0x58 + r, "pop", OPREG | D64, IMM_NONE, 0, Stack::popReg);
+        }
+        t.op(ONE_BYTE, 0x68, "push", D64, IZ, 0, Stack::pushImm);
+        t.op(ONE_BYTE, 0x6A, "push", D64, IB, 0, Stack::pushImm);
+        t.add(ONE_BYTE, 0xFF, ANY, 6, "push", MODRM | D64, IMM_NONE, 0, Stack::pushEv);
+        t.add(ONE_BYTE, 0x8F, ANY, 0, "pop", MODRM | D64, IMM_NONE, 0, Stack::popEv);
+        t.op(ONE_BYTE, 0x9C, "pushf", D64, IMM_NONE, 0, Stack::pushf);
+        t.op(ONE_BYTE, 0x9D, "popf", D64, IMM_NONE, 0, Stack::popf);
+        t.op(ONE_BYTE, 0xC8, "enter", D64, IW_IB, 0, Stack::enter);
+        t.op(ONE_BYTE, 0xC9, "leave", D64, IMM_NONE, 0, Stack::leave);
+    }
+
+    /** Pushes {@code size} (2 or 8) bytes. */
+    static void push(Cpu c, int size, long value) {
+        long sp = c.r[Cpu.RSP] - size;
+        c.mem.write(sp, size, value);
+        c.r[Cpu.RSP] = sp;
+    }
+
+    static long pop(Cpu c, int size) {
+        long v = c.mem.read(c.r[Cpu.RSP], size);
+        c.r[Cpu.RSP] += size;
+        return v;
+    }
+
+    static void pushReg(Cpu c, Insn i) {
+        push(c, i.opSize, c.getReg(i.reg, i.opSize));
+    }
+
+    static void popReg(Cpu c, Insn i) {
+        long v = pop(c, i.opSize);
+        c.setReg(i.reg, i.opSize, v);
+    }
+
+    static void pushImm(Cpu c, Insn i) {
+        push(c, i.opSize, i.imm);
+    }
+
+    static void pushEv(Cpu c, Insn i) {
+        push(c, i.opSize, c.readRm(i));
+    }
+
+    /** POP r/m: RSP is incremented before the destination address is computed (SDM POP). */
+    static void popEv(Cpu c, Insn i) {
+        long v = c.mem.read(c.r[Cpu.RSP], i.opSize);
+        if (i.rmIsReg) {
+            c.r[Cpu.RSP] += i.opSize;
+            c.setReg(i.rm, i.opSize, v);
+            return;
+        }
+        long oldSp = c.r[Cpu.RSP];
+        c.r[Cpu.RSP] = oldSp + i.opSize;
+        try {
+            c.mem.write(c.ea(i), i.opSize, v);
+        } catch (RuntimeException fault) {
+            c.r[Cpu.RSP] = oldSp;
+            throw fault;
+        }
+    }
+
+    static void pushf(Cpu c, Insn i) {
+        // VM and RF read as zero in the pushed image.
+        push(c, i.opSize, c.rflags() & ~0x30000L);
+    }
+
+    static void popf(Cpu c, Insn i) {
+        long v = pop(c, i.opSize);
+        long mask = POPF_USER_MASK | (c.cpl() == 0 ? Flags.IF | 0x3000L : 0);
+        if (i.opSize == 2) {
+            mask &= 0xFFFF;
+        }
+        c.setRflags(v, mask);
+    }
+
+    static void enter(Cpu c, Insn i) {
+        int size = i.opSize;
+        long frameSize = i.imm & 0xFFFF;
+        int level = (int) (i.imm2 & 0x1F);
+        long rbp = c.r[Cpu.RBP];
+        push(c, size, c.getReg(Cpu.RBP, size));
+        long frameTemp = c.r[Cpu.RSP];
+        if (level > 0) {
+            for (int k = 1; k < level; k++) {
+                rbp -= size;
+                push(c, size, c.mem.read(rbp, size));
+            }
+            push(c, size, frameTemp);
+        }
+        c.setReg(Cpu.RBP, size, frameTemp);
+        c.r[Cpu.RSP] = c.r[Cpu.RSP] - frameSize;
+    }
+
+    static void leave(Cpu c, Insn i) {
+        long v = c.mem.read(c.r[Cpu.RBP], i.opSize);
+        c.r[Cpu.RSP] = c.r[Cpu.RBP] + i.opSize;
+        c.setReg(Cpu.RBP, i.opSize, v);
+    }
+}

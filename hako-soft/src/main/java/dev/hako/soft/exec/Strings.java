@@ -1,0 +1,91 @@
+package dev.hako.soft.exec;
+
+import static dev.hako.soft.decode.OpSpec.BYTE;
+import static dev.hako.soft.decode.OpSpec.IMM_NONE;
+import static dev.hako.soft.decode.OpcodeTable.ONE_BYTE;
+
+import dev.hako.soft.decode.Insn;
+import dev.hako.soft.decode.OpcodeTable;
+
+/**
+ * String instructions (SDM vol. 1 ch. 7.3.9): MOVS, CMPS, STOS, LODS, SCAS with REP, REPE and REPNE in both
+ * directions. Registers are updated element by element, so a fault mid-way leaves a restartable state.
+ * The segment override applies to the source; the destination is always ES (flat in long mode).
+ */
+final class Strings {
+    private static final int MOVS = 0, CMPS = 1, STOS = 2, LODS = 3, SCAS = 4;
+
+    private Strings() {}
+
+    static void register(OpcodeTable t) {
+        int[][] rows = {{0xA4, MOVS}, {0xA6, CMPS}, {0xAA, STOS}, {0xAC, LODS}, {0xAE, SCAS}};
+        String[] names = {"movs", "cmps", "stos", "lods", "scas"};
+        for (int[] row : rows) {
+            t.op(ONE_BYTE, row[0], names[row[1]], BYTE, IMM_NONE, row[1], Strings::string);
+            t.op(ONE_BYTE, row[0] + 1, names[row[1]], 0, IMM_NONE, row[1], Strings::string);
+        }
+    }
+
+    private static long sourceBase(Cpu c, Insn i) {
+        return switch (i.segment) {
+            case Cpu.SEG_FS -> c.fsBase;
+            case Cpu.SEG_GS -> c.gsBase;
+            default -> 0;
+        };
+    }
+
+    static void string(Cpu c, Insn i) {
+        int size = i.opSize;
+        long step = c.df() ? -size : size;
+        long addrMask = i.addrSize == 4 ? 0xFFFFFFFFL : -1L;
+        int op = i.sub;
+        if (i.rep == 0) {
+            once(c, i, op, size, step, addrMask);
+            return;
+        }
+        boolean compares = op == CMPS || op == SCAS;
+        while ((c.r[Cpu.RCX] & addrMask) != 0) {
+            once(c, i, op, size, step, addrMask);
+            long count = (c.r[Cpu.RCX] - 1) & addrMask;
+            c.r[Cpu.RCX] = count;
+            if (compares && (Flags.zf(c) != (i.rep == Insn.REP))) {
+                break;
+            }
+        }
+    }
+
+    private static void once(Cpu c, Insn i, int op, int size, long step, long addrMask) {
+        long rsi = c.r[Cpu.RSI] & addrMask;
+        long rdi = c.r[Cpu.RDI] & addrMask;
+        switch (op) {
+            case MOVS -> {
+                c.mem.write(rdi, size, c.mem.read(sourceBase(c, i) + rsi, size));
+                advance(c, Cpu.RSI, step, addrMask);
+                advance(c, Cpu.RDI, step, addrMask);
+            }
+            case CMPS -> {
+                long a = c.mem.read(sourceBase(c, i) + rsi, size);
+                long b = c.mem.read(rdi, size);
+                Alu.compute(c, Alu.CMP, a, b, size, 0);
+                advance(c, Cpu.RSI, step, addrMask);
+                advance(c, Cpu.RDI, step, addrMask);
+            }
+            case STOS -> {
+                c.mem.write(rdi, size, c.r[Cpu.RAX]);
+                advance(c, Cpu.RDI, step, addrMask);
+            }
+            case LODS -> {
+                c.setReg(Cpu.RAX, size, c.mem.read(sourceBase(c, i) + rsi, size));
+                advance(c, Cpu.RSI, step, addrMask);
+            }
+            default -> { // SCAS
+                Alu.compute(c, Alu.CMP, c.getReg(Cpu.RAX, size), c.mem.read(rdi, size), size, 0);
+                advance(c, Cpu.RDI, step, addrMask);
+            }
+        }
+    }
+
+    private static void advance(Cpu c, int reg, long step, long addrMask) {
+        c.r[reg] = (c.r[reg] + step) & addrMask;
+    }
+}

@@ -1,0 +1,88 @@
+package dev.hako.soft.exec;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.hako.soft.fault.CpuFault;
+import dev.hako.soft.mmu.Mmu;
+import dev.hako.soft.mmu.PageWalker;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.HexFormat;
+import org.junit.jupiter.api.Test;
+
+class InterpreterTest {
+    private static final long CODE = 0x1000, STACK_TOP = 0x10000;
+
+    /** Identity mapping over 64 KiB of RAM; everything else faults. */
+    private static final class FlatWalker implements PageWalker {
+        final CpuFault fault = new CpuFault();
+
+        @Override
+        public long translate(long gva, int access) {
+            if (gva < 0 || gva >= 0x10000) {
+                throw fault.raise(CpuFault.PF, access == WRITE ? 2 : 0, true, gva);
+            }
+            return gva & ~0xFFFL;
+        }
+    }
+
+    private record Run(Cpu cpu, Interpreter interpreter, CpuFault fault) {}
+
+    private static Run run(String hex) {
+        MemorySegment ram = Arena.ofAuto().allocate(0x10000, 4096);
+        byte[] code = HexFormat.of().parseHex(hex.replace(" ", ""));
+        MemorySegment.copy(MemorySegment.ofArray(code), 0, ram, CODE, code.length);
+        Cpu cpu = new Cpu(new Mmu(ram, new FlatWalker()));
+        CpuFault[] seen = new CpuFault[1];
+        Interpreter interpreter = new Interpreter(cpu, (c, f, in) -> {
+            seen[0] = f;
+            in.stop();
+        });
+        cpu.syscallHandler = c -> interpreter.stop();
+        cpu.rip = CODE;
+        cpu.r[Cpu.RSP] = STACK_TOP;
+        interpreter.run();
+        return new Run(cpu, interpreter, seen[0]);
+    }
+
+    @Test
+    void sumsALoop() {
+        // mov ecx,100; xor eax,eax; l: add rax,rcx; dec rcx; jnz l; syscall
+        Run r = run("B9 64000000 31C0 4801C8 48FFC9 75F8 0F05");
+        assertThat(r.fault()).isNull();
+        assertThat(r.cpu().r[Cpu.RAX]).isEqualTo(5050);
+        assertThat(r.cpu().r[Cpu.RCX]).as("SYSCALL leaves the return address in RCX").isEqualTo(CODE + 17);
+        assertThat(r.cpu().instructions).isEqualTo(2 + 3 * 100 + 1);
+    }
+
+    @Test
+    void callsAndReturns() {
+        // call f; syscall; f: mov eax, 7; ret
+        Run r = run("E8 02000000 0F05 B8 07000000 C3");
+        assertThat(r.cpu().r[Cpu.RAX]).isEqualTo(7);
+        assertThat(r.cpu().r[Cpu.RSP]).isEqualTo(STACK_TOP);
+    }
+
+    @Test
+    void undefinedOpcodeRaisesUd() {
+        Run r = run("90 0F0B");
+        assertThat(r.fault().vector()).isEqualTo(CpuFault.UD);
+        assertThat(r.cpu().rip).isEqualTo(CODE + 1);
+    }
+
+    @Test
+    void divideByZeroRaisesDe() {
+        // xor ecx,ecx; div rcx
+        Run r = run("31C9 48F7F1");
+        assertThat(r.fault().vector()).isEqualTo(CpuFault.DE);
+        assertThat(r.cpu().rip).isEqualTo(CODE + 2);
+    }
+
+    @Test
+    void selfModifyingCodeIsSeen() {
+        // lea rbx,[rip+patch]; mov byte [rbx+1], 9; patch: mov eax, 1 (imm patched to 9); syscall
+        // 48 8D 1D 03 00 00 00 ; C6 43 01 09 ; B8 01 00 00 00 ; 0F 05
+        Run r = run("488D1D04000000 C6430109 B801000000 0F05");
+        assertThat(r.cpu().r[Cpu.RAX]).isEqualTo(9);
+    }
+}
