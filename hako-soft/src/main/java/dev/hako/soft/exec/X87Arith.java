@@ -93,7 +93,7 @@ final class X87Arith {
         X87 x = c.fpu;
         Extended80 f = X87Operands.begin(c, i);
         int op = i.sub & 7;
-        X87Operands.load(c, i, f, i.sub >>> 3);
+        X87Operands.load(c, i, f, i.sub >>> 3, true);
         if (op == COM || op == COMP) {
             compareAndPop(x, f, false, f.se, f.sig, false, op == COMP ? 1 : 0);
             return;
@@ -101,7 +101,10 @@ final class X87Arith {
         if (x.isEmpty(0)) {
             X87Operands.underflow(f);
         } else {
-            compute(f, op, x.se(0), x.sig(0), f.se, f.sig);
+            int se0 = x.se(0);
+            long sig0 = x.sig(0);
+            compute(f, op, se0, sig0, f.se, f.sig);
+            X87Operands.operandDenormal(f, se0, sig0);
         }
         if (X87Operands.finish(x, f)) {
             x.set(0, f.se, f.sig);
@@ -139,6 +142,7 @@ final class X87Arith {
             result = Comparison.UNORDERED;
         } else {
             result = Comparison.compare(f, x.se(0), x.sig(0), se, sig, quiet);
+            X87Operands.operandDenormal(f, x.se(0), x.sig(0));
         }
         boolean write = X87Operands.finish(x, f);
         x.fsw = (x.fsw & ~(X87.C0 | X87.C2 | X87.C3)) | Comparison.conditionBits(result);

@@ -79,6 +79,9 @@ final class X87LoadStore {
         X87 x = c.fpu;
         Extended80 f = X87Operands.begin(c, i);
         X87Operands.load(c, i, f, i.sub & 7);
+        if (!x.isEmpty(7)) {
+            f.flags &= ~X87.DE; // stack overflow has priority
+        }
         if ((f.flags & ~x.fcw & (X87.IE | X87.DE)) != 0) {
             X87Operands.finish(x, f); // unmasked: nothing is pushed
             return;

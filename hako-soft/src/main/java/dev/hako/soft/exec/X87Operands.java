@@ -87,10 +87,31 @@ final class X87Operands {
 
     /** Loads a memory operand of {@code format} into f.se/f.sig (FLD conversions and arithmetic sources). */
     static void load(Cpu c, Insn i, Extended80 f, int format) {
+        load(c, i, f, format, false);
+    }
+
+    /**
+     * With {@code asOperand}, a single or double source of arithmetic keeps an SNaN signaling and leaves its
+     * denormal-operand exception to {@link #operandDenormal}.
+     */
+    static void load(Cpu c, Insn i, Extended80 f, int format, boolean asOperand) {
         long ea = c.ea(i);
+        f.denormalSource = false;
         switch (format) {
-            case M32_REAL -> Conversion.fromFloat(f, (int) c.mem.read32(ea));
-            case M64_REAL -> Conversion.fromDouble(f, c.mem.read64(ea));
+            case M32_REAL -> {
+                if (asOperand) {
+                    Conversion.operandFromFloat(f, (int) c.mem.read32(ea));
+                } else {
+                    Conversion.fromFloat(f, (int) c.mem.read32(ea));
+                }
+            }
+            case M64_REAL -> {
+                if (asOperand) {
+                    Conversion.operandFromDouble(f, c.mem.read64(ea));
+                } else {
+                    Conversion.fromDouble(f, c.mem.read64(ea));
+                }
+            }
             case M16_INT -> Conversion.fromInteger(f, (short) c.mem.read16(ea));
             case M32_INT -> Conversion.fromInteger(f, (int) c.mem.read32(ea));
             case M64_INT -> Conversion.fromInteger(f, c.mem.read64(ea));
@@ -99,6 +120,17 @@ final class X87Operands {
                 f.se = c.mem.read16(ea + 8);
                 f.sig = sig;
             }
+        }
+    }
+
+    /**
+     * The denormal-operand exception of a denormal single or double source, raised after the operation
+     * unless a higher-priority invalid-operation or zero-divide exception or a NaN operand took over.
+     */
+    static void operandDenormal(Extended80 f, int seX, long sigX) {
+        if (f.denormalSource && (f.flags & (X87.IE | X87.ZE)) == 0
+                && !Extended80.isNaN(Extended80.classify(seX, sigX))) {
+            f.flags |= X87.DE;
         }
     }
 

@@ -12,6 +12,14 @@ public final class Conversion {
 
     /** Loads an IEEE single or double (fracBits 23 or 52) into f.se/f.sig. */
     private static void fromBinary(Extended80 f, long bits, int fracBits, int expBits) {
+        fromBinary(f, bits, fracBits, expBits, false);
+    }
+
+    /**
+     * With {@code asOperand} (an arithmetic source), an SNaN stays signaling and no flag is raised here: the
+     * operation decides, with its own priorities.
+     */
+    private static void fromBinary(Extended80 f, long bits, int fracBits, int expBits, boolean asOperand) {
         int expMax = (1 << expBits) - 1;
         int bias = expMax >> 1;
         int sign = (int) (bits >>> (fracBits + expBits)) & 1;
@@ -24,7 +32,7 @@ public final class Conversion {
                 return;
             }
             long s = INTEGER_BIT | (frac << (63 - fracBits));
-            if ((s & QUIET_BIT) == 0) {
+            if ((s & QUIET_BIT) == 0 && !asOperand) {
                 f.flags |= IE;
                 s |= QUIET_BIT;
             }
@@ -36,7 +44,8 @@ public final class Conversion {
                 f.set(signBit, 0);
                 return;
             }
-            f.flags |= DE;
+            f.flags |= asOperand ? 0 : DE;
+            f.denormalSource = true;
             int shift = Long.numberOfLeadingZeros(frac);
             // frac's unit is 2^(1-bias-fracBits); normalize so the top bit is the integer bit.
             int e = (1 - bias) + BIAS - (shift - (63 - fracBits));
@@ -52,6 +61,15 @@ public final class Conversion {
 
     public static void fromDouble(Extended80 f, long bits) {
         fromBinary(f, bits, 52, 11);
+    }
+
+    /** Loads an arithmetic source operand: see {@link #fromBinary(Extended80, long, int, int, boolean)}. */
+    public static void operandFromFloat(Extended80 f, int bits) {
+        fromBinary(f, bits & 0xFFFFFFFFL, 23, 8, true);
+    }
+
+    public static void operandFromDouble(Extended80 f, long bits) {
+        fromBinary(f, bits, 52, 11, true);
     }
 
     /** Rounds an extended value to single (fracBits 23) or double (52) bits, with the FST flags. */
@@ -73,10 +91,7 @@ public final class Conversion {
                     f.flags |= IE;
                 }
                 return signBit | expAllOnes | (((sig | QUIET_BIT) << 1) >>> (64 - fracBits));
-            case DENORMAL:
-                f.flags |= DE;
-                break;
-            default:
+            default: // a denormal source raises no DE on stores (observed on hardware)
                 break;
         }
         boolean neg = signBit != 0;
@@ -127,9 +142,6 @@ public final class Conversion {
         if (cls == INF || cls == QNAN || cls == SNAN || cls == UNSUPPORTED) {
             f.flags |= IE;
             return indefinite;
-        }
-        if (cls == DENORMAL) {
-            f.flags |= DE;
         }
         boolean neg = (se & 0x8000) != 0;
         int e = normExp(se, sig) - BIAS;

@@ -37,6 +37,8 @@ public final class Extended80 {
     public int precisionBits = 64;
     public int rounding = RC_NEAREST;
     public int flags;
+    /** Set by a load whose single or double source was denormal (normal once extended). */
+    public boolean denormalSource;
     public int se;
     public long sig;
     /** Second result of FXTRACT, FPTAN and FSINCOS (the value pushed last). */
@@ -289,28 +291,30 @@ public final class Extended80 {
     // ---- arithmetic ----
 
     public void add(int seA, long sigA, int seB, long sigB) {
-        addOrSub(seA, sigA, seB, sigB);
+        addOrSub(seA, sigA, seB, sigB, 0);
     }
 
     public void sub(int seA, long sigA, int seB, long sigB) {
-        addOrSub(seA, sigA, seB ^ 0x8000, sigB);
+        addOrSub(seA, sigA, seB, sigB, 0x8000);
     }
 
-    private void addOrSub(int seA, long sigA, int seB, long sigB) {
+    /** a + b with b's sign flipped by {@code negateB} (after NaN propagation, which keeps NaN signs). */
+    private void addOrSub(int seA, long sigA, int seB, long sigB, int negateB) {
         int ca = classify(seA, sigA), cb = classify(seB, sigB);
         if (propagateNaN(seA, sigA, ca, seB, sigB, cb)) {
+            return;
+        }
+        seB ^= negateB;
+        boolean negA = (seA & 0x8000) != 0, negB = (seB & 0x8000) != 0;
+        if (ca == INF && cb == INF && negA != negB) {
+            invalid();
             return;
         }
         if (ca == DENORMAL || cb == DENORMAL) {
             flags |= DE;
         }
-        boolean negA = (seA & 0x8000) != 0, negB = (seB & 0x8000) != 0;
         if (ca == INF || cb == INF) {
-            if (ca == INF && cb == INF && negA != negB) {
-                invalid();
-            } else {
-                set(ca == INF ? seA : seB, INTEGER_BIT);
-            }
+            set(ca == INF ? seA : seB, INTEGER_BIT);
             return;
         }
         if (ca == ZERO && cb == ZERO) {
@@ -427,13 +431,15 @@ public final class Extended80 {
             invalid();
             return;
         }
+        if (cb == ZERO && ca != INF) {
+            flags |= ZE; // takes priority over the denormal-operand exception
+            set(sign | MAX_EXP, INTEGER_BIT);
+            return;
+        }
         if (ca == DENORMAL || cb == DENORMAL) {
             flags |= DE;
         }
-        if (ca == INF || cb == ZERO) {
-            if (cb == ZERO && ca != INF) {
-                flags |= ZE;
-            }
+        if (ca == INF) {
             set(sign | MAX_EXP, INTEGER_BIT);
             return;
         }

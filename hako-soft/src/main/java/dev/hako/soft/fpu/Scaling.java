@@ -84,7 +84,7 @@ public final class Scaling {
             int magnitude = (int) (normSig(sigB) >>> (63 - eb));
             n = negB ? -magnitude : magnitude;
         }
-        f.roundPack((seA & 0x8000) != 0, normExp(seA, sigA) + n, normSig(sigA), 0);
+        f.roundPack((seA & 0x8000) != 0, normExp(seA, sigA) + n, normSig(sigA), 0, 64);
     }
 
     /**

@@ -23,6 +23,9 @@ public final class Transcendental {
             BigDecimal.valueOf(5), MC)), MC).subtract(BigDecimal.valueOf(4).multiply(atanSeries(BigDecimal.ONE.divide(
             BigDecimal.valueOf(239), MC)), MC), MC);
     private static final BigDecimal HALF_PI = PI.divide(TWO, MC);
+    /** pi/2 as hardware reduces trigonometric arguments: pi truncated to 66 bits (SDM vol. 1 8.3.10). */
+    private static final BigDecimal HALF_PI_66 = new BigDecimal(new BigInteger("3243F6A8885A308D3", 16))
+            .divide(new BigDecimal(BigInteger.ONE.shiftLeft(65)));
 
     private Transcendental() {}
 
@@ -85,7 +88,7 @@ public final class Transcendental {
         } else if (e < -0x20000) {
             e = -0x20000;
         }
-        f.roundPack(neg, (int) e, hi, lo);
+        f.roundPack(neg, (int) e, hi, lo, 64); // precision control does not apply here
     }
 
     // ---- series ----
@@ -175,7 +178,7 @@ public final class Transcendental {
     /** sin (cosine false) or cos of x, reducing by pi/2 exactly enough for |x| < 2^63. */
     private static BigDecimal sinCos(BigDecimal x, boolean cosine) {
         MathContext wide = new MathContext(MC.getPrecision() + 25);
-        BigDecimal halfPi = HALF_PI;
+        BigDecimal halfPi = HALF_PI_66;
         BigDecimal[] qr = x.divideAndRemainder(halfPi, wide);
         BigInteger quadrant = qr[0].toBigInteger();
         BigDecimal r = qr[1];
@@ -221,6 +224,8 @@ public final class Transcendental {
             f.set(se, 0);
         } else if (cls == INF) {
             f.set(se & 0x8000 | ((se & 0x8000) != 0 ? BIAS : MAX_EXP), INTEGER_BIT);
+        } else if ((se & MAX_EXP) >= BIAS && !((se & MAX_EXP) == BIAS && sig == INTEGER_BIT)) {
+            f.set(se, sig); // |x| > 1 is outside the domain: hardware returns the operand
         } else {
             fromDecimal(f, expm1(toDecimal(se, sig).multiply(LN2, MC)), true);
         }
@@ -278,10 +283,10 @@ public final class Transcendental {
         if (f.propagateNaN(seX, sigX, cx, seY, sigY, cy)) {
             return;
         }
-        if (cx == DENORMAL || cy == DENORMAL) {
+        boolean negX = (seX & 0x8000) != 0;
+        if ((cx == DENORMAL || cy == DENORMAL) && !(negX && !plusOne)) {
             f.flags |= DE;
         }
-        boolean negX = (seX & 0x8000) != 0;
         BigDecimal x = cx == INF || cx == ZERO ? null : toDecimal(seX, sigX);
         BigDecimal argument = x == null ? null : plusOne ? x.add(BigDecimal.ONE) : x;
         // The logarithm's class: -inf for log(0), +inf for log(inf), zero for log(1), else finite.
