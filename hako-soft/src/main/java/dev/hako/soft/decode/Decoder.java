@@ -102,6 +102,7 @@ public final class Decoder {
         out.addr = addr;
         out.sub = spec.sub;
         out.opcode = opcode;
+        out.modrm = modrm;
         out.segment = segment;
         out.lock = lock;
         out.rep = mandatoryUsed ? 0 : repPrefix;

@@ -48,6 +48,11 @@ final class InstructionCase {
     int operandSpan = 16;
     boolean ripRelativeReadAllowed;
     int iterations = Differential.DEFAULT_ITERATIONS;
+    /**
+     * x87 register results may differ from the host's by this many units in the last place (transcendentals,
+     * which hardware does not compute bit-exactly either); C1 and PE are then not compared.
+     */
+    int x87Ulps;
     String note = "";
 
     private InstructionCase(String hex) {
@@ -119,6 +124,11 @@ final class InstructionCase {
 
     InstructionCase iterations(int n) {
         iterations = n;
+        return this;
+    }
+
+    InstructionCase x87Ulps(int ulps) {
+        x87Ulps = ulps;
         return this;
     }
 
