@@ -38,6 +38,7 @@ public final class OpcodeTable {
             maps[map][opcode] = top;
         }
         require(top.isComposite(), map, opcode, mnemonic);
+        requireSameKeying(top, prefix, map, opcode, mnemonic);
         OpSpec node = top;
         if (prefix != ANY) {
             if (node.byPrefix == null) {
@@ -81,6 +82,7 @@ public final class OpcodeTable {
             top = OpSpec.composite(OpSpec.MODRM);
             maps[map][opcode] = top;
         }
+        requireSameKeying(top, prefix, map, opcode, mnemonic);
         OpSpec node = top;
         if (prefix != ANY) {
             if (node.byPrefix == null) {
@@ -135,6 +137,16 @@ public final class OpcodeTable {
         require(node.regForm.byRm[rm] == null, map, opcode, mnemonic);
         node.regForm.byRm[rm] = new OpSpec(mnemonic, flags | OpSpec.MODRM, OpSpec.IMM_NONE, 0, exec);
         return this;
+    }
+
+    /**
+     * A slot is selected either by mandatory prefix first or by ModRM.reg first, never both: an entry
+     * registered the other way would never be reached.
+     */
+    private static void requireSameKeying(OpSpec node, int prefix, int map, int opcode, String mnemonic) {
+        boolean byPrefix = prefix != ANY;
+        require(byPrefix ? node.byReg == null && node.memForm == null && node.regForm == null
+                : node.byPrefix == null, map, opcode, mnemonic + " (mixes prefix- and ModRM-keyed entries)");
     }
 
     public OpSpec entry(int map, int opcode) {

@@ -5,7 +5,6 @@ import static dev.hako.soft.decode.OpSpec.MEM_ONLY;
 import static dev.hako.soft.decode.OpSpec.MODRM;
 import static dev.hako.soft.decode.OpcodeTable.ANY;
 import static dev.hako.soft.decode.OpcodeTable.MAP_0F;
-import static dev.hako.soft.decode.OpcodeTable.NP;
 import static dev.hako.soft.decode.OpcodeTable.ONE_BYTE;
 
 import dev.hako.soft.decode.Insn;
@@ -36,8 +35,8 @@ final class X87Control {
         t.addRm(ONE_BYTE, 0xDB, 4, 2, "fnclex", 0, X87Control::clearExceptions);
         t.addRm(ONE_BYTE, 0xDB, 4, 3, "fninit", 0, X87Control::initialize);
         t.addRm(ONE_BYTE, 0xDB, 4, 4, "fsetpm", 0, X87Control::ignored);
-        t.addForm(MAP_0F, 0xAE, NP, 0, "fxsave", MODRM | MEM_ONLY, IMM_NONE, 0, X87Control::fxsave);
-        t.addForm(MAP_0F, 0xAE, NP, 1, "fxrstor", MODRM | MEM_ONLY, IMM_NONE, 0, X87Control::fxrstor);
+        t.addForm(MAP_0F, 0xAE, ANY, 0, "fxsave", MODRM | MEM_ONLY, IMM_NONE, 0, X87Control::fxsave);
+        t.addForm(MAP_0F, 0xAE, ANY, 1, "fxrstor", MODRM | MEM_ONLY, IMM_NONE, 0, X87Control::fxrstor);
     }
 
     static void await(Cpu c, Insn i) {
