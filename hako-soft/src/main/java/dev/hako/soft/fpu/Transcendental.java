@@ -298,11 +298,9 @@ public final class Transcendental {
         }
         if (plusOne && cx == ZERO) {
             f.mul(seY, sigY, seX, sigX); // log2(1 + x) ~ x/ln2: same zero sign rules as y * x
-            if (classify(f.se, f.sig) == ZERO) {
-                return;
-            }
-            logSe = -1;
-        } else if (!plusOne && cx == ZERO || argument != null && argument.signum() == 0) {
+            return;
+        }
+        if (!plusOne && cx == ZERO || argument != null && argument.signum() == 0) {
             logSe = 0x8000 | MAX_EXP;
         } else if (cx == INF) {
             logSe = MAX_EXP;

@@ -177,7 +177,7 @@ final class Differential {
         }
         int shown = 0;
         for (int off = 0; off < MachineState.DATA_SIZE; off++) {
-            if (expected.data[off] != actual.data[off]) {
+            if (expected.data[off] != actual.data[off] && !c.ignoredMemory.ignored(in, in.dataAddress + off)) {
                 if (shown++ < 24) {
                     d.append(String.format("  memory %#x (data+%#x): input %02x, expected %02x, soft %02x%n",
                             in.dataAddress + off, off, in.data[off], expected.data[off], actual.data[off]));

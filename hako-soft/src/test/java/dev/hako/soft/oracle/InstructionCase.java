@@ -53,6 +53,13 @@ final class InstructionCase {
      * which hardware does not compute bit-exactly either); C1 and PE are then not compared.
      */
     int x87Ulps;
+    /** Memory bytes not compared, given the input (a field where the soft CPU models another CPU on purpose). */
+    IgnoredMemory ignoredMemory = (in, address) -> false;
+
+    @FunctionalInterface
+    interface IgnoredMemory {
+        boolean ignored(MachineState input, long address);
+    }
     String note = "";
 
     private InstructionCase(String hex) {
@@ -124,6 +131,11 @@ final class InstructionCase {
 
     InstructionCase iterations(int n) {
         iterations = n;
+        return this;
+    }
+
+    InstructionCase ignoreMemory(IgnoredMemory which) {
+        ignoredMemory = which;
         return this;
     }
 
