@@ -93,7 +93,8 @@ final class CpuStateTransfer {
         sys.halted = s.halted;
         FxsaveArea.load(c, s.fxsave, true);
         c.setRflags(s.rflags, -1L);
-        c.setCpl(s.selector[SystemState.CS] & 3);
+        c.setCpl((s.cr0 & 1) == 0 ? 0 : s.selector[SystemState.CS] & 3);
+        c.updateMode();
         c.mem.flush();
     }
 }

@@ -27,6 +27,7 @@ public final class Instructions {
         SystemOps.register(t);
         Privileged.register(t);
         PortIo.register(t);
+        LegacyOps.register(t);
         SseMoves.register(t);
         SsePackedInt.register(t);
         SseShuffle.register(t);
