@@ -171,6 +171,32 @@ class SoftFloatTest {
         }
     }
 
+    /** RCP/RSQRT: the special cases the host gives, and the manual's error bound 1.5 * 2^-12 elsewhere. */
+    @ParameterizedTest(name = "{0}({1})")
+    @CsvSource({
+            "rcp, 00000001, 7f800000", "rcp, 7e800000, 00000000",
+            "rcp, 7f800001, 7fc00001", "rcp, ff800000, 80000000", "rcp, 80000000, ff800000",
+            "rsqrt, bf800000, ffc00000", "rsqrt, 80000001, ff800000", "rsqrt, 7f800000, 00000000",
+    })
+    void approximationsMatchHostSpecialCases(String op, String in, String out) {
+        int r = SoftFloat.reciprocal((int) Long.parseLong(in, 16), op.equals("rsqrt"));
+        assertThat(Integer.toHexString(r)).isEqualTo(Integer.toHexString((int) Long.parseLong(out, 16)));
+    }
+
+    @Test
+    void approximationsStayWithinTheManualsBound() {
+        Random rnd = new Random(3);
+        for (int k = 0; k < 100_000; k++) {
+            float x = Float.intBitsToFloat((rnd.nextInt(250) + 2 << 23) | rnd.nextInt(1 << 23));
+            double rcp = Float.intBitsToFloat(SoftFloat.reciprocal(Float.floatToRawIntBits(x), false));
+            double rsqrt = Float.intBitsToFloat(SoftFloat.reciprocal(Float.floatToRawIntBits(x), true));
+            if (Math.abs(x) < 0x1p126f) {
+                assertThat(Math.abs(rcp * x - 1)).as("rcp %s", x).isLessThanOrEqualTo(1.5 * 0x1p-12);
+            }
+            assertThat(Math.abs(rsqrt * Math.sqrt(x) - 1)).as("rsqrt %s", x).isLessThanOrEqualTo(1.5 * 0x1p-12);
+        }
+    }
+
     private static void checkBracket(int mode, long bits, BigDecimal exact, int flags) {
         double r = Double.longBitsToDouble(bits);
         if (!Double.isFinite(r)) {
