@@ -5,4 +5,6 @@ module dev.hako.soft {
     exports dev.hako.soft.mmu;
     exports dev.hako.soft.decode;
     exports dev.hako.soft.exec;
+    exports dev.hako.soft;
+    exports dev.hako.soft.fpu;
 }

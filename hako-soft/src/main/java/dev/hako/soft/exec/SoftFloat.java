@@ -520,12 +520,13 @@ public final class SoftFloat {
 
     /**
      * MINPS/MAXPS semantics: any NaN operand (quiet too) raises IE and gives the second operand; so do two
-     * zeros of either sign and equal values. Not IEEE minNum/maxNum.
+     * zeros of either sign and equal values. Not IEEE minNum/maxNum. DAZ flushes the operands first, so a
+     * denormal second operand comes back as zero.
      */
     public long minMax(int fmt, long a, long b, boolean max) {
         if (isNaN(fmt, a) || isNaN(fmt, b)) {
             flags |= Mxcsr.IE;
-            return b;
+            return daz && isDenormal(fmt, b) ? b & signBit(fmt) : b; // DAZ applies even here, DE does not
         }
         long x = compareInput(fmt, a);
         long y = compareInput(fmt, b);
@@ -580,8 +581,9 @@ public final class SoftFloat {
     /**
      * RCPSS/RSQRTSS approximations (SDM: relative error at most 1.5 * 2^-12). These give the correctly
      * rounded value, which is within that bound; hardware tables differ between vendors, so only the special
-     * cases are exact: denormal inputs count as zero, zero gives infinity, results below the normal range
-     * flush to zero, a negative input to RSQRT gives the default NaN. No MXCSR flag is ever set.
+     * cases are exact: denormal inputs count as zero, zero gives infinity, a negative input to RSQRT gives
+     * the default NaN, and RCP of a magnitude of 2^126 or more flushes to zero (AMD's threshold; Intel's
+     * manual puts it slightly lower, at 1.11111111110100000000000B * 2^125). No MXCSR flag is ever set.
      */
     public static int reciprocal(int bits, boolean squareRoot) {
         int cls = classify(SINGLE, bits & 0xFFFFFFFFL);
@@ -598,12 +600,12 @@ public final class SoftFloat {
         if (cls == INF) {
             return negative ? 0x80000000 : 0;
         }
+        if (!squareRoot && (bits & 0x7F800000) >= (253 << 23)) {
+            return negative ? 0x80000000 : 0;
+        }
         double x = Math.abs(Float.intBitsToFloat(bits));
         float r = (float) (squareRoot ? 1 / Math.sqrt(x) : 1 / x);
         int result = Float.floatToRawIntBits(r);
-        if ((result & 0x7F800000) == 0) {
-            result = 0;
-        }
         return negative ? result | 0x80000000 : result;
     }
 }

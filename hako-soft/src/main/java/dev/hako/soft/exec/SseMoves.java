@@ -215,14 +215,7 @@ final class SseMoves {
     /** MASKMOVDQU: stores the bytes of reg whose mask byte (in rm) has its top bit set, at DS:rDI. */
     static void maskmovdqu(Cpu c, Insn i) {
         long base = c.r[Cpu.RDI];
-        if (i.addrSize == 4) {
-            base &= Xmm.LOW32;
-        }
-        if (i.segment == Cpu.SEG_FS) {
-            base += c.fsBase;
-        } else if (i.segment == Cpu.SEG_GS) {
-            base += c.gsBase;
-        }
+        base = (base & Cpu.addressMask(i.addrSize)) + c.segmentBase(i.segment);
         for (int k = 0; k < 16; k++) {
             long mask = c.xmm[2 * i.rm + (k >> 3)] >>> ((k & 7) * 8);
             if ((mask & 0x80) != 0) {

@@ -22,8 +22,6 @@ public final class Mmu {
     private static final ValueLayout.OfLong U64 = ValueLayout.JAVA_LONG_UNALIGNED;
     private static final VarHandle CAS64 = ValueLayout.JAVA_LONG.varHandle();
     private static final VarHandle CAS32 = ValueLayout.JAVA_INT.varHandle();
-    private static final VarHandle CAS16 = ValueLayout.JAVA_SHORT.varHandle();
-    private static final VarHandle CAS8 = ValueLayout.JAVA_BYTE.varHandle();
     /** Locked accesses that split an aligned word are serialized here, as a split lock is on hardware. */
     private static final Object SPLIT_LOCK = new Object();
 
@@ -77,6 +75,10 @@ public final class Mmu {
 
     public MemorySegment ram() {
         return ram;
+    }
+
+    public PageWalker walker() {
+        return walker;
     }
 
     public void setWalker(PageWalker walker) {
@@ -382,11 +384,32 @@ public final class Mmu {
             return old;
         }
         return switch (size) {
-            case 1 -> (byte) CAS8.compareAndExchange(ram, off, (byte) expected, (byte) update) & 0xFFL;
-            case 2 -> (short) CAS16.compareAndExchange(ram, off, (short) expected, (short) update) & 0xFFFFL;
+            case 1, 2 -> narrowCompareAndExchange(off, size, expected, update);
             case 4 -> (int) CAS32.compareAndExchange(ram, off, (int) expected, (int) update) & 0xFFFFFFFFL;
             default -> (long) CAS64.compareAndExchange(ram, off, expected, update);
         };
+    }
+
+    /**
+     * Byte and aligned word compare-and-exchange, done as a 32-bit CAS on the aligned dword that holds
+     * them: memory segments offer no atomic access modes narrower than 32 bits.
+     */
+    private long narrowCompareAndExchange(long off, int size, long expected, long update) {
+        long dword = off & ~3L;
+        int shift = (int) (off - dword) * 8;
+        int valueMask = size == 1 ? 0xFF : 0xFFFF;
+        int mask = valueMask << shift;
+        while (true) {
+            int current = (int) CAS32.getVolatile(ram, dword);
+            long old = (current >>> shift) & valueMask;
+            if (old != (expected & valueMask)) {
+                return old;
+            }
+            int next = (current & ~mask) | (((int) update & valueMask) << shift);
+            if ((int) CAS32.compareAndExchange(ram, dword, current, next) == current) {
+                return old;
+            }
+        }
     }
 
     /** Copies guest bytes out through the MMU (slow path; for syscalls and loaders). */
