@@ -46,6 +46,8 @@ final class InstructionCase {
     final List<Integer> undefinedRegisters = new ArrayList<>();
     /** Bytes the memory operand may span from its address (for the automatic placement). */
     int operandSpan = 16;
+    /** Alignment of the automatically placed memory operand (CMPXCHG16B and friends fault unaligned). */
+    int operandAlign = 1;
     boolean ripRelativeReadAllowed;
     int iterations = Differential.DEFAULT_ITERATIONS;
     String note = "";
@@ -108,6 +110,11 @@ final class InstructionCase {
 
     InstructionCase operandSpan(int bytes) {
         operandSpan = bytes;
+        return this;
+    }
+
+    InstructionCase operandAlign(int bytes) {
+        operandAlign = bytes;
         return this;
     }
 
