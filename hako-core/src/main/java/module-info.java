@@ -2,4 +2,5 @@
 module dev.hako.core {
     exports dev.hako.core.memory;
     exports dev.hako.core.accel;
+    exports dev.hako.core.x86;
 }

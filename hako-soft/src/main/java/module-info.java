@@ -5,4 +5,5 @@ module dev.hako.soft {
     exports dev.hako.soft.mmu;
     exports dev.hako.soft.decode;
     exports dev.hako.soft.exec;
+    exports dev.hako.soft;
 }

@@ -33,6 +33,15 @@ public final class Cpu {
     public final X87 fpu = new X87();
 
     public final Mmu mem;
+    public final SystemState sys = new SystemState();
+    /** The local interrupt controller the CPU asks at instruction boundaries; it also owns some MSRs. */
+    public dev.hako.core.accel.LocalInterrupts interrupts = dev.hako.core.accel.LocalInterrupts.NONE;
+    /** Set from any thread when the vCPU must look up from its blocks: an interrupt, a pause, a stop. */
+    public volatile boolean attention;
+    /** Index of this vCPU in its machine. */
+    public int index;
+    /** Port I/O and MMIO go here (the MMU gets the same handler for MMIO pages). */
+    public dev.hako.core.accel.IoHandler io = dev.hako.core.accel.IoHandler.NONE;
     public final CpuFault fault = new CpuFault();
     public final CpuidModel cpuid = new CpuidModel();
     /** Set by an instruction that must end the current block (SMC store, syscall that stops the guest). */
@@ -43,11 +52,22 @@ public final class Cpu {
     public long instructions;
     /** Quotient and remainder of a 128-bit division, reused. */
     final long[] divScratch = new long[2];
+    /** Result slot for MSR hooks, reused. */
+    final long[] msrScratch = new long[1];
+    /** An interrupt frame being built, reused. */
+    final long[] frameScratch = new long[6];
     /** Host TSC-like counter origin for RDTSC. */
     public final long tscOrigin = System.nanoTime();
 
     public Cpu(Mmu mem) {
         this.mem = mem;
+    }
+
+    /** Connects the vCPU to its machine's buses. */
+    public void connect(int vcpuIndex, dev.hako.core.accel.IoHandler handler) {
+        index = vcpuIndex;
+        io = handler;
+        mem.setIo(handler, vcpuIndex);
     }
 
     /** Called by SYSCALL. */
@@ -173,6 +193,20 @@ public final class Cpu {
 
     public int cpl() {
         return cpl;
+    }
+
+    /** Changes the CPL, and with it the TLB and page permissions user accesses are checked against. */
+    public void setCpl(int newCpl) {
+        cpl = newCpl;
+        mem.setUserMode(newCpl == 3);
+        if (mem.walker() instanceof dev.hako.soft.mmu.PageTableWalker w) {
+            w.setUser(newCpl == 3);
+        }
+    }
+
+    /** Where the guest's TSC is now. */
+    public long tsc() {
+        return System.nanoTime() - tscOrigin + sys.tscOffset;
     }
 
     public boolean df() {

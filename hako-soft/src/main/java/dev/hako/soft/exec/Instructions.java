@@ -21,6 +21,8 @@ public final class Instructions {
         FlagOps.register(t);
         Atomics.register(t);
         SystemOps.register(t);
+        Privileged.register(t);
+        PortIo.register(t);
         return t;
     }
 

@@ -95,6 +95,7 @@ final class Stack {
             mask &= 0xFFFF;
         }
         c.setRflags(v, mask);
+        c.attention = true; // IF may have come back on
     }
 
     static void enter(Cpu c, Insn i) {

@@ -77,6 +77,10 @@ public final class Mmu {
         return ram;
     }
 
+    public PageWalker walker() {
+        return walker;
+    }
+
     public void setWalker(PageWalker walker) {
         this.walker = walker;
         flush();
