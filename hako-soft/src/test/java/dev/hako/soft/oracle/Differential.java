@@ -161,7 +161,7 @@ final class Differential {
         if (host.ripOffset != soft.ripOffset) {
             d.append(String.format("  rip: host insn%+d, soft insn%+d%n", host.ripOffset, soft.ripOffset));
         }
-        compareGprsFlagsMemory(c, in, host, soft, d, COMPARED_FLAGS & ~c.undefinedFlags(in));
+        compareGprsFlagsMemory(c, in, host, soft, d, (COMPARED_FLAGS | c.extraFlags) & ~c.undefinedFlags(in));
         if (c.compare.contains(InstructionCase.Compare.XMM)) {
             for (int n = 0; n < 16; n++) {
                 long hl = FxsaveImage.xmmLow(host.fxsave, n), hh = FxsaveImage.xmmHigh(host.fxsave, n);

@@ -39,6 +39,8 @@ final class InstructionCase {
     final String hex;
     private FlagMask undefinedFlags = in -> 0;
     final EnumSet<Compare> compare = EnumSet.noneOf(Compare.class);
+    /** RFLAGS bits compared beyond the arithmetic flags and DF (POPF may change AC, ID, NT...). */
+    long extraFlags;
     final Map<Integer, RegisterValue> registers = new LinkedHashMap<>();
     final List<Adjuster> adjusters = new ArrayList<>();
     final List<Integer> branchExits = new ArrayList<>();
@@ -80,6 +82,11 @@ final class InstructionCase {
 
     InstructionCase compare(Compare... what) {
         compare.addAll(List.of(what));
+        return this;
+    }
+
+    InstructionCase compareFlags(long bits) {
+        extraFlags |= bits;
         return this;
     }
 
