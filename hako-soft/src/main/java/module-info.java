@@ -6,4 +6,5 @@ module dev.hako.soft {
     exports dev.hako.soft.decode;
     exports dev.hako.soft.exec;
     exports dev.hako.soft;
+    exports dev.hako.soft.fpu;
 }

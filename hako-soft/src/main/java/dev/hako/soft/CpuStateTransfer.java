@@ -2,6 +2,7 @@ package dev.hako.soft;
 
 import dev.hako.core.x86.X86CpuState;
 import dev.hako.soft.exec.Cpu;
+import dev.hako.soft.exec.FxsaveArea;
 import dev.hako.soft.exec.SystemState;
 
 /** Copies architectural state between the soft CPU and {@link X86CpuState}. */
@@ -47,6 +48,7 @@ final class CpuStateTransfer {
         s.tsc = c.tsc();
         s.apicBase = sys.apicBase;
         s.halted = sys.halted;
+        FxsaveArea.store(c, s.fxsave, true);
         return s;
     }
 
@@ -89,8 +91,10 @@ final class CpuStateTransfer {
         sys.tscOffset = s.tsc - (c.tsc() - sys.tscOffset);
         sys.apicBase = s.apicBase;
         sys.halted = s.halted;
+        FxsaveArea.load(c, s.fxsave, true);
         c.setRflags(s.rflags, -1L);
-        c.setCpl(s.selector[SystemState.CS] & 3);
+        c.setCpl((s.cr0 & 1) == 0 ? 0 : s.selector[SystemState.CS] & 3);
+        c.updateMode();
         c.mem.flush();
     }
 }

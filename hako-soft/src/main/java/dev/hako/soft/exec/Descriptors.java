@@ -115,6 +115,9 @@ final class Descriptors {
         } else {
             s.base[seg] = base;
         }
+        if (seg == SystemState.CS) {
+            c.updateMode();
+        }
     }
 
     /** Loads CS for a far transfer to privilege {@code newCpl} (checks done by the caller). */

@@ -20,7 +20,7 @@ final class FarTransfers {
     private FarTransfers() {}
 
     private static void requireLongMode64(Cpu c, long csDescriptor) {
-        if ((csDescriptor & (1L << 53)) == 0) {
+        if (c.sys.cr.longMode() && (csDescriptor & (1L << 53)) == 0) {
             throw new EmulationFailure("transfer to a compatibility-mode code segment is not emulated");
         }
     }
@@ -117,6 +117,23 @@ final class FarTransfers {
 
     static void farCall(Cpu c, Insn i) {
         farTransfer(c, i, true);
+    }
+
+    /**
+     * JMP ptr16:16/32 (EA, outside 64-bit mode): in real mode CS takes selector * 16 as its base; in
+     * protected mode the descriptor is loaded at the same privilege (the switch into protected or long mode).
+     */
+    static void farJumpDirect(Cpu c, Insn i) {
+        int selector = (int) i.imm2 & 0xFFFF;
+        if ((c.sys.cr.cr0 & 1) == 0) {
+            Descriptors.setSegment(c, SystemState.CS, selector, (long) selector << 4, 0xFFFF,
+                    c.sys.attributes[SystemState.CS] & ~0x6000);
+        } else {
+            long d = Descriptors.codeDescriptor(c, selector);
+            requireLongMode64(c, d);
+            Descriptors.loadCode(c, selector, d, c.cpl);
+        }
+        c.rip = i.imm;
     }
 
     /** SYSCALL as the architecture defines it, to the kernel at LSTAR (the user-mode runner bypasses this). */

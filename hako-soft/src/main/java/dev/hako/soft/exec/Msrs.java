@@ -83,6 +83,7 @@ final class Msrs {
                 long lma = s.cr.efer & ControlRegisters.EFER_LMA;
                 s.cr.efer = (value & EFER_WRITABLE) | lma;
                 c.mem.flush();
+                c.updateMode();
             }
             case IA32_STAR -> s.star = value;
             case IA32_LSTAR -> s.lstar = requireCanonical(c, value);

@@ -97,7 +97,7 @@ final class Privileged {
     static void movToCr(Cpu c, Insn i) {
         requireCpl0(c);
         ControlRegisters cr = c.sys.cr;
-        long v = c.r[i.rm];
+        long v = c.mode == Cpu.MODE_64 ? c.r[i.rm] : c.r[i.rm] & 0xFFFFFFFFL;
         switch (i.reg) {
             case 0 -> writeCr0(c, v);
             case 2 -> cr.cr2 = v;
@@ -136,6 +136,7 @@ final class Privileged {
         }
         cr.cr0 = v;
         c.mem.flush();
+        c.updateMode();
     }
 
     static void movFromDr(Cpu c, Insn i) {
@@ -202,14 +203,21 @@ final class Privileged {
         long ea = c.ea(i);
         boolean idt = i.sub == 1;
         c.mem.write16(ea, idt ? c.sys.idtLimit : c.sys.gdtLimit);
-        c.mem.write64(ea + 2, idt ? c.sys.idtBase : c.sys.gdtBase);
+        long base = idt ? c.sys.idtBase : c.sys.gdtBase;
+        if (c.mode == Cpu.MODE_64) {
+            c.mem.write64(ea + 2, base);
+        } else {
+            c.mem.write32(ea + 2, base);
+        }
     }
 
     static void loadTableRegister(Cpu c, Insn i) {
         requireCpl0(c);
         long ea = c.ea(i);
         int limit = c.mem.read16(ea);
-        long base = c.mem.read64(ea + 2);
+        // Outside 64-bit mode the base is 32 bits, or 24 with a 16-bit operand size.
+        long base = c.mode == Cpu.MODE_64 ? c.mem.read64(ea + 2)
+                : c.mem.read32(ea + 2) & (i.opSize == 2 ? 0xFFFFFFL : 0xFFFFFFFFL);
         if (i.sub == 1) {
             c.sys.idtLimit = limit;
             c.sys.idtBase = base;
@@ -322,8 +330,8 @@ final class Privileged {
     }
 
     static void popSreg(Cpu c, Insn i) {
-        long v = c.mem.read(c.r[Cpu.RSP], i.opSize);
+        long v = c.mem.read(c.stackAddress(0), i.opSize);
         Descriptors.loadData(c, i.sub, (int) v & 0xFFFF);
-        c.r[Cpu.RSP] += i.opSize;
+        c.adjustStack(i.opSize);
     }
 }

@@ -177,7 +177,7 @@ final class Differential {
                     FxsaveImage.mxcsr(soft.fxsave)));
         }
         if (c.compare.contains(InstructionCase.Compare.X87)) {
-            compareX87(host.fxsave, soft.fxsave, d);
+            compareX87(host.fxsave, soft.fxsave, d, c.x87Ulps);
         }
         return d.toString();
     }
@@ -196,7 +196,7 @@ final class Differential {
         }
         int shown = 0;
         for (int off = 0; off < MachineState.DATA_SIZE; off++) {
-            if (expected.data[off] != actual.data[off]) {
+            if (expected.data[off] != actual.data[off] && !c.ignoredMemory.ignored(in, in.dataAddress + off)) {
                 if (shown++ < 24) {
                     d.append(String.format("  memory %#x (data+%#x): input %02x, expected %02x, soft %02x%n",
                             in.dataAddress + off, off, in.data[off], expected.data[off], actual.data[off]));
@@ -208,11 +208,24 @@ final class Differential {
         }
     }
 
-    private static void compareX87(byte[] host, byte[] soft, StringBuilder d) {
+    /** Whether two extended values are at most {@code ulps} apart (same sign, adjacent encodings). */
+    private static boolean withinUlps(int seA, long sigA, int seB, long sigB, int ulps) {
+        if (ulps == 0 || ((seA ^ seB) & 0x8000) != 0) {
+            return false;
+        }
+        java.math.BigInteger a = java.math.BigInteger.valueOf(seA & 0x7FFF).shiftLeft(63)
+                .add(java.math.BigInteger.valueOf(sigA & Long.MAX_VALUE));
+        java.math.BigInteger b = java.math.BigInteger.valueOf(seB & 0x7FFF).shiftLeft(63)
+                .add(java.math.BigInteger.valueOf(sigB & Long.MAX_VALUE));
+        return a.subtract(b).abs().compareTo(java.math.BigInteger.valueOf(ulps)) <= 0;
+    }
+
+    private static void compareX87(byte[] host, byte[] soft, StringBuilder d, int ulps) {
+        int fswMask = ulps == 0 ? 0xFFFF : ~(0x0200 | 0x0020 | 0x0010) & 0xFFFF;
         if (FxsaveImage.fcw(host) != FxsaveImage.fcw(soft)) {
             d.append(String.format("  fcw: host %04x, soft %04x%n", FxsaveImage.fcw(host), FxsaveImage.fcw(soft)));
         }
-        if (FxsaveImage.fsw(host) != FxsaveImage.fsw(soft)) {
+        if (((FxsaveImage.fsw(host) ^ FxsaveImage.fsw(soft)) & fswMask) != 0) {
             d.append(String.format("  fsw: host %04x, soft %04x%n", FxsaveImage.fsw(host), FxsaveImage.fsw(soft)));
         }
         if (FxsaveImage.ftw(host) != FxsaveImage.ftw(soft)) {
@@ -225,7 +238,7 @@ final class Differential {
             }
             long hs = FxsaveImage.stSignificand(host, i), ss = FxsaveImage.stSignificand(soft, i);
             int he = FxsaveImage.stSignExponent(host, i), se = FxsaveImage.stSignExponent(soft, i);
-            if (hs != ss || he != se) {
+            if ((hs != ss || he != se) && !withinUlps(he, hs, se, ss, ulps)) {
                 d.append(String.format("  st%d: host %04x:%016x, soft %04x:%016x%n", i, he, hs, se, ss));
             }
         }

@@ -52,6 +52,18 @@ final class InstructionCase {
     int operandAlign = 1;
     boolean ripRelativeReadAllowed;
     int iterations = Differential.DEFAULT_ITERATIONS;
+    /**
+     * x87 register results may differ from the host's by this many units in the last place (transcendentals,
+     * which hardware does not compute bit-exactly either); C1 and PE are then not compared.
+     */
+    int x87Ulps;
+    /** Memory bytes not compared, given the input (a field where the soft CPU models another CPU on purpose). */
+    IgnoredMemory ignoredMemory = (in, address) -> false;
+
+    @FunctionalInterface
+    interface IgnoredMemory {
+        boolean ignored(MachineState input, long address);
+    }
     String note = "";
 
     private InstructionCase(String hex) {
@@ -133,6 +145,16 @@ final class InstructionCase {
 
     InstructionCase iterations(int n) {
         iterations = n;
+        return this;
+    }
+
+    InstructionCase ignoreMemory(IgnoredMemory which) {
+        ignoredMemory = which;
+        return this;
+    }
+
+    InstructionCase x87Ulps(int ulps) {
+        x87Ulps = ulps;
         return this;
     }
 
