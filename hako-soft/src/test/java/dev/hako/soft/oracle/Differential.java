@@ -5,9 +5,12 @@ import static org.assertj.core.api.Assertions.fail;
 import dev.hako.soft.exec.Cpu;
 import dev.hako.soft.exec.Flags;
 import dev.hako.soft.fault.CpuFault;
+import java.util.List;
 import java.util.Optional;
 import java.util.Random;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.DynamicTest;
 
 /**
  * Runs an {@link InstructionCase} many times on seeded random inputs, on the host CPU and on the soft CPU,
@@ -35,6 +38,22 @@ final class Differential {
             oracle = new HostOracle();
         }
         return oracle;
+    }
+
+    /** One dynamic test per case, named by its bytes and note. */
+    static Stream<DynamicTest> tests(List<InstructionCase> cases) {
+        return cases.stream().map(c -> DynamicTest.dynamicTest(c.toString(), () -> check(c)));
+    }
+
+    /** One dynamic test per case, each asserting the soft CPU raises {@code vector}. */
+    static Stream<DynamicTest> faultTests(List<InstructionCase> cases, int vector) {
+        return cases.stream().map(c -> DynamicTest.dynamicTest(c + " raises " + CpuFault.name(vector),
+                () -> checkSoftFault(c, vector)));
+    }
+
+    /** Guest address of the data pages on the host (for encodings that hold an absolute address). */
+    static long hostDataAddress() {
+        return HostOracle.available() ? oracle().dataAddress() : SOFT_ONLY_DATA;
     }
 
     /** Runs the case on both CPUs and compares; skipped where the host cannot be the oracle. */
@@ -142,7 +161,7 @@ final class Differential {
         if (host.ripOffset != soft.ripOffset) {
             d.append(String.format("  rip: host insn%+d, soft insn%+d%n", host.ripOffset, soft.ripOffset));
         }
-        compareGprsFlagsMemory(c, in, host, soft, d, COMPARED_FLAGS & ~c.undefinedFlags(in));
+        compareGprsFlagsMemory(c, in, host, soft, d, (COMPARED_FLAGS | c.extraFlags) & ~c.undefinedFlags(in));
         if (c.compare.contains(InstructionCase.Compare.XMM)) {
             for (int n = 0; n < 16; n++) {
                 long hl = FxsaveImage.xmmLow(host.fxsave, n), hh = FxsaveImage.xmmHigh(host.fxsave, n);

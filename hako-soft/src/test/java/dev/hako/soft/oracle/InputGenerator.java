@@ -60,6 +60,7 @@ final class InputGenerator {
         } else {
             target = s.dataAddress + 64 + rnd.nextInt(MachineState.DATA_SIZE - 128 - span);
         }
+        target &= -(long) c.operandAlign;
         int b = m.base();
         int x = m.index();
         long d = m.disp();

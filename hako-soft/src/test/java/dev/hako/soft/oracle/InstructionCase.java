@@ -39,6 +39,8 @@ final class InstructionCase {
     final String hex;
     private FlagMask undefinedFlags = in -> 0;
     final EnumSet<Compare> compare = EnumSet.noneOf(Compare.class);
+    /** RFLAGS bits compared beyond the arithmetic flags and DF (POPF may change AC, ID, NT...). */
+    long extraFlags;
     final Map<Integer, RegisterValue> registers = new LinkedHashMap<>();
     final List<Adjuster> adjusters = new ArrayList<>();
     final List<Integer> branchExits = new ArrayList<>();
@@ -46,6 +48,8 @@ final class InstructionCase {
     final List<Integer> undefinedRegisters = new ArrayList<>();
     /** Bytes the memory operand may span from its address (for the automatic placement). */
     int operandSpan = 16;
+    /** Alignment of the automatically placed memory operand (CMPXCHG16B and friends fault unaligned). */
+    int operandAlign = 1;
     boolean ripRelativeReadAllowed;
     int iterations = Differential.DEFAULT_ITERATIONS;
     /**
@@ -93,6 +97,11 @@ final class InstructionCase {
         return this;
     }
 
+    InstructionCase compareFlags(long bits) {
+        extraFlags |= bits;
+        return this;
+    }
+
     InstructionCase with(int reg, RegisterValue value) {
         registers.put(reg, value);
         return this;
@@ -120,6 +129,11 @@ final class InstructionCase {
 
     InstructionCase operandSpan(int bytes) {
         operandSpan = bytes;
+        return this;
+    }
+
+    InstructionCase operandAlign(int bytes) {
+        operandAlign = bytes;
         return this;
     }
 

@@ -9,7 +9,8 @@ import java.io.ByteArrayOutputStream;
  * and jumps to the instruction. Each place execution may go on after it (the fall-through and any branch
  * targets the case names) holds an exit stub that records its offset, and then shared code stores all
  * GPRs, RFLAGS and the FXSAVE image, restores the host state (FXRSTOR of the saved image brings back MXCSR
- * and the FPU control word; CLD) and returns.
+ * and the FPU control word; RFLAGS is reset to 0x202, clearing DF and whatever a POPF under test set) and
+ * returns.
  *
  * <p>Nothing between loading the inputs and storing the outputs touches the flags or the guest registers:
  * only MOV, LEA and JMP run there, and the exit stub saves RAX through an absolute address before using it.
@@ -122,7 +123,8 @@ final class Trampoline {
         a.movToMem(RAX, OUT_GPR, 1);                         // mov [rax+OUT], rcx
         a.bytes(0x0F, 0xAE, 0x80).u32(FX_OUT);               // fxsave [rax+FX_OUT]
         a.bytes(0x0F, 0xAE, 0x88).u32(FX_HOST);              // fxrstor [rax+FX_HOST]
-        a.bytes(0xFC);                                       // cld
+        a.bytes(0x68).u32(0x202);                            // push 0x202
+        a.bytes(0x9D);                                       // popfq: DF, AC, TF clear for the host again
         a.movFromMem(RSP, RAX, HOST_RSP);                    // mov rsp, [rax+HOST_RSP]
         a.bytes(0x41, 0x5F, 0x41, 0x5E, 0x41, 0x5D, 0x41, 0x5C, 0x5D, 0x5B); // pop r15-r12 rbp rbx
         a.bytes(0xC3);                                       // ret
