@@ -118,6 +118,7 @@ public final class Decoder {
         out.addr = addr;
         out.sub = spec.sub;
         out.opcode = opcode;
+        out.map = map;
         out.modrm = modrm;
         out.lock = lock;
         out.rep = mandatoryUsed ? 0 : repPrefix;

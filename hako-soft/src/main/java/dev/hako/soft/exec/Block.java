@@ -16,6 +16,10 @@ final class Block {
     final long hostPage;
     final long secondHostPage;
     boolean valid = true;
+    /** How often the block ran interpreted; the translator takes it past a threshold. */
+    int runs;
+    /** The block's translation, once made. */
+    BlockCode code;
 
     Block(long start, long linear, int mode, Insn[] insns, long hostPage, long secondHostPage) {
         this.start = start;

@@ -4,6 +4,7 @@ import dev.hako.soft.decode.Decoder;
 import dev.hako.soft.decode.Insn;
 import dev.hako.soft.decode.OpcodeTable;
 import dev.hako.soft.fault.CpuFault;
+import dev.hako.soft.translate.BlockBuilder;
 
 /**
  * Runs a soft vCPU: looks up (or decodes) the block at RIP, runs its instructions, and hands guest faults
@@ -14,6 +15,7 @@ public final class Interpreter {
 
     private final Cpu cpu;
     private final BlockCache cache;
+    private final BlockBuilder translator = BlockBuilder.fromSystemProperties();
     private volatile boolean stopRequested;
     private volatile boolean kickRequested;
     private boolean stopped;
@@ -114,11 +116,25 @@ public final class Interpreter {
                 faultHandler.fault(c, f, this);
                 continue;
             }
+            blocks.running = b;
+            c.rip = b.end;
+            BlockCode code = b.code;
+            if (code == null && ++b.runs == translator.threshold()) {
+                code = translator.build(b.insns, b.mode);
+                b.code = code;
+            }
+            if (code != null) {
+                try {
+                    code.run(c);
+                } catch (CpuFault f) {
+                    c.exitBlock = false; // RIP and the retired count were set by the translated code
+                    faultHandler.fault(c, f, this);
+                }
+                continue;
+            }
             Insn[] insns = b.insns;
             int n = insns.length;
             int i = 0;
-            blocks.running = b;
-            c.rip = b.end;
             try {
                 for (; i < n; i++) {
                     Insn insn = insns[i];

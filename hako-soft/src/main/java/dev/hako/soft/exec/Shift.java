@@ -15,8 +15,8 @@ import dev.hako.soft.decode.OpcodeTable;
  * Shifts and rotates (SDM vol. 1 ch. 7.3.6): ROL ROR RCL RCR SHL SHR SAL SAR by 1, CL and imm8, SHLD, SHRD.
  * Flags are produced eagerly; a masked count of zero changes nothing.
  */
-final class Shift {
-    static final int ROL = 0, ROR = 1, RCL = 2, RCR = 3, SHL = 4, SHR = 5, SAL = 6, SAR = 7;
+public final class Shift {
+    public static final int ROL = 0, ROR = 1, RCL = 2, RCR = 3, SHL = 4, SHR = 5, SAL = 6, SAR = 7;
     private static final String[] NAMES = {"rol", "ror", "rcl", "rcr", "shl", "shr", "sal", "sar"};
     /** How the count is given: imm8, 1, or CL. */
     private static final int BY_IMM = 0, BY_ONE = 1, BY_CL = 2;
@@ -92,7 +92,7 @@ final class Shift {
     }
 
     /** Shifts or rotates {@code a} ({@code size} bytes) by a non-zero masked count; sets the flags. */
-    static long compute(Cpu c, int op, long a, int count, int size) {
+    public static long compute(Cpu c, int op, long a, int count, int size) {
         int bits = size * 8;
         long m = Flags.mask(size);
         a &= m;

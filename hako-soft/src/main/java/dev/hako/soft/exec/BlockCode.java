@@ -1,0 +1,11 @@
+package dev.hako.soft.exec;
+
+/**
+ * A decoded block compiled to JVM code. {@link #run} does what running the block's instructions one by one
+ * does: it commits registers, memory and (lazy) flags, sets RIP, counts retired instructions, stops after an
+ * instruction that sets {@link Cpu#exitBlock}, and on a guest fault sets RIP to the faulting instruction
+ * with everything before it committed, then rethrows.
+ */
+public interface BlockCode {
+    void run(Cpu cpu);
+}

@@ -1,0 +1,242 @@
+package dev.hako.soft.translate;
+
+import dev.hako.soft.decode.Insn;
+import dev.hako.soft.exec.Cpu;
+import dev.hako.soft.exec.Shift;
+import java.lang.classfile.CodeBuilder;
+
+/**
+ * Inline bytecode for integer arithmetic: the eight ALU operations (less ADC and SBB), TEST, INC, DEC, NEG,
+ * NOT, shifts and rotates by a constant, and IMUL with a truncated result. Each leaves its flags as a
+ * pending {@link FlagChain.Producer}.
+ */
+final class ArithmeticForms {
+    static final int ADD = 0, OR = 1, ADC = 2, SBB = 3, AND = 4, SUB = 5, XOR = 6, CMP = 7;
+    static final String[] ALU_NAMES = {"add", "or", "adc", "sbb", "and", "sub", "xor", "cmp"};
+
+    /** Where an operand comes from. */
+    enum Operand { RM, REG, RAX, IMM }
+
+    private ArithmeticForms() {}
+
+    private static boolean memory(Insn i, Operand o) {
+        return o == Operand.RM && !i.rmIsReg;
+    }
+
+    /** Pushes operand {@code o} at the instruction's size, zero-extended (an immediate masked to it). */
+    private static void load(BlockEmitter e, Insn i, Operand o) {
+        int size = i.opSize;
+        switch (o) {
+            case REG -> e.getReg(i.reg, size);
+            case RAX -> e.getReg(Cpu.RAX, size);
+            case IMM -> e.cob.loadConstant(i.imm & sizeMask(size));
+            default -> {
+                if (i.rmIsReg) {
+                    e.getReg(i.rm, size);
+                } else {
+                    e.read(i, size);
+                }
+            }
+        }
+    }
+
+    static long sizeMask(int size) {
+        return size == 8 ? -1L : (1L << (size * 8)) - 1;
+    }
+
+    /** Reads the destination (a register, or memory through the scratch address) into a fresh local. */
+    private static int loadDestination(BlockEmitter e, Insn i, Operand dst) {
+        int a = e.newLong();
+        if (memory(i, dst)) {
+            e.eaToScratch(i);
+            e.readScratch(i.opSize);
+        } else {
+            load(e, i, dst);
+        }
+        e.cob.lstore(a);
+        return a;
+    }
+
+    /** Writes the long the {@code value} callback pushes to the destination. */
+    private static void storeDestination(BlockEmitter e, Insn i, Operand dst, Runnable value) {
+        if (memory(i, dst)) {
+            e.scratchTarget();
+            value.run();
+            e.writeCall(i.opSize);
+        } else {
+            value.run();
+            e.setReg(dst == Operand.RAX ? Cpu.RAX : dst == Operand.REG ? i.reg : i.rm, i.opSize);
+        }
+    }
+
+    /** dst = dst op src for the ALU operations other than ADC and SBB (those fall back). */
+    static boolean alu(BlockEmitter e, Insn i, int op, Operand dst, Operand src) {
+        if (op == ADC || op == SBB || !ALU_NAMES[op].equals(i.spec.mnemonic)) {
+            return false;
+        }
+        CodeBuilder cob = e.cob;
+        int size = i.opSize;
+        e.begin();
+        int a = loadDestination(e, i, dst);
+        int b = e.newLong();
+        load(e, i, src);
+        cob.lstore(b);
+        int res = e.newLong();
+        cob.lload(a).lload(b);
+        switch (op) {
+            case ADD -> cob.ladd();
+            case OR -> cob.lor();
+            case AND -> cob.land();
+            case XOR -> cob.lxor();
+            default -> cob.lsub(); // SUB, CMP
+        }
+        cob.lstore(res);
+        if (op != CMP) {
+            storeDestination(e, i, dst, () -> cob.lload(res));
+        }
+        int kind = op == ADD ? FlagChain.ADD : op == SUB || op == CMP ? FlagChain.SUB : FlagChain.LOGIC;
+        e.flags.add(new FlagChain.Producer(kind, size, res, a, b, 0, 0));
+        e.end();
+        return true;
+    }
+
+    /** TEST: the AND of the operands sets the flags; nothing is written. */
+    static boolean test(BlockEmitter e, Insn i, Operand dst, Operand src) {
+        if (!"test".equals(i.spec.mnemonic)) {
+            return false;
+        }
+        CodeBuilder cob = e.cob;
+        e.begin();
+        load(e, i, dst);
+        if (src == Operand.IMM) {
+            cob.loadConstant(i.imm);
+        } else {
+            load(e, i, src);
+        }
+        int res = e.newLong();
+        cob.land().lstore(res);
+        e.flags.add(new FlagChain.Producer(FlagChain.LOGIC, i.opSize, res, -1, -1, 0, 0));
+        e.end();
+        return true;
+    }
+
+    /** F6/F7 /2 NOT and /3 NEG. */
+    static boolean notNeg(BlockEmitter e, Insn i, boolean neg) {
+        if (!(neg ? "neg" : "not").equals(i.spec.mnemonic)) {
+            return false;
+        }
+        CodeBuilder cob = e.cob;
+        e.begin();
+        int a = loadDestination(e, i, Operand.RM);
+        if (!neg) {
+            storeDestination(e, i, Operand.RM, () -> cob.lload(a).loadConstant(-1L).lxor());
+            e.end();
+            return true;
+        }
+        int zero = e.newLong();
+        int res = e.newLong();
+        cob.lconst_0().lstore(zero);
+        cob.lload(a).lneg().lstore(res);
+        storeDestination(e, i, Operand.RM, () -> cob.lload(res));
+        e.flags.add(new FlagChain.Producer(FlagChain.SUB, i.opSize, res, zero, a, 0, 0));
+        e.end();
+        return true;
+    }
+
+    /** FE/FF /0 INC and /1 DEC: CF is kept, so the producer stacks on the chain. */
+    static boolean incDec(BlockEmitter e, Insn i, boolean dec) {
+        if (!(dec ? "dec" : "inc").equals(i.spec.mnemonic)) {
+            return false;
+        }
+        CodeBuilder cob = e.cob;
+        e.begin();
+        int a = loadDestination(e, i, Operand.RM);
+        int res = e.newLong();
+        cob.lload(a).loadConstant(dec ? -1L : 1L).ladd().lstore(res);
+        storeDestination(e, i, Operand.RM, () -> cob.lload(res));
+        e.flags.add(new FlagChain.Producer(dec ? FlagChain.DEC : FlagChain.INC, i.opSize, res, a, -1, 0, 0));
+        e.end();
+        return true;
+    }
+
+    /** C0/C1 (by imm8) and D0/D1 (by one): ROL ROR SHL SHR SAL SAR; RCL and RCR fall back. */
+    static boolean shiftByConstant(BlockEmitter e, Insn i, int count) {
+        int op = i.sub;
+        if (op == Shift.RCL || op == Shift.RCR) {
+            return false;
+        }
+        CodeBuilder cob = e.cob;
+        int size = i.opSize;
+        int bits = size * 8;
+        int masked = count & (size == 8 ? 63 : 31);
+        e.begin();
+        int a = loadDestination(e, i, Operand.RM);
+        if (masked == 0) {
+            if (i.rmIsReg && size == 4) {
+                cob.lload(a);
+                e.setReg(i.rm, 4); // a 32-bit destination is still written, zero-extended
+            }
+            e.end();
+            return true;
+        }
+        storeDestination(e, i, Operand.RM, () -> {
+            switch (op) {
+                case Shift.SHL, Shift.SAL -> {
+                    cob.lload(a).bipush(masked).lshl();
+                    e.mask(size);
+                }
+                case Shift.SHR -> cob.lload(a).bipush(masked).lushr();
+                case Shift.SAR -> {
+                    cob.lload(a);
+                    e.signExtend(size);
+                    cob.bipush(masked).lshr();
+                    e.mask(size);
+                }
+                default -> { // ROL, ROR
+                    int n = masked % bits;
+                    cob.lload(a);
+                    if (n != 0) {
+                        boolean left = op == Shift.ROL;
+                        if (left) {
+                            cob.bipush(n).lshl().lload(a).bipush(bits - n).lushr();
+                        } else {
+                            cob.bipush(n).lushr().lload(a).bipush(bits - n).lshl();
+                        }
+                        cob.lor();
+                        e.mask(size);
+                    }
+                }
+            }
+        });
+        e.flags.add(new FlagChain.Producer(FlagChain.SHIFT, size, -1, a, -1, op, masked));
+        e.end();
+        return true;
+    }
+
+    /** 0F AF IMUL Gv,Ev and 69/6B IMUL Gv,Ev,imm: the low half of the product. */
+    static boolean imul(BlockEmitter e, Insn i, boolean withImmediate) {
+        if (!"imul".equals(i.spec.mnemonic)) {
+            return false;
+        }
+        CodeBuilder cob = e.cob;
+        int size = i.opSize;
+        e.begin();
+        int a = e.newLong();
+        int b = e.newLong();
+        if (withImmediate) {
+            load(e, i, Operand.RM);
+            cob.lstore(a);
+            cob.loadConstant(i.imm).lstore(b);
+        } else {
+            load(e, i, Operand.REG);
+            cob.lstore(a);
+            load(e, i, Operand.RM);
+            cob.lstore(b);
+        }
+        cob.lload(a).lload(b).lmul();
+        e.setReg(i.reg, size);
+        e.flags.add(new FlagChain.Producer(FlagChain.IMUL, size, -1, a, b, 0, 0));
+        e.end();
+        return true;
+    }
+}

@@ -1,0 +1,59 @@
+package dev.hako.soft.translate;
+
+import dev.hako.soft.decode.Insn;
+import dev.hako.soft.exec.BlockCode;
+import dev.hako.soft.exec.Cpu;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * When and what to translate. A block is translated once it has run {@code hako.translate.threshold} times
+ * interpreted (default {@value #DEFAULT_THRESHOLD}); {@code -Dhako.translate=false} turns translation off.
+ * Only 64-bit code is translated. A block whose method would be too big for HotSpot to compile
+ * (HugeMethodLimit, 8000 bytes) is translated in part: the rest starts a block of its own.
+ */
+public final class BlockBuilder {
+    static final int DEFAULT_THRESHOLD = 64;
+    /** Bytecode size above which HotSpot leaves a method interpreted; stay well under it. */
+    private static final int MAX_CODE_LENGTH = 7000;
+
+    private final boolean enabled;
+    private final int threshold;
+    private final CodeCache cache = new CodeCache();
+
+    public BlockBuilder(boolean enabled, int threshold) {
+        this.enabled = enabled && threshold > 0;
+        this.threshold = Math.max(threshold, 1);
+    }
+
+    public static BlockBuilder fromSystemProperties() {
+        boolean enabled = !"false".equalsIgnoreCase(System.getProperty("hako.translate", "true"));
+        return new BlockBuilder(enabled, Integer.getInteger("hako.translate.threshold", DEFAULT_THRESHOLD));
+    }
+
+    /** Interpreted runs after which a block is translated. */
+    public int threshold() {
+        return enabled ? threshold : 0;
+    }
+
+    /** The translation of a block decoded in {@code mode}, or null where it is not translated. */
+    public BlockCode build(Insn[] insns, int mode) {
+        if (!enabled || mode != Cpu.MODE_64) {
+            return null;
+        }
+        int count = insns.length;
+        while (true) {
+            List<Object> classData = new ArrayList<>();
+            byte[] classFile = ClassEmitter.emit(insns, count, classData);
+            if (ClassEmitter.runCodeLength(classFile) <= MAX_CODE_LENGTH || count == 1) {
+                return cache.define(classFile, classData);
+            }
+            count = (count + 1) / 2;
+        }
+    }
+
+    /** Blocks translated so far. */
+    public long translated() {
+        return cache.defined();
+    }
+}

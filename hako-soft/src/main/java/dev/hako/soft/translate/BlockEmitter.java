@@ -1,0 +1,374 @@
+package dev.hako.soft.translate;
+
+import static java.lang.constant.ConstantDescs.CD_boolean;
+import static java.lang.constant.ConstantDescs.CD_int;
+import static java.lang.constant.ConstantDescs.CD_long;
+import static java.lang.constant.ConstantDescs.CD_void;
+
+import dev.hako.soft.decode.Insn;
+import dev.hako.soft.exec.Cpu;
+import java.lang.classfile.CodeBuilder;
+import java.lang.classfile.Label;
+import java.lang.classfile.TypeKind;
+import java.lang.constant.ClassDesc;
+import java.lang.constant.ConstantDescs;
+import java.lang.constant.DynamicConstantDesc;
+import java.lang.constant.MethodTypeDesc;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Emits the body of one translated block: guest registers live in JVM locals (loaded on first use, written
+ * back at exits), flags stay pending in a {@link FlagChain}, and every instruction that can fault gets an
+ * exception-table range whose handler commits the state as it was before that instruction, sets RIP to it
+ * and rethrows. Instructions with no inline form call their interpreter handler.
+ *
+ * <p>Discipline the instruction forms follow: first everything that can fault (memory accesses, handler
+ * calls), then register and flag updates. So the state recorded at {@link #begin} holds throughout the
+ * instruction's faulting part.
+ */
+final class BlockEmitter {
+    static final ClassDesc CD_CPU = ClassDesc.of("dev.hako.soft.exec.Cpu");
+    static final ClassDesc CD_MMU = ClassDesc.of("dev.hako.soft.mmu.Mmu");
+    static final ClassDesc CD_INSN = ClassDesc.of("dev.hako.soft.decode.Insn");
+    static final ClassDesc CD_EXEC = ClassDesc.of("dev.hako.soft.exec.Exec");
+    static final ClassDesc CD_THROWABLE = ClassDesc.of("java.lang.Throwable");
+    static final ClassDesc CD_LONG_ARRAY = CD_long.arrayType();
+    private static final MethodTypeDesc EXEC_TYPE = MethodTypeDesc.of(CD_void, CD_CPU, CD_INSN);
+    private static final int CPU = 1;
+    private static final int NOT_LOADED = 0, CLEAN = 1, DIRTY = 2;
+
+    final CodeBuilder cob;
+    final Insn[] insns;
+    /** How many of the block's instructions are translated (a prefix when the block is too long). */
+    final int count;
+    private final List<Object> classData;
+    final FlagChain flags;
+    private final int mem;
+    private final int regs;
+    private final int[] regSlot = new int[16];
+    private final int[] regState = new int[16];
+    private final int scratchEa;
+
+    /** The instruction being emitted, and what a fault in it must commit. */
+    private int current;
+    private Label currentStart;
+    private State atStart;
+    private boolean mayFault;
+    private boolean mayExit;
+    private final List<Stub> faultStubs = new ArrayList<>();
+    private final List<Stub> exitStubs = new ArrayList<>();
+
+    /** Registers that differ from {@code cpu.r}, and the flag producers not yet in the cpu's fields. */
+    record State(int dirty, List<FlagChain.Producer> chain) {}
+
+    private record Stub(Label label, int index, State state) {}
+
+    BlockEmitter(CodeBuilder cob, Insn[] insns, int count, List<Object> classData) {
+        this.cob = cob;
+        this.insns = insns;
+        this.count = count;
+        this.classData = classData;
+        this.flags = new FlagChain(this);
+        this.mem = cob.allocateLocal(TypeKind.REFERENCE);
+        this.regs = cob.allocateLocal(TypeKind.REFERENCE);
+        this.scratchEa = cob.allocateLocal(TypeKind.LONG);
+        java.util.Arrays.fill(regSlot, -1);
+    }
+
+    /** Emits the whole method. */
+    void emit() {
+        cob.aload(CPU).getfield(CD_CPU, "mem", CD_MMU).astore(mem);
+        cob.aload(CPU).getfield(CD_CPU, "r", CD_LONG_ARRAY).astore(regs);
+        for (int k = 0; k < count; k++) {
+            current = k;
+            if (!InsnForms.emit(this, insns[k])) {
+                fallback(insns[k]);
+            }
+        }
+        commit(state());
+        if (count < insns.length) {
+            cob.aload(CPU).loadConstant(insns[count - 1].next).putfield(CD_CPU, "rip", CD_long);
+        }
+        retire(count);
+        cob.return_();
+        for (Stub s : exitStubs) {
+            cob.labelBinding(s.label);
+            commit(s.state);
+            cob.aload(CPU).iconst_0().putfield(CD_CPU, "exitBlock", CD_boolean);
+            if (s.index < insns.length - 1) {
+                cob.aload(CPU).loadConstant(insns[s.index].next).putfield(CD_CPU, "rip", CD_long);
+            }
+            retire(s.index + 1);
+            cob.return_();
+        }
+        for (Stub s : faultStubs) {
+            cob.labelBinding(s.label);
+            commit(s.state);
+            cob.aload(CPU).loadConstant(insns[s.index].addr).putfield(CD_CPU, "rip", CD_long);
+            retire(s.index);
+            cob.athrow();
+        }
+    }
+
+    private void retire(int n) {
+        if (n > 0) {
+            cob.aload(CPU).dup().getfield(CD_CPU, "instructions", CD_long).loadConstant((long) n).ladd()
+                    .putfield(CD_CPU, "instructions", CD_long);
+        }
+    }
+
+    State state() {
+        int dirty = 0;
+        for (int r = 0; r < 16; r++) {
+            if (regState[r] == DIRTY) {
+                dirty |= 1 << r;
+            }
+        }
+        return new State(dirty, flags.snapshot());
+    }
+
+    /** Writes back registers and flags as {@code s} describes them. */
+    private void commit(State s) {
+        for (int r = 0; r < 16; r++) {
+            if ((s.dirty & (1 << r)) != 0) {
+                cob.aload(regs).loadConstant(r).lload(regSlot[r]).lastore();
+            }
+        }
+        flags.materialize(s.chain);
+    }
+
+    // ---- instruction boundaries ----
+
+    /** Starts the faulting part of the current instruction: a fault from here on sees the state as it is now. */
+    void begin() {
+        atStart = state();
+        currentStart = cob.newLabel();
+        cob.labelBinding(currentStart);
+        mayFault = false;
+        mayExit = false;
+    }
+
+    /** Ends the current instruction: closes its fault range and, after a store, checks for an SMC exit. */
+    void end() {
+        if (mayFault) {
+            Label endLabel = cob.newLabel();
+            cob.labelBinding(endLabel);
+            Label handler = cob.newLabel();
+            cob.exceptionCatch(currentStart, endLabel, handler, CD_THROWABLE);
+            faultStubs.add(new Stub(handler, current, atStart));
+        }
+        if (mayExit) {
+            Label exit = cob.newLabel();
+            cob.aload(CPU).getfield(CD_CPU, "exitBlock", CD_boolean).ifne(exit);
+            exitStubs.add(new Stub(exit, current, state()));
+        }
+    }
+
+    /** Runs the instruction through its interpreter handler, with registers and flags in the cpu. */
+    private void fallback(Insn insn) {
+        flushRegisters();
+        flags.materializeNow();
+        begin();
+        mayFault = true;
+        mayExit = true;
+        cob.ldc(classConstant(insn.exec, CD_EXEC)).aload(CPU).ldc(classConstant(insn, CD_INSN))
+                .invokeinterface(CD_EXEC, "exec", EXEC_TYPE);
+        java.util.Arrays.fill(regState, NOT_LOADED); // the handler may have changed any of them
+        end();
+    }
+
+    private DynamicConstantDesc<Object> classConstant(Object value, ClassDesc type) {
+        classData.add(value);
+        return DynamicConstantDesc.ofNamed(ConstantDescs.BSM_CLASS_DATA_AT, ConstantDescs.DEFAULT_NAME, type,
+                classData.size() - 1);
+    }
+
+    /** Stores dirty registers into {@code cpu.r} (before code that reads them there). */
+    void flushRegisters() {
+        for (int r = 0; r < 16; r++) {
+            if (regState[r] == DIRTY) {
+                cob.aload(regs).loadConstant(r).lload(regSlot[r]).lastore();
+                regState[r] = CLEAN;
+            }
+        }
+    }
+
+    // ---- registers ----
+
+    /** Loads register {@code r} into its local now (before branches that read it on one path only). */
+    void preload(int r) {
+        ensureLoaded(r);
+    }
+
+    private void ensureLoaded(int r) {
+        if (regSlot[r] < 0) {
+            regSlot[r] = cob.allocateLocal(TypeKind.LONG);
+        }
+        if (regState[r] == NOT_LOADED) {
+            cob.aload(regs).loadConstant(r).laload().lstore(regSlot[r]);
+            regState[r] = CLEAN;
+        }
+    }
+
+    /** Pushes all 64 bits of register {@code r} (0..15). */
+    void reg64(int r) {
+        ensureLoaded(r);
+        cob.lload(regSlot[r]);
+    }
+
+    /** Pushes register {@code reg} at {@code size}, zero-extended; 16..19 are AH..BH. */
+    void getReg(int reg, int size) {
+        if (size == 1 && reg >= 16) {
+            reg64(reg - 16);
+            cob.bipush(8).lushr().loadConstant(0xFFL).land();
+            return;
+        }
+        reg64(reg);
+        mask(size);
+    }
+
+    /** Masks the long on the stack to {@code size} bytes. */
+    void mask(int size) {
+        if (size != 8) {
+            cob.loadConstant(size == 4 ? 0xFFFFFFFFL : size == 2 ? 0xFFFFL : 0xFFL).land();
+        }
+    }
+
+    /** Sign-extends the low {@code size} bytes of the long on the stack. */
+    void signExtend(int size) {
+        if (size != 8) {
+            int shift = 64 - 8 * size;
+            cob.bipush(shift).lshl().bipush(shift).lshr();
+        }
+    }
+
+    /** Pops a long and writes it to register {@code reg} as x86 does (32-bit zero-extends, 8/16 merge). */
+    void setReg(int reg, int size) {
+        int r = size == 1 && reg >= 16 ? reg - 16 : reg;
+        if (regSlot[r] < 0) {
+            regSlot[r] = cob.allocateLocal(TypeKind.LONG);
+        }
+        switch (size) {
+            case 8 -> cob.lstore(regSlot[r]);
+            case 4 -> cob.loadConstant(0xFFFFFFFFL).land().lstore(regSlot[r]);
+            default -> {
+                long field = size == 2 ? 0xFFFFL : reg >= 16 ? 0xFF00L : 0xFFL;
+                if (reg >= 16 && size == 1) {
+                    cob.loadConstant(0xFFL).land().bipush(8).lshl();
+                } else {
+                    cob.loadConstant(field).land();
+                }
+                ensureLoaded(r);
+                cob.lload(regSlot[r]).loadConstant(~field).land().lor().lstore(regSlot[r]);
+            }
+        }
+        regState[r] = DIRTY;
+    }
+
+    // ---- memory ----
+
+    /** Pushes the offset of the instruction's memory operand: base + index * scale + disp, at the address size. */
+    void offset(Insn i) {
+        boolean pushed = false;
+        if (i.base >= 0) {
+            reg64(i.base);
+            pushed = true;
+        }
+        if (i.index >= 0) {
+            reg64(i.index);
+            if (i.scale != 0) {
+                cob.bipush(i.scale).lshl();
+            }
+            if (pushed) {
+                cob.ladd();
+            }
+            pushed = true;
+        }
+        if (!pushed) {
+            cob.loadConstant(i.disp);
+        } else if (i.disp != 0) {
+            cob.loadConstant(i.disp).ladd();
+        }
+        if (i.addrSize != 8) {
+            cob.loadConstant(Cpu.addressMask(i.addrSize)).land();
+        }
+    }
+
+    /** Pushes the effective (linear) address of the instruction's memory operand. */
+    void ea(Insn i) {
+        offset(i);
+        if (i.segment == Cpu.SEG_FS) {
+            cob.aload(CPU).getfield(CD_CPU, "fsBase", CD_long).ladd();
+        } else if (i.segment == Cpu.SEG_GS) {
+            cob.aload(CPU).getfield(CD_CPU, "gsBase", CD_long).ladd();
+        }
+    }
+
+    /** Computes the effective address into a scratch local, for a read-modify-write. */
+    void eaToScratch(Insn i) {
+        ea(i);
+        cob.lstore(scratchEa);
+    }
+
+    /** Pushes the memory value at the scratch address, zero-extended. */
+    void readScratch(int size) {
+        cob.aload(mem).lload(scratchEa);
+        readCall(size);
+    }
+
+    /** Pushes the value of the memory operand of {@code i} at {@code size}, zero-extended. */
+    void read(Insn i, int size) {
+        cob.aload(mem);
+        ea(i);
+        readCall(size);
+    }
+
+    /** Pushes the value at the address the top long gives (mem must be loaded under it: see {@link #memRef}). */
+    void readCall(int size) {
+        mayFault = true;
+        switch (size) {
+            case 1 -> cob.invokevirtual(CD_MMU, "read8", MethodTypeDesc.of(CD_int, CD_long)).i2l();
+            case 2 -> cob.invokevirtual(CD_MMU, "read16", MethodTypeDesc.of(CD_int, CD_long)).i2l();
+            case 4 -> cob.invokevirtual(CD_MMU, "read32", MethodTypeDesc.of(CD_long, CD_long));
+            default -> cob.invokevirtual(CD_MMU, "read64", MethodTypeDesc.of(CD_long, CD_long));
+        }
+    }
+
+    /** Pushes the Mmu (the receiver of a read or write). */
+    void memRef() {
+        cob.aload(mem);
+    }
+
+    /** Pushes the Mmu and the scratch address: the start of a store to it. */
+    void scratchTarget() {
+        cob.aload(mem).lload(scratchEa);
+    }
+
+    /** Stores the top long at the address under it (mem under that): both pushed by the caller. */
+    void writeCall(int size) {
+        mayFault = true;
+        mayExit = true;
+        switch (size) {
+            case 1 -> cob.l2i().invokevirtual(CD_MMU, "write8", MethodTypeDesc.of(CD_void, CD_long, CD_int));
+            case 2 -> cob.l2i().invokevirtual(CD_MMU, "write16", MethodTypeDesc.of(CD_void, CD_long, CD_int));
+            case 4 -> cob.invokevirtual(CD_MMU, "write32", MethodTypeDesc.of(CD_void, CD_long, CD_long));
+            default -> cob.invokevirtual(CD_MMU, "write64", MethodTypeDesc.of(CD_void, CD_long, CD_long));
+        }
+    }
+
+    /** A fresh long local (values a fault or exit stub may still read must not share one). */
+    int newLong() {
+        return cob.allocateLocal(TypeKind.LONG);
+    }
+
+    /** Pushes the Cpu. */
+    void cpu() {
+        cob.aload(CPU);
+    }
+
+    /** Sets RIP to the long on the stack (the Cpu must be under it). */
+    void putRip() {
+        cob.putfield(CD_CPU, "rip", CD_long);
+    }
+}

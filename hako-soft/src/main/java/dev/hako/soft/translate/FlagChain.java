@@ -1,0 +1,264 @@
+package dev.hako.soft.translate;
+
+import static java.lang.constant.ConstantDescs.CD_boolean;
+import static java.lang.constant.ConstantDescs.CD_int;
+import static java.lang.constant.ConstantDescs.CD_long;
+import static java.lang.constant.ConstantDescs.CD_void;
+
+import dev.hako.soft.exec.Flags;
+import java.lang.classfile.CodeBuilder;
+import java.lang.classfile.Label;
+import java.lang.constant.ClassDesc;
+import java.lang.constant.MethodTypeDesc;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The flag producers of a translated block that have not reached the cpu's lazy-flag fields. A producer is
+ * only its operands in JVM locals; it is written out ("materialized") at the block's exits, before a handler
+ * call, or when a fault stub needs it. A producer whose flags a later one overwrites before anything reads
+ * them is therefore never computed at all: dead flags cost nothing.
+ *
+ * <p>The chain starts with a producer that sets all six flags (or with the fields themselves when empty);
+ * INC/DEC (which keep CF) and rotates (which keep all but CF and OF) stack on top and are materialized after
+ * what is under them, by the interpreter's own code, so the result is exact.
+ *
+ * <p>Conditions (Jcc, SETcc, CMOVcc) on a lone ADD, SUB/CMP or logic producer are answered from its
+ * operands directly; anything else is materialized first and asked of {@link Flags#condition}.
+ */
+final class FlagChain {
+    static final int ADD = Flags.ADD, SUB = Flags.SUB, LOGIC = Flags.LOGIC, INC = Flags.INC, DEC = Flags.DEC;
+    /** Producers done by calling the interpreter's computation at materialization. */
+    static final int SHIFT = 100, IMUL = 101;
+    private static final ClassDesc CD_FLAGS = ClassDesc.of("dev.hako.soft.exec.Flags");
+    private static final ClassDesc CD_SHIFT = ClassDesc.of("dev.hako.soft.exec.Shift");
+    private static final ClassDesc CD_TRANSLATED_FLAGS = ClassDesc.of("dev.hako.soft.translate.TranslatedFlags");
+
+    /**
+     * One producer: {@code kind}, operand size, and the locals holding result and sources (-1 where unused).
+     * For SHIFT, {@code src1} is the (masked) operand, {@code op} the Shift operation and {@code count} the
+     * masked non-zero count.
+     */
+    record Producer(int kind, int size, int res, int src1, int src2, int op, int count) {
+        boolean setsAll() {
+            return kind != INC && kind != DEC && !(kind == SHIFT && (op == 0 || op == 1));
+        }
+    }
+
+    private final BlockEmitter e;
+    private final List<Producer> chain = new ArrayList<>();
+
+    FlagChain(BlockEmitter e) {
+        this.e = e;
+    }
+
+    List<Producer> snapshot() {
+        return List.copyOf(chain);
+    }
+
+    void add(Producer p) {
+        if (p.setsAll()) {
+            chain.clear();
+        }
+        chain.add(p);
+    }
+
+    /** Writes the whole chain into the cpu now; afterwards the fields are current. */
+    void materializeNow() {
+        materialize(chain);
+        chain.clear();
+    }
+
+    /** Emits the writes that bring the cpu's flag fields to the state {@code producers} describe. */
+    void materialize(List<Producer> producers) {
+        CodeBuilder cob = e.cob;
+        for (Producer p : producers) {
+            switch (p.kind) {
+                case SHIFT -> {
+                    e.cpu();
+                    cob.loadConstant(p.op).lload(p.src1).loadConstant(p.count).loadConstant(p.size)
+                            .invokestatic(CD_SHIFT, "compute",
+                                    MethodTypeDesc.of(CD_long, BlockEmitter.CD_CPU, CD_int, CD_long, CD_int, CD_int))
+                            .pop2();
+                }
+                case IMUL -> {
+                    e.cpu();
+                    cob.lload(p.src1).lload(p.src2).loadConstant(p.size).invokestatic(CD_TRANSLATED_FLAGS,
+                            "imul", MethodTypeDesc.of(CD_void, BlockEmitter.CD_CPU, CD_long, CD_long, CD_int));
+                }
+                case INC, DEC -> {
+                    e.cpu();
+                    cob.loadConstant(p.kind).loadConstant(p.size).lload(p.res).lload(p.src1)
+                            .invokestatic(CD_TRANSLATED_FLAGS, "incDec",
+                                    MethodTypeDesc.of(CD_void, BlockEmitter.CD_CPU, CD_int, CD_int, CD_long, CD_long));
+                }
+                default -> {
+                    e.cpu();
+                    cob.loadConstant(p.kind).putfield(BlockEmitter.CD_CPU, "ccOp", CD_int);
+                    e.cpu();
+                    cob.loadConstant(p.size).putfield(BlockEmitter.CD_CPU, "ccSize", CD_int);
+                    e.cpu();
+                    cob.lload(p.res).putfield(BlockEmitter.CD_CPU, "ccRes", CD_long);
+                    if (p.kind != LOGIC) {
+                        e.cpu();
+                        cob.lload(p.src1).putfield(BlockEmitter.CD_CPU, "ccSrc1", CD_long);
+                        e.cpu();
+                        cob.lload(p.src2).putfield(BlockEmitter.CD_CPU, "ccSrc2", CD_long);
+                    }
+                }
+            }
+        }
+    }
+
+    // ---- conditions ----
+
+    private Producer lone() {
+        return chain.size() == 1 ? chain.get(0) : null;
+    }
+
+    private static boolean inlinable(Producer p, int cc) {
+        if (p == null) {
+            return false;
+        }
+        return switch (p.kind) {
+            case SUB -> cc != 0x0 && cc != 0x1 && cc != 0xA && cc != 0xB;
+            case ADD -> cc >= 0x2 && cc <= 0x5 || cc == 0x8 || cc == 0x9;
+            case LOGIC -> cc != 0xA && cc != 0xB;
+            default -> false;
+        };
+    }
+
+    /** Before an instruction that tests {@code cc}: if the test cannot be answered inline, materialize now. */
+    void prepareCondition(int cc) {
+        if (!inlinable(lone(), cc) && !chain.isEmpty()) {
+            materializeNow();
+        }
+    }
+
+    /** Branches to {@code ifTrue} when condition {@code cc} holds (after {@link #prepareCondition}). */
+    void branchIf(int cc, Label ifTrue) {
+        CodeBuilder cob = e.cob;
+        Producer p = lone();
+        if (!inlinable(p, cc)) {
+            e.cpu();
+            cob.loadConstant(cc).invokestatic(CD_FLAGS, "condition",
+                    MethodTypeDesc.of(CD_boolean, BlockEmitter.CD_CPU, CD_int)).ifne(ifTrue);
+            return;
+        }
+        boolean negate = (cc & 1) != 0;
+        int size = p.size;
+        switch (p.kind) {
+            case LOGIC -> {
+                // CF = OF = 0: every condition is a signed compare of the result with zero.
+                switch (cc) {
+                    case 0x0, 0x2 -> { } // never
+                    case 0x1, 0x3 -> cob.goto_(ifTrue);
+                    default -> {
+                        signedResult(p);
+                        cob.lconst_0().lcmp();
+                        switch (cc) {
+                            case 0x4, 0x6 -> cob.ifeq(ifTrue);
+                            case 0x5, 0x7 -> cob.ifne(ifTrue);
+                            case 0x8, 0xC -> cob.iflt(ifTrue);
+                            case 0x9, 0xD -> cob.ifge(ifTrue);
+                            case 0xE -> cob.ifle(ifTrue);
+                            default -> cob.ifgt(ifTrue); // 0xF
+                        }
+                    }
+                }
+            }
+            case ADD -> {
+                switch (cc) {
+                    case 0x2, 0x3 -> { // CF: the masked result is below the first operand
+                        cob.lload(p.res);
+                        e.mask(size);
+                        cob.lload(p.src1);
+                        unsignedCompare(size);
+                        if (negate) {
+                            cob.ifge(ifTrue);
+                        } else {
+                            cob.iflt(ifTrue);
+                        }
+                    }
+                    default -> {
+                        signedResult(p);
+                        cob.lconst_0().lcmp();
+                        switch (cc) {
+                            case 0x4 -> cob.ifeq(ifTrue);
+                            case 0x5 -> cob.ifne(ifTrue);
+                            case 0x8 -> cob.iflt(ifTrue);
+                            default -> cob.ifge(ifTrue); // 0x9
+                        }
+                    }
+                }
+            }
+            default -> subCondition(p, cc, ifTrue);
+        }
+    }
+
+    /** SUB/CMP: compare the operands themselves (they are held masked to the operand size). */
+    private void subCondition(Producer p, int cc, Label ifTrue) {
+        CodeBuilder cob = e.cob;
+        int size = p.size;
+        switch (cc) {
+            case 0x8, 0x9 -> {
+                signedResult(p);
+                cob.lconst_0().lcmp();
+                if (cc == 0x8) {
+                    cob.iflt(ifTrue);
+                } else {
+                    cob.ifge(ifTrue);
+                }
+                return;
+            }
+            case 0x2, 0x3, 0x6, 0x7 -> {
+                cob.lload(p.src1).lload(p.src2);
+                unsignedCompare(size);
+            }
+            case 0x4, 0x5 -> cob.lload(p.src1).lload(p.src2).lcmp();
+            default -> { // 0xC..0xF: signed
+                cob.lload(p.src1);
+                e.signExtend(size);
+                cob.lload(p.src2);
+                e.signExtend(size);
+                cob.lcmp();
+            }
+        }
+        switch (cc) {
+            case 0x2, 0xC -> cob.iflt(ifTrue);
+            case 0x3, 0xD -> cob.ifge(ifTrue);
+            case 0x4 -> cob.ifeq(ifTrue);
+            case 0x5 -> cob.ifne(ifTrue);
+            case 0x6, 0xE -> cob.ifle(ifTrue);
+            default -> cob.ifgt(ifTrue); // 0x7, 0xF
+        }
+    }
+
+    private void signedResult(Producer p) {
+        e.cob.lload(p.res);
+        e.signExtend(p.size);
+    }
+
+    /** Compares two longs as unsigned values of {@code size} bytes (already masked), leaving lcmp's int. */
+    private void unsignedCompare(int size) {
+        CodeBuilder cob = e.cob;
+        if (size == 8) {
+            cob.invokestatic(ClassDesc.of("java.lang.Long"), "compareUnsigned",
+                    MethodTypeDesc.of(CD_int, CD_long, CD_long));
+        } else {
+            cob.lcmp();
+        }
+    }
+
+    /** Pushes 1 if condition {@code cc} holds, else 0 (as an int). */
+    void pushCondition(int cc) {
+        CodeBuilder cob = e.cob;
+        Label yes = cob.newLabel();
+        Label done = cob.newLabel();
+        branchIf(cc, yes);
+        cob.iconst_0().goto_(done);
+        cob.labelBinding(yes);
+        cob.iconst_1();
+        cob.labelBinding(done);
+    }
+}

@@ -1,0 +1,43 @@
+package dev.hako.soft.translate;
+
+import dev.hako.soft.exec.Cpu;
+import dev.hako.soft.exec.Flags;
+
+/**
+ * Flag materialization that translated code calls when a pending producer must reach the cpu's fields and
+ * the producer is not a plain field write. Each does exactly what the interpreter's handler does to the flags.
+ */
+public final class TranslatedFlags {
+    private TranslatedFlags() {}
+
+    /** INC and DEC: lazy like the interpreter's, keeping the CF of the state before them. */
+    public static void incDec(Cpu c, int producer, int size, long res, long src1) {
+        long oldCf = Flags.cf(c) ? Flags.CF : 0;
+        c.setFlags(producer, size, res, src1, 1);
+        c.ccAux = oldCf;
+    }
+
+    /** Two- and three-operand IMUL: CF = OF = the product does not fit; SF, ZF, PF of the truncated result. */
+    public static void imul(Cpu c, long a, long b, int size) {
+        boolean overflow;
+        long low;
+        if (size == 8) {
+            low = a * b;
+            overflow = Math.multiplyHigh(a, b) != (low >> 63);
+        } else {
+            int shift = 64 - size * 8;
+            low = (a << shift >> shift) * (b << shift >> shift);
+            overflow = (low << shift >> shift) != low;
+        }
+        long f = overflow ? Flags.CF | Flags.OF : 0;
+        long r = low & Flags.mask(size);
+        f |= Flags.parity(r);
+        if (r == 0) {
+            f |= Flags.ZF;
+        }
+        if ((r & Flags.signBit(size)) != 0) {
+            f |= Flags.SF;
+        }
+        c.setArithFlags(f);
+    }
+}
