@@ -7,4 +7,5 @@ module dev.hako.soft {
     exports dev.hako.soft.exec;
     exports dev.hako.soft;
     exports dev.hako.soft.fpu;
+    exports dev.hako.soft.translate;
 }

@@ -15,7 +15,7 @@ public final class Interpreter {
 
     private final Cpu cpu;
     private final BlockCache cache;
-    private final BlockBuilder translator = BlockBuilder.fromSystemProperties();
+    private final BlockBuilder translator;
     private volatile boolean stopRequested;
     private volatile boolean kickRequested;
     private boolean stopped;
@@ -27,6 +27,12 @@ public final class Interpreter {
     }
 
     public Interpreter(Cpu cpu, FaultHandler faultHandler) {
+        this(cpu, faultHandler, BlockBuilder.fromSystemProperties());
+    }
+
+    /** An interpreter whose hot blocks {@code translator} compiles (or not, as its policy says). */
+    public Interpreter(Cpu cpu, FaultHandler faultHandler, BlockBuilder translator) {
+        this.translator = translator;
         this.cpu = cpu;
         this.faultHandler = faultHandler;
         this.cache = new BlockCache(new Decoder(TABLE, Instructions::undefined));
