@@ -94,6 +94,49 @@ final class BlockCache {
         return new Block(rip, linear, cpu.mode, list.toArray(new Insn[0]), hostPage, second);
     }
 
+    /**
+     * The instructions of {@code first} and of the blocks it runs into on one path: through the fall-through
+     * of a conditional branch, a direct jump, or a block that ended at its size limit. The path stays on
+     * {@code first}'s page (so dropping that page drops the translation) and visits no block twice. The
+     * translator treats the inner branches as side exits.
+     */
+    Insn[] trace(Cpu cpu, Block first, int limit) {
+        List<Insn> out = new ArrayList<>(java.util.Arrays.asList(first.insns));
+        List<Long> seen = new ArrayList<>();
+        seen.add(first.start);
+        Block current = first;
+        while (out.size() < limit && current.secondHostPage < 0 && first.mode == Cpu.MODE_64) {
+            Insn last = current.insns[current.insns.length - 1];
+            long next;
+            if (Branches.isConditional(last)) {
+                next = last.next;
+            } else if (Branches.isDirectJump(last)) {
+                next = last.imm;
+            } else if (!last.spec.has(OpSpec.ENDS_BLOCK)) {
+                next = last.next;
+            } else {
+                break;
+            }
+            if (((next ^ first.linear) >>> 12) != 0 || seen.contains(next)) {
+                break;
+            }
+            Block b;
+            try {
+                b = lookup(cpu, next);
+            } catch (CpuFault f) {
+                break;
+            }
+            if (b.hostPage != first.hostPage || b.secondHostPage >= 0 || b.mode != first.mode
+                    || out.size() + b.insns.length > limit) {
+                break;
+            }
+            out.addAll(java.util.Arrays.asList(b.insns));
+            seen.add(next);
+            current = b;
+        }
+        return out.toArray(new Insn[0]);
+    }
+
     /** Drops all code decoded from {@code hostPage}; true if the running block was among it. */
     boolean invalidatePage(long hostPage) {
         List<Block> list = byPage.remove(hostPage);

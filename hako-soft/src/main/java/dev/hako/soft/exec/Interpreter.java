@@ -126,7 +126,7 @@ public final class Interpreter {
             c.rip = b.end;
             BlockCode code = b.code;
             if (code == null && ++b.runs == translator.threshold()) {
-                code = translator.build(b.insns, b.mode);
+                code = translator.build(blocks.trace(c, b, BlockBuilder.MAX_TRACE), b.mode);
                 b.code = code;
             }
             if (code != null) {

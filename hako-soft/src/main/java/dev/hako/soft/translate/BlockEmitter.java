@@ -6,6 +6,7 @@ import static java.lang.constant.ConstantDescs.CD_long;
 import static java.lang.constant.ConstantDescs.CD_void;
 
 import dev.hako.soft.decode.Insn;
+import dev.hako.soft.exec.Branches;
 import dev.hako.soft.exec.Cpu;
 import java.lang.classfile.CodeBuilder;
 import java.lang.classfile.Label;
@@ -58,6 +59,7 @@ final class BlockEmitter {
     private boolean mayExit;
     private final List<Stub> faultStubs = new ArrayList<>();
     private final List<Stub> exitStubs = new ArrayList<>();
+    private final List<Stub> sideExits = new ArrayList<>();
 
     /** Registers that differ from {@code cpu.r}, and the flag producers not yet in the cpu's fields. */
     record State(int dirty, List<FlagChain.Producer> chain) {}
@@ -82,16 +84,31 @@ final class BlockEmitter {
         cob.aload(CPU).getfield(CD_CPU, "r", CD_LONG_ARRAY).astore(regs);
         for (int k = 0; k < count; k++) {
             current = k;
-            if (!InsnForms.emit(this, insns[k])) {
-                fallback(insns[k]);
+            Insn insn = insns[k];
+            boolean inner = k < insns.length - 1;
+            if (inner && Branches.isConditional(insn)) {
+                sideExit(insn);
+            } else if (inner && Branches.isDirectJump(insn)) {
+                continue; // the trace goes on at the target
+            } else if (!InsnForms.emit(this, insn)) {
+                fallback(insn);
             }
         }
         commit(state());
         if (count < insns.length) {
-            cob.aload(CPU).loadConstant(insns[count - 1].next).putfield(CD_CPU, "rip", CD_long);
+            Insn last = insns[count - 1];
+            long continuation = Branches.isDirectJump(last) ? last.imm : last.next;
+            cob.aload(CPU).loadConstant(continuation).putfield(CD_CPU, "rip", CD_long);
         }
         retire(count);
         cob.return_();
+        for (Stub s : sideExits) {
+            cob.labelBinding(s.label);
+            commit(s.state);
+            cob.aload(CPU).loadConstant(insns[s.index].imm).putfield(CD_CPU, "rip", CD_long);
+            retire(s.index + 1);
+            cob.return_();
+        }
         for (Stub s : exitStubs) {
             cob.labelBinding(s.label);
             commit(s.state);
@@ -165,8 +182,23 @@ final class BlockEmitter {
         }
     }
 
+    /** A conditional branch inside a trace: taken leaves the translated code, not taken goes on. */
+    private void sideExit(Insn insn) {
+        flags.prepareCondition(insn.sub);
+        begin();
+        Label exit = cob.newLabel();
+        flags.branchIf(insn.sub, exit);
+        sideExits.add(new Stub(exit, current, state()));
+        end();
+    }
+
     /** Runs the instruction through its interpreter handler, with registers and flags in the cpu. */
+    private static final boolean REPORT = Boolean.getBoolean("hako.translate.report");
+
     private void fallback(Insn insn) {
+        if (REPORT) {
+            System.err.println("translate-fallback " + insn.spec.mnemonic + " " + insn);
+        }
         flushRegisters();
         flags.materializeNow();
         begin();

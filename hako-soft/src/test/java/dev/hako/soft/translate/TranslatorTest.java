@@ -104,7 +104,7 @@ class TranslatorTest {
             assertSame(interpreted, translated, what);
             translatedBlocks += translated.translated;
         }
-        assertThat(translatedBlocks).as("blocks translated").isGreaterThan(PROGRAMS);
+        assertThat(translatedBlocks).as("blocks translated").isGreaterThan(PROGRAMS / 2);
     }
 
     @Test
