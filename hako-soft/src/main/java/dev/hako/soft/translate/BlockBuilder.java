@@ -14,8 +14,8 @@ import java.util.List;
  */
 public final class BlockBuilder {
     static final int DEFAULT_THRESHOLD = 64;
-    /** Most instructions in one translated trace. */
-    public static final int MAX_TRACE = 128;
+    /** Most instructions in one translated trace ({@code hako.translate.trace}; 1 keeps to single blocks). */
+    public static final int MAX_TRACE = Integer.getInteger("hako.translate.trace", 128);
     /** Bytecode size above which HotSpot leaves a method interpreted; stay well under it. */
     private static final int MAX_CODE_LENGTH = 7000;
 

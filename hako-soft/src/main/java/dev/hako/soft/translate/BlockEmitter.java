@@ -6,6 +6,7 @@ import static java.lang.constant.ConstantDescs.CD_long;
 import static java.lang.constant.ConstantDescs.CD_void;
 
 import dev.hako.soft.decode.Insn;
+import dev.hako.soft.decode.OpSpec;
 import dev.hako.soft.exec.Branches;
 import dev.hako.soft.exec.Cpu;
 import java.lang.classfile.CodeBuilder;
@@ -95,8 +96,10 @@ final class BlockEmitter {
             }
         }
         commit(state());
-        if (count < insns.length) {
-            Insn last = insns[count - 1];
+        Insn last = insns[count - 1];
+        if (count < insns.length || !last.spec.has(OpSpec.ENDS_BLOCK)) {
+            // The trace stops before its end, or at a page or size limit: RIP goes where execution continues.
+            // (RIP holds the first block's end; control transfers set it themselves.)
             long continuation = Branches.isDirectJump(last) ? last.imm : last.next;
             cob.aload(CPU).loadConstant(continuation).putfield(CD_CPU, "rip", CD_long);
         }
@@ -113,7 +116,7 @@ final class BlockEmitter {
             cob.labelBinding(s.label);
             commit(s.state);
             cob.aload(CPU).iconst_0().putfield(CD_CPU, "exitBlock", CD_boolean);
-            if (s.index < insns.length - 1) {
+            if (s.index < insns.length - 1 || !insns[s.index].spec.has(OpSpec.ENDS_BLOCK)) {
                 cob.aload(CPU).loadConstant(insns[s.index].next).putfield(CD_CPU, "rip", CD_long);
             }
             retire(s.index + 1);

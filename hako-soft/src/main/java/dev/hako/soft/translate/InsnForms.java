@@ -12,11 +12,15 @@ import dev.hako.soft.translate.ArithmeticForms.Operand;
  * it. Instructions with no form here (and LOCK-prefixed ones) run through their interpreter handler.
  */
 final class InsnForms {
+    /** Mnemonics kept on their interpreter handlers ({@code hako.translate.fallback}, comma-separated): for bisecting. */
+    private static final java.util.Set<String> FORCED_FALLBACK =
+            java.util.Set.of(System.getProperty("hako.translate.fallback", "").split(","));
+
     private InsnForms() {}
 
     /** True if {@code i} has an inline form (which is then emitted). */
     static boolean emit(BlockEmitter e, Insn i) {
-        if (i.lock || i.spec.mnemonic == null) {
+        if (i.lock || i.spec.mnemonic == null || FORCED_FALLBACK.contains(i.spec.mnemonic)) {
             return false;
         }
         return switch (i.map) {

@@ -15,7 +15,9 @@ import java.util.Random;
  * stack; instructions write only the others.
  */
 final class RandomProgram {
-    static final long CODE = 0x1000, DATA = 0x8000, STACK_TOP = 0xF000;
+    static final long DATA = 0x8000, STACK_TOP = 0xF000;
+    /** Where the program starts: anywhere in the first code page, so longer programs cross into the next. */
+    final long start;
     /** An address no page maps: accesses there raise #PF. */
     static final int UNMAPPED_DISP = 0x100000;
     private static final int[] WRITABLE = {0, 1, 2, 3, 5, 6, 7, 8, 9, 10, 11};
@@ -62,6 +64,7 @@ final class RandomProgram {
 
     RandomProgram(long seed, int length) {
         rnd = new Random(seed);
+        start = 0x1000 + rnd.nextInt(0xF00);
         while (body.size() < length) {
             emitRandom();
         }
@@ -361,9 +364,9 @@ final class RandomProgram {
         depth--;
     }
 
-    /** Lays out: prologue-free loop body at CODE, then dec r15; jnz body; syscall. Applies the fix-ups. */
+    /** Lays out: prologue-free loop body at a random start, then dec r15; jnz body; syscall. Applies the fix-ups. */
     private void layout() {
-        long pc = CODE;
+        long pc = start;
         for (Item it : body) {
             it.address = pc;
             pc += it.length();
@@ -376,7 +379,7 @@ final class RandomProgram {
             }
         }
         Item dec = new Item().b(0x49, 0xFF, 0xCF);
-        Item jnz = new Item().b(0x0F, 0x85).imm(CODE - (loopTail + 3 + 6), 4);
+        Item jnz = new Item().b(0x0F, 0x85).imm(start - (loopTail + 3 + 6), 4);
         Item end = new Item().b(0x0F, 0x05);
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         for (Item it : body) {

@@ -26,6 +26,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  */
 class TranslatorTest {
     private static final int RAM = 0x10000;
+    private static final long CODE = 0x1000;
     private static final int PROGRAMS = 400;
 
     /** Identity mapping over 64 KiB; everything above faults. */
@@ -52,7 +53,7 @@ class TranslatorTest {
 
     private static Outcome run(RandomProgram p, long seed, BlockBuilder translator) {
         MemorySegment ram = Arena.ofAuto().allocate(RAM, 4096);
-        MemorySegment.copy(p.code, 0, ram, ValueLayout.JAVA_BYTE, RandomProgram.CODE, p.code.length);
+        MemorySegment.copy(p.code, 0, ram, ValueLayout.JAVA_BYTE, p.start, p.code.length);
         Random data = new Random(seed);
         for (long a = RandomProgram.DATA; a < RAM; a += 8) {
             ram.set(ValueLayout.JAVA_LONG_UNALIGNED, a, data.nextLong());
@@ -79,7 +80,7 @@ class TranslatorTest {
         cpu.r[14] = data.nextInt(256);
         cpu.r[15] = 1 + data.nextInt(6);
         cpu.setRflags(data.nextLong(), 0x8D5);
-        cpu.rip = RandomProgram.CODE;
+        cpu.rip = p.start;
         interpreter.run();
         byte[] memory = ram.toArray(ValueLayout.JAVA_BYTE);
         return new Outcome(cpu.r.clone(), cpu.rflags(), cpu.rip, cpu.instructions, memory, faults,
@@ -126,12 +127,12 @@ class TranslatorTest {
         byte[] bytes = HexFormat.of().parseHex(code.replace(" ", ""));
         for (int threshold : new int[] {1, 2}) {
             MemorySegment ram = Arena.ofAuto().allocate(RAM, 4096);
-            MemorySegment.copy(bytes, 0, ram, ValueLayout.JAVA_BYTE, RandomProgram.CODE, bytes.length);
+            MemorySegment.copy(bytes, 0, ram, ValueLayout.JAVA_BYTE, CODE, bytes.length);
             Cpu cpu = new Cpu(new Mmu(ram, new FlatWalker()));
             Interpreter interpreter = new Interpreter(cpu, (c, f, in) -> in.stop(), new BlockBuilder(true, threshold));
             cpu.syscallHandler = c -> interpreter.stop();
             cpu.r[15] = 3;
-            cpu.rip = RandomProgram.CODE;
+            cpu.rip = CODE;
             interpreter.run();
             assertThat(cpu.r[Cpu.RAX]).as("the rewritten immediate is what runs").isEqualTo(0x2A);
             assertThat(cpu.instructions).isEqualTo(3 * 4 + 1);
