@@ -200,6 +200,12 @@ public final class Interpreter {
         try {
             decoder.decode(cpu, cpu.rip, insn);
             cpu.rip = insn.next;
+            if (translator.threshold() == 1 && cpu.mode == Cpu.MODE_64) {
+                // Translation forced on: the instruction runs as a translated block of one, so the
+                // single-instruction (differential) tests check the translator's forms too.
+                translator.build(new Insn[] {insn}, cpu.mode).run(cpu);
+                return;
+            }
             insn.exec.exec(cpu, insn);
             cpu.exitBlock = false;
             cpu.instructions++;
