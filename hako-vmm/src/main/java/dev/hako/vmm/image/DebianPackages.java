@@ -26,9 +26,16 @@ public final class DebianPackages {
     private static final int DEPENDENCY_DEPTH = 2;
 
     private final Path debs;
+    private final String aptGet;
 
     public DebianPackages(Path debs) {
+        this(debs, "apt-get");
+    }
+
+    /** With another apt-get executable: tests use a missing one to see the error a host without apt gives. */
+    DebianPackages(Path debs, String aptGet) {
         this.debs = debs;
+        this.aptGet = aptGet;
     }
 
     public static DebianPackages inDefaultCache() {
@@ -99,7 +106,7 @@ public final class DebianPackages {
         Files.createDirectories(debs);
         Path staging = Files.createTempDirectory(debs, ".download-");
         try {
-            run(List.of("apt-get", "download", name), staging, "apt-get is needed to fetch Debian's " + name + "; "
+            run(List.of(aptGet, "download", name), staging, "apt-get is needed to fetch Debian's " + name + "; "
                     + hint);
             try (Stream<Path> files = Files.list(staging)) {
                 for (Path deb : files.filter(p -> p.getFileName().toString().endsWith(".deb")).toList()) {
