@@ -5,6 +5,9 @@ import dev.hako.core.time.VirtualClock;
 
 /** A way to run guest CPUs: hako's soft CPU, or KVM. */
 public interface Accelerator {
+    /** Every vCPU's TSC runs at this rate of guest time, as do the local APIC timers. */
+    long TSC_HZ = 1_000_000_000L;
+
     String name();
 
     /**

@@ -66,7 +66,7 @@ public final class Machine implements AutoCloseable {
         this.log = log;
         this.ramMapping = Mman.reserve(config.memoryBytes(), Mman.PROT_READ | Mman.PROT_WRITE);
         this.memory = new GuestMemory(ramMapping);
-        this.irqChip = new UserspaceIrqChip(config.cpus(), timers, dev.hako.soft.exec.SystemOps.TSC_HZ);
+        this.irqChip = new UserspaceIrqChip(config.cpus(), timers, Accelerator.TSC_HZ);
         irqChip.registerOn(pio, mmio);
         addDevices(console);
 
