@@ -3,4 +3,7 @@ module dev.hako.core {
     exports dev.hako.core.memory;
     exports dev.hako.core.accel;
     exports dev.hako.core.x86;
+    exports dev.hako.core.bus;
+    exports dev.hako.core.irq;
+    exports dev.hako.core.time;
 }

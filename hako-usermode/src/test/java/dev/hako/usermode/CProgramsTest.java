@@ -14,15 +14,16 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * C programs (test resources) built by the host's gcc with {@code -static} at -O0 and -O2 print under user
- * mode exactly what they print natively, and exit with the same status.
+ * mode exactly what they print natively (also as static-pie), and exit with the same status.
  */
 class CProgramsTest {
     @TempDir
     static Path dir;
 
     static Stream<Arguments> programs() {
-        return Stream.of("arith", "floats", "control", "strings", "smc")
-                .flatMap(p -> Stream.of(Arguments.of(p, "-O0"), Arguments.of(p, "-O2")));
+        return Stream.concat(Stream.of("arith", "floats", "control", "strings", "smc")
+                .flatMap(p -> Stream.of(Arguments.of(p, "-static -O0"), Arguments.of(p, "-static -O2"))),
+                Stream.of(Arguments.of("control", "-static-pie -O2"), Arguments.of("floats", "-static-pie -O2")));
     }
 
     @ParameterizedTest(name = "{0} {1}")
@@ -44,8 +45,11 @@ class CProgramsTest {
                 Files.copy(in, source);
             }
         }
-        Path binary = dir.resolve(program + optimization);
-        GuestRun.command(dir, "gcc", "-static", optimization, "-o", binary.toString(), source.toString(), "-lm");
+        Path binary = dir.resolve(program + optimization.replace(" ", ""));
+        java.util.List<String> gcc = new java.util.ArrayList<>(java.util.List.of("gcc"));
+        gcc.addAll(java.util.List.of(optimization.split(" ")));
+        gcc.addAll(java.util.List.of("-o", binary.toString(), source.toString(), "-lm"));
+        GuestRun.command(dir, gcc.toArray(new String[0]));
         return binary;
     }
 }

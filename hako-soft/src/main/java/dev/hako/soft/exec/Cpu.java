@@ -66,8 +66,8 @@ public final class Cpu {
     final long[] msrScratch = new long[1];
     /** An interrupt frame being built, reused. */
     final long[] frameScratch = new long[6];
-    /** Host TSC-like counter origin for RDTSC. */
-    public final long tscOrigin = System.nanoTime();
+    /** Guest time; the TSC counts its nanoseconds (1 GHz) plus {@link SystemState#tscOffset}. */
+    public dev.hako.core.time.VirtualClock clock = new dev.hako.core.time.NanoTimeClock();
 
     public Cpu(Mmu mem) {
         this.mem = mem;
@@ -260,7 +260,7 @@ public final class Cpu {
 
     /** Where the guest's TSC is now. */
     public long tsc() {
-        return System.nanoTime() - tscOrigin + sys.tscOffset;
+        return clock.nanos() + sys.tscOffset;
     }
 
     public boolean df() {

@@ -1,0 +1,9 @@
+package dev.hako.devices.legacy;
+
+/**
+ * Snapshot of the {@link CmosRtc}: the 128 bytes of CMOS (time registers as last stored), the index port,
+ * and the wall clock as an offset from guest time ({@code wallNanos = guest nanos + wallOffsetNanos}).
+ */
+public record CmosRtcState(int version, byte[] cmos, int index, boolean nmiDisabled, long wallOffsetNanos) {
+    public static final int VERSION = 1;
+}

@@ -1,0 +1,7 @@
+/** Emulated devices: legacy PC peripherals, interrupt controllers, and the backend interfaces they use. */
+module dev.hako.devices {
+    requires transitive dev.hako.core;
+    exports dev.hako.devices.backend;
+    exports dev.hako.devices.legacy;
+    exports dev.hako.devices.irqchip;
+}

@@ -1,0 +1,5 @@
+/** Test doubles for hako's tests: clocks that move only when told, recording interrupt lines. */
+module dev.hako.testkit {
+    requires transitive dev.hako.core;
+    exports dev.hako.testkit;
+}
