@@ -173,6 +173,14 @@ public final class Cpu {
         return addrSize == 8 ? -1L : addrSize == 4 ? 0xFFFFFFFFL : 0xFFFFL;
     }
 
+    /**
+     * Writes a counter or index register (RCX, RSI, RDI of string ops and LOOP) at the address size whose
+     * mask is {@code addrMask}, as a register write of that width: 16 bits merge, 32 bits zero-extend.
+     */
+    public static void writeAddressRegister(Cpu c, int reg, long addrMask, long value) {
+        c.r[reg] = addrMask == 0xFFFFL ? (c.r[reg] & ~0xFFFFL) | (value & 0xFFFF) : value & addrMask;
+    }
+
     /** Width of the stack pointer: RSP in 64-bit mode, else ESP or SP by SS.B. */
     public long stackMask() {
         return mode == MODE_64 ? -1L : (sys.attributes[SystemState.SS] & 0x4000) != 0 ? 0xFFFFFFFFL : 0xFFFFL;
