@@ -29,6 +29,11 @@ public final class DefaultGuest {
 
     /** The initramfs around the busybox binary at {@code busybox}. */
     public static byte[] initramfs(Path busybox) throws IOException {
+        return initramfs(busybox, initScript());
+    }
+
+    /** The same initramfs with {@code init} (a busybox sh script) as /init. */
+    public static byte[] initramfs(Path busybox, String init) throws IOException {
         CpioWriter cpio = new CpioWriter();
         for (String dir : DIRECTORIES) {
             cpio.directory(dir, dir.equals("tmp") ? 01777 : 0755);
@@ -46,7 +51,7 @@ public final class DefaultGuest {
             }
         }
         cpio.file("etc/hostname", 0644, "hako\n".getBytes(StandardCharsets.US_ASCII));
-        cpio.file("init", 0755, initScript().getBytes(StandardCharsets.US_ASCII));
+        cpio.file("init", 0755, init.getBytes(StandardCharsets.US_ASCII));
         return cpio.finish();
     }
 
