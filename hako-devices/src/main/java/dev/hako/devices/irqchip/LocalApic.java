@@ -21,7 +21,11 @@ import java.util.function.IntConsumer;
  * nanoseconds. LINT0/LINT1 are not wired as inputs: the PIC's output is routed by {@link UserspaceIrqChip}
  * when LINT0 is an unmasked ExtINT. Delivery is instant, so ICR's delivery-status bit always reads idle.
  *
- * <p>Not implemented: x2APIC mode, relocating the register page through IA32_APIC_BASE, SMI, the thermal,
+ * <p>x2APIC mode (§11.12) is reached through {@link #readX2ApicMsr}/{@link #writeX2ApicMsr}: the same
+ * registers as MSRs 0x800-0x8FF, a 64-bit ICR with 32-bit destinations, SELF IPI, the derived logical ID.
+ * Accesses that should raise #GP (DFR, writes to read-only registers, MSRs outside x2APIC mode) are ignored.
+ *
+ * <p>Not implemented: relocating the register page through IA32_APIC_BASE, SMI, the thermal,
  * performance and CMCI sources, remote read, arbitration priority (APR reads 0), focus processor checking.
  *
  * <p>Guest control: the registers above; timer periods below {@link #MIN_PERIOD_NANOS} are raised to it so a
@@ -32,6 +36,12 @@ public final class LocalApic {
     public static final int PAGE_SIZE = 0x1000;
     public static final int MSR_IA32_APIC_BASE = 0x1B;
     public static final int MSR_IA32_TSC_DEADLINE = 0x6E0;
+    public static final int MSR_X2APIC_FIRST = 0x800;
+    public static final int MSR_X2APIC_LAST = 0x8FF;
+    public static final int MSR_X2APIC_ID = 0x802;
+    public static final int MSR_X2APIC_LDR = 0x80D;
+    public static final int MSR_X2APIC_ICR = 0x830;
+    public static final int MSR_X2APIC_SELF_IPI = 0x83F;
     public static final long APIC_BASE_BSP = 1L << 8;
     public static final long APIC_BASE_EXTD = 1L << 10;
     public static final long APIC_BASE_ENABLE = 1L << 11;
@@ -156,6 +166,15 @@ public final class LocalApic {
 
     int id() {
         return id;
+    }
+
+    boolean isX2ApicMode() {
+        return (apicBase & (APIC_BASE_ENABLE | APIC_BASE_EXTD)) == (APIC_BASE_ENABLE | APIC_BASE_EXTD);
+    }
+
+    /** The x2APIC logical ID (SDM §11.12.10.2): cluster in bits 31:16, one bit per APIC of the cluster. */
+    int x2ApicLogicalId() {
+        return (id >>> 4) << 16 | 1 << (id & 0xF);
     }
 
     int logicalDestination() {
@@ -434,7 +453,7 @@ public final class LocalApic {
                 icrLow = v & ~0x1000; // delivery status: always idle
                 sendIpi();
             }
-            case REG_ICR_HIGH -> icrHigh = v & 0xFF00_0000;
+            case REG_ICR_HIGH -> icrHigh = isX2ApicMode() ? v : v & 0xFF00_0000;
             case REG_TIMER_INITIAL_COUNT -> {
                 if (timerMode() != LVT_TIMER_TSC_DEADLINE) {
                     initialCount = v;
@@ -485,7 +504,8 @@ public final class LocalApic {
             signalError(ESR_SEND_ILLEGAL_VECTOR);
             return;
         }
-        bus.sendIpi(this, (icrLow >>> 18) & 3, icrHigh >>> 24, (icrLow & 0x800) != 0, mode, vector, levelTriggered);
+        int destination = isX2ApicMode() ? icrHigh : icrHigh >>> 24;
+        bus.sendIpi(this, (icrLow >>> 18) & 3, destination, (icrLow & 0x800) != 0, mode, vector, levelTriggered);
     }
 
     // ---- timer ----
@@ -606,9 +626,52 @@ public final class LocalApic {
     public void setApicBaseMsr(long value) {
         synchronized (lock) {
             boolean wasEnabled = isHardwareEnabled();
-            apicBase = DEFAULT_BASE | (value & APIC_BASE_ENABLE) | (apicBase & APIC_BASE_BSP);
+            long mode = value & (APIC_BASE_ENABLE | APIC_BASE_EXTD);
+            if (mode == APIC_BASE_EXTD) {
+                return; // x2APIC without the global enable is an invalid state (SDM table 11-5)
+            }
+            apicBase = DEFAULT_BASE | mode | (apicBase & APIC_BASE_BSP);
             if (wasEnabled && !isHardwareEnabled()) {
                 resetRegisters();
+            }
+        }
+    }
+
+    // ---- x2APIC (SDM §11.12) ----
+
+    /** Reads x2APIC MSR {@code msr} (0x800-0x8FF); 0 outside x2APIC mode or for registers it lacks. */
+    public long readX2ApicMsr(int msr) {
+        synchronized (lock) {
+            if (!isX2ApicMode()) {
+                return 0;
+            }
+            return switch (msr) {
+                case MSR_X2APIC_ID -> id & 0xFFFF_FFFFL;
+                case MSR_X2APIC_LDR -> x2ApicLogicalId() & 0xFFFF_FFFFL;
+                case MSR_X2APIC_ICR -> (long) icrHigh << 32 | icrLow & 0xFFFF_FFFFL;
+                case MSR_X2APIC_SELF_IPI, 0x80E -> 0; // write-only; DFR does not exist in x2APIC mode
+                default -> readRegister((msr - MSR_X2APIC_FIRST) << 4) & 0xFFFF_FFFFL;
+            };
+        }
+    }
+
+    /** Writes x2APIC MSR {@code msr}; ICR is one 64-bit write with a 32-bit destination. */
+    public void writeX2ApicMsr(int msr, long value) {
+        synchronized (lock) {
+            if (!isX2ApicMode()) {
+                return;
+            }
+            switch (msr) {
+                case MSR_X2APIC_ID, MSR_X2APIC_LDR, 0x80E -> {
+                    // read-only in x2APIC mode
+                }
+                case MSR_X2APIC_ICR -> {
+                    icrHigh = (int) (value >>> 32);
+                    icrLow = (int) value & ~0x1000;
+                    sendIpi();
+                }
+                case MSR_X2APIC_SELF_IPI -> accept(DELIVERY_FIXED, (int) value & 0xFF, false);
+                default -> writeRegister((msr - MSR_X2APIC_FIRST) << 4, (int) value);
             }
         }
     }
