@@ -6,7 +6,7 @@ import java.lang.foreign.MemorySegment;
 public final class Mman {
     public static final int PROT_NONE = 0, PROT_READ = 1, PROT_WRITE = 2, PROT_EXEC = 4;
     public static final int MAP_SHARED = 0x01, MAP_PRIVATE = 0x02, MAP_FIXED = 0x10, MAP_ANONYMOUS = 0x20,
-            MAP_NORESERVE = 0x4000;
+            MAP_32BIT = 0x40, MAP_NORESERVE = 0x4000;
     private static final long SYS_MMAP = 9, SYS_MPROTECT = 10, SYS_MUNMAP = 11, SYS_MADVISE = 28;
     public static final int MADV_DONTNEED = 4;
 
@@ -17,7 +17,19 @@ public final class Mman {
      * gets a large RAM segment without paying for what it never uses. Zero-filled.
      */
     public static MemorySegment reserve(long size, int prot) {
-        long address = Libc.syscall(SYS_MMAP, 0, size, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        return anonymous(size, prot, MAP_NORESERVE);
+    }
+
+    /**
+     * Anonymous private zero-filled memory in the host's low 2 GiB ({@code MAP_32BIT}), so that 32-bit
+     * addresses and sign-extended 32-bit displacements reach it.
+     */
+    public static MemorySegment reserveLow(long size, int prot) {
+        return anonymous(size, prot, MAP_32BIT);
+    }
+
+    private static MemorySegment anonymous(long size, int prot, int extraFlags) {
+        long address = Libc.syscall(SYS_MMAP, 0, size, prot, MAP_PRIVATE | MAP_ANONYMOUS | extraFlags, -1, 0);
         if (address < 0 && address > -4096) {
             throw new IllegalStateException("mmap of " + size + " bytes failed: errno " + -address);
         }

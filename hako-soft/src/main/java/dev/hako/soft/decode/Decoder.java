@@ -13,25 +13,35 @@ public final class Decoder {
     private static final int MAX_LENGTH = 15;
     private final OpcodeTable table;
     private final OpSpec undefined;
+    private final FetchCursor cursor = new FetchCursor();
 
     public Decoder(OpcodeTable table, dev.hako.soft.exec.Exec undefinedHandler) {
         this.table = table;
         this.undefined = new OpSpec("(bad)", 0, OpSpec.IMM_NONE, 0, undefinedHandler);
     }
 
-    /** Decodes the instruction at {@code addr} into {@code out}. */
+    /**
+     * Decodes the instruction at offset {@code addr} of the code segment into {@code out}, in the CPU's
+     * current mode (64-bit, or legacy 32/16-bit where REX does not exist, sizes default from CS.D, memory
+     * operands take segment bases and 16-bit addressing uses the BX/BP/SI/DI forms).
+     */
     public void decode(Cpu cpu, long addr, Insn out) {
+        int mode = cpu.mode;
+        boolean long64 = mode == Cpu.MODE_64;
+        long csBase = long64 ? 0 : cpu.sys.base[dev.hako.soft.exec.SystemState.CS];
         Mmu mem = cpu.mem;
+        FetchCursor f = cursor;
+        f.bind(mem, csBase, long64 ? -1L : mode == Cpu.MODE_32 ? 0xFFFFFFFFL : 0xFFFFL);
         long p = addr;
         boolean opsize = false, addrsize = false, lock = false;
         int repPrefix = 0, segment = Cpu.SEG_NONE, rex = 0;
         int b;
         while (true) {
-            b = mem.fetch8(p++);
+            b = f.byte8(p++);
             if (p - addr > MAX_LENGTH) {
                 throw cpu.fault(CpuFault.GP, 0);
             }
-            if ((b & 0xF0) == 0x40) {
+            if ((b & 0xF0) == 0x40 && long64) {
                 rex = b;
                 continue;
             }
@@ -42,7 +52,10 @@ public final class Decoder {
                 case 0xF2, 0xF3 -> repPrefix = b;
                 case 0x64 -> segment = Cpu.SEG_FS;
                 case 0x65 -> segment = Cpu.SEG_GS;
-                case 0x26, 0x2E, 0x36, 0x3E -> { } // null segments in 64-bit mode
+                case 0x26 -> segment = long64 ? segment : Cpu.SEG_ES; // null segments in 64-bit mode
+                case 0x2E -> segment = long64 ? segment : Cpu.SEG_CS;
+                case 0x36 -> segment = long64 ? segment : Cpu.SEG_SS;
+                case 0x3E -> segment = long64 ? segment : Cpu.SEG_DS;
                 default -> {
                     break;
                 }
@@ -55,19 +68,22 @@ public final class Decoder {
         int map = OpcodeTable.ONE_BYTE;
         int opcode = b;
         if (b == 0x0F) {
-            opcode = mem.fetch8(p++);
+            opcode = f.byte8(p++);
             map = OpcodeTable.MAP_0F;
             if (opcode == 0x38) {
                 map = OpcodeTable.MAP_0F38;
-                opcode = mem.fetch8(p++);
+                opcode = f.byte8(p++);
             } else if (opcode == 0x3A) {
                 map = OpcodeTable.MAP_0F3A;
-                opcode = mem.fetch8(p++);
+                opcode = f.byte8(p++);
             }
         }
         OpSpec spec = table.maps[map][opcode];
+        if (!long64 && table.legacy[map][opcode] != null) {
+            spec = table.legacy[map][opcode];
+        }
         boolean hasModrm = spec != null && spec.has(OpSpec.MODRM);
-        int modrm = hasModrm ? mem.fetch8(p++) : 0;
+        int modrm = hasModrm ? f.byte8(p++) : 0;
         int mod = modrm >>> 6;
         int modReg = (modrm >>> 3) & 7;
 
@@ -102,20 +118,27 @@ public final class Decoder {
         out.addr = addr;
         out.sub = spec.sub;
         out.opcode = opcode;
-        out.segment = segment;
+        out.modrm = modrm;
         out.lock = lock;
         out.rep = mandatoryUsed ? 0 : repPrefix;
         out.rexW = (rex & 8) != 0;
         out.hasRex = rex != 0;
-        out.addrSize = addrsize ? 4 : 8;
-        if ((flags & OpSpec.BYTE) != 0) {
-            out.opSize = 1;
-        } else if ((flags & OpSpec.F64) != 0 || (rex & 8) != 0) {
-            out.opSize = 8;
-        } else if (opsize && (!mandatory66 || (flags & OpSpec.KEEP_66) != 0)) {
-            out.opSize = 2;
+        boolean sizePrefix = opsize && (!mandatory66 || (flags & OpSpec.KEEP_66) != 0);
+        if (long64) {
+            out.addrSize = addrsize ? 4 : 8;
+            if ((flags & OpSpec.BYTE) != 0) {
+                out.opSize = 1;
+            } else if ((flags & OpSpec.F64) != 0 || (rex & 8) != 0) {
+                out.opSize = 8;
+            } else if (sizePrefix) {
+                out.opSize = 2;
+            } else {
+                out.opSize = (flags & OpSpec.D64) != 0 ? 8 : 4;
+            }
         } else {
-            out.opSize = (flags & OpSpec.D64) != 0 ? 8 : 4;
+            boolean default32 = mode == Cpu.MODE_32;
+            out.addrSize = default32 != addrsize ? 4 : 2;
+            out.opSize = (flags & OpSpec.BYTE) != 0 ? 1 : default32 != sizePrefix ? 4 : 2;
         }
         out.base = -1;
         out.index = -1;
@@ -141,33 +164,38 @@ public final class Decoder {
                     r += 12;
                 }
                 out.rm = r;
+            } else if (out.addrSize == 2) {
+                p = modrm16(f, p, mod, rm, out);
             } else {
                 if (rm == 4) {
-                    int sib = mem.fetch8(p++);
+                    int sib = f.byte8(p++);
                     int idx = ((sib >>> 3) & 7) | ((rex & 2) << 2);
                     int base = (sib & 7) | ((rex & 1) << 3);
                     out.scale = sib >>> 6;
                     out.index = idx == 4 ? -1 : idx;
                     if ((sib & 7) == 5 && mod == 0) {
                         out.base = -1;
-                        out.disp = fetch32(mem, p);
+                        out.disp = f.int32(p);
                         p += 4;
                     } else {
                         out.base = base;
                     }
                 } else if (rm == 5 && mod == 0) {
-                    ripRelative = true;
-                    out.disp = fetch32(mem, p);
+                    ripRelative = long64;
+                    out.disp = long64 ? f.int32(p) : f.int32(p) & 0xFFFFFFFFL;
                     p += 4;
                 } else {
                     out.base = rm | ((rex & 1) << 3);
                 }
                 if (mod == 1) {
-                    out.disp = (byte) mem.fetch8(p++);
+                    out.disp = (byte) f.byte8(p++);
                 } else if (mod == 2) {
-                    out.disp = fetch32(mem, p);
+                    out.disp = f.int32(p);
                     p += 4;
                 }
+            }
+            if (!long64 && segment == Cpu.SEG_NONE) {
+                segment = out.base == Cpu.RBP || out.base == Cpu.RSP ? Cpu.SEG_SS : Cpu.SEG_DS;
             }
         } else if ((flags & OpSpec.OPREG) != 0) {
             int reg = (opcode & 7) | ((rex & 1) << 3);
@@ -175,49 +203,70 @@ public final class Decoder {
                 reg += 12;
             }
             out.reg = reg;
+            out.rm = reg; // so r/m handlers (INC/DEC r outside 64-bit mode) serve register-in-opcode forms
+            out.rmIsReg = true;
         }
 
+        if (!hasModrm && !long64 && segment == Cpu.SEG_NONE) {
+            segment = Cpu.SEG_DS; // string sources and moffs default to DS
+        }
+        out.segment = segment;
         switch (spec.immediate) {
-            case OpSpec.IB, OpSpec.JB -> out.imm = (byte) mem.fetch8(p++);
-            case OpSpec.IB_UNSIGNED -> out.imm = mem.fetch8(p++);
+            case OpSpec.IB, OpSpec.JB -> out.imm = (byte) f.byte8(p++);
+            case OpSpec.IB_UNSIGNED -> out.imm = f.byte8(p++);
             case OpSpec.IW -> {
-                out.imm = fetch16(mem, p);
+                out.imm = f.int16(p);
                 p += 2;
             }
             case OpSpec.IZ, OpSpec.JZ -> {
-                if (out.opSize == 2 && spec.immediate == OpSpec.IZ) {
-                    out.imm = (short) fetch16(mem, p);
+                if (out.opSize == 2) {
+                    out.imm = (short) f.int16(p);
                     p += 2;
                 } else {
-                    out.imm = fetch32(mem, p);
+                    out.imm = f.int32(p);
                     p += 4;
                 }
             }
             case OpSpec.IV -> {
                 if (out.opSize == 8) {
-                    out.imm = fetch32(mem, p) & 0xFFFFFFFFL | ((long) fetch32(mem, p + 4) << 32);
+                    out.imm = f.int32(p) & 0xFFFFFFFFL | ((long) f.int32(p + 4) << 32);
                     p += 8;
                 } else if (out.opSize == 2) {
-                    out.imm = fetch16(mem, p);
+                    out.imm = f.int16(p);
                     p += 2;
                 } else {
-                    out.imm = fetch32(mem, p) & 0xFFFFFFFFL;
+                    out.imm = f.int32(p) & 0xFFFFFFFFL;
                     p += 4;
                 }
             }
             case OpSpec.IW_IB -> {
-                out.imm = fetch16(mem, p);
-                out.imm2 = mem.fetch8(p + 2);
+                out.imm = f.int16(p);
+                out.imm2 = f.byte8(p + 2);
                 p += 3;
             }
             case OpSpec.MOFFS -> {
-                if (addrsize) {
-                    out.disp = fetch32(mem, p) & 0xFFFFFFFFL;
+                if (out.addrSize == 2) {
+                    out.disp = f.int16(p);
+                    p += 2;
+                } else if (out.addrSize == 4) {
+                    out.disp = f.int32(p) & 0xFFFFFFFFL;
                     p += 4;
                 } else {
-                    out.disp = fetch32(mem, p) & 0xFFFFFFFFL | ((long) fetch32(mem, p + 4) << 32);
+                    out.disp = f.int32(p) & 0xFFFFFFFFL | ((long) f.int32(p + 4) << 32);
                     p += 8;
                 }
+            }
+            case OpSpec.FAR_POINTER -> {
+                // ptr16:16 or ptr16:32: offset in imm, selector in imm2
+                if (out.opSize == 2) {
+                    out.imm = f.int16(p);
+                    p += 2;
+                } else {
+                    out.imm = f.int32(p) & 0xFFFFFFFFL;
+                    p += 4;
+                }
+                out.imm2 = f.int16(p);
+                p += 2;
             }
             default -> { }
         }
@@ -232,6 +281,9 @@ public final class Decoder {
         }
         if (spec.immediate == OpSpec.JB || spec.immediate == OpSpec.JZ) {
             out.imm += p;
+            if (!long64) {
+                out.imm &= out.opSize == 2 ? 0xFFFF : 0xFFFFFFFFL; // EIP/IP wrap
+            }
         }
         if (lock && ((flags & OpSpec.LOCKABLE) == 0 || out.rmIsReg)) {
             out.spec = undefined;
@@ -246,11 +298,26 @@ public final class Decoder {
         };
     }
 
-    private static int fetch16(Mmu mem, long p) {
-        return mem.fetch8(p) | (mem.fetch8(p + 1) << 8);
-    }
+    /** 16-bit ModRM addressing: [BX+SI] [BX+DI] [BP+SI] [BP+DI] [SI] [DI] [BP]/disp16 [BX]. */
+    private static final int[] BASE16 = {Cpu.RBX, Cpu.RBX, Cpu.RBP, Cpu.RBP, Cpu.RSI, Cpu.RDI, Cpu.RBP, Cpu.RBX};
+    private static final int[] INDEX16 = {Cpu.RSI, Cpu.RDI, Cpu.RSI, Cpu.RDI, -1, -1, -1, -1};
 
-    private static int fetch32(Mmu mem, long p) {
-        return mem.fetch8(p) | (mem.fetch8(p + 1) << 8) | (mem.fetch8(p + 2) << 16) | (mem.fetch8(p + 3) << 24);
+    private static long modrm16(FetchCursor f, long p, int mod, int rm, Insn out) {
+        out.base = BASE16[rm];
+        out.index = INDEX16[rm];
+        if (mod == 0 && rm == 6) {
+            out.base = -1;
+            out.disp = f.int16(p);
+            return p + 2;
+        }
+        if (mod == 1) {
+            out.disp = (byte) f.byte8(p);
+            return p + 1;
+        }
+        if (mod == 2) {
+            out.disp = (short) f.int16(p);
+            return p + 2;
+        }
+        return p;
     }
 }

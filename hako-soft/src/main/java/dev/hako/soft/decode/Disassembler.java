@@ -34,9 +34,16 @@ public final class Disassembler {
             sb.append(REG64[i.base]);
         }
         if (i.index >= 0) {
-            sb.append('+').append(REG64[i.index]).append('*').append(1 << i.scale);
+            sb.append(i.base >= 0 ? "+" : "").append(REG64[i.index]).append('*').append(1 << i.scale);
         }
-        sb.append(String.format("%+#x]", i.disp));
+        boolean bare = i.base < 0 && i.index < 0;
+        if (bare) {
+            sb.append(String.format("%#x", i.disp));
+        } else if (i.disp != 0) {
+            // Formatter refuses a '+' flag with %x, so the sign is written by hand.
+            sb.append(i.disp < 0 ? "-" : "+").append(String.format("%#x", Math.abs(i.disp)));
+        }
+        sb.append(']');
         return sb.toString();
     }
 }

@@ -40,6 +40,8 @@ public final class Insn {
     /** Handler parameter from the opcode map. */
     public int sub;
     public int opcode;
+    /** The ModRM byte as fetched (0 when the instruction has none); the x87 records it in FOP. */
+    public int modrm;
 
     public static final int REP = 0xF3, REPNE = 0xF2;
 

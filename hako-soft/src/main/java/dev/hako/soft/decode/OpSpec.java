@@ -37,6 +37,8 @@ public final class OpSpec {
     // Immediate kinds.
     public static final int IMM_NONE = 0, IB = 1, IW = 2, IZ = 3, IV = 4, IW_IB = 5, JB = 6, JZ = 7, MOFFS = 8,
             IB_UNSIGNED = 9;
+    /** A far pointer ptr16:16 or ptr16:32 (legacy JMP/CALL far): offset in imm, selector in imm2. */
+    public static final int FAR_POINTER = 10;
 
     public final String mnemonic;
     public final int flags;

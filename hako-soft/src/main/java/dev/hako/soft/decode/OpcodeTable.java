@@ -14,6 +14,22 @@ public final class OpcodeTable {
     public static final int ANY = -1;
 
     final OpSpec[][] maps = new OpSpec[4][256];
+    /** Entries that differ outside 64-bit mode (INC/DEC r, PUSHA, far pointers, ...), consulted first there. */
+    final OpSpec[][] legacy = new OpSpec[4][256];
+
+    /** Adds an entry that replaces the 64-bit one in 16- and 32-bit modes. */
+    public OpcodeTable legacyOp(int map, int opcode, String mnemonic, int flags, int imm, int sub, Exec exec) {
+        require(legacy[map][opcode] == null, map, opcode, mnemonic);
+        legacy[map][opcode] = new OpSpec(mnemonic, flags, imm, sub, exec);
+        return this;
+    }
+
+    /** Outside 64-bit mode, {@code opcode} decodes as {@code original} does (0x82 as 0x80). */
+    public OpcodeTable legacyAlias(int map, int opcode, int original) {
+        require(legacy[map][opcode] == null && maps[map][original] != null, map, opcode, "alias");
+        legacy[map][opcode] = maps[map][original];
+        return this;
+    }
 
     /** Adds a plain instruction: the entry for {@code map}/{@code opcode}. */
     public OpcodeTable op(int map, int opcode, String mnemonic, int flags, int imm, int sub, Exec exec) {
@@ -38,6 +54,7 @@ public final class OpcodeTable {
             maps[map][opcode] = top;
         }
         require(top.isComposite(), map, opcode, mnemonic);
+        requireSameKeying(top, prefix, map, opcode, mnemonic);
         OpSpec node = top;
         if (prefix != ANY) {
             if (node.byPrefix == null) {
@@ -81,6 +98,7 @@ public final class OpcodeTable {
             top = OpSpec.composite(OpSpec.MODRM);
             maps[map][opcode] = top;
         }
+        requireSameKeying(top, prefix, map, opcode, mnemonic);
         OpSpec node = top;
         if (prefix != ANY) {
             if (node.byPrefix == null) {
@@ -135,6 +153,16 @@ public final class OpcodeTable {
         require(node.regForm.byRm[rm] == null, map, opcode, mnemonic);
         node.regForm.byRm[rm] = new OpSpec(mnemonic, flags | OpSpec.MODRM, OpSpec.IMM_NONE, 0, exec);
         return this;
+    }
+
+    /**
+     * A slot is selected either by mandatory prefix first or by ModRM.reg first, never both: an entry
+     * registered the other way would never be reached.
+     */
+    private static void requireSameKeying(OpSpec node, int prefix, int map, int opcode, String mnemonic) {
+        boolean byPrefix = prefix != ANY;
+        require(byPrefix ? node.byReg == null && node.memForm == null && node.regForm == null
+                : node.byPrefix == null, map, opcode, mnemonic + " (mixes prefix- and ModRM-keyed entries)");
     }
 
     public OpSpec entry(int map, int opcode) {

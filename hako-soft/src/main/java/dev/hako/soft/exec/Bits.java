@@ -110,10 +110,7 @@ final class Bits {
         long v = c.readRm(i);
         if (v == 0) {
             c.setArithFlags(Flags.ZF);
-            if (i.opSize == 4) {
-                c.r[i.reg] &= 0xFFFFFFFFL;
-            }
-            return;
+            return; // the whole register is left alone, not even zero-extended at 32 bits (as AMD documents)
         }
         c.setArithFlags(0);
         c.setReg(i.reg, i.opSize, Long.numberOfTrailingZeros(v));
@@ -123,10 +120,7 @@ final class Bits {
         long v = c.readRm(i);
         if (v == 0) {
             c.setArithFlags(Flags.ZF);
-            if (i.opSize == 4) {
-                c.r[i.reg] &= 0xFFFFFFFFL;
-            }
-            return;
+            return; // the whole register is left alone, not even zero-extended at 32 bits (as AMD documents)
         }
         c.setArithFlags(0);
         c.setReg(i.reg, i.opSize, 63 - Long.numberOfLeadingZeros(v));

@@ -4,7 +4,11 @@ import dev.hako.soft.decode.Insn;
 
 /** A run of decoded instructions that starts at one address and ends at a control transfer or a page end. */
 final class Block {
+    /** Offset in CS of the first instruction (its linear address in 64-bit mode). */
     final long start;
+    /** Linear address of the first instruction, and the decoding mode: together with start, the key. */
+    final long linear;
+    final int mode;
     final Insn[] insns;
     /** Address after the last instruction: where execution falls through. */
     final long end;
@@ -13,8 +17,10 @@ final class Block {
     final long secondHostPage;
     boolean valid = true;
 
-    Block(long start, Insn[] insns, long hostPage, long secondHostPage) {
+    Block(long start, long linear, int mode, Insn[] insns, long hostPage, long secondHostPage) {
         this.start = start;
+        this.linear = linear;
+        this.mode = mode;
         this.insns = insns;
         this.end = insns[insns.length - 1].next;
         this.hostPage = hostPage;

@@ -32,15 +32,20 @@ final class BlockCache {
     }
 
     Block lookup(Cpu cpu, long rip) {
-        int s = slot(rip);
+        int mode = cpu.mode;
+        long linear = mode == Cpu.MODE_64 ? rip : cpu.linearRip();
+        int s = slot(linear);
         Block b = fast[s];
-        if (b != null && b.start == rip) {
+        if (b != null && b.start == rip && b.linear == linear && b.mode == mode) {
             return b;
         }
-        b = blocks.get(rip);
-        if (b == null) {
-            b = decodeBlock(cpu, rip);
-            blocks.put(rip, b);
+        b = blocks.get(linear);
+        if (b == null || b.start != rip || b.mode != mode) {
+            if (b != null) {
+                retire(b); // the same bytes seen through another CS base or mode: decode them again
+            }
+            b = decodeBlock(cpu, rip, linear);
+            blocks.put(linear, b);
             byPage.computeIfAbsent(b.hostPage, k -> new ArrayList<>()).add(b);
             if (b.secondHostPage >= 0) {
                 byPage.computeIfAbsent(b.secondHostPage, k -> new ArrayList<>()).add(b);
@@ -50,8 +55,18 @@ final class BlockCache {
         return b;
     }
 
-    private Block decodeBlock(Cpu cpu, long rip) {
-        long hostPage = cpu.mem.codePage(rip);
+    private void retire(Block b) {
+        b.valid = false;
+        blocks.remove(b.linear);
+        int s = slot(b.linear);
+        if (fast[s] == b) {
+            fast[s] = null;
+        }
+    }
+
+    private Block decodeBlock(Cpu cpu, long rip, long linear) {
+        long hostPage = cpu.mem.codePage(linear);
+        long csBase = linear - rip;
         long second = -1;
         List<Insn> list = new ArrayList<>();
         long pc = rip;
@@ -66,16 +81,17 @@ final class BlockCache {
                 break; // let the faulting instruction start its own block and fault when reached
             }
             list.add(insn);
-            if (((insn.next - 1) ^ pc) >>> 12 != 0) {
-                second = cpu.mem.codePage(insn.next - 1); // straddles into the next page
+            long lastByte = csBase + insn.next - 1;
+            if ((lastByte ^ (csBase + pc)) >>> 12 != 0) {
+                second = cpu.mem.codePage(lastByte); // straddles into the next page
             }
             pc = insn.next;
-            if (insn.spec.has(OpSpec.ENDS_BLOCK) || list.size() >= MAX_BLOCK || ((pc ^ rip) >>> 12) != 0
+            if (insn.spec.has(OpSpec.ENDS_BLOCK) || list.size() >= MAX_BLOCK || ((csBase + pc) ^ linear) >>> 12 != 0
                     || second >= 0) {
                 break;
             }
         }
-        return new Block(rip, list.toArray(new Insn[0]), hostPage, second);
+        return new Block(rip, linear, cpu.mode, list.toArray(new Insn[0]), hostPage, second);
     }
 
     /** Drops all code decoded from {@code hostPage}; true if the running block was among it. */
@@ -89,12 +105,10 @@ final class BlockCache {
             if (!b.valid) {
                 continue;
             }
-            b.valid = false;
-            blocks.remove(b.start);
-            int s = slot(b.start);
-            if (fast[s] == b) {
-                fast[s] = null;
+            if (blocks.get(b.linear) == b) {
+                retire(b);
             }
+            b.valid = false;
             hitRunning |= b == running;
         }
         return hitRunning;

@@ -50,13 +50,13 @@ final class Control {
     }
 
     static void callRel(Cpu c, Insn i) {
-        c.push64(i.next);
+        c.push(i.opSize, i.next);
         c.rip = i.imm;
     }
 
     static void callEv(Cpu c, Insn i) {
         long target = c.readRm(i);
-        c.push64(i.next);
+        c.push(i.opSize, i.next);
         c.rip = target;
     }
 
@@ -65,19 +65,17 @@ final class Control {
     }
 
     static void ret(Cpu c, Insn i) {
-        long target = c.mem.read64(c.r[Cpu.RSP]);
-        c.r[Cpu.RSP] += 8 + (i.imm & 0xFFFF);
+        long target = c.mem.read(c.stackAddress(0), i.opSize);
+        c.adjustStack(i.opSize + (i.imm & 0xFFFF));
         c.rip = target;
     }
 
     /** The counter is RCX, or ECX with an address-size prefix. */
     private static long decrementCounter(Cpu c, Insn i) {
-        if (i.addrSize == 4) {
-            long ecx = (c.r[Cpu.RCX] - 1) & 0xFFFFFFFFL;
-            c.r[Cpu.RCX] = ecx;
-            return ecx;
-        }
-        return --c.r[Cpu.RCX];
+        long mask = Cpu.addressMask(i.addrSize);
+        long count = (c.r[Cpu.RCX] - 1) & mask;
+        c.r[Cpu.RCX] = (c.r[Cpu.RCX] & ~mask) | count;
+        return count;
     }
 
     /** LOOP (sub 0), LOOPE (1), LOOPNE (2). */
@@ -92,7 +90,7 @@ final class Control {
     }
 
     static void jrcxz(Cpu c, Insn i) {
-        long counter = i.addrSize == 4 ? c.r[Cpu.RCX] & 0xFFFFFFFFL : c.r[Cpu.RCX];
+        long counter = c.r[Cpu.RCX] & Cpu.addressMask(i.addrSize);
         c.rip = counter == 0 ? i.imm : i.next;
     }
 }

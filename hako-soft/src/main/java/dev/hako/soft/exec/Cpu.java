@@ -10,11 +10,19 @@ import dev.hako.soft.mmu.Mmu;
  */
 public final class Cpu {
     public static final int RAX = 0, RCX = 1, RDX = 2, RBX = 3, RSP = 4, RBP = 5, RSI = 6, RDI = 7;
-    /** Segment override codes kept in {@link Insn#segment}. */
-    public static final int SEG_NONE = 0, SEG_FS = 1, SEG_GS = 2;
+    /**
+     * Segment codes kept in {@link Insn#segment}: in 64-bit mode only FS and GS (others are flat: NONE);
+     * outside it, every memory operand names its segment.
+     */
+    public static final int SEG_NONE = 0, SEG_FS = 1, SEG_GS = 2, SEG_ES = 3, SEG_CS = 4, SEG_SS = 5, SEG_DS = 6;
+    /** Decoding modes: long mode with a 64-bit CS, and the legacy 32- and 16-bit default sizes. */
+    public static final int MODE_64 = 64, MODE_32 = 32, MODE_16 = 16;
 
     public final long[] r = new long[16];
+    /** The instruction pointer: an offset in CS (the linear address in 64-bit mode, where CS is flat). */
     public long rip;
+    /** The decoding mode, from CR0.PE, EFER.LMA, CS.L and CS.D (see {@link #updateMode}). */
+    public int mode = MODE_64;
 
     // Lazy flags (see Flags).
     public int ccOp = Flags.EAGER;
@@ -31,8 +39,19 @@ public final class Cpu {
     public final long[] xmm = new long[32];
     public int mxcsr = 0x1F80;
     public final X87 fpu = new X87();
+    /** SSE floating-point arithmetic under MXCSR's controls, and the exceptions one instruction detected. */
+    public final SoftFloat sse = new SoftFloat();
 
     public final Mmu mem;
+    public final SystemState sys = new SystemState();
+    /** The local interrupt controller the CPU asks at instruction boundaries; it also owns some MSRs. */
+    public dev.hako.core.accel.LocalInterrupts interrupts = dev.hako.core.accel.LocalInterrupts.NONE;
+    /** Set from any thread when the vCPU must look up from its blocks: an interrupt, a pause, a stop. */
+    public volatile boolean attention;
+    /** Index of this vCPU in its machine. */
+    public int index;
+    /** Port I/O and MMIO go here (the MMU gets the same handler for MMIO pages). */
+    public dev.hako.core.accel.IoHandler io = dev.hako.core.accel.IoHandler.NONE;
     public final CpuFault fault = new CpuFault();
     public final CpuidModel cpuid = new CpuidModel();
     /** Set by an instruction that must end the current block (SMC store, syscall that stops the guest). */
@@ -43,11 +62,22 @@ public final class Cpu {
     public long instructions;
     /** Quotient and remainder of a 128-bit division, reused. */
     final long[] divScratch = new long[2];
-    /** Host TSC-like counter origin for RDTSC. */
-    public final long tscOrigin = System.nanoTime();
+    /** Result slot for MSR hooks, reused. */
+    final long[] msrScratch = new long[1];
+    /** An interrupt frame being built, reused. */
+    final long[] frameScratch = new long[6];
+    /** Guest time; the TSC counts its nanoseconds (1 GHz) plus {@link SystemState#tscOffset}. */
+    public dev.hako.core.time.VirtualClock clock = new dev.hako.core.time.NanoTimeClock();
 
     public Cpu(Mmu mem) {
         this.mem = mem;
+    }
+
+    /** Connects the vCPU to its machine's buses. */
+    public void connect(int vcpuIndex, dev.hako.core.accel.IoHandler handler) {
+        index = vcpuIndex;
+        io = handler;
+        mem.setIo(handler, vcpuIndex);
     }
 
     /** Called by SYSCALL. */
@@ -107,14 +137,50 @@ public final class Cpu {
         if (i.index >= 0) {
             a += r[i.index] << i.scale;
         }
-        if (i.addrSize == 4) {
-            a &= 0xFFFFFFFFL;
+        if (i.addrSize != 8) {
+            a &= i.addrSize == 4 ? 0xFFFFFFFFL : 0xFFFFL;
         }
-        return switch (i.segment) {
-            case SEG_FS -> a + fsBase;
-            case SEG_GS -> a + gsBase;
-            default -> a;
+        return i.segment == SEG_NONE ? a : a + segmentBase(i.segment);
+    }
+
+    /** Base of the segment named by an {@link Insn#segment} code. */
+    public long segmentBase(int segment) {
+        return switch (segment) {
+            case SEG_FS -> fsBase;
+            case SEG_GS -> gsBase;
+            case SEG_ES -> sys.base[SystemState.ES];
+            case SEG_CS -> sys.base[SystemState.CS];
+            case SEG_SS -> sys.base[SystemState.SS];
+            case SEG_DS -> sys.base[SystemState.DS];
+            default -> 0;
         };
+    }
+
+    /** Recomputes the decoding mode after CS, CR0 or EFER changed. */
+    public void updateMode() {
+        int cs = sys.attributes[SystemState.CS];
+        if ((sys.cr.efer & dev.hako.soft.mmu.ControlRegisters.EFER_LMA) != 0 && (cs & 0x2000) != 0) {
+            mode = MODE_64;
+        } else if ((sys.cr.cr0 & 1) != 0 && (cs & 0x4000) != 0) {
+            mode = MODE_32;
+        } else {
+            mode = MODE_16;
+        }
+    }
+
+    /** The mask of an address of {@code addrSize} bytes. */
+    public static long addressMask(int addrSize) {
+        return addrSize == 8 ? -1L : addrSize == 4 ? 0xFFFFFFFFL : 0xFFFFL;
+    }
+
+    /** Width of the stack pointer: RSP in 64-bit mode, else ESP or SP by SS.B. */
+    public long stackMask() {
+        return mode == MODE_64 ? -1L : (sys.attributes[SystemState.SS] & 0x4000) != 0 ? 0xFFFFFFFFL : 0xFFFFL;
+    }
+
+    /** Linear address of the instruction pointer. */
+    public long linearRip() {
+        return mode == MODE_64 ? rip : sys.base[SystemState.CS] + rip;
     }
 
     /** The r/m operand at the instruction's operand size. */
@@ -175,21 +241,65 @@ public final class Cpu {
         return cpl;
     }
 
+    /** Changes the CPL, and with it the TLB and page permissions user accesses are checked against. */
+    public void setCpl(int newCpl) {
+        cpl = newCpl;
+        mem.setUserMode(newCpl == 3);
+        if (mem.walker() instanceof dev.hako.soft.mmu.PageTableWalker w) {
+            w.setUser(newCpl == 3);
+        }
+    }
+
+    /** Where the guest's TSC is now. */
+    public long tsc() {
+        return clock.nanos() + sys.tscOffset;
+    }
+
     public boolean df() {
         return (flagsOther & Flags.DF) != 0;
     }
 
     // ---- stack ----
 
+    /** Pushes {@code size} bytes: in 64-bit mode at RSP, elsewhere at SS:ESP or SS:SP. */
+    public void push(int size, long value) {
+        if (mode == MODE_64) {
+            long sp = r[RSP] - size;
+            mem.write(sp, size, value);
+            r[RSP] = sp;
+            return;
+        }
+        long mask = stackMask();
+        long sp = (r[RSP] - size) & mask;
+        mem.write(sys.base[SystemState.SS] + sp, size, value);
+        r[RSP] = (r[RSP] & ~mask) | sp;
+    }
+
+    /** Linear address of the stack top plus {@code offset}. */
+    public long stackAddress(long offset) {
+        if (mode == MODE_64) {
+            return r[RSP] + offset;
+        }
+        return sys.base[SystemState.SS] + ((r[RSP] + offset) & stackMask());
+    }
+
+    /** Moves the stack pointer by {@code delta} at its width. */
+    public void adjustStack(long delta) {
+        long mask = stackMask();
+        r[RSP] = (r[RSP] & ~mask) | ((r[RSP] + delta) & mask);
+    }
+
+    public long pop(int size) {
+        long v = mem.read(stackAddress(0), size);
+        adjustStack(size);
+        return v;
+    }
+
     public void push64(long value) {
-        long sp = r[RSP] - 8;
-        mem.write64(sp, value);
-        r[RSP] = sp;
+        push(8, value);
     }
 
     public long pop64() {
-        long v = mem.read64(r[RSP]);
-        r[RSP] += 8;
-        return v;
+        return pop(8);
     }
 }

@@ -11,6 +11,10 @@ public final class Instructions {
     public static OpcodeTable table() {
         OpcodeTable t = new OpcodeTable();
         Alu.register(t);
+        X87Arith.register(t);
+        X87LoadStore.register(t);
+        X87Unary.register(t);
+        X87Control.register(t);
         Moves.register(t);
         Stack.register(t);
         Control.register(t);
@@ -21,6 +25,14 @@ public final class Instructions {
         FlagOps.register(t);
         Atomics.register(t);
         SystemOps.register(t);
+        Privileged.register(t);
+        PortIo.register(t);
+        LegacyOps.register(t);
+        SseMoves.register(t);
+        SsePackedInt.register(t);
+        SseShuffle.register(t);
+        SseFloat.register(t);
+        SseConvert.register(t);
         return t;
     }
 

@@ -15,6 +15,7 @@ public final class Interpreter {
     private final Cpu cpu;
     private final BlockCache cache;
     private volatile boolean stopRequested;
+    private volatile boolean kickRequested;
     private boolean stopped;
     private FaultHandler faultHandler;
 
@@ -62,11 +63,50 @@ public final class Interpreter {
         cache.clear();
     }
 
-    /** Runs until {@link #stop} or {@link #requestStop}. */
-    public void run() {
+    /** Why {@link #run} returned. */
+    public enum Exit {
+        /** {@link #stop} or {@link #requestStop}. */
+        STOPPED,
+        /** HLT: the caller sleeps until an interrupt is pending, then calls run again. */
+        HALTED,
+        /** Triple fault: the machine resets or ends. */
+        SHUTDOWN,
+        /** {@link #kick}: another thread wants the vCPU's attention. */
+        KICKED
+    }
+
+    /** From any thread: look at pending interrupts before the next block. */
+    public void interruptArrived() {
+        cpu.attention = true;
+    }
+
+    /** From any thread: return {@link Exit#KICKED} from {@link #run} before the next block. */
+    public void kick() {
+        kickRequested = true;
+        cpu.attention = true;
+    }
+
+    /** Runs until stopped, halted, or shut down by a triple fault. */
+    public Exit run() {
         Cpu c = cpu;
         BlockCache blocks = cache;
-        while (!stopped && !stopRequested) {
+        while (true) {
+            if (stopped || stopRequested) {
+                return Exit.STOPPED;
+            }
+            if (c.attention) {
+                if (kickRequested) {
+                    kickRequested = false;
+                    return Exit.KICKED;
+                }
+                serviceAttention(c);
+            }
+            if (c.sys.shutdown) {
+                return Exit.SHUTDOWN;
+            }
+            if (c.sys.halted) {
+                return Exit.HALTED;
+            }
             Block b;
             try {
                 b = blocks.lookup(c, c.rip);
@@ -99,7 +139,35 @@ public final class Interpreter {
                 faultHandler.fault(c, f, this);
             }
         }
-        cache.running = null;
+    }
+
+    /**
+     * Takes a pending external interrupt if the CPU accepts one now: IF set and not in an interrupt shadow.
+     * A halted CPU with nothing deliverable stays halted.
+     */
+    private void serviceAttention(Cpu c) {
+        c.attention = false;
+        if ((c.flagsOther & Flags.IF) == 0) {
+            return; // STI, POPF and IRET raise attention again when IF comes back
+        }
+        if (c.rip == c.sys.interruptShadowRip) {
+            c.sys.interruptShadowRip = -1;
+            c.attention = true; // look again after the shadowed instruction
+            return;
+        }
+        c.sys.interruptShadowRip = -1;
+        if (c.interrupts.pendingVector() >= 0) {
+            int vector = c.interrupts.acknowledge();
+            if (vector >= 0) {
+                InterruptDelivery.external(c, vector);
+                c.attention = true; // another may be pending behind it
+            }
+        }
+    }
+
+    /** True when the vCPU, halted, would wake now: an interrupt it accepts is pending. */
+    public boolean wakeable() {
+        return (cpu.flagsOther & Flags.IF) != 0 && cpu.interrupts.pendingVector() >= 0;
     }
 
     /** Decodes and runs exactly one instruction at RIP (for tests and single-stepping). */

@@ -92,12 +92,7 @@ final class Moves {
     }
 
     private static long moffs(Cpu c, Insn i) {
-        long a = i.disp;
-        return switch (i.segment) {
-            case Cpu.SEG_FS -> a + c.fsBase;
-            case Cpu.SEG_GS -> a + c.gsBase;
-            default -> a;
-        };
+        return i.disp + c.segmentBase(i.segment);
     }
 
     static void movRaxMoffs(Cpu c, Insn i) {
@@ -128,10 +123,7 @@ final class Moves {
         if (i.index >= 0) {
             a += c.r[i.index] << i.scale;
         }
-        if (i.addrSize == 4) {
-            a &= 0xFFFFFFFFL;
-        }
-        c.setReg(i.reg, i.opSize, a);
+        c.setReg(i.reg, i.opSize, a & Cpu.addressMask(i.addrSize));
     }
 
     /** XCHG with memory is always locked. */

@@ -35,17 +35,12 @@ final class Stack {
         t.op(ONE_BYTE, 0xC9, "leave", D64, IMM_NONE, 0, Stack::leave);
     }
 
-    /** Pushes {@code size} (2 or 8) bytes. */
     static void push(Cpu c, int size, long value) {
-        long sp = c.r[Cpu.RSP] - size;
-        c.mem.write(sp, size, value);
-        c.r[Cpu.RSP] = sp;
+        c.push(size, value);
     }
 
     static long pop(Cpu c, int size) {
-        long v = c.mem.read(c.r[Cpu.RSP], size);
-        c.r[Cpu.RSP] += size;
-        return v;
+        return c.pop(size);
     }
 
     static void pushReg(Cpu c, Insn i) {
@@ -67,14 +62,14 @@ final class Stack {
 
     /** POP r/m: RSP is incremented before the destination address is computed (SDM POP). */
     static void popEv(Cpu c, Insn i) {
-        long v = c.mem.read(c.r[Cpu.RSP], i.opSize);
+        long v = c.mem.read(c.stackAddress(0), i.opSize);
         if (i.rmIsReg) {
-            c.r[Cpu.RSP] += i.opSize;
+            c.adjustStack(i.opSize);
             c.setReg(i.rm, i.opSize, v);
             return;
         }
         long oldSp = c.r[Cpu.RSP];
-        c.r[Cpu.RSP] = oldSp + i.opSize;
+        c.adjustStack(i.opSize);
         try {
             c.mem.write(c.ea(i), i.opSize, v);
         } catch (RuntimeException fault) {
@@ -95,6 +90,7 @@ final class Stack {
             mask &= 0xFFFF;
         }
         c.setRflags(v, mask);
+        c.attention = true; // IF may have come back on
     }
 
     static void enter(Cpu c, Insn i) {
@@ -103,7 +99,7 @@ final class Stack {
         int level = (int) (i.imm2 & 0x1F);
         long rbp = c.r[Cpu.RBP];
         push(c, size, c.getReg(Cpu.RBP, size));
-        long frameTemp = c.r[Cpu.RSP];
+        long frameTemp = c.r[Cpu.RSP] & c.stackMask();
         if (level > 0) {
             for (int k = 1; k < level; k++) {
                 rbp -= size;
@@ -112,12 +108,12 @@ final class Stack {
             push(c, size, frameTemp);
         }
         c.setReg(Cpu.RBP, size, frameTemp);
-        c.r[Cpu.RSP] = c.r[Cpu.RSP] - frameSize;
+        c.adjustStack(-frameSize);
     }
 
     static void leave(Cpu c, Insn i) {
-        long v = c.mem.read(c.r[Cpu.RBP], i.opSize);
-        c.r[Cpu.RSP] = c.r[Cpu.RBP] + i.opSize;
-        c.setReg(Cpu.RBP, i.opSize, v);
+        long mask = c.stackMask();
+        c.r[Cpu.RSP] = (c.r[Cpu.RSP] & ~mask) | (c.r[Cpu.RBP] & mask);
+        c.setReg(Cpu.RBP, i.opSize, c.pop(i.opSize));
     }
 }

@@ -27,17 +27,13 @@ final class Strings {
     }
 
     private static long sourceBase(Cpu c, Insn i) {
-        return switch (i.segment) {
-            case Cpu.SEG_FS -> c.fsBase;
-            case Cpu.SEG_GS -> c.gsBase;
-            default -> 0;
-        };
+        return c.segmentBase(i.segment);
     }
 
     static void string(Cpu c, Insn i) {
         int size = i.opSize;
         long step = c.df() ? -size : size;
-        long addrMask = i.addrSize == 4 ? 0xFFFFFFFFL : -1L;
+        long addrMask = Cpu.addressMask(i.addrSize);
         int op = i.sub;
         if (i.rep == 0) {
             once(c, i, op, size, step, addrMask);
@@ -47,7 +43,7 @@ final class Strings {
         while ((c.r[Cpu.RCX] & addrMask) != 0) {
             once(c, i, op, size, step, addrMask);
             long count = (c.r[Cpu.RCX] - 1) & addrMask;
-            c.r[Cpu.RCX] = count;
+            c.r[Cpu.RCX] = (c.r[Cpu.RCX] & ~addrMask) | count;
             if (compares && (Flags.zf(c) != (i.rep == Insn.REP))) {
                 break;
             }
@@ -56,7 +52,8 @@ final class Strings {
 
     private static void once(Cpu c, Insn i, int op, int size, long step, long addrMask) {
         long rsi = c.r[Cpu.RSI] & addrMask;
-        long rdi = c.r[Cpu.RDI] & addrMask;
+        // The destination is ES:rDI; ES is flat in 64-bit mode.
+        long rdi = (c.r[Cpu.RDI] & addrMask) + (c.mode == Cpu.MODE_64 ? 0 : c.sys.base[SystemState.ES]);
         switch (op) {
             case MOVS -> {
                 c.mem.write(rdi, size, c.mem.read(sourceBase(c, i) + rsi, size));
@@ -86,6 +83,6 @@ final class Strings {
     }
 
     private static void advance(Cpu c, int reg, long step, long addrMask) {
-        c.r[reg] = (c.r[reg] + step) & addrMask;
+        c.r[reg] = (c.r[reg] & ~addrMask) | ((c.r[reg] + step) & addrMask);
     }
 }

@@ -21,7 +21,7 @@ import java.lang.invoke.VarHandle;
  */
 final class SystemOps {
     /** The guest's TSC runs at this many ticks per second of host time. */
-    static final long TSC_HZ = 1_000_000_000L;
+    public static final long TSC_HZ = 1_000_000_000L;
 
     private SystemOps() {}
 
@@ -43,38 +43,54 @@ final class SystemOps {
         c.cpuid.execute(c);
     }
 
-    static long tsc(Cpu c) {
-        return System.nanoTime() - c.tscOrigin; // TSC_HZ is 1 GHz: one tick per nanosecond
-    }
-
     static void rdtsc(Cpu c, Insn i) {
-        long t = tsc(c);
+        if (c.cpl != 0 && (c.sys.cr.cr4 & dev.hako.soft.mmu.ControlRegisters.CR4_TSD) != 0) {
+            throw c.fault(CpuFault.GP, 0);
+        }
+        long t = c.tsc(); // TSC_HZ is 1 GHz: one tick per nanosecond
         c.r[Cpu.RAX] = t & 0xFFFFFFFFL;
         c.r[Cpu.RDX] = t >>> 32;
     }
 
-    /** SYSCALL from user mode: RCX and R11 take RIP and RFLAGS, then the handler runs the call. */
+    /**
+     * SYSCALL: with a user-mode runner's handler, RCX and R11 take RIP and RFLAGS and the handler carries the
+     * call out on the host; otherwise it enters the guest kernel.
+     */
     static void syscall(Cpu c, Insn i) {
+        if (c.syscallHandler == null) {
+            FarTransfers.syscall(c, i.next);
+            return;
+        }
         c.r[Cpu.RCX] = i.next;
         c.r[11] = c.rflags() & ~0x10000L;
         c.rip = i.next;
-        if (c.syscallHandler == null) {
-            throw c.fault(CpuFault.UD);
-        }
         c.syscallHandler.syscall(c);
     }
 
+    /** HLT: the vCPU sleeps until an interrupt; the run loop returns to its thread. */
     static void hlt(Cpu c, Insn i) {
-        throw c.fault(CpuFault.GP, 0);
+        if (c.cpl != 0) {
+            throw c.fault(CpuFault.GP, 0);
+        }
+        c.sys.halted = true;
+        c.exitBlock = true;
     }
 
     static void int3(Cpu c, Insn i) {
-        throw c.fault(CpuFault.BP);
+        softwareInterrupt(c, i, CpuFault.BP);
     }
 
     static void intN(Cpu c, Insn i) {
-        // User-mode gates are not set up: a software interrupt to any vector is #GP(vector*8+2).
-        throw c.fault(CpuFault.GP, (int) (i.imm * 8 + 2));
+        softwareInterrupt(c, i, (int) i.imm & 0xFF);
+    }
+
+    private static void softwareInterrupt(Cpu c, Insn i, int vector) {
+        if (c.syscallHandler != null) {
+            // A user-mode process has no IDT: INT3 is #BP, any other vector's gate is closed (#GP).
+            throw vector == CpuFault.BP ? c.fault(CpuFault.BP) : c.fault(CpuFault.GP, vector * 8 + 2);
+        }
+        c.rip = i.addr;
+        InterruptDelivery.software(c, vector, i.next);
     }
 
     static void loadFence(Cpu c, Insn i) {

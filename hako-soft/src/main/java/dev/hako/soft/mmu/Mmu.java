@@ -1,5 +1,6 @@
 package dev.hako.soft.mmu;
 
+import dev.hako.core.accel.IoHandler;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.VarHandle;
@@ -21,20 +22,27 @@ public final class Mmu {
     private static final ValueLayout.OfLong U64 = ValueLayout.JAVA_LONG_UNALIGNED;
     private static final VarHandle CAS64 = ValueLayout.JAVA_LONG.varHandle();
     private static final VarHandle CAS32 = ValueLayout.JAVA_INT.varHandle();
-    private static final VarHandle CAS16 = ValueLayout.JAVA_SHORT.varHandle();
-    private static final VarHandle CAS8 = ValueLayout.JAVA_BYTE.varHandle();
     /** Locked accesses that split an aligned word are serialized here, as a split lock is on hardware. */
     private static final Object SPLIT_LOCK = new Object();
 
     private final MemorySegment ram;
-    private final long[] readTag = new long[TLB_SIZE];
-    private final long[] writeTag = new long[TLB_SIZE];
-    private final long[] execTag = new long[TLB_SIZE];
-    private final long[] addend = new long[TLB_SIZE];
+    /**
+     * Two TLBs, for supervisor and user accesses, since a translation's permissions depend on the CPL;
+     * the arrays below are those of the current privilege.
+     */
+    private final long[][] supervisorTlb = newTlb();
+    private final long[][] userTlb = newTlb();
+    private final long[][][] allTlbs = {supervisorTlb, userTlb};
+    private long[] readTag;
+    private long[] writeTag;
+    private long[] execTag;
+    private long[] addend;
     /** One bit per host RAM page: set while decoded code exists for the page. */
     private final long[] codePages;
     private PageWalker walker;
     private CodeWatcher codeWatcher = hostPage -> { };
+    private IoHandler io = IoHandler.NONE;
+    private int vcpu;
 
     /** Told when a store hits a page that holds decoded code, before the store is done. */
     public interface CodeWatcher {
@@ -45,11 +53,32 @@ public final class Mmu {
         this.ram = ram;
         this.walker = walker;
         this.codePages = new long[(int) ((ram.byteSize() >>> 12) + 63 >>> 6)];
+        useTlb(supervisorTlb);
         flush();
+    }
+
+    private static long[][] newTlb() {
+        return new long[][] {new long[TLB_SIZE], new long[TLB_SIZE], new long[TLB_SIZE], new long[TLB_SIZE]};
+    }
+
+    private void useTlb(long[][] tlb) {
+        readTag = tlb[0];
+        writeTag = tlb[1];
+        execTag = tlb[2];
+        addend = tlb[3];
+    }
+
+    /** Switches to the TLB of user (CPL 3) or supervisor accesses. */
+    public void setUserMode(boolean user) {
+        useTlb(user ? userTlb : supervisorTlb);
     }
 
     public MemorySegment ram() {
         return ram;
+    }
+
+    public PageWalker walker() {
+        return walker;
     }
 
     public void setWalker(PageWalker walker) {
@@ -61,19 +90,29 @@ public final class Mmu {
         this.codeWatcher = watcher;
     }
 
+    /** Where accesses to MMIO pages (translations with {@link PageWalker#MMIO} set) go. */
+    public void setIo(IoHandler io, int vcpu) {
+        this.io = io;
+        this.vcpu = vcpu;
+    }
+
     /** Forgets every translation (CR3 write, permission change). */
     public void flush() {
-        java.util.Arrays.fill(readTag, NO_TAG);
-        java.util.Arrays.fill(writeTag, NO_TAG);
-        java.util.Arrays.fill(execTag, NO_TAG);
+        for (long[][] tlb : allTlbs) {
+            java.util.Arrays.fill(tlb[0], NO_TAG);
+            java.util.Arrays.fill(tlb[1], NO_TAG);
+            java.util.Arrays.fill(tlb[2], NO_TAG);
+        }
     }
 
     /** Forgets the translation of one page (INVLPG, munmap of one page). */
     public void flushPage(long gva) {
         int i = index(gva);
-        readTag[i] = NO_TAG;
-        writeTag[i] = NO_TAG;
-        execTag[i] = NO_TAG;
+        for (long[][] tlb : allTlbs) {
+            tlb[0][i] = NO_TAG;
+            tlb[1][i] = NO_TAG;
+            tlb[2][i] = NO_TAG;
+        }
     }
 
     private static int index(long gva) {
@@ -89,7 +128,7 @@ public final class Mmu {
             VarHandle.acquireFence();
             return v & 0xFF;
         }
-        return ram.get(ValueLayout.JAVA_BYTE, fillRead(gva)) & 0xFF;
+        return (int) readSlow(gva, 1);
     }
 
     public int read16(long gva) {
@@ -135,7 +174,11 @@ public final class Mmu {
     private long readSlow(long gva, int size) {
         if (((gva & 0xFFF) + size) <= 0x1000) {
             long off = fillRead(gva);
+            if (off < 0) {
+                return io.mmioRead(vcpu, off & Long.MAX_VALUE, size);
+            }
             long v = switch (size) {
+                case 1 -> ram.get(ValueLayout.JAVA_BYTE, off) & 0xFFL;
                 case 2 -> ram.get(U16, off) & 0xFFFFL;
                 case 4 -> ram.get(U32, off) & 0xFFFFFFFFL;
                 default -> ram.get(U64, off);
@@ -146,15 +189,19 @@ public final class Mmu {
         // Crosses a page: both pages must be readable before anything is returned.
         long v = 0;
         for (int b = 0; b < size; b++) {
-            v |= (long) (ram.get(ValueLayout.JAVA_BYTE, fillRead(gva + b)) & 0xFF) << (8 * b);
+            v |= readSlow(gva + b, 1) << (8 * b);
         }
         VarHandle.acquireFence();
         return v;
     }
 
+    /** Host offset of {@code gva} for a load, filling the TLB; or MMIO-flagged guest-physical address. */
     private long fillRead(long gva) {
         long page = gva & PAGE_MASK;
         long host = walker.translate(gva, PageWalker.READ);
+        if (host < 0) {
+            return host + (gva & 0xFFF); // MMIO pages are never cached
+        }
         int i = index(gva);
         readTag[i] = page;
         addend[i] = host - page;
@@ -186,7 +233,8 @@ public final class Mmu {
         int bit = (int) (host >>> 12);
         if ((codePages[bit >>> 6] & (1L << bit)) == 0) {
             codePages[bit >>> 6] |= 1L << bit;
-            java.util.Arrays.fill(writeTag, NO_TAG);
+            java.util.Arrays.fill(supervisorTlb[1], NO_TAG);
+            java.util.Arrays.fill(userTlb[1], NO_TAG);
         }
         return host;
     }
@@ -194,6 +242,9 @@ public final class Mmu {
     private long fillExec(long gva) {
         long page = gva & PAGE_MASK;
         long host = walker.translate(gva, PageWalker.EXECUTE);
+        if (host < 0) {
+            throw new EmulationFailure(String.format("instruction fetch from MMIO at %#x", gva));
+        }
         int i = index(gva);
         execTag[i] = page;
         if (addend[i] != host - page) {
@@ -213,9 +264,7 @@ public final class Mmu {
             ram.set(ValueLayout.JAVA_BYTE, addend[i] + gva, (byte) value);
             return;
         }
-        long off = fillWrite(gva);
-        VarHandle.releaseFence();
-        ram.set(ValueLayout.JAVA_BYTE, off, (byte) value);
+        writeSlow(gva, 1, value);
     }
 
     public void write16(long gva, int value) {
@@ -261,8 +310,13 @@ public final class Mmu {
     private void writeSlow(long gva, int size, long value) {
         if (((gva & 0xFFF) + size) <= 0x1000) {
             long off = fillWrite(gva);
+            if (off < 0) {
+                io.mmioWrite(vcpu, off & Long.MAX_VALUE, size, size == 8 ? value : value & ((1L << (size * 8)) - 1));
+                return;
+            }
             VarHandle.releaseFence();
             switch (size) {
+                case 1 -> ram.set(ValueLayout.JAVA_BYTE, off, (byte) value);
                 case 2 -> ram.set(U16, off, (short) value);
                 case 4 -> ram.set(U32, off, (int) value);
                 default -> ram.set(U64, off, value);
@@ -270,19 +324,19 @@ public final class Mmu {
             return;
         }
         // Crosses a page: translate both pages before storing anything, so a fault leaves memory untouched.
-        long first = fillWrite(gva);
-        long last = fillWrite(gva + size - 1);
-        VarHandle.releaseFence();
+        fillWrite(gva);
+        fillWrite(gva + size - 1);
         for (int b = 0; b < size; b++) {
-            long a = gva + b;
-            long off = ((a ^ gva) & PAGE_MASK) == 0 ? first + b : (last & PAGE_MASK) + (a & 0xFFF);
-            ram.set(ValueLayout.JAVA_BYTE, off, (byte) (value >>> (8 * b)));
+            writeSlow(gva + b, 1, value >>> (8 * b));
         }
     }
 
     private long fillWrite(long gva) {
         long page = gva & PAGE_MASK;
         long host = walker.translate(gva, PageWalker.WRITE);
+        if (host < 0) {
+            return host + (gva & 0xFFF);
+        }
         int bit = (int) (host >>> 12);
         if ((codePages[bit >>> 6] & (1L << bit)) != 0) {
             codePages[bit >>> 6] &= ~(1L << bit);
@@ -322,12 +376,40 @@ public final class Mmu {
             }
         }
         long off = writableOffset(gva);
+        if (off < 0) { // MMIO: not atomic against devices, which are serialized anyway
+            long old = io.mmioRead(vcpu, off & Long.MAX_VALUE, size);
+            if (old == expected) {
+                io.mmioWrite(vcpu, off & Long.MAX_VALUE, size, update);
+            }
+            return old;
+        }
         return switch (size) {
-            case 1 -> (byte) CAS8.compareAndExchange(ram, off, (byte) expected, (byte) update) & 0xFFL;
-            case 2 -> (short) CAS16.compareAndExchange(ram, off, (short) expected, (short) update) & 0xFFFFL;
+            case 1, 2 -> narrowCompareAndExchange(off, size, expected, update);
             case 4 -> (int) CAS32.compareAndExchange(ram, off, (int) expected, (int) update) & 0xFFFFFFFFL;
             default -> (long) CAS64.compareAndExchange(ram, off, expected, update);
         };
+    }
+
+    /**
+     * Byte and aligned word compare-and-exchange, done as a 32-bit CAS on the aligned dword that holds
+     * them: memory segments offer no atomic access modes narrower than 32 bits.
+     */
+    private long narrowCompareAndExchange(long off, int size, long expected, long update) {
+        long dword = off & ~3L;
+        int shift = (int) (off - dword) * 8;
+        int valueMask = size == 1 ? 0xFF : 0xFFFF;
+        int mask = valueMask << shift;
+        while (true) {
+            int current = (int) CAS32.getVolatile(ram, dword);
+            long old = (current >>> shift) & valueMask;
+            if (old != (expected & valueMask)) {
+                return old;
+            }
+            int next = (current & ~mask) | (((int) update & valueMask) << shift);
+            if ((int) CAS32.compareAndExchange(ram, dword, current, next) == current) {
+                return old;
+            }
+        }
     }
 
     /** Copies guest bytes out through the MMU (slow path; for syscalls and loaders). */

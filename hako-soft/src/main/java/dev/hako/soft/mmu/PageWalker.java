@@ -6,9 +6,12 @@ package dev.hako.soft.mmu;
  */
 public interface PageWalker {
     int READ = 0, WRITE = 1, EXECUTE = 2;
+    /** Set in a translation that is not RAM: the rest is the guest-physical page address, for the MMIO bus. */
+    long MMIO = Long.MIN_VALUE;
 
     /**
-     * Host RAM offset of the 4 KiB page holding {@code gva} for an access of kind {@code access}; throws a
+     * Host RAM offset of the 4 KiB page holding {@code gva} for an access of kind {@code access}, or
+     * {@code MMIO | gpa} for a page outside RAM; throws a
      * (preallocated) {@link dev.hako.soft.fault.CpuFault} #PF when the access is refused.
      */
     long translate(long gva, int access);

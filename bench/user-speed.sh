@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# User-mode speed: busybox sha256sum over 64 MiB and gzip -c over 16 MiB, natively, under qemu-x86_64
+# (Debian package qemu-user) and under ./hako user. Prints wall times, ratios, and hako's guest
+# instructions per second (from HAKO_STATS=1).
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cache="${HAKO_CACHE:-$HOME/.cache/hako}"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+
+busybox="$cache/busybox-static/bin/busybox"
+if [ ! -x "$busybox" ]; then
+  mkdir -p "$cache"
+  (cd "$cache" && ls busybox-static_*.deb >/dev/null 2>&1 || apt-get download busybox-static >/dev/null)
+  dpkg-deb -x "$(ls "$cache"/busybox-static_*.deb | head -1)" "$cache/busybox-static"
+fi
+command -v qemu-x86_64 >/dev/null || { echo "needs qemu-x86_64 (apt-get install qemu-user)" >&2; exit 1; }
+
+head -c $((64 << 20)) /dev/urandom > "$work/random64"
+# Compressible input for gzip: text with repetition, like source code or logs.
+awk 'BEGIN { for (i = 1; i <= 800000; i++) print "line " i " value " (i * 7919) % 10007 }' > "$work/text16"
+truncate -s $((16 << 20)) "$work/text16"
+
+"$here/hako" user -- "$busybox" true >/dev/null 2>&1 || true   # build once, outside the timings
+
+now() { date +%s.%N; }
+seconds() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
+
+run_case() {
+  local label="$1"; shift
+  local t0 t1 native qemu hako stats
+  t0=$(now); "$busybox" "$@" > "$work/native.out"; t1=$(now); native=$(seconds "$t0" "$t1")
+  t0=$(now); qemu-x86_64 "$busybox" "$@" > "$work/qemu.out"; t1=$(now); qemu=$(seconds "$t0" "$t1")
+  t0=$(now); HAKO_STATS=1 "$here/hako" user -- "$busybox" "$@" > "$work/hako.out" 2> "$work/hako.err"; t1=$(now)
+  hako=$(seconds "$t0" "$t1")
+  cmp -s "$work/native.out" "$work/hako.out" || echo "  WARNING: hako output differs from native for $label"
+  cmp -s "$work/native.out" "$work/qemu.out" || echo "  WARNING: qemu output differs from native for $label"
+  stats=$(grep 'guest instructions' "$work/hako.err" || echo "no HAKO_STATS line")
+  echo "$label"
+  echo "  native ${native}s   qemu ${qemu}s   hako ${hako}s (wall, JVM start included)"
+  awk -v n="$native" -v q="$qemu" -v h="$hako" 'BEGIN {
+    printf "  qemu/native %.1fx   hako/native %.1fx   hako/qemu %.1fx\n", q / n, h / n, h / q }'
+  echo "  ${stats#hako: }"
+}
+
+run_case "sha256sum, 64 MiB random" sha256sum "$work/random64"
+run_case "gzip -c, 16 MiB text" gzip -c "$work/text16"

@@ -1,0 +1,31 @@
+package dev.hako.core.accel;
+
+import dev.hako.core.x86.X86CpuState;
+
+/** One vCPU of an accelerator. Only its own thread calls {@link #run}, {@link #state} and {@link #load}. */
+public interface VirtualCpu {
+    int index();
+
+    /** Runs guest code until something needs the VMM. */
+    VcpuExit run();
+
+    /** From any thread: makes {@link #run} return {@link VcpuExit.Kicked} soon. */
+    void kick();
+
+    /**
+     * From any thread: an interrupt became pending. An accelerator that takes interrupts itself at
+     * instruction boundaries just notes it; others come out of {@link #run} to inject it.
+     */
+    default void interruptArrived() {
+        kick();
+    }
+
+    /** A copy of the architectural state. */
+    X86CpuState state();
+
+    /** Replaces the architectural state. */
+    void load(X86CpuState state);
+
+    /** True when an interrupt the vCPU would take is pending (a halted vCPU then runs again). */
+    boolean interruptPending();
+}

@@ -1,0 +1,85 @@
+package dev.hako.soft;
+
+import dev.hako.core.accel.IoHandler;
+import dev.hako.core.accel.LocalInterrupts;
+import dev.hako.core.accel.VcpuExit;
+import dev.hako.core.accel.VirtualCpu;
+import dev.hako.core.memory.GuestMemory;
+import dev.hako.core.time.VirtualClock;
+import dev.hako.core.x86.X86CpuState;
+import dev.hako.soft.exec.Cpu;
+import dev.hako.soft.exec.InterruptDelivery;
+import dev.hako.soft.exec.Interpreter;
+import dev.hako.soft.mmu.EmulationFailure;
+import dev.hako.soft.mmu.Mmu;
+import dev.hako.soft.mmu.PageTableWalker;
+
+/** A vCPU on the soft CPU: the interpreter over the machine's RAM, faults delivered through the guest's IDT. */
+public final class SoftVirtualCpu implements VirtualCpu {
+    private final int index;
+    private final Cpu cpu;
+    private final Interpreter interpreter;
+
+    SoftVirtualCpu(GuestMemory memory, VirtualClock clock, int index, IoHandler io, LocalInterrupts interrupts) {
+        this.index = index;
+        Mmu mmu = new Mmu(memory.segment(), null);
+        this.cpu = new Cpu(mmu);
+        cpu.clock = clock;
+        mmu.setWalker(new PageTableWalker(memory.segment(), cpu.sys.cr, cpu.fault));
+        cpu.connect(index, io);
+        cpu.interrupts = interrupts;
+        this.interpreter = new Interpreter(cpu, (c, fault, in) -> InterruptDelivery.exception(c, fault));
+    }
+
+    /** The soft CPU itself, for tests and the debugger. */
+    public Cpu cpu() {
+        return cpu;
+    }
+
+    @Override
+    public int index() {
+        return index;
+    }
+
+    @Override
+    public VcpuExit run() {
+        try {
+            return switch (interpreter.run()) {
+                case HALTED -> VcpuExit.HALTED;
+                case SHUTDOWN -> new VcpuExit.Shutdown("triple fault");
+                case KICKED, STOPPED -> VcpuExit.KICKED;
+            };
+        } catch (EmulationFailure e) {
+            return new VcpuExit.Failed("emulation failure at rip " + Long.toHexString(cpu.rip) + ": " + e.getMessage());
+        } catch (RuntimeException e) {
+            // A bug in hako, not the guest's doing: stop this VM with the evidence, keep the JVM alive.
+            return new VcpuExit.Failed("internal error at rip " + Long.toHexString(cpu.rip) + ": " + e);
+        }
+    }
+
+    @Override
+    public void kick() {
+        interpreter.kick();
+    }
+
+    @Override
+    public void interruptArrived() {
+        interpreter.interruptArrived();
+    }
+
+    @Override
+    public X86CpuState state() {
+        return CpuStateTransfer.save(cpu);
+    }
+
+    @Override
+    public void load(X86CpuState state) {
+        CpuStateTransfer.load(cpu, state);
+        interpreter.flushCode();
+    }
+
+    @Override
+    public boolean interruptPending() {
+        return interpreter.wakeable();
+    }
+}

@@ -1,0 +1,31 @@
+package dev.hako.soft.decode;
+
+import dev.hako.soft.mmu.Mmu;
+
+/**
+ * Reads instruction bytes at offsets of the code segment: linear address = CS base + offset, the offset
+ * wrapping at the width of EIP or IP outside 64-bit mode.
+ */
+final class FetchCursor {
+    private Mmu mem;
+    private long base;
+    private long mask;
+
+    void bind(Mmu mmu, long csBase, long offsetMask) {
+        this.mem = mmu;
+        this.base = csBase;
+        this.mask = offsetMask;
+    }
+
+    int byte8(long offset) {
+        return mem.fetch8(base + (offset & mask));
+    }
+
+    int int16(long offset) {
+        return byte8(offset) | (byte8(offset + 1) << 8);
+    }
+
+    int int32(long offset) {
+        return int16(offset) | (int16(offset + 2) << 16);
+    }
+}

@@ -1,0 +1,34 @@
+package dev.hako.soft.exec;
+
+import static dev.hako.soft.decode.OpSpec.ENDS_BLOCK;
+import static dev.hako.soft.decode.OpSpec.FAR_POINTER;
+import static dev.hako.soft.decode.OpSpec.IMM_NONE;
+import static dev.hako.soft.decode.OpSpec.OPREG;
+import static dev.hako.soft.decode.OpcodeTable.ONE_BYTE;
+
+import dev.hako.soft.decode.OpcodeTable;
+
+/**
+ * Encodings that mean something else outside 64-bit mode (SDM vol. 2 appendix A, the "i64"/"o64" marks):
+ * INC/DEC r in 40-4F, PUSH/POP of ES CS SS DS, JMP ptr16:16/32, 82 as an alias of 80, and ARPL's slot 63
+ * (undefined here). Only what 16- and 32-bit start-up code uses (the SMP trampoline, the PVH entry).
+ */
+final class LegacyOps {
+    private LegacyOps() {}
+
+    static void register(OpcodeTable t) {
+        for (int r = 0; r < 8; r++) {
+            t.legacyOp(ONE_BYTE, 0x40 + r, "inc", OPREG, IMM_NONE, 0, Alu::inc);
+            t.legacyOp(ONE_BYTE, 0x48 + r, "dec", OPREG, IMM_NONE, 1, Alu::inc);
+        }
+        int[][] segments = {{0x06, 0x07, SystemState.ES}, {0x16, 0x17, SystemState.SS}, {0x1E, 0x1F, SystemState.DS}};
+        for (int[] s : segments) {
+            t.legacyOp(ONE_BYTE, s[0], "push", 0, IMM_NONE, s[2], Privileged::pushSreg);
+            t.legacyOp(ONE_BYTE, s[1], "pop", ENDS_BLOCK, IMM_NONE, s[2], Privileged::popSreg);
+        }
+        t.legacyOp(ONE_BYTE, 0x0E, "push", 0, IMM_NONE, SystemState.CS, Privileged::pushSreg);
+        t.legacyOp(ONE_BYTE, 0xEA, "ljmp", ENDS_BLOCK, FAR_POINTER, 0, FarTransfers::farJumpDirect);
+        t.legacyOp(ONE_BYTE, 0x63, "arpl", 0, IMM_NONE, 0, Instructions::undefined);
+        t.legacyAlias(ONE_BYTE, 0x82, 0x80);
+    }
+}

@@ -1,0 +1,98 @@
+package dev.hako.soft.exec;
+
+import static dev.hako.soft.decode.OpSpec.BYTE;
+import static dev.hako.soft.decode.OpSpec.IB_UNSIGNED;
+import static dev.hako.soft.decode.OpSpec.IMM_NONE;
+import static dev.hako.soft.decode.OpcodeTable.ONE_BYTE;
+
+import dev.hako.soft.decode.Insn;
+import dev.hako.soft.decode.OpcodeTable;
+import dev.hako.soft.fault.CpuFault;
+
+/**
+ * Port I/O (SDM vol. 1 ch. 19): IN, OUT, INS, OUTS (with REP). Allowed when CPL <= IOPL; the TSS I/O
+ * permission bitmap is not consulted, so user code without IOPL 3 gets #GP(0), as under Linux without
+ * ioperm().
+ */
+final class PortIo {
+    private PortIo() {}
+
+    static void register(OpcodeTable t) {
+        t.op(ONE_BYTE, 0xE4, "in", BYTE, IB_UNSIGNED, 0, PortIo::inImm);
+        t.op(ONE_BYTE, 0xE5, "in", 0, IB_UNSIGNED, 0, PortIo::inImm);
+        t.op(ONE_BYTE, 0xE6, "out", BYTE, IB_UNSIGNED, 0, PortIo::outImm);
+        t.op(ONE_BYTE, 0xE7, "out", 0, IB_UNSIGNED, 0, PortIo::outImm);
+        t.op(ONE_BYTE, 0xEC, "in", BYTE, IMM_NONE, 0, PortIo::inDx);
+        t.op(ONE_BYTE, 0xED, "in", 0, IMM_NONE, 0, PortIo::inDx);
+        t.op(ONE_BYTE, 0xEE, "out", BYTE, IMM_NONE, 0, PortIo::outDx);
+        t.op(ONE_BYTE, 0xEF, "out", 0, IMM_NONE, 0, PortIo::outDx);
+        t.op(ONE_BYTE, 0x6C, "ins", BYTE, IMM_NONE, 0, PortIo::ins);
+        t.op(ONE_BYTE, 0x6D, "ins", 0, IMM_NONE, 0, PortIo::ins);
+        t.op(ONE_BYTE, 0x6E, "outs", BYTE, IMM_NONE, 0, PortIo::outs);
+        t.op(ONE_BYTE, 0x6F, "outs", 0, IMM_NONE, 0, PortIo::outs);
+    }
+
+    private static int size(Insn i) {
+        return Math.min(i.opSize, 4);
+    }
+
+    private static void check(Cpu c) {
+        if (c.syscallHandler != null || c.cpl > ((c.flagsOther >>> 12) & 3)) {
+            throw c.fault(CpuFault.GP, 0);
+        }
+    }
+
+    static void inImm(Cpu c, Insn i) {
+        check(c);
+        c.setReg(Cpu.RAX, size(i), c.io.pioRead(c.index, (int) i.imm, size(i)));
+    }
+
+    static void outImm(Cpu c, Insn i) {
+        check(c);
+        c.io.pioWrite(c.index, (int) i.imm, size(i), c.getReg(Cpu.RAX, size(i)));
+    }
+
+    static void inDx(Cpu c, Insn i) {
+        check(c);
+        c.setReg(Cpu.RAX, size(i), c.io.pioRead(c.index, (int) c.r[Cpu.RDX] & 0xFFFF, size(i)));
+    }
+
+    static void outDx(Cpu c, Insn i) {
+        check(c);
+        c.io.pioWrite(c.index, (int) c.r[Cpu.RDX] & 0xFFFF, size(i), c.getReg(Cpu.RAX, size(i)));
+    }
+
+    static void ins(Cpu c, Insn i) {
+        check(c);
+        int size = size(i);
+        long step = c.df() ? -size : size;
+        int port = (int) c.r[Cpu.RDX] & 0xFFFF;
+        do {
+            if (i.rep != 0 && c.r[Cpu.RCX] == 0) {
+                return;
+            }
+            c.mem.write(c.r[Cpu.RDI], size, c.io.pioRead(c.index, port, size));
+            c.r[Cpu.RDI] += step;
+            if (i.rep != 0) {
+                c.r[Cpu.RCX]--;
+            }
+        } while (i.rep != 0);
+    }
+
+    static void outs(Cpu c, Insn i) {
+        check(c);
+        int size = size(i);
+        long step = c.df() ? -size : size;
+        int port = (int) c.r[Cpu.RDX] & 0xFFFF;
+        do {
+            if (i.rep != 0 && c.r[Cpu.RCX] == 0) {
+                return;
+            }
+            c.io.pioWrite(c.index, port, size, c.mem.read(c.r[Cpu.RSI], size));
+            c.r[Cpu.RSI] += step;
+            if (i.rep != 0) {
+                c.r[Cpu.RCX]--;
+            }
+        } while (i.rep != 0);
+    }
+}

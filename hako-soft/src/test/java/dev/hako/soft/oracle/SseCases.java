@@ -1,0 +1,98 @@
+package dev.hako.soft.oracle;
+
+import java.util.Random;
+
+/**
+ * Building blocks for the SSE differential tables: instruction encodings with XMM operands, random
+ * floating-point lanes weighted towards the special values (signed zeros, denormals, the normal-range
+ * edges, infinities, quiet and signalling NaNs, rounding ties), and a random MXCSR: any rounding mode,
+ * DAZ, FTZ and sticky flags, with every exception masked (an unmasked one would kill the JVM on the host).
+ */
+final class SseCases {
+    static final int SINGLE = 4, DOUBLE = 8, INTEGER = 0;
+
+    /** Register forms and a spread of addressing modes (none RIP-relative). */
+    static final Encoder.Rm[] MEMORY = {
+        Encoder.MEMORY.get(0), Encoder.MEMORY.get(1), Encoder.MEMORY.get(2), Encoder.MEMORY.get(6),
+        Encoder.MEMORY.get(7), Encoder.MEMORY.get(10),
+    };
+
+    private SseCases() {}
+
+    /** {@code prefix 0F opcode /r} with XMM (or GPR) {@code reg}, r/m {@code rm}, REX.W when {@code wide}. */
+    static String sse(String prefix, String opcode, int reg, Encoder.Rm rm, boolean wide, String imm) {
+        return Encoder.encode(prefix, wide ? 8 : 4, "0f " + opcode, reg, rm, imm);
+    }
+
+    /** A random value for a floating-point lane of {@code size} bytes. */
+    static long lane(Random rnd, int size) {
+        boolean dbl = size == DOUBLE;
+        int fraction = dbl ? 52 : 23;
+        long expMax = dbl ? 0x7FF : 0xFF;
+        long sign = rnd.nextBoolean() ? 1L << (fraction + (dbl ? 11 : 8)) : 0;
+        long fracMask = (1L << fraction) - 1;
+        long randomFraction = rnd.nextLong() & fracMask;
+        long bias = expMax >> 1;
+        long v = switch (rnd.nextInt(16)) {
+            case 0 -> 0;
+            case 1 -> randomFraction == 0 ? 1 : randomFraction >>> rnd.nextInt(fraction); // denormal
+            case 2 -> (1L << fraction) | (rnd.nextInt(3) == 0 ? 0 : randomFraction >>> rnd.nextInt(fraction));
+            case 3 -> ((expMax - 1) << fraction) | (fracMask - rnd.nextInt(4)); // near the largest
+            case 4 -> expMax << fraction; // infinity
+            case 5 -> (expMax << fraction) | (1L << (fraction - 1)) | (randomFraction >>> 1); // QNaN
+            case 6 -> (expMax << fraction) | Math.max(1, randomFraction >>> 1); // SNaN
+            case 7 -> ((bias + rnd.nextInt(4)) << fraction) | (rnd.nextBoolean() ? 0 : fracMask - rnd.nextInt(3));
+            case 8 -> ((bias + rnd.nextInt(8)) << fraction) | (1L << (fraction - 1 - rnd.nextInt(4))); // halves
+            case 9 -> ((bias - 1 - rnd.nextInt(4)) << fraction) | (randomFraction & ~((1L << 8) - 1)); // < 1
+            case 10 -> ((bias + 20 + rnd.nextInt(45)) << fraction) | (randomFraction >>> rnd.nextInt(fraction));
+            case 11 -> ((1 + rnd.nextInt(3)) << fraction) | randomFraction; // just above the normal range
+            case 12 -> ((bias + 1 + rnd.nextInt(40)) << fraction) | (fracMask >>> rnd.nextInt(fraction));
+            default -> ((1 + (long) (rnd.nextDouble() * (expMax - 1))) << fraction) | randomFraction;
+        };
+        return sign | v;
+    }
+
+    /** A 64-bit half of a register made of lanes of {@code size}. */
+    static long half(Random rnd, int size) {
+        if (size == DOUBLE) {
+            return lane(rnd, DOUBLE);
+        }
+        return lane(rnd, SINGLE) | lane(rnd, SINGLE) << 32;
+    }
+
+    /** Fills every XMM register and the data pages with floating-point lanes of {@code size}. */
+    static InstructionCase.Adjuster floatInputs(int size) {
+        return (s, rnd, insnAddress) -> {
+            for (int n = 0; n < 16; n++) {
+                FxsaveImage.setXmm(s.fxsave, n, half(rnd, size), half(rnd, size));
+            }
+            for (int off = 0; off + 8 <= s.data.length; off += 8) {
+                s.write(s.dataAddress + off, 8, half(rnd, size));
+            }
+        };
+    }
+
+    /** A random MXCSR with every exception masked. */
+    static InstructionCase.Adjuster randomMxcsr() {
+        return (s, rnd, insnAddress) -> {
+            int mxcsr = 0x1F80 | (rnd.nextInt(4) << 13) | (rnd.nextInt(3) == 0 ? 0x40 : 0)
+                    | (rnd.nextInt(3) == 0 ? 0x8000 : 0) | (rnd.nextBoolean() ? rnd.nextInt(64) : 0);
+            FxsaveImage.setControl(s.fxsave, 0x037F, 0, 0, mxcsr);
+        };
+    }
+
+    /** Moves the memory operand down to a 16-byte boundary, as the aligned forms require. */
+    static InstructionCase.Adjuster aligned(String hex) {
+        byte[] code = java.util.HexFormat.of().parseHex(hex.replaceAll("\\s+", ""));
+        return (s, rnd, insnAddress) -> {
+            MemoryOperand m = MemoryOperand.of(code).orElseThrow();
+            long ea = m.address(s.gpr, insnAddress + code.length);
+            long misalignment = ea & 15;
+            if (m.base() >= 0) {
+                s.gpr[m.base()] -= misalignment;
+            } else {
+                s.gpr[m.index()] -= misalignment >> m.scale();
+            }
+        };
+    }
+}
