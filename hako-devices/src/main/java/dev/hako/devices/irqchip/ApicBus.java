@@ -62,7 +62,7 @@ public final class ApicBus {
             case SHORTHAND_SELF -> source.accept(deliveryMode, vector, level);
             case SHORTHAND_ALL, SHORTHAND_OTHERS -> {
                 for (LocalApic apic : apics) {
-                    if (apic != null && (shorthand == SHORTHAND_ALL || apic != source)) {
+                    if (apic != null && apic.isHardwareEnabled() && (shorthand == SHORTHAND_ALL || apic != source)) {
                         apic.accept(deliveryMode, vector, level);
                     }
                 }

@@ -131,6 +131,7 @@ public final class LocalApic {
         this.index = index;
         this.bus = bus;
         this.timer = new LocalApicTimer(timers, tscHz, this::timerExpired);
+        id = index;
         apicBase = DEFAULT_BASE | APIC_BASE_ENABLE | (index == 0 ? APIC_BASE_BSP : 0);
         resetRegisters();
         if (index == 0) {
@@ -189,7 +190,6 @@ public final class LocalApic {
     }
 
     private void resetRegisters() {
-        id = index;
         tpr = 0;
         ldr = 0;
         dfr = 0xFFFF_FFFF;
@@ -333,6 +333,7 @@ public final class LocalApic {
                 kick.run();
             }
             case DELIVERY_INIT -> {
+                resetRegisters(); // an APIC answers INIT by resetting itself (SDM §11.4.7.3)
                 initPending = true;
                 kick.run();
             }

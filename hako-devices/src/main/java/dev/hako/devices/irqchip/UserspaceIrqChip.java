@@ -218,4 +218,28 @@ public final class UserspaceIrqChip implements IrqChip {
             default -> apic.writeX2ApicMsr(msr, value);
         }
     }
+
+    public UserspaceIrqChipState state() {
+        synchronized (lock) {
+            LocalApicState[] apics = new LocalApicState[localApics.length];
+            for (int i = 0; i < apics.length; i++) {
+                apics[i] = localApics[i].state();
+            }
+            return new UserspaceIrqChipState(UserspaceIrqChipState.VERSION, pic.state(), ioApic.state(), apics);
+        }
+    }
+
+    public void restore(UserspaceIrqChipState s) {
+        if (s.version() != UserspaceIrqChipState.VERSION || s.localApics().length != localApics.length) {
+            throw new IllegalArgumentException("UserspaceIrqChipState version " + s.version() + " for "
+                    + s.localApics().length + " vCPUs does not fit this machine of " + localApics.length);
+        }
+        synchronized (lock) {
+            pic.restore(s.pic());
+            ioApic.restore(s.ioApic());
+            for (int i = 0; i < localApics.length; i++) {
+                localApics[i].restore(s.localApics()[i]);
+            }
+        }
+    }
 }

@@ -361,4 +361,31 @@ class ApicTest {
         assertThat(chip.readMsr(1, MSR_X2APIC_FIRST + (REG_IRR >> 4) + 3)).isEqualTo(1L << 17);
         assertThat(chip.hasPendingInterrupt(1)).isFalse(); // held back by TPR 0xF0
     }
+
+    @Test
+    void initIpiResetsTheTargetApicButKeepsItsId() {
+        lapicWrite(1, REG_TPR, 0x30);
+        lapicWrite(1, REG_ID, 7 << 24);
+        lapicWrite(0, REG_ICR_HIGH, 7 << 24);
+        lapicWrite(0, REG_ICR_LOW, 0x4500);
+        assertThat(chip.takeInit(1)).isTrue();
+        assertThat(lapicRead(1, REG_TPR)).isZero();
+        assertThat(lapicRead(1, REG_SVR) & SVR_ENABLE).isZero();
+        assertThat(lapicRead(1, REG_ID) >>> 24).isEqualTo(7);
+    }
+
+    @Test
+    void wholeChipStateRoundTrips() {
+        redirect(10, IoApic.ENTRY_LEVEL | 0x3A);
+        chip.isaIrq(10).set(true);
+        assertThat(chip.acknowledge(0)).isEqualTo(0x3A);
+        UserspaceIrqChipState saved = chip.state();
+        UserspaceIrqChip other = new UserspaceIrqChip(2, new TimerQueue(clock), TSC_HZ);
+        MmioBus otherMmio = new MmioBus();
+        other.registerOn(new PioBus(), otherMmio);
+        other.restore(saved);
+        assertThat(other.ioApic().redirectionEntry(10) & IoApic.ENTRY_REMOTE_IRR).isNotZero();
+        otherMmio.write(0, DEFAULT_BASE + REG_EOI, 4, 0);
+        assertThat(other.acknowledge(0)).isEqualTo(0x3A); // still asserted: delivered again after EOI
+    }
 }
