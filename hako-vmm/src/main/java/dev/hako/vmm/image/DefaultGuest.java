@@ -76,7 +76,12 @@ public final class DefaultGuest {
                 $(grep MemTotal /proc/meminfo | tr -s ' ' | cut -d' ' -f2-)"
                 echo "Type 'poweroff' or exit the shell to stop the machine."
                 cd /root
-                PS1='\\h:\\w# ' setsid cttyhack sh
+                # Debian's busybox runs applets before PATH, so a typed 'poweroff' signals init (USR2;
+                # reboot sends TERM, halt USR1) instead of finding the -f wrappers: init answers the signals.
+                trap 'poweroff -f' USR1 USR2
+                trap 'reboot -f' TERM
+                PS1='\\h:\\w# ' setsid cttyhack sh &
+                wait $!
                 echo "hako: shell exited, powering off"
                 poweroff -f
                 """.formatted(BANNER);
