@@ -10,6 +10,7 @@ import dev.hako.core.x86.X86CpuState;
 import dev.hako.soft.exec.Cpu;
 import dev.hako.soft.exec.InterruptDelivery;
 import dev.hako.soft.exec.Interpreter;
+import dev.hako.soft.mmu.CodePages;
 import dev.hako.soft.mmu.EmulationFailure;
 import dev.hako.soft.mmu.Mmu;
 import dev.hako.soft.mmu.PageTableWalker;
@@ -20,9 +21,10 @@ public final class SoftVirtualCpu implements VirtualCpu {
     private final Cpu cpu;
     private final Interpreter interpreter;
 
-    SoftVirtualCpu(GuestMemory memory, VirtualClock clock, int index, IoHandler io, LocalInterrupts interrupts) {
+    SoftVirtualCpu(GuestMemory memory, VirtualClock clock, CodePages codePages, int index, IoHandler io,
+            LocalInterrupts interrupts) {
         this.index = index;
-        Mmu mmu = new Mmu(memory.segment(), null);
+        Mmu mmu = new Mmu(memory.segment(), null, codePages);
         this.cpu = new Cpu(mmu);
         cpu.clock = clock;
         mmu.setWalker(new PageTableWalker(memory.segment(), cpu.sys.cr, cpu.fault));
