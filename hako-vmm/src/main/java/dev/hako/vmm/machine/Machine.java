@@ -72,7 +72,7 @@ public final class Machine implements AutoCloseable {
 
         AcpiSpec acpi = AcpiSpec.standard(config.cpus());
         long rsdp = AcpiTables.write(memory, acpi).rsdp();
-        byte[] initrd = config.initrd() == null ? null : Files.readAllBytes(config.initrd());
+        byte[] initrd = config.initrd() == null ? new byte[0] : Files.readAllBytes(config.initrd());
         BootState boot = KernelLoaders.forFile(config.kernel())
                 .load(memory, BootSpec.of(config.memoryBytes(), config.cmdline(), initrd, rsdp));
 
