@@ -5,10 +5,12 @@ import dev.hako.core.accel.LocalInterrupts;
 import dev.hako.core.accel.VcpuExit;
 import dev.hako.core.accel.VirtualCpu;
 import dev.hako.core.memory.GuestMemory;
+import dev.hako.core.time.VirtualClock;
 import dev.hako.core.x86.X86CpuState;
 import dev.hako.soft.exec.Cpu;
 import dev.hako.soft.exec.InterruptDelivery;
 import dev.hako.soft.exec.Interpreter;
+import dev.hako.soft.mmu.CodePages;
 import dev.hako.soft.mmu.EmulationFailure;
 import dev.hako.soft.mmu.Mmu;
 import dev.hako.soft.mmu.PageTableWalker;
@@ -19,10 +21,12 @@ public final class SoftVirtualCpu implements VirtualCpu {
     private final Cpu cpu;
     private final Interpreter interpreter;
 
-    SoftVirtualCpu(GuestMemory memory, int index, IoHandler io, LocalInterrupts interrupts) {
+    SoftVirtualCpu(GuestMemory memory, VirtualClock clock, CodePages codePages, int index, IoHandler io,
+            LocalInterrupts interrupts) {
         this.index = index;
-        Mmu mmu = new Mmu(memory.segment(), null);
+        Mmu mmu = new Mmu(memory.segment(), null, codePages);
         this.cpu = new Cpu(mmu);
+        cpu.clock = clock;
         mmu.setWalker(new PageTableWalker(memory.segment(), cpu.sys.cr, cpu.fault));
         cpu.connect(index, io);
         cpu.interrupts = interrupts;
@@ -60,7 +64,7 @@ public final class SoftVirtualCpu implements VirtualCpu {
         interpreter.kick();
     }
 
-    /** An interrupt controller's notification: a halted vCPU may now wake. */
+    @Override
     public void interruptArrived() {
         interpreter.interruptArrived();
     }

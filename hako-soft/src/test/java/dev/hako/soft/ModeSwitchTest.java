@@ -6,6 +6,7 @@ import dev.hako.core.accel.IoHandler;
 import dev.hako.core.accel.LocalInterrupts;
 import dev.hako.core.accel.VcpuExit;
 import dev.hako.core.memory.GuestMemory;
+import dev.hako.core.time.NanoTimeClock;
 import dev.hako.core.x86.X86CpuState;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -57,7 +58,7 @@ class ModeSwitchTest {
                 + "EA" + le32(LM64) + "1800");            // ljmp 0x18:LM64
         code(LM64, "48B88877665544332211 F4");          // mov rax, imm64; hlt
 
-        SoftVirtualCpu vcpu = (SoftVirtualCpu) new SoftAccelerator().createVm(new GuestMemory(ram))
+        SoftVirtualCpu vcpu = (SoftVirtualCpu) new SoftAccelerator().createVm(new GuestMemory(ram), new NanoTimeClock())
                 .createVcpu(0, IoHandler.NONE, LocalInterrupts.NONE);
         X86CpuState start = X86CpuState.atReset();
         start.selector[X86CpuState.CS] = 0x1000;

@@ -6,6 +6,7 @@ import dev.hako.core.accel.IoHandler;
 import dev.hako.core.accel.LocalInterrupts;
 import dev.hako.core.accel.VcpuExit;
 import dev.hako.core.memory.GuestMemory;
+import dev.hako.core.time.NanoTimeClock;
 import dev.hako.core.x86.X86CpuState;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -119,7 +120,7 @@ class SystemModeTest {
                 return 0x20;
             }
         };
-        SoftVirtualCpu vcpu = (SoftVirtualCpu) new SoftAccelerator().createVm(new GuestMemory(ram)).createVcpu(0, bus, apic);
+        SoftVirtualCpu vcpu = (SoftVirtualCpu) new SoftAccelerator().createVm(new GuestMemory(ram), new NanoTimeClock()).createVcpu(0, bus, apic);
         vcpu.load(longModeState());
 
         VcpuExit exit = vcpu.run();

@@ -12,6 +12,14 @@ public interface VirtualCpu {
     /** From any thread: makes {@link #run} return {@link VcpuExit.Kicked} soon. */
     void kick();
 
+    /**
+     * From any thread: an interrupt became pending. An accelerator that takes interrupts itself at
+     * instruction boundaries just notes it; others come out of {@link #run} to inject it.
+     */
+    default void interruptArrived() {
+        kick();
+    }
+
     /** A copy of the architectural state. */
     X86CpuState state();
 

@@ -17,12 +17,14 @@ public final class PioBus {
     /** Maps {@code [port, port+count)} to {@code device}; the device sees offsets from {@code port}. */
     public synchronized void register(int port, int count, PioDevice device) {
         if (port < 0 || count <= 0 || port + count > PORT_COUNT) {
-            throw new IllegalArgumentException(String.format("port range %#x+%d is outside the I/O space", port, count));
+            throw new IllegalArgumentException(
+                    String.format("port range %#x+%d is outside the I/O space", port, count));
         }
         for (int p = port; p < port + count; p++) {
             if (devices[p] != null) {
                 throw new IllegalStateException(String.format(
-                        "port %#x is already claimed by %s (registering %#x+%d for %s)", p, devices[p], port, count, device));
+                        "port %#x is already claimed by %s (registering %#x+%d for %s)",
+                        p, devices[p], port, count, device));
             }
         }
         for (int p = port; p < port + count; p++) {

@@ -2,12 +2,14 @@ package dev.hako.devices.irqchip;
 
 /**
  * The fabric between interrupt sources (IOAPIC redirection entries, MSIs, IPIs) and the local APICs:
- * destination decoding per Intel SDM vol. 3 §11.6.2 (physical, logical flat and logical cluster modes) and
+ * destination decoding per Intel SDM vol. 3 §11.6.2 (physical, logical flat and logical cluster modes; in
+ * x2APIC mode §11.12.9-10, 32-bit physical and cluster logical destinations) and
  * lowest-priority arbitration (§11.6.2.4, simplified: the matching APIC with the lowest TPR, first on ties).
  * All calls happen under the interrupt controllers' shared lock.
  */
 public final class ApicBus {
     public static final int BROADCAST = 0xFF;
+    public static final int X2APIC_BROADCAST = 0xFFFF_FFFF;
 
     public static final int SHORTHAND_NONE = 0;
     public static final int SHORTHAND_SELF = 1;
@@ -60,7 +62,7 @@ public final class ApicBus {
             case SHORTHAND_SELF -> source.accept(deliveryMode, vector, level);
             case SHORTHAND_ALL, SHORTHAND_OTHERS -> {
                 for (LocalApic apic : apics) {
-                    if (apic != null && (shorthand == SHORTHAND_ALL || apic != source)) {
+                    if (apic != null && apic.isHardwareEnabled() && (shorthand == SHORTHAND_ALL || apic != source)) {
                         apic.accept(deliveryMode, vector, level);
                     }
                 }
@@ -72,6 +74,14 @@ public final class ApicBus {
     static boolean matches(LocalApic apic, int destination, boolean logical) {
         if (!apic.isHardwareEnabled()) {
             return false;
+        }
+        if (apic.isX2ApicMode()) {
+            if (!logical) {
+                return destination == BROADCAST || destination == X2APIC_BROADCAST || apic.id() == destination;
+            }
+            int logicalId = apic.x2ApicLogicalId();
+            return destination == X2APIC_BROADCAST
+                    || (destination >>> 16) == (logicalId >>> 16) && (destination & logicalId & 0xFFFF) != 0;
         }
         if (!logical) {
             return destination == BROADCAST || apic.id() == destination;

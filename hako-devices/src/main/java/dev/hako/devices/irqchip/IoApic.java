@@ -49,6 +49,7 @@ public final class IoApic implements MmioDevice {
     private int ioRegisterSelect;
     private int id;
     private int irr; // pins with a pending (edge) or asserted (level) input
+    private int inputLevels; // the wires as last driven, for edge detection
 
     IoApic(Object lock, ApicBus bus) {
         this.lock = lock;
@@ -67,6 +68,8 @@ public final class IoApic implements MmioDevice {
     public void setInput(int pin, boolean level) {
         synchronized (lock) {
             int mask = 1 << pin;
+            boolean rising = level && (inputLevels & mask) == 0;
+            inputLevels = level ? inputLevels | mask : inputLevels & ~mask;
             long entry = redirection[pin];
             if ((entry & ENTRY_LEVEL) != 0) {
                 if (level) {
@@ -77,7 +80,7 @@ public final class IoApic implements MmioDevice {
                 } else {
                     irr &= ~mask;
                 }
-            } else if (level) {
+            } else if (rising) {
                 irr |= mask;
                 service();
             }
@@ -191,7 +194,7 @@ public final class IoApic implements MmioDevice {
 
     public IoApicState state() {
         synchronized (lock) {
-            return new IoApicState(IoApicState.VERSION, ioRegisterSelect, id, irr, redirection.clone());
+            return new IoApicState(IoApicState.VERSION, ioRegisterSelect, id, irr, inputLevels, redirection.clone());
         }
     }
 
@@ -203,6 +206,7 @@ public final class IoApic implements MmioDevice {
             ioRegisterSelect = s.ioRegisterSelect();
             id = s.id();
             irr = s.irr();
+            inputLevels = s.inputLevels();
             System.arraycopy(s.redirection(), 0, redirection, 0, PINS);
         }
     }

@@ -1,11 +1,10 @@
 package dev.hako.devices.irqchip;
 
 import dev.hako.core.time.TimerQueue;
-import dev.hako.core.time.VirtualClock;
 import java.util.function.IntConsumer;
 
 /**
- * One vCPU's local APIC in xAPIC mode (Intel SDM vol. 3 chapter 11, "Advanced Programmable Interrupt
+ * One vCPU's local APIC in xAPIC and x2APIC modes (Intel SDM vol. 3 chapter 11, "Advanced Programmable Interrupt
  * Controller"): the register page at 0xFEE00000 (§11.4.1, table 11-1), reached by offset from
  * {@link UserspaceIrqChip#localApicMmio()}.
  *
@@ -13,15 +12,17 @@ import java.util.function.IntConsumer;
  * level-triggered vectors unless SVR bit 12 suppresses it, LDR/DFR (flat and cluster), SVR with software
  * enable, 256-bit ISR/TMR/IRR, ESR (illegal vectors), ICR with fixed, lowest-priority, NMI, INIT, SIPI and
  * the destination shorthands (§11.6.1), LVT timer/thermal/perf/LINT0/LINT1/error/CMCI, the timer in
- * one-shot, periodic and TSC-deadline modes (§11.5.4) with the divide configuration and a current count
- * computed from the {@link VirtualClock}, IA32_APIC_BASE and IA32_TSC_DEADLINE (MSR 0x1B, 0x6E0).
+ * one-shot, periodic and TSC-deadline modes (§11.5.4, see {@link LocalApicTimer}: 1 GHz bus clock, TSC
+ * counting {@code tscHz} from guest time zero), IA32_APIC_BASE and IA32_TSC_DEADLINE (MSR 0x1B, 0x6E0).
  *
- * <p>The timer runs on a 1 GHz APIC bus clock (one tick per nanosecond before division), as under KVM. The
- * TSC is assumed to count {@code tscHz} from guest time zero, so a TSC deadline converts to guest
- * nanoseconds. LINT0/LINT1 are not wired as inputs: the PIC's output is routed by {@link UserspaceIrqChip}
+ * <p>LINT0/LINT1 are not wired as inputs: the PIC's output is routed by {@link UserspaceIrqChip}
  * when LINT0 is an unmasked ExtINT. Delivery is instant, so ICR's delivery-status bit always reads idle.
  *
- * <p>Not implemented: x2APIC mode, relocating the register page through IA32_APIC_BASE, SMI, the thermal,
+ * <p>x2APIC mode (§11.12) is reached through {@link #readX2ApicMsr}/{@link #writeX2ApicMsr}: the same
+ * registers as MSRs 0x800-0x8FF, a 64-bit ICR with 32-bit destinations, SELF IPI, the derived logical ID.
+ * Accesses that should raise #GP (DFR, writes to read-only registers, MSRs outside x2APIC mode) are ignored.
+ *
+ * <p>Not implemented: relocating the register page through IA32_APIC_BASE, SMI, the thermal,
  * performance and CMCI sources, remote read, arbitration priority (APR reads 0), focus processor checking.
  *
  * <p>Guest control: the registers above; timer periods below {@link #MIN_PERIOD_NANOS} are raised to it so a
@@ -32,6 +33,12 @@ public final class LocalApic {
     public static final int PAGE_SIZE = 0x1000;
     public static final int MSR_IA32_APIC_BASE = 0x1B;
     public static final int MSR_IA32_TSC_DEADLINE = 0x6E0;
+    public static final int MSR_X2APIC_FIRST = 0x800;
+    public static final int MSR_X2APIC_LAST = 0x8FF;
+    public static final int MSR_X2APIC_ID = 0x802;
+    public static final int MSR_X2APIC_LDR = 0x80D;
+    public static final int MSR_X2APIC_ICR = 0x830;
+    public static final int MSR_X2APIC_SELF_IPI = 0x83F;
     public static final long APIC_BASE_BSP = 1L << 8;
     public static final long APIC_BASE_EXTD = 1L << 10;
     public static final long APIC_BASE_ENABLE = 1L << 11;
@@ -65,9 +72,9 @@ public final class LocalApic {
     public static final int SVR_ENABLE = 0x100;
     public static final int SVR_SUPPRESS_EOI_BROADCAST = 0x1000;
     public static final int LVT_MASKED = 0x1_0000;
-    public static final int LVT_TIMER_ONE_SHOT = 0;
-    public static final int LVT_TIMER_PERIODIC = 1;
-    public static final int LVT_TIMER_TSC_DEADLINE = 2;
+    public static final int LVT_TIMER_ONE_SHOT = LocalApicTimer.ONE_SHOT;
+    public static final int LVT_TIMER_PERIODIC = LocalApicTimer.PERIODIC;
+    public static final int LVT_TIMER_TSC_DEADLINE = LocalApicTimer.TSC_DEADLINE;
     public static final int ESR_RECEIVE_ILLEGAL_VECTOR = 0x40;
     public static final int ESR_SEND_ILLEGAL_VECTOR = 0x20;
 
@@ -95,9 +102,7 @@ public final class LocalApic {
     private final Object lock;
     private final int index;
     private final ApicBus bus;
-    private final VirtualClock clock;
-    private final long tscHz;
-    private final TimerQueue.Timer timer;
+    private final LocalApicTimer timer;
     private IntConsumer eoiBroadcast = vector -> {
     };
     private Runnable kick = () -> {
@@ -117,11 +122,6 @@ public final class LocalApic {
     private int icrLow;
     private int icrHigh;
     private final int[] lvt = new int[7];
-    private int initialCount;
-    private int divideConfig;
-    private long timerStartNanos;
-    private long timerDeadlineNanos = -1;
-    private long tscDeadline;
     private boolean nmiPending;
     private boolean initPending;
     private int sipiVector = -1;
@@ -130,9 +130,8 @@ public final class LocalApic {
         this.lock = lock;
         this.index = index;
         this.bus = bus;
-        this.clock = timers.clock();
-        this.tscHz = tscHz;
-        this.timer = timers.newTimer(this::timerExpired);
+        this.timer = new LocalApicTimer(timers, tscHz, this::timerExpired);
+        id = index;
         apicBase = DEFAULT_BASE | APIC_BASE_ENABLE | (index == 0 ? APIC_BASE_BSP : 0);
         resetRegisters();
         if (index == 0) {
@@ -156,6 +155,15 @@ public final class LocalApic {
 
     int id() {
         return id;
+    }
+
+    boolean isX2ApicMode() {
+        return (apicBase & (APIC_BASE_ENABLE | APIC_BASE_EXTD)) == (APIC_BASE_ENABLE | APIC_BASE_EXTD);
+    }
+
+    /** The x2APIC logical ID (SDM §11.12.10.2): cluster in bits 31:16, one bit per APIC of the cluster. */
+    int x2ApicLogicalId() {
+        return (id >>> 4) << 16 | 1 << (id & 0xF);
     }
 
     int logicalDestination() {
@@ -182,7 +190,6 @@ public final class LocalApic {
     }
 
     private void resetRegisters() {
-        id = index;
         tpr = 0;
         ldr = 0;
         dfr = 0xFFFF_FFFF;
@@ -195,10 +202,7 @@ public final class LocalApic {
         icrLow = 0;
         icrHigh = 0;
         java.util.Arrays.fill(lvt, LVT_MASKED);
-        initialCount = 0;
-        divideConfig = 0;
-        tscDeadline = 0;
-        stopTimer();
+        timer.reset();
         nmiPending = false;
         sipiVector = -1;
     }
@@ -329,6 +333,7 @@ public final class LocalApic {
                 kick.run();
             }
             case DELIVERY_INIT -> {
+                resetRegisters(); // an APIC answers INIT by resetting itself (SDM §11.4.7.3)
                 initPending = true;
                 kick.run();
             }
@@ -403,9 +408,9 @@ public final class LocalApic {
             case REG_LVT_CMCI -> lvt[LVT_CMCI];
             case REG_ICR_LOW -> icrLow;
             case REG_ICR_HIGH -> icrHigh;
-            case REG_TIMER_INITIAL_COUNT -> initialCount;
-            case REG_TIMER_CURRENT_COUNT -> currentCount();
-            case REG_TIMER_DIVIDE -> divideConfig;
+            case REG_TIMER_INITIAL_COUNT -> timer.initialCount();
+            case REG_TIMER_CURRENT_COUNT -> timer.currentCount(timerMode());
+            case REG_TIMER_DIVIDE -> timer.divideConfig();
             default -> 0;
         };
     }
@@ -434,14 +439,9 @@ public final class LocalApic {
                 icrLow = v & ~0x1000; // delivery status: always idle
                 sendIpi();
             }
-            case REG_ICR_HIGH -> icrHigh = v & 0xFF00_0000;
-            case REG_TIMER_INITIAL_COUNT -> {
-                if (timerMode() != LVT_TIMER_TSC_DEADLINE) {
-                    initialCount = v;
-                    startCountdown();
-                }
-            }
-            case REG_TIMER_DIVIDE -> divideConfig = v & 0xB;
+            case REG_ICR_HIGH -> icrHigh = isX2ApicMode() ? v : v & 0xFF00_0000;
+            case REG_TIMER_INITIAL_COUNT -> timer.start(v, timerMode());
+            case REG_TIMER_DIVIDE -> timer.setDivideConfig(v);
             default -> {
                 // read-only or reserved
             }
@@ -466,10 +466,7 @@ public final class LocalApic {
         }
         lvt[slot] = value;
         if (slot == LVT_TIMER && timerMode() != oldMode) {
-            // Switching between count-down and TSC-deadline disarms the timer (SDM §11.5.4.1).
-            initialCount = 0;
-            tscDeadline = 0;
-            stopTimer();
+            timer.modeChanged();
         }
     }
 
@@ -485,7 +482,8 @@ public final class LocalApic {
             signalError(ESR_SEND_ILLEGAL_VECTOR);
             return;
         }
-        bus.sendIpi(this, (icrLow >>> 18) & 3, icrHigh >>> 24, (icrLow & 0x800) != 0, mode, vector, levelTriggered);
+        int destination = isX2ApicMode() ? icrHigh : icrHigh >>> 24;
+        bus.sendIpi(this, (icrLow >>> 18) & 3, destination, (icrLow & 0x800) != 0, mode, vector, levelTriggered);
     }
 
     // ---- timer ----
@@ -494,106 +492,34 @@ public final class LocalApic {
         return (lvt[LVT_TIMER] >>> 17) & 3;
     }
 
-    /** Nanoseconds per count: bus clock 1 GHz divided per the divide configuration register. */
-    private long nanosPerCount() {
-        int code = (divideConfig & 3) | ((divideConfig >>> 1) & 4);
-        return code == 7 ? 1 : 2L << code;
-    }
-
-    private void startCountdown() {
-        if (initialCount == 0) {
-            stopTimer();
-            return;
-        }
-        timerStartNanos = clock.nanos();
-        armTimer(timerStartNanos + period());
-    }
-
-    private long period() {
-        long p = (initialCount & 0xFFFF_FFFFL) * nanosPerCount();
-        return timerMode() == LVT_TIMER_PERIODIC ? Math.max(p, MIN_PERIOD_NANOS) : p;
-    }
-
-    private void armTimer(long deadline) {
-        timerDeadlineNanos = deadline;
-        timer.arm(deadline);
-    }
-
-    private void stopTimer() {
-        timerDeadlineNanos = -1;
-        timer.cancel();
-    }
-
-    private int currentCount() {
-        if (initialCount == 0 || timerMode() == LVT_TIMER_TSC_DEADLINE) {
-            return 0;
-        }
-        long elapsed = (clock.nanos() - timerStartNanos) / nanosPerCount();
-        long initial = initialCount & 0xFFFF_FFFFL;
-        if (timerMode() == LVT_TIMER_PERIODIC) {
-            long periodCounts = Math.max(period() / nanosPerCount(), 1);
-            return (int) (initial - elapsed % periodCounts);
-        }
-        return elapsed >= initial ? 0 : (int) (initial - elapsed);
-    }
-
     private void timerExpired() {
         synchronized (lock) {
-            if (timerDeadlineNanos < 0) {
-                return; // stopped after the queue picked it
+            if (timer.expire(timerMode())) {
+                deliverTimerInterrupt();
             }
-            switch (timerMode()) {
-                case LVT_TIMER_PERIODIC -> {
-                    long period = period();
-                    timerStartNanos = timerDeadlineNanos;
-                    armTimer(timerDeadlineNanos + period);
-                }
-                case LVT_TIMER_TSC_DEADLINE -> {
-                    tscDeadline = 0;
-                    timerDeadlineNanos = -1;
-                }
-                default -> timerDeadlineNanos = -1; // one-shot: the count stays at zero
-            }
-            int entry = lvt[LVT_TIMER];
-            if ((entry & LVT_MASKED) == 0) {
-                accept(DELIVERY_FIXED, entry & 0xFF, false);
-            }
+        }
+    }
+
+    private void deliverTimerInterrupt() {
+        int entry = lvt[LVT_TIMER];
+        if ((entry & LVT_MASKED) == 0) {
+            accept(DELIVERY_FIXED, entry & 0xFF, false);
         }
     }
 
     public long tscDeadline() {
         synchronized (lock) {
-            return tscDeadline;
+            return timer.tscDeadline();
         }
     }
 
     /** IA32_TSC_DEADLINE write: arms (or with 0 disarms) the timer when the LVT is in TSC-deadline mode. */
     public void setTscDeadline(long tsc) {
         synchronized (lock) {
-            if (timerMode() != LVT_TIMER_TSC_DEADLINE) {
-                return;
-            }
-            tscDeadline = tsc;
-            if (tsc == 0) {
-                stopTimer();
-                return;
-            }
-            long deadline = tscToNanos(tsc);
-            if (deadline <= clock.nanos()) {
-                timerDeadlineNanos = deadline;
-                timer.cancel();
-                timerExpired();
-            } else {
-                armTimer(deadline);
+            if (timerMode() == LVT_TIMER_TSC_DEADLINE && timer.setTscDeadline(tsc)) {
+                deliverTimerInterrupt();
             }
         }
-    }
-
-    private long tscToNanos(long tsc) {
-        if (tsc < 0) {
-            return Long.MAX_VALUE;
-        }
-        return (tsc / tscHz) * 1_000_000_000L + (tsc % tscHz) * 1_000_000_000L / tscHz;
     }
 
     public long apicBaseMsr() {
@@ -606,9 +532,52 @@ public final class LocalApic {
     public void setApicBaseMsr(long value) {
         synchronized (lock) {
             boolean wasEnabled = isHardwareEnabled();
-            apicBase = DEFAULT_BASE | (value & APIC_BASE_ENABLE) | (apicBase & APIC_BASE_BSP);
+            long mode = value & (APIC_BASE_ENABLE | APIC_BASE_EXTD);
+            if (mode == APIC_BASE_EXTD) {
+                return; // x2APIC without the global enable is an invalid state (SDM table 11-5)
+            }
+            apicBase = DEFAULT_BASE | mode | (apicBase & APIC_BASE_BSP);
             if (wasEnabled && !isHardwareEnabled()) {
                 resetRegisters();
+            }
+        }
+    }
+
+    // ---- x2APIC (SDM §11.12) ----
+
+    /** Reads x2APIC MSR {@code msr} (0x800-0x8FF); 0 outside x2APIC mode or for registers it lacks. */
+    public long readX2ApicMsr(int msr) {
+        synchronized (lock) {
+            if (!isX2ApicMode()) {
+                return 0;
+            }
+            return switch (msr) {
+                case MSR_X2APIC_ID -> id & 0xFFFF_FFFFL;
+                case MSR_X2APIC_LDR -> x2ApicLogicalId() & 0xFFFF_FFFFL;
+                case MSR_X2APIC_ICR -> (long) icrHigh << 32 | icrLow & 0xFFFF_FFFFL;
+                case MSR_X2APIC_SELF_IPI, 0x80E -> 0; // write-only; DFR does not exist in x2APIC mode
+                default -> readRegister((msr - MSR_X2APIC_FIRST) << 4) & 0xFFFF_FFFFL;
+            };
+        }
+    }
+
+    /** Writes x2APIC MSR {@code msr}; ICR is one 64-bit write with a 32-bit destination. */
+    public void writeX2ApicMsr(int msr, long value) {
+        synchronized (lock) {
+            if (!isX2ApicMode()) {
+                return;
+            }
+            switch (msr) {
+                case MSR_X2APIC_ID, MSR_X2APIC_LDR, 0x80E -> {
+                    // read-only in x2APIC mode
+                }
+                case MSR_X2APIC_ICR -> {
+                    icrHigh = (int) (value >>> 32);
+                    icrLow = (int) value & ~0x1000;
+                    sendIpi();
+                }
+                case MSR_X2APIC_SELF_IPI -> accept(DELIVERY_FIXED, (int) value & 0xFF, false);
+                default -> writeRegister((msr - MSR_X2APIC_FIRST) << 4, (int) value);
             }
         }
     }
@@ -641,8 +610,9 @@ public final class LocalApic {
     public LocalApicState state() {
         synchronized (lock) {
             return new LocalApicState(LocalApicState.VERSION, apicBase, id, tpr, ldr, dfr, svr, isr.clone(),
-                    tmr.clone(), irr.clone(), esr, pendingEsr, icrLow, icrHigh, lvt.clone(), initialCount,
-                    divideConfig, timerStartNanos, timerDeadlineNanos, tscDeadline, nmiPending, initPending,
+                    tmr.clone(), irr.clone(), esr, pendingEsr, icrLow, icrHigh, lvt.clone(),
+                    timer.initialCount(), timer.divideConfig(), timer.startNanos(), timer.deadlineNanos(),
+                    timer.tscDeadline(), nmiPending, initPending,
                     sipiVector);
         }
     }
@@ -666,18 +636,11 @@ public final class LocalApic {
             icrLow = s.icrLow();
             icrHigh = s.icrHigh();
             System.arraycopy(s.lvt(), 0, lvt, 0, lvt.length);
-            initialCount = s.initialCount();
-            divideConfig = s.divideConfig();
-            timerStartNanos = s.timerStartNanos();
-            tscDeadline = s.tscDeadline();
             nmiPending = s.nmiPending();
             initPending = s.initPending();
             sipiVector = s.sipiVector();
-            if (s.timerDeadlineNanos() >= 0) {
-                armTimer(s.timerDeadlineNanos());
-            } else {
-                stopTimer();
-            }
+            timer.restore(s.initialCount(), s.divideConfig(), s.timerStartNanos(), s.timerDeadlineNanos(),
+                    s.tscDeadline());
         }
     }
 }

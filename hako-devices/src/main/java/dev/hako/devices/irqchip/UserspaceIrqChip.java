@@ -195,20 +195,51 @@ public final class UserspaceIrqChip implements IrqChip {
 
     @Override
     public boolean handlesMsr(int msr) {
-        return msr == LocalApic.MSR_IA32_APIC_BASE || msr == LocalApic.MSR_IA32_TSC_DEADLINE;
+        return msr == LocalApic.MSR_IA32_APIC_BASE || msr == LocalApic.MSR_IA32_TSC_DEADLINE
+                || msr >= LocalApic.MSR_X2APIC_FIRST && msr <= LocalApic.MSR_X2APIC_LAST;
     }
 
     @Override
     public long readMsr(int vcpu, int msr) {
-        return msr == LocalApic.MSR_IA32_APIC_BASE ? localApics[vcpu].apicBaseMsr() : localApics[vcpu].tscDeadline();
+        LocalApic apic = localApics[vcpu];
+        return switch (msr) {
+            case LocalApic.MSR_IA32_APIC_BASE -> apic.apicBaseMsr();
+            case LocalApic.MSR_IA32_TSC_DEADLINE -> apic.tscDeadline();
+            default -> apic.readX2ApicMsr(msr);
+        };
     }
 
     @Override
     public void writeMsr(int vcpu, int msr, long value) {
-        if (msr == LocalApic.MSR_IA32_APIC_BASE) {
-            localApics[vcpu].setApicBaseMsr(value);
-        } else if (msr == LocalApic.MSR_IA32_TSC_DEADLINE) {
-            localApics[vcpu].setTscDeadline(value);
+        LocalApic apic = localApics[vcpu];
+        switch (msr) {
+            case LocalApic.MSR_IA32_APIC_BASE -> apic.setApicBaseMsr(value);
+            case LocalApic.MSR_IA32_TSC_DEADLINE -> apic.setTscDeadline(value);
+            default -> apic.writeX2ApicMsr(msr, value);
+        }
+    }
+
+    public UserspaceIrqChipState state() {
+        synchronized (lock) {
+            LocalApicState[] apics = new LocalApicState[localApics.length];
+            for (int i = 0; i < apics.length; i++) {
+                apics[i] = localApics[i].state();
+            }
+            return new UserspaceIrqChipState(UserspaceIrqChipState.VERSION, pic.state(), ioApic.state(), apics);
+        }
+    }
+
+    public void restore(UserspaceIrqChipState s) {
+        if (s.version() != UserspaceIrqChipState.VERSION || s.localApics().length != localApics.length) {
+            throw new IllegalArgumentException("UserspaceIrqChipState version " + s.version() + " for "
+                    + s.localApics().length + " vCPUs does not fit this machine of " + localApics.length);
+        }
+        synchronized (lock) {
+            pic.restore(s.pic());
+            ioApic.restore(s.ioApic());
+            for (int i = 0; i < localApics.length; i++) {
+                localApics[i].restore(s.localApics()[i]);
+            }
         }
     }
 }

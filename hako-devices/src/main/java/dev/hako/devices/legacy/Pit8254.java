@@ -305,7 +305,8 @@ public final class Pit8254 implements PioDevice {
 
     /** The first nanosecond at which {@code ticks} whole PIT clocks have elapsed. */
     static long nanosFor(long ticks) {
-        return ticks / FREQUENCY_HZ * 1_000_000_000L + Math.ceilDiv(ticks % FREQUENCY_HZ * 1_000_000_000L, FREQUENCY_HZ);
+        return ticks / FREQUENCY_HZ * 1_000_000_000L
+                + Math.ceilDiv(ticks % FREQUENCY_HZ * 1_000_000_000L, FREQUENCY_HZ);
     }
 
     private static int fromBcd(int v) {

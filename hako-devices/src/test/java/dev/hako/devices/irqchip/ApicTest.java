@@ -334,4 +334,58 @@ class ApicTest {
         assertThat(other.acknowledge(0)).isEqualTo(0xEC);
         assertThat(chip.hasPendingInterrupt(0)).isFalse();
     }
+
+    @Test
+    void x2ApicRegistersAsMsrs() {
+        assertThat(chip.handlesMsr(MSR_X2APIC_ICR)).isTrue();
+        assertThat(chip.readMsr(1, MSR_X2APIC_ID)).isZero(); // not in x2APIC mode yet
+        for (int vcpu = 0; vcpu < 2; vcpu++) {
+            chip.writeMsr(vcpu, MSR_IA32_APIC_BASE, chip.readMsr(vcpu, MSR_IA32_APIC_BASE) | APIC_BASE_EXTD);
+            chip.writeMsr(vcpu, MSR_X2APIC_FIRST + (REG_SVR >> 4), SVR_ENABLE | 0xFF);
+        }
+        assertThat(chip.readMsr(1, MSR_X2APIC_ID)).isEqualTo(1);
+        assertThat(chip.readMsr(1, MSR_X2APIC_LDR)).isEqualTo(0x0000_0002L);
+        assertThat(chip.readMsr(0, MSR_X2APIC_FIRST + (REG_VERSION >> 4))).isEqualTo(0x50014);
+
+        chip.writeMsr(0, MSR_X2APIC_ICR, 1L << 32 | 0x4000 | 0xE1); // physical destination 1
+        assertThat(chip.acknowledge(1)).isEqualTo(0xE1);
+        chip.writeMsr(1, MSR_X2APIC_FIRST + (REG_EOI >> 4), 0);
+        assertThat(chip.readMsr(1, MSR_X2APIC_FIRST + (REG_ISR >> 4) + 7)).isZero();
+
+        chip.writeMsr(0, MSR_X2APIC_ICR, 0x0000_0003L << 32 | 0x800 | 0xE2); // cluster 0, APICs 0 and 1
+        assertThat(chip.hasPendingInterrupt(0)).isTrue();
+        assertThat(chip.hasPendingInterrupt(1)).isTrue();
+
+        chip.writeMsr(1, MSR_X2APIC_FIRST + (REG_TPR >> 4), 0xF0);
+        chip.writeMsr(1, MSR_X2APIC_SELF_IPI, 0x71);
+        assertThat(chip.readMsr(1, MSR_X2APIC_FIRST + (REG_IRR >> 4) + 3)).isEqualTo(1L << 17);
+        assertThat(chip.hasPendingInterrupt(1)).isFalse(); // held back by TPR 0xF0
+    }
+
+    @Test
+    void initIpiResetsTheTargetApicButKeepsItsId() {
+        lapicWrite(1, REG_TPR, 0x30);
+        lapicWrite(1, REG_ID, 7 << 24);
+        lapicWrite(0, REG_ICR_HIGH, 7 << 24);
+        lapicWrite(0, REG_ICR_LOW, 0x4500);
+        assertThat(chip.takeInit(1)).isTrue();
+        assertThat(lapicRead(1, REG_TPR)).isZero();
+        assertThat(lapicRead(1, REG_SVR) & SVR_ENABLE).isZero();
+        assertThat(lapicRead(1, REG_ID) >>> 24).isEqualTo(7);
+    }
+
+    @Test
+    void wholeChipStateRoundTrips() {
+        redirect(10, IoApic.ENTRY_LEVEL | 0x3A);
+        chip.isaIrq(10).set(true);
+        assertThat(chip.acknowledge(0)).isEqualTo(0x3A);
+        UserspaceIrqChipState saved = chip.state();
+        UserspaceIrqChip other = new UserspaceIrqChip(2, new TimerQueue(clock), TSC_HZ);
+        MmioBus otherMmio = new MmioBus();
+        other.registerOn(new PioBus(), otherMmio);
+        other.restore(saved);
+        assertThat(other.ioApic().redirectionEntry(10) & IoApic.ENTRY_REMOTE_IRR).isNotZero();
+        otherMmio.write(0, DEFAULT_BASE + REG_EOI, 4, 0);
+        assertThat(other.acknowledge(0)).isEqualTo(0x3A); // still asserted: delivered again after EOI
+    }
 }

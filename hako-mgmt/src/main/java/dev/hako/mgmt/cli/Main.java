@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 /** The {@code hako} command. */
 @Command(name = "hako", mixinStandardHelpOptions = true, version = "hako 0.1.0",
         description = "A hypervisor in Java: runs x86-64 Linux guests on its own CPU or on KVM.",
-        subcommands = {UserCommand.class})
+        subcommands = {RunCommand.class, UserCommand.class, InitramfsCommand.class})
 public final class Main implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -17,6 +17,6 @@ public final class Main implements Runnable {
 
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(spec.commandLine(), "say what to do: hako user -- PROGRAM");
+        throw new CommandLine.ParameterException(spec.commandLine(), "say what to do: hako run [options], or hako user -- PROGRAM");
     }
 }

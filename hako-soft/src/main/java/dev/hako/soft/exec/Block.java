@@ -15,13 +15,19 @@ final class Block {
     /** Host pages whose bytes this block was decoded from (the second is -1 unless an instruction straddles). */
     final long hostPage;
     final long secondHostPage;
+    /** The pages' code generations when decoded: a store from any vCPU since makes the block stale. */
+    final int generation;
+    final int secondGeneration;
     boolean valid = true;
     /** How often the block ran interpreted; the translator takes it past a threshold. */
     int runs;
     /** The block's translation, once made. */
     BlockCode code;
 
-    Block(long start, long linear, int mode, Insn[] insns, long hostPage, long secondHostPage) {
+    Block(long start, long linear, int mode, Insn[] insns, long hostPage, long secondHostPage, int generation,
+            int secondGeneration) {
+        this.generation = generation;
+        this.secondGeneration = secondGeneration;
         this.start = start;
         this.linear = linear;
         this.mode = mode;

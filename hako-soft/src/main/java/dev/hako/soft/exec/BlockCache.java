@@ -23,8 +23,11 @@ final class BlockCache {
     /** The block being run, so a store into it can end it early. */
     Block running;
 
-    BlockCache(Decoder decoder) {
+    private final dev.hako.soft.mmu.CodePages codePages;
+
+    BlockCache(Decoder decoder, dev.hako.soft.mmu.CodePages codePages) {
         this.decoder = decoder;
+        this.codePages = codePages;
     }
 
     private static int slot(long rip) {
@@ -36,11 +39,11 @@ final class BlockCache {
         long linear = mode == Cpu.MODE_64 ? rip : cpu.linearRip();
         int s = slot(linear);
         Block b = fast[s];
-        if (b != null && b.start == rip && b.linear == linear && b.mode == mode) {
+        if (b != null && b.start == rip && b.linear == linear && b.mode == mode && current(b)) {
             return b;
         }
         b = blocks.get(linear);
-        if (b == null || b.start != rip || b.mode != mode) {
+        if (b == null || b.start != rip || b.mode != mode || !current(b)) {
             if (b != null) {
                 retire(b); // the same bytes seen through another CS base or mode: decode them again
             }
@@ -55,6 +58,12 @@ final class BlockCache {
         return b;
     }
 
+    /** False when another vCPU wrote the block's code since it was decoded. */
+    private boolean current(Block b) {
+        return codePages.generation(b.hostPage) == b.generation
+                && (b.secondHostPage < 0 || codePages.generation(b.secondHostPage) == b.secondGeneration);
+    }
+
     private void retire(Block b) {
         b.valid = false;
         blocks.remove(b.linear);
@@ -66,6 +75,7 @@ final class BlockCache {
 
     private Block decodeBlock(Cpu cpu, long rip, long linear) {
         long hostPage = cpu.mem.codePage(linear);
+        int generation = codePages.generation(hostPage);
         long csBase = linear - rip;
         long second = -1;
         List<Insn> list = new ArrayList<>();
@@ -91,7 +101,8 @@ final class BlockCache {
                 break;
             }
         }
-        return new Block(rip, linear, cpu.mode, list.toArray(new Insn[0]), hostPage, second);
+        return new Block(rip, linear, cpu.mode, list.toArray(new Insn[0]), hostPage, second, generation,
+                second < 0 ? 0 : codePages.generation(second));
     }
 
     /**

@@ -73,9 +73,8 @@ final class Control {
     /** The counter is RCX, or ECX with an address-size prefix. */
     private static long decrementCounter(Cpu c, Insn i) {
         long mask = Cpu.addressMask(i.addrSize);
-        long count = (c.r[Cpu.RCX] - 1) & mask;
-        c.r[Cpu.RCX] = (c.r[Cpu.RCX] & ~mask) | count;
-        return count;
+        Cpu.writeAddressRegister(c, Cpu.RCX, mask, c.r[Cpu.RCX] - 1);
+        return c.r[Cpu.RCX] & mask;
     }
 
     /** LOOP (sub 0), LOOPE (1), LOOPNE (2). */

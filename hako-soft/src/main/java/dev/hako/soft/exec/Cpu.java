@@ -66,8 +66,8 @@ public final class Cpu {
     final long[] msrScratch = new long[1];
     /** An interrupt frame being built, reused. */
     final long[] frameScratch = new long[6];
-    /** Host TSC-like counter origin for RDTSC. */
-    public final long tscOrigin = System.nanoTime();
+    /** Guest time; the TSC counts its nanoseconds (1 GHz) plus {@link SystemState#tscOffset}. */
+    public dev.hako.core.time.VirtualClock clock = new dev.hako.core.time.NanoTimeClock();
 
     public Cpu(Mmu mem) {
         this.mem = mem;
@@ -173,6 +173,14 @@ public final class Cpu {
         return addrSize == 8 ? -1L : addrSize == 4 ? 0xFFFFFFFFL : 0xFFFFL;
     }
 
+    /**
+     * Writes a counter or index register (RCX, RSI, RDI of string ops and LOOP) at the address size whose
+     * mask is {@code addrMask}, as a register write of that width: 16 bits merge, 32 bits zero-extend.
+     */
+    public static void writeAddressRegister(Cpu c, int reg, long addrMask, long value) {
+        c.r[reg] = addrMask == 0xFFFFL ? (c.r[reg] & ~0xFFFFL) | (value & 0xFFFF) : value & addrMask;
+    }
+
     /** Width of the stack pointer: RSP in 64-bit mode, else ESP or SP by SS.B. */
     public long stackMask() {
         return mode == MODE_64 ? -1L : (sys.attributes[SystemState.SS] & 0x4000) != 0 ? 0xFFFFFFFFL : 0xFFFFL;
@@ -252,7 +260,7 @@ public final class Cpu {
 
     /** Where the guest's TSC is now. */
     public long tsc() {
-        return System.nanoTime() - tscOrigin + sys.tscOffset;
+        return clock.nanos() + sys.tscOffset;
     }
 
     public boolean df() {

@@ -6,7 +6,9 @@ package dev.hako.soft.exec;
  * Leaves are data: {@code {leaf, subleaf, eax, ebx, ecx, edx}} rows; a missing leaf reads as zeros.
  */
 public final class CpuidModel {
-    private static final long MAX_BASIC = 0x7, MAX_EXTENDED = 0x80000008L;
+    private static final long MAX_BASIC = 0x16, MAX_EXTENDED = 0x80000008L, MAX_HYPERVISOR = 0x40000010L;
+    /** The TSC, the crystal and the APIC timer all run at 1 GHz of guest time: no calibration needed. */
+    private static final long TSC_HZ = SystemOps.TSC_HZ;
     private static final int EDX1 = bits(0, 3, 4, 5, 6, 8, 9, 11, 12, 13, 15, 16, 19, 24, 25, 26);
     private static final int ECX1 = bits(13, 23, 31); // CX16, POPCNT, hypervisor
     private static final int EDX_EXT1 = bits(11, 20, 29); // SYSCALL, NX, LM
@@ -21,6 +23,12 @@ public final class CpuidModel {
         {0x4, 1, 0x00000122, (7L << 22) | 63, 63, 0},
         {0x4, 2, 0x00000143, (15L << 22) | 63, 1023, 0},
         {0x4, 3, 0x00000163, (15L << 22) | 63, 8191, 6},
+        // Leaf 0x15: TSC = crystal (ECX Hz) * EBX / EAX; leaf 0x16: base, max and bus MHz.
+        {0x15, 0, 1, 1, TSC_HZ, 0},
+        {0x16, 0, TSC_HZ / 1_000_000, TSC_HZ / 1_000_000, 100, 0},
+        {0x40000000L, 0, MAX_HYPERVISOR, ascii("Hako"), ascii("Hako"), ascii("Hako")},
+        // The hypervisor timing leaf: TSC and local APIC bus frequencies in kHz.
+        {0x40000010L, 0, TSC_HZ / 1000, TSC_HZ / 1000, 0, 0},
         {0x80000000L, 0, MAX_EXTENDED, ascii("Genu"), ascii("ntel"), ascii("ineI")},
         {0x80000001L, 0, 0, 0, ECX_EXT1, EDX_EXT1},
         {0x80000002L, 0, ascii("hako"), ascii(" sof"), ascii("t x8"), ascii("6-64")},
@@ -29,6 +37,8 @@ public final class CpuidModel {
         {0x80000006L, 0, 0, 0, 0x04008040L, 0},
         {0x80000008L, 0, 0x00003028, 0, 0, 0},
     };
+
+    private static final long[] ZEROS = new long[6];
 
     private static int bits(int... positions) {
         int v = 0;
@@ -58,9 +68,12 @@ public final class CpuidModel {
                 break;
             }
         }
-        long[] out = row == null ? new long[] {0, 0, 0, 0, 0, 0} : row;
+        long[] out = row == null ? ZEROS : row;
         cpu.r[Cpu.RAX] = out[2] & 0xFFFFFFFFL;
         cpu.r[Cpu.RBX] = out[3] & 0xFFFFFFFFL;
+        if (leaf == 1) {
+            cpu.r[Cpu.RBX] |= (long) cpu.index << 24; // initial APIC ID
+        }
         cpu.r[Cpu.RCX] = out[4] & 0xFFFFFFFFL;
         cpu.r[Cpu.RDX] = out[5] & 0xFFFFFFFFL;
     }

@@ -35,7 +35,7 @@ public final class Interpreter {
         this.translator = translator;
         this.cpu = cpu;
         this.faultHandler = faultHandler;
-        this.cache = new BlockCache(new Decoder(TABLE, Instructions::undefined));
+        this.cache = new BlockCache(new Decoder(TABLE, Instructions::undefined), cpu.mem.codePages());
         cpu.mem.setCodeWatcher(hostPage -> {
             if (cache.invalidatePage(hostPage)) {
                 cpu.exitBlock = true;

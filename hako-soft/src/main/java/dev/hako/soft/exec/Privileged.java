@@ -56,6 +56,8 @@ final class Privileged {
         t.addForm(MAP_0F, 0x00, ANY, 1, "str", MODRM | REG_ONLY, IMM_NONE, 1, Privileged::storeSystemSelector);
         t.add(MAP_0F, 0x00, ANY, 2, "lldt", MODRM, IMM_NONE, 0, Privileged::lldt);
         t.add(MAP_0F, 0x00, ANY, 3, "ltr", MODRM, IMM_NONE, 0, Privileged::ltr);
+        t.add(MAP_0F, 0x00, ANY, 4, "verr", MODRM, IMM_NONE, 0, Privileged::verify);
+        t.add(MAP_0F, 0x00, ANY, 5, "verw", MODRM, IMM_NONE, 1, Privileged::verify);
         t.op(ONE_BYTE, 0x8E, "mov", MODRM | ENDS_BLOCK, IMM_NONE, 0, Privileged::movToSreg);
         t.op(ONE_BYTE, 0x8C, "mov", MODRM, IMM_NONE, 0, Privileged::movFromSreg);
         t.op(MAP_0F, 0xA0, "push", F64, IMM_NONE, SystemState.FS, Privileged::pushSreg);
@@ -299,6 +301,28 @@ final class Privileged {
         c.sys.trSelector = selector;
         c.sys.trBase = Descriptors.base(d) | (high << 32);
         c.sys.trLimit = (int) Descriptors.limit(d);
+    }
+
+    /**
+     * VERR (sub 0) and VERW (sub 1): ZF tells whether the segment could be read or written at the current
+     * privilege. Linux runs VERW on every return to user mode (the MDS buffer-clearing idiom).
+     */
+    static void verify(Cpu c, Insn i) {
+        int selector = (int) c.readRm(i, 2);
+        long flags = Flags.arith(c) & ~Flags.ZF;
+        boolean ok = false;
+        boolean local = (selector & 4) != 0;
+        int limit = local ? c.sys.ldtLimit : c.sys.gdtLimit;
+        if ((selector & ~3) != 0 && (selector | 7) <= limit) {
+            long d = Descriptors.descriptor(c, selector);
+            int type = (int) (d >>> 40) & 0x1F; // S and type
+            boolean code = (type & 0x18) == 0x18;
+            boolean data = (type & 0x18) == 0x10;
+            boolean conformingCode = code && (type & 4) != 0;
+            boolean privileged = conformingCode || Descriptors.dpl(d) >= Math.max(c.cpl, selector & 3);
+            ok = privileged && (i.sub == 0 ? data || (code && (type & 2) != 0) : data && (type & 2) != 0);
+        }
+        c.setArithFlags(ok ? flags | Flags.ZF : flags);
     }
 
     static void movToSreg(Cpu c, Insn i) {

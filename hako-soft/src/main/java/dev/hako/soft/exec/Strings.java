@@ -42,8 +42,7 @@ final class Strings {
         boolean compares = op == CMPS || op == SCAS;
         while ((c.r[Cpu.RCX] & addrMask) != 0) {
             once(c, i, op, size, step, addrMask);
-            long count = (c.r[Cpu.RCX] - 1) & addrMask;
-            c.r[Cpu.RCX] = (c.r[Cpu.RCX] & ~addrMask) | count;
+            Cpu.writeAddressRegister(c, Cpu.RCX, addrMask, c.r[Cpu.RCX] - 1);
             if (compares && (Flags.zf(c) != (i.rep == Insn.REP))) {
                 break;
             }
@@ -83,6 +82,6 @@ final class Strings {
     }
 
     private static void advance(Cpu c, int reg, long step, long addrMask) {
-        c.r[reg] = (c.r[reg] & ~addrMask) | ((c.r[reg] + step) & addrMask);
+        Cpu.writeAddressRegister(c, reg, addrMask, c.r[reg] + step);
     }
 }

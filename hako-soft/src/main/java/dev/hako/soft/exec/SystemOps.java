@@ -21,7 +21,7 @@ import java.lang.invoke.VarHandle;
  */
 final class SystemOps {
     /** The guest's TSC runs at this many ticks per second of host time. */
-    public static final long TSC_HZ = 1_000_000_000L;
+    public static final long TSC_HZ = dev.hako.core.accel.Accelerator.TSC_HZ;
 
     private SystemOps() {}
 

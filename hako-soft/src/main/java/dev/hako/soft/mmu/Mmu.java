@@ -37,8 +37,8 @@ public final class Mmu {
     private long[] writeTag;
     private long[] execTag;
     private long[] addend;
-    /** One bit per host RAM page: set while decoded code exists for the page. */
-    private final long[] codePages;
+    /** Which pages hold decoded code, shared with the VM's other vCPUs. */
+    private final CodePages codePages;
     private PageWalker walker;
     private CodeWatcher codeWatcher = hostPage -> { };
     private IoHandler io = IoHandler.NONE;
@@ -50,9 +50,15 @@ public final class Mmu {
     }
 
     public Mmu(MemorySegment ram, PageWalker walker) {
+        this(ram, walker, new CodePages(ram.byteSize()));
+    }
+
+    /** A vCPU's MMU in a VM whose vCPUs share {@code codePages}. */
+    public Mmu(MemorySegment ram, PageWalker walker, CodePages codePages) {
         this.ram = ram;
         this.walker = walker;
-        this.codePages = new long[(int) ((ram.byteSize() >>> 12) + 63 >>> 6)];
+        this.codePages = codePages;
+        codePages.register(this);
         useTlb(supervisorTlb);
         flush();
     }
@@ -230,13 +236,28 @@ public final class Mmu {
      */
     public long codePage(long gva) {
         long host = (fillExec(gva) & PAGE_MASK);
-        int bit = (int) (host >>> 12);
-        if ((codePages[bit >>> 6] & (1L << bit)) == 0) {
-            codePages[bit >>> 6] |= 1L << bit;
-            java.util.Arrays.fill(supervisorTlb[1], NO_TAG);
-            java.util.Arrays.fill(userTlb[1], NO_TAG);
-        }
+        codePages.markCode(host);
         return host;
+    }
+
+    public CodePages codePages() {
+        return codePages;
+    }
+
+    /**
+     * Drops the write translations that reach {@code hostPage}. Called by whichever vCPU marks the page as
+     * code; plain stores to this vCPU's tags, seen by its thread at its next access of that entry.
+     */
+    void dropWriteTranslations(long hostPage) {
+        for (long[][] tlb : allTlbs) {
+            long[] tags = tlb[1];
+            long[] adds = tlb[3];
+            for (int i = 0; i < TLB_SIZE; i++) {
+                if (tags[i] != NO_TAG && tags[i] + adds[i] == hostPage) {
+                    tags[i] = NO_TAG;
+                }
+            }
+        }
     }
 
     private long fillExec(long gva) {
@@ -337,9 +358,7 @@ public final class Mmu {
         if (host < 0) {
             return host + (gva & 0xFFF);
         }
-        int bit = (int) (host >>> 12);
-        if ((codePages[bit >>> 6] & (1L << bit)) != 0) {
-            codePages[bit >>> 6] &= ~(1L << bit);
+        if (codePages.isCode(host) && codePages.written(host)) {
             codeWatcher.codeWritten(host);
         }
         int i = index(gva);

@@ -7,6 +7,7 @@ import dev.hako.soft.exec.Instructions;
 import dev.hako.soft.exec.Interpreter;
 import dev.hako.soft.exec.X87;
 import dev.hako.soft.fault.CpuFault;
+import dev.hako.soft.mmu.ControlRegisters;
 import dev.hako.soft.mmu.Mmu;
 import dev.hako.soft.mmu.PageWalker;
 import java.lang.foreign.Arena;
@@ -51,6 +52,9 @@ final class SoftRunner {
             throw pageFault.raise(CpuFault.PF, errorCode, true, gva);
         };
         this.cpu = new Cpu(new Mmu(ram, walker));
+        // What a Linux process runs under: long mode with SYSCALL enabled and NX, at CPL 3.
+        cpu.sys.cr.efer = ControlRegisters.EFER_SCE | ControlRegisters.EFER_LME | ControlRegisters.EFER_LMA
+                | ControlRegisters.EFER_NXE;
         this.interpreter = new Interpreter(cpu, (c, fault, in) -> faultVector = fault.vector());
     }
 

@@ -1,0 +1,6 @@
+package dev.hako.devices.irqchip;
+
+/** Snapshot of a {@link UserspaceIrqChip}: the 8259 pair, the I/O APIC and each vCPU's local APIC. */
+public record UserspaceIrqChipState(int version, Pic8259State pic, IoApicState ioApic, LocalApicState[] localApics) {
+    public static final int VERSION = 1;
+}

@@ -1,0 +1,10 @@
+package dev.hako.devices.legacy;
+
+/**
+ * Snapshot of {@link AcpiPm}: PM1 status/enable/control, the PM timer tick at which TMR_STS was last
+ * cleared, and the GPE0 status and enable bytes.
+ */
+public record AcpiPmState(int version, int status, int enable, int control, long timerStatusClearedAt,
+        byte[] gpeStatus, byte[] gpeEnable) {
+    public static final int VERSION = 1;
+}

@@ -1,0 +1,118 @@
+package dev.hako.mgmt.cli;
+
+import dev.hako.vmm.boot.KernelFormatException;
+import dev.hako.vmm.host.StdioConsole;
+import dev.hako.vmm.image.DebianPackages;
+import dev.hako.vmm.image.DefaultGuest;
+import dev.hako.vmm.machine.Machine;
+import dev.hako.vmm.machine.MachineConfig;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code hako run}: boots a Linux kernel in a virtual machine. With no --kernel it boots the default guest:
+ * Debian's cloud kernel and a busybox initramfs hako builds itself, fetched on first use with apt.
+ */
+@Command(name = "run", description = "Boot a Linux kernel in a virtual machine (the default guest without --kernel).")
+final class RunCommand implements Callable<Integer> {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Option(names = "--kernel", paramLabel = "FILE", description = "bzImage or PVH vmlinux to boot.")
+    Path kernel;
+
+    @Option(names = "--initrd", paramLabel = "FILE", description = "Initial ramdisk (cpio, optionally compressed).")
+    Path initrd;
+
+    @Option(names = "--append", paramLabel = "CMDLINE", description = "Kernel command line.")
+    String append;
+
+    @Option(names = "--memory", paramLabel = "SIZE", defaultValue = "512M",
+            description = "Guest RAM, e.g. 512M or 1G (default: ${DEFAULT-VALUE}).")
+    String memory;
+
+    @Option(names = "--cpus", paramLabel = "N", defaultValue = "1", description = "vCPUs (default: ${DEFAULT-VALUE}).")
+    int cpus;
+
+    @Option(names = "--accel", paramLabel = "soft|auto", defaultValue = "auto",
+            description = "CPU accelerator (default: ${DEFAULT-VALUE}).")
+    String accel;
+
+    @Override
+    public Integer call() throws Exception {
+        long bytes = parseSize(memory);
+        Path kernelFile = kernel;
+        Path initrdFile = initrd;
+        String cmdline = append;
+        if (kernelFile == null) {
+            DebianPackages packages = DebianPackages.inDefaultCache();
+            try {
+                kernelFile = packages.debianKernel();
+                if (initrdFile == null) {
+                    initrdFile = packages.directory().resolve("hako-default-initramfs.cpio");
+                    Files.write(initrdFile, DefaultGuest.initramfs(packages));
+                }
+            } catch (IOException e) {
+                throw new CommandLine.ParameterException(spec.commandLine(),
+                        "cannot fetch the default guest (" + e.getMessage() + "); pass --kernel FILE");
+            }
+            if (cmdline == null) {
+                cmdline = DefaultGuest.CMDLINE;
+            }
+        }
+        if (cmdline == null) {
+            cmdline = "console=ttyS0";
+        }
+        requireFile(kernelFile, "--kernel");
+        if (initrdFile != null) {
+            requireFile(initrdFile, "--initrd");
+        }
+        String accelerator = "auto".equals(accel) ? "soft" : accel;
+        if (!accelerator.equals("soft")) {
+            throw new CommandLine.ParameterException(spec.commandLine(),
+                    "--accel " + accel + " is not available here (soft, auto)");
+        }
+        MachineConfig config = new MachineConfig(kernelFile, initrdFile, cmdline, bytes, cpus, accelerator);
+        Machine[] machine = new Machine[1];
+        StdioConsole console = new StdioConsole(System.in, System.out, () -> machine[0].stop("quit from the console"));
+        try {
+            machine[0] = Machine.create(config, console, System.err);
+        } catch (KernelFormatException | IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+        }
+        try (Machine m = machine[0]; console) {
+            console.start();
+            return m.run();
+        }
+    }
+
+    private void requireFile(Path file, String option) {
+        if (!Files.isRegularFile(file)) {
+            throw new CommandLine.ParameterException(spec.commandLine(), option + " " + file + ": no such file");
+        }
+    }
+
+    /** "512M", "1G", "65536K" or plain bytes. */
+    private long parseSize(String text) {
+        String t = text.trim().toUpperCase();
+        long unit = 1;
+        char last = t.isEmpty() ? ' ' : t.charAt(t.length() - 1);
+        switch (last) {
+            case 'K' -> unit = 1L << 10;
+            case 'M' -> unit = 1L << 20;
+            case 'G' -> unit = 1L << 30;
+            default -> { }
+        }
+        String digits = unit == 1 ? t : t.substring(0, t.length() - 1);
+        try {
+            return Math.multiplyExact(Long.parseLong(digits), unit);
+        } catch (NumberFormatException | ArithmeticException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--memory " + text + ": not a size like 512M");
+        }
+    }
+}

@@ -1,0 +1,74 @@
+package dev.hako.soft.mmu;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+/**
+ * Which host RAM pages hold decoded code, shared by all vCPUs of a VM, and a generation per page that a
+ * store to such a page advances. A vCPU that decodes a page drops every vCPU's write translations for it, so
+ * the next store anywhere takes the slow path and is seen; a vCPU whose decoded block belongs to an older
+ * generation decodes it again (cross-modifying code, as Linux's text_poke does on SMP).
+ */
+public final class CodePages {
+    private static final VarHandle BITS = MethodHandles.arrayElementVarHandle(long[].class);
+    private static final VarHandle GENERATIONS = MethodHandles.arrayElementVarHandle(int[].class);
+
+    private final long[] bits;
+    private final int[] generations;
+    private final List<Mmu> mmus = new CopyOnWriteArrayList<>();
+
+    public CodePages(long ramBytes) {
+        int pages = (int) ((ramBytes + 0xFFF) >>> 12);
+        this.bits = new long[(pages + 63) >>> 6];
+        this.generations = new int[pages];
+    }
+
+    void register(Mmu mmu) {
+        mmus.add(mmu);
+    }
+
+    public int generation(long hostPage) {
+        return (int) GENERATIONS.getAcquire(generations, (int) (hostPage >>> 12));
+    }
+
+    boolean isCode(long hostPage) {
+        int page = (int) (hostPage >>> 12);
+        return (((long) BITS.getAcquire(bits, page >>> 6)) & (1L << page)) != 0;
+    }
+
+    /** Marks {@code hostPage} as holding code; on the first mark, no vCPU may keep a write translation for it. */
+    void markCode(long hostPage) {
+        int page = (int) (hostPage >>> 12);
+        long mask = 1L << page;
+        while (true) {
+            long old = (long) BITS.getAcquire(bits, page >>> 6);
+            if ((old & mask) != 0) {
+                return;
+            }
+            if (BITS.compareAndSet(bits, page >>> 6, old, old | mask)) {
+                break;
+            }
+        }
+        for (Mmu mmu : mmus) {
+            mmu.dropWriteTranslations(hostPage);
+        }
+    }
+
+    /** A store reached a code page: it stops being code, and blocks decoded from it become stale. */
+    boolean written(long hostPage) {
+        int page = (int) (hostPage >>> 12);
+        long mask = 1L << page;
+        while (true) {
+            long old = (long) BITS.getAcquire(bits, page >>> 6);
+            if ((old & mask) == 0) {
+                return false;
+            }
+            if (BITS.compareAndSet(bits, page >>> 6, old, old & ~mask)) {
+                GENERATIONS.getAndAdd(generations, page, 1);
+                return true;
+            }
+        }
+    }
+}

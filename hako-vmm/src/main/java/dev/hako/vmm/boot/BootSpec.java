@@ -1,0 +1,40 @@
+package dev.hako.vmm.boot;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Objects;
+
+/**
+ * What a loader is asked to boot besides the kernel: the command line, an optional initrd (empty for none), the
+ * ACPI RSDP address the firmware tables were written at (0 for none) and the memory map.
+ */
+public record BootSpec(String cmdline, byte[] initrd, long rsdpGpa, E820Map memoryMap) {
+    public BootSpec {
+        Objects.requireNonNull(cmdline, "cmdline");
+        Objects.requireNonNull(initrd, "initrd");
+        Objects.requireNonNull(memoryMap, "memoryMap");
+        if (cmdline.indexOf('\0') >= 0) {
+            throw new IllegalArgumentException("kernel command line contains a NUL byte");
+        }
+        if (cmdlineBytes(cmdline).length + 1 > BootLayout.CMDLINE_MAX) {
+            throw new IllegalArgumentException("kernel command line is longer than " + BootLayout.CMDLINE_MAX);
+        }
+    }
+
+    /** The standard PC memory map for {@code ramSize} bytes of RAM from address 0. */
+    public static BootSpec of(long ramSize, String cmdline, byte[] initrd, long rsdpGpa) {
+        return new BootSpec(cmdline, initrd, rsdpGpa, E820Map.forRam(ramSize));
+    }
+
+    public boolean hasInitrd() {
+        return initrd.length > 0;
+    }
+
+    /** The command line as the guest sees it: ASCII bytes without the terminating NUL. */
+    public byte[] cmdlineBytes() {
+        return cmdlineBytes(cmdline);
+    }
+
+    private static byte[] cmdlineBytes(String cmdline) {
+        return cmdline.getBytes(StandardCharsets.US_ASCII);
+    }
+}

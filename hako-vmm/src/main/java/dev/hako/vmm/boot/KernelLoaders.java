@@ -1,0 +1,81 @@
+package dev.hako.vmm.boot;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * Chooses the loader for a kernel file by looking at its contents: an x86-64 ELF with a PVH note goes to
+ * {@link PvhLoader}, a bzImage to {@link BzImageLoader}. Everything else is refused with a message that says what
+ * the file appears to be.
+ */
+public final class KernelLoaders {
+    private static final byte[] CPIO_NEWC = "07070".getBytes(StandardCharsets.US_ASCII);
+
+    private KernelLoaders() {
+    }
+
+    public static KernelLoader forFile(Path kernel) throws IOException {
+        if (!Files.exists(kernel)) {
+            throw new KernelFormatException("kernel file " + kernel + " does not exist");
+        }
+        if (Files.isDirectory(kernel)) {
+            throw new KernelFormatException("kernel " + kernel + " is a directory, not a kernel image");
+        }
+        return forBytes(Files.readAllBytes(kernel), kernel.toString());
+    }
+
+    public static KernelLoader forBytes(byte[] image, String name) throws KernelFormatException {
+        if (image.length == 0) {
+            throw new KernelFormatException("kernel " + name + " is empty");
+        }
+        if (Elf64.hasMagic(image)) {
+            return new PvhLoader(image, name);
+        }
+        if (looksLikeBzImage(image)) {
+            return new BzImageLoader(image, name);
+        }
+        throw new KernelFormatException("kernel " + name + " is " + describe(image)
+                + ": hako boots a bzImage (vmlinuz) or an ELF vmlinux with a PVH note");
+    }
+
+    private static boolean looksLikeBzImage(byte[] image) {
+        return image.length > 0x206 && ((image[0x1FE] & 0xFF) == 0x55 && (image[0x1FF] & 0xFF) == 0xAA
+                || image[0x202] == 'H' && image[0x203] == 'd' && image[0x204] == 'r' && image[0x205] == 'S');
+    }
+
+    /** A guess at what a file that is not a kernel is, for the error message. */
+    static String describe(byte[] image) {
+        Compression c = Compression.detect(image, 0);
+        if (c != null) {
+            return "a " + c.label() + "-compressed file (decompress it first, or pass the bzImage itself)";
+        }
+        if (startsWith(image, CPIO_NEWC)) {
+            return "a cpio archive (an initramfs? pass it as the initrd)";
+        }
+        if (image.length >= 2 && image[0] == '#' && image[1] == '!') {
+            return "a script";
+        }
+        if (image.length >= 2 && image[0] == 'M' && image[1] == 'Z') {
+            return "a PE/EFI executable without a Linux setup header";
+        }
+        StringBuilder hex = new StringBuilder();
+        for (int i = 0; i < Math.min(8, image.length); i++) {
+            hex.append(String.format("%02x ", image[i] & 0xFF));
+        }
+        return "neither an ELF nor a bzImage (" + image.length + " bytes starting " + hex.toString().trim() + ")";
+    }
+
+    private static boolean startsWith(byte[] data, byte[] prefix) {
+        if (data.length < prefix.length) {
+            return false;
+        }
+        for (int i = 0; i < prefix.length; i++) {
+            if (data[i] != prefix[i]) {
+                return false;
+            }
+        }
+        return true;
+    }
+}

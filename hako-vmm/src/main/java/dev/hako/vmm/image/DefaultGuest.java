@@ -1,0 +1,119 @@
+package dev.hako.vmm.image;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The guest `hako run` boots when given no initrd: an initramfs holding Debian's busybox-static, a symlink per
+ * applet, the device nodes the kernel needs before devtmpfs is up, and an /init script that mounts /proc, /sys
+ * and /dev, prints a banner and runs a shell with a controlling terminal on the console (cttyhack). When the shell
+ * exits the machine powers off; poweroff/reboot/halt are wrappers that act at once ({@code -f}), because the
+ * script that is PID 1 would not act on busybox's signals.
+ */
+public final class DefaultGuest {
+    /** A command line that puts the console on the first serial port. */
+    public static final String CMDLINE = "console=ttyS0 earlyprintk=serial,ttyS0,115200 rdinit=/init panic=-1";
+    public static final String BANNER = "hako: guest is up";
+
+    private static final List<String> DIRECTORIES = List.of(
+            "bin", "sbin", "usr", "usr/bin", "usr/sbin", "dev", "proc", "sys", "tmp", "root", "etc", "run", "mnt");
+    private static final List<String> FORCED = List.of("poweroff", "reboot", "halt");
+
+    private DefaultGuest() {
+    }
+
+    /** The initramfs around the busybox binary at {@code busybox}. */
+    public static byte[] initramfs(Path busybox) throws IOException {
+        return initramfs(busybox, initScript());
+    }
+
+    /** The same initramfs with {@code init} (a busybox sh script) as /init. */
+    public static byte[] initramfs(Path busybox, String init) throws IOException {
+        CpioWriter cpio = new CpioWriter();
+        for (String dir : DIRECTORIES) {
+            cpio.directory(dir, dir.equals("tmp") ? 01777 : 0755);
+        }
+        cpio.charDevice("dev/console", 0600, 5, 1);
+        cpio.charDevice("dev/ttyS0", 0660, 4, 64);
+        cpio.charDevice("dev/null", 0666, 1, 3);
+        cpio.file("bin/busybox", 0755, Files.readAllBytes(busybox));
+        for (String command : FORCED) {
+            cpio.file("sbin/" + command, 0755, forcedWrapper(command));
+        }
+        for (String applet : applets(busybox)) {
+            if (!cpio.contains(applet) && parentIsKnown(applet)) {
+                cpio.symlink(applet, "/bin/busybox");
+            }
+        }
+        cpio.file("etc/hostname", 0644, "hako\n".getBytes(StandardCharsets.US_ASCII));
+        cpio.file("init", 0755, init.getBytes(StandardCharsets.US_ASCII));
+        return cpio.finish();
+    }
+
+    /** The default guest from Debian's busybox-static, fetched into the package cache. */
+    public static byte[] initramfs(DebianPackages packages) throws IOException {
+        return initramfs(packages.busybox());
+    }
+
+    public static String initScript() {
+        return """
+                #!/bin/busybox sh
+                # hako default guest. Applet links are made at build time; make them now if that was not possible.
+                [ -e /bin/mount ] || /bin/busybox --install -s
+                export PATH=/sbin:/usr/sbin:/bin:/usr/bin HOME=/root TERM=vt100
+                mount -t proc proc /proc
+                mount -t sysfs sysfs /sys
+                mount -t devtmpfs devtmpfs /dev
+                mkdir -p /dev/pts && mount -t devpts devpts /dev/pts
+                hostname -F /etc/hostname
+                echo
+                echo "%s: Linux $(uname -r) on $(grep -c ^processor /proc/cpuinfo) vCPU(s), \\
+                $(grep MemTotal /proc/meminfo | tr -s ' ' | cut -d' ' -f2-)"
+                echo "Type 'poweroff' or exit the shell to stop the machine."
+                cd /root
+                # Debian's busybox runs applets before PATH, so a typed 'poweroff' signals init (USR2;
+                # reboot sends TERM, halt USR1) instead of finding the -f wrappers: init answers the signals.
+                trap 'poweroff -f' USR1 USR2
+                trap 'reboot -f' TERM
+                PS1='\\h:\\w# ' setsid cttyhack sh &
+                wait $!
+                echo "hako: shell exited, powering off"
+                poweroff -f
+                """.formatted(BANNER);
+    }
+
+    private static byte[] forcedWrapper(String command) {
+        return ("#!/bin/busybox sh\nexec /bin/busybox " + command + " -f \"$@\"\n")
+                .getBytes(StandardCharsets.US_ASCII);
+    }
+
+    /** Applet paths from the host running the (static x86-64) binary; empty when it cannot run here. */
+    static List<String> applets(Path busybox) {
+        List<String> applets = new ArrayList<>();
+        try {
+            Process p = new ProcessBuilder(busybox.toString(), "--list-full")
+                    .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+            p.getOutputStream().close();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
+            if (p.waitFor(10, TimeUnit.SECONDS) && p.exitValue() == 0) {
+                out.lines().map(String::strip).filter(l -> !l.isEmpty()).forEach(applets::add);
+            }
+        } catch (IOException e) {
+            return List.of();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return List.of();
+        }
+        return applets;
+    }
+
+    private static boolean parentIsKnown(String applet) {
+        int slash = applet.lastIndexOf('/');
+        return slash > 0 && DIRECTORIES.contains(applet.substring(0, slash));
+    }
+}

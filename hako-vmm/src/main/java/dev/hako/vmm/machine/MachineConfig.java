@@ -1,0 +1,14 @@
+package dev.hako.vmm.machine;
+
+import java.nio.file.Path;
+
+/**
+ * What the user asked for: the kernel, an optional initrd, the command line, RAM in bytes, vCPUs and the
+ * accelerator. {@link Machine} validates it.
+ */
+public record MachineConfig(Path kernel, Path initrd, String cmdline, long memoryBytes, int cpus, String accel) {
+    public static final long DEFAULT_MEMORY = 512L << 20;
+    /** Below the 32-bit MMIO hole that starts at 0xC0000000 (the IOAPIC and local APIC live above it). */
+    public static final long MAX_MEMORY = 3L << 30;
+    public static final int MAX_CPUS = 64;
+}

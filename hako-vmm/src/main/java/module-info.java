@@ -1,0 +1,12 @@
+/** The machine around the vCPUs: kernel loaders, firmware tables and guest images. */
+module dev.hako.vmm {
+    requires transitive dev.hako.core;
+    requires dev.hako.sys;
+    requires dev.hako.soft;
+    requires dev.hako.devices;
+    exports dev.hako.vmm.boot;
+    exports dev.hako.vmm.firmware;
+    exports dev.hako.vmm.image;
+    exports dev.hako.vmm.machine;
+    exports dev.hako.vmm.host;
+}
