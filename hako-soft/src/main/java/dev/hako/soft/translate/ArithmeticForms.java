@@ -213,6 +213,71 @@ final class ArithmeticForms {
         return true;
     }
 
+    /**
+     * D2/D3: ROL ROR SHL SHR SAL SAR by CL. A masked count of zero changes neither flags nor memory (a
+     * register is rewritten unchanged, which zero-extends a 32-bit one, as the interpreter does).
+     */
+    static boolean shiftByCl(BlockEmitter e, Insn i) {
+        int op = i.sub;
+        if (op == Shift.RCL || op == Shift.RCR) {
+            return false;
+        }
+        CodeBuilder cob = e.cob;
+        int size = i.opSize;
+        int bits = size * 8;
+        e.begin();
+        int a = loadDestination(e, i, Operand.RM);
+        int count = e.newLong();
+        e.reg64(Cpu.RCX);
+        cob.loadConstant(size == 8 ? 63L : 31L).land().lstore(count);
+        Runnable result = () -> {
+            switch (op) {
+                case Shift.SHL, Shift.SAL -> {
+                    cob.lload(a).lload(count).l2i().lshl();
+                    e.mask(size);
+                }
+                case Shift.SHR -> cob.lload(a).lload(count).l2i().lushr();
+                case Shift.SAR -> {
+                    cob.lload(a);
+                    e.signExtend(size);
+                    cob.lload(count).l2i().lshr();
+                    e.mask(size);
+                }
+                default -> { // ROL, ROR: a rotate by count mod bits; by zero, both halves give a back
+                    boolean left = op == Shift.ROL;
+                    cob.lload(a).lload(count).l2i().bipush(bits).irem();
+                    if (left) {
+                        cob.lshl();
+                    } else {
+                        cob.lushr();
+                    }
+                    cob.lload(a).bipush(bits).lload(count).l2i().bipush(bits).irem().isub();
+                    if (left) {
+                        cob.lushr();
+                    } else {
+                        cob.lshl();
+                    }
+                    cob.lor();
+                    e.mask(size);
+                }
+            }
+        };
+        if (i.rmIsReg) {
+            result.run();
+            e.setReg(i.rm, size);
+        } else {
+            java.lang.classfile.Label skip = cob.newLabel();
+            cob.lload(count).lconst_0().lcmp().ifeq(skip);
+            e.scratchTarget();
+            result.run();
+            e.writeCall(size);
+            cob.labelBinding(skip);
+        }
+        e.flags.add(new FlagChain.Producer(FlagChain.SHIFT_CL, size, -1, a, -1, op, count));
+        e.end();
+        return true;
+    }
+
     /** 0F AF IMUL Gv,Ev and 69/6B IMUL Gv,Ev,imm: the low half of the product. */
     static boolean imul(BlockEmitter e, Insn i, boolean withImmediate) {
         if (!"imul".equals(i.spec.mnemonic)) {

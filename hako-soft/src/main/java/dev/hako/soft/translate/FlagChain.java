@@ -28,8 +28,11 @@ import java.util.List;
  */
 final class FlagChain {
     static final int ADD = Flags.ADD, SUB = Flags.SUB, LOGIC = Flags.LOGIC, INC = Flags.INC, DEC = Flags.DEC;
-    /** Producers done by calling the interpreter's computation at materialization. */
-    static final int SHIFT = 100, IMUL = 101;
+    /**
+     * Producers done by calling the interpreter's computation at materialization. SHIFT_CL has its count in
+     * a local ({@code count} is that local's slot) and changes nothing when the count is zero.
+     */
+    static final int SHIFT = 100, IMUL = 101, SHIFT_CL = 102;
     private static final ClassDesc CD_FLAGS = ClassDesc.of("dev.hako.soft.exec.Flags");
     private static final ClassDesc CD_SHIFT = ClassDesc.of("dev.hako.soft.exec.Shift");
     private static final ClassDesc CD_TRANSLATED_FLAGS = ClassDesc.of("dev.hako.soft.translate.TranslatedFlags");
@@ -41,7 +44,12 @@ final class FlagChain {
      */
     record Producer(int kind, int size, int res, int src1, int src2, int op, int count) {
         boolean setsAll() {
-            return kind != INC && kind != DEC && !(kind == SHIFT && (op == 0 || op == 1));
+            return kind != INC && kind != DEC && kind != SHIFT_CL && !(kind == SHIFT && (op == 0 || op == 1));
+        }
+
+        /** ADD, SUB or logic: the carry is known from the operands. */
+        boolean plain() {
+            return kind == ADD || kind == SUB || kind == LOGIC;
         }
     }
 
@@ -72,7 +80,18 @@ final class FlagChain {
     /** Emits the writes that bring the cpu's flag fields to the state {@code producers} describe. */
     void materialize(List<Producer> producers) {
         CodeBuilder cob = e.cob;
-        for (Producer p : producers) {
+        for (int k = 0; k < producers.size(); k++) {
+            Producer p = producers.get(k);
+            boolean incDecNext = k + 1 < producers.size()
+                    && (producers.get(k + 1).kind == INC || producers.get(k + 1).kind == DEC);
+            if (p.plain() && incDecNext) {
+                continue; // the INC/DEC above overwrites every field; it takes its carry from p directly
+            }
+            Producer below = k > 0 ? producers.get(k - 1) : null;
+            if ((p.kind == INC || p.kind == DEC) && below != null && below.plain()) {
+                writeIncDec(p, below);
+                continue;
+            }
             switch (p.kind) {
                 case SHIFT -> {
                     e.cpu();
@@ -85,6 +104,12 @@ final class FlagChain {
                     e.cpu();
                     cob.lload(p.src1).lload(p.src2).loadConstant(p.size).invokestatic(CD_TRANSLATED_FLAGS,
                             "imul", MethodTypeDesc.of(CD_void, BlockEmitter.CD_CPU, CD_long, CD_long, CD_int));
+                }
+                case SHIFT_CL -> {
+                    e.cpu();
+                    cob.loadConstant(p.op).lload(p.src1).lload(p.count).l2i().loadConstant(p.size)
+                            .invokestatic(CD_TRANSLATED_FLAGS, "shiftByCount",
+                                    MethodTypeDesc.of(CD_void, BlockEmitter.CD_CPU, CD_int, CD_long, CD_int, CD_int));
                 }
                 case INC, DEC -> {
                     e.cpu();
@@ -110,10 +135,46 @@ final class FlagChain {
         }
     }
 
+    /** INC/DEC over a plain producer: the lazy fields, with the carry worked out from {@code below}. */
+    private void writeIncDec(Producer p, Producer below) {
+        CodeBuilder cob = e.cob;
+        e.cpu();
+        if (below.kind == LOGIC) {
+            cob.lconst_0();
+        } else {
+            Label carry = cob.newLabel();
+            Label done = cob.newLabel();
+            if (below.kind == SUB) {
+                cob.lload(below.src1).lload(below.src2);
+            } else {
+                cob.lload(below.res);
+                e.mask(below.size);
+                cob.lload(below.src1);
+            }
+            unsignedCompare(below.size);
+            cob.iflt(carry).lconst_0().goto_(done);
+            cob.labelBinding(carry);
+            cob.lconst_1();
+            cob.labelBinding(done);
+        }
+        cob.putfield(BlockEmitter.CD_CPU, "ccAux", CD_long);
+        e.cpu();
+        cob.loadConstant(p.kind).putfield(BlockEmitter.CD_CPU, "ccOp", CD_int);
+        e.cpu();
+        cob.loadConstant(p.size).putfield(BlockEmitter.CD_CPU, "ccSize", CD_int);
+        e.cpu();
+        cob.lload(p.res).putfield(BlockEmitter.CD_CPU, "ccRes", CD_long);
+        e.cpu();
+        cob.lload(p.src1).putfield(BlockEmitter.CD_CPU, "ccSrc1", CD_long);
+        e.cpu();
+        cob.lconst_1().putfield(BlockEmitter.CD_CPU, "ccSrc2", CD_long);
+    }
+
     // ---- conditions ----
 
-    private Producer lone() {
-        return chain.size() == 1 ? chain.get(0) : null;
+    /** The last producer; ADD, SUB and logic producers set every flag, so when on top they are alone. */
+    private Producer top() {
+        return chain.isEmpty() ? null : chain.get(chain.size() - 1);
     }
 
     private static boolean inlinable(Producer p, int cc) {
@@ -124,13 +185,14 @@ final class FlagChain {
             case SUB -> cc != 0x0 && cc != 0x1 && cc != 0xA && cc != 0xB;
             case ADD -> cc >= 0x2 && cc <= 0x5 || cc == 0x8 || cc == 0x9;
             case LOGIC -> cc != 0xA && cc != 0xB;
+            case INC, DEC -> cc == 0x4 || cc == 0x5 || cc == 0x8 || cc == 0x9; // ZF and SF come from the result
             default -> false;
         };
     }
 
     /** Before an instruction that tests {@code cc}: if the test cannot be answered inline, materialize now. */
     void prepareCondition(int cc) {
-        if (!inlinable(lone(), cc) && !chain.isEmpty()) {
+        if (!inlinable(top(), cc) && !chain.isEmpty()) {
             materializeNow();
         }
     }
@@ -138,7 +200,7 @@ final class FlagChain {
     /** Branches to {@code ifTrue} when condition {@code cc} holds (after {@link #prepareCondition}). */
     void branchIf(int cc, Label ifTrue) {
         CodeBuilder cob = e.cob;
-        Producer p = lone();
+        Producer p = top();
         if (!inlinable(p, cc)) {
             e.cpu();
             cob.loadConstant(cc).invokestatic(CD_FLAGS, "condition",
@@ -190,6 +252,16 @@ final class FlagChain {
                             default -> cob.ifge(ifTrue); // 0x9
                         }
                     }
+                }
+            }
+            case INC, DEC -> {
+                signedResult(p);
+                cob.lconst_0().lcmp();
+                switch (cc) {
+                    case 0x4 -> cob.ifeq(ifTrue);
+                    case 0x5 -> cob.ifne(ifTrue);
+                    case 0x8 -> cob.iflt(ifTrue);
+                    default -> cob.ifge(ifTrue); // 0x9
                 }
             }
             default -> subCondition(p, cc, ifTrue);

@@ -71,6 +71,7 @@ final class InsnForms {
             case 0x99 -> mnemonic(i, "cwd") && run(() -> TransferForms.signExtendIntoRdx(e, i));
             case 0xC0, 0xC1 -> shift(e, i, (int) i.imm);
             case 0xD0, 0xD1 -> shift(e, i, 1);
+            case 0xD2, 0xD3 -> shiftMnemonic(i) && ArithmeticForms.shiftByCl(e, i);
             case 0xC2, 0xC3 -> mnemonic(i, "ret") && TransferForms.ret(e, i);
             case 0xC6, 0xC7 -> mnemonic(i, "mov") && run(() -> TransferForms.movImmediate(e, i));
             case 0xE8 -> mnemonic(i, "call") && TransferForms.call(e, i, false);
@@ -122,10 +123,13 @@ final class InsnForms {
     }
 
     private static boolean shift(BlockEmitter e, Insn i, int count) {
+        return shiftMnemonic(i) && ArithmeticForms.shiftByConstant(e, i, count);
+    }
+
+    private static boolean shiftMnemonic(Insn i) {
         String m = i.spec.mnemonic;
-        boolean known = m.equals("rol") || m.equals("ror") || m.equals("shl") || m.equals("shr") || m.equals("sal")
+        return m.equals("rol") || m.equals("ror") || m.equals("shl") || m.equals("shr") || m.equals("sal")
                 || m.equals("sar") || m.equals("rcl") || m.equals("rcr");
-        return known && ArithmeticForms.shiftByConstant(e, i, count);
     }
 
     private static boolean mnemonic(Insn i, String expected) {

@@ -2,6 +2,7 @@ package dev.hako.soft.translate;
 
 import dev.hako.soft.exec.Cpu;
 import dev.hako.soft.exec.Flags;
+import dev.hako.soft.exec.Shift;
 
 /**
  * Flag materialization that translated code calls when a pending producer must reach the cpu's fields and
@@ -15,6 +16,13 @@ public final class TranslatedFlags {
         long oldCf = Flags.cf(c) ? Flags.CF : 0;
         c.setFlags(producer, size, res, src1, 1);
         c.ccAux = oldCf;
+    }
+
+    /** A shift or rotate by CL: a masked count of zero leaves the flags alone. */
+    public static void shiftByCount(Cpu c, int op, long a, int count, int size) {
+        if (count != 0) {
+            Shift.compute(c, op, a, count, size);
+        }
     }
 
     /** Two- and three-operand IMUL: CF = OF = the product does not fit; SF, ZF, PF of the truncated result. */
