@@ -106,8 +106,9 @@ final class BlockCache {
     }
 
     /**
-     * The instructions of {@code first} and of the blocks it runs into on one path: through the fall-through
-     * of a conditional branch, a direct jump, or a block that ended at its size limit. The path stays on
+     * The instructions of {@code first} and of the blocks it runs into on one path: through a conditional
+     * branch (taken if backward, as loops are, else falling through), a direct jump, or a block that ended at
+     * its size limit. The path stays on
      * {@code first}'s page (so dropping that page drops the translation) and visits no block twice. The
      * translator treats the inner branches as side exits.
      */
@@ -120,7 +121,7 @@ final class BlockCache {
             Insn last = current.insns[current.insns.length - 1];
             long next;
             if (Branches.isConditional(last)) {
-                next = last.next;
+                next = last.imm - last.addr < 0 ? last.imm : last.next; // backward branches are loops: taken
             } else if (Branches.isDirectJump(last)) {
                 next = last.imm;
             } else if (!last.spec.has(OpSpec.ENDS_BLOCK)) {

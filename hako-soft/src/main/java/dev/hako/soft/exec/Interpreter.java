@@ -54,6 +54,7 @@ public final class Interpreter {
     /** Ends {@link #run} after the current block. Any thread may call it. */
     public void requestStop() {
         stopRequested = true;
+        cpu.attention = true; // translated loops look at it
     }
 
     /** Ends {@link #run} once the current instruction completes; for the vCPU's own thread. */

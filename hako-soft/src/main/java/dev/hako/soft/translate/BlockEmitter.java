@@ -61,6 +61,8 @@ final class BlockEmitter {
     private final List<Stub> faultStubs = new ArrayList<>();
     private final List<Stub> exitStubs = new ArrayList<>();
     private final List<Stub> sideExits = new ArrayList<>();
+    /** Where a trace that comes back to its own start goes on. */
+    private final Label loopHead;
 
     /** Registers that differ from {@code cpu.r}, and the flag producers not yet in the cpu's fields. */
     record State(int dirty, List<FlagChain.Producer> chain) {}
@@ -76,6 +78,7 @@ final class BlockEmitter {
         this.mem = cob.allocateLocal(TypeKind.REFERENCE);
         this.regs = cob.allocateLocal(TypeKind.REFERENCE);
         this.scratchEa = cob.allocateLocal(TypeKind.LONG);
+        this.loopHead = cob.newLabel();
         java.util.Arrays.fill(regSlot, -1);
     }
 
@@ -83,6 +86,7 @@ final class BlockEmitter {
     void emit() {
         cob.aload(CPU).getfield(CD_CPU, "mem", CD_MMU).astore(mem);
         cob.aload(CPU).getfield(CD_CPU, "r", CD_LONG_ARRAY).astore(regs);
+        cob.labelBinding(loopHead);
         for (int k = 0; k < count; k++) {
             current = k;
             Insn insn = insns[k];
@@ -104,12 +108,20 @@ final class BlockEmitter {
             cob.aload(CPU).loadConstant(continuation).putfield(CD_CPU, "rip", CD_long);
         }
         retire(count);
+        Label leave = cob.newLabel();
+        cob.aload(CPU).getfield(CD_CPU, "rip", CD_long).loadConstant(insns[0].addr).lcmp().ifne(leave);
+        loopBack();
+        cob.labelBinding(leave);
         cob.return_();
         for (Stub s : sideExits) {
             cob.labelBinding(s.label);
             commit(s.state);
-            cob.aload(CPU).loadConstant(insns[s.index].imm).putfield(CD_CPU, "rip", CD_long);
+            long target = exitTarget(insns[s.index], s.index);
+            cob.aload(CPU).loadConstant(target).putfield(CD_CPU, "rip", CD_long);
             retire(s.index + 1);
+            if (target == insns[0].addr) {
+                loopBack();
+            }
             cob.return_();
         }
         for (Stub s : exitStubs) {
@@ -185,14 +197,37 @@ final class BlockEmitter {
         }
     }
 
-    /** A conditional branch inside a trace: taken leaves the translated code, not taken goes on. */
+    /** True when the trace goes on at the target of the conditional branch {@code k} (a backward one). */
+    private boolean followsTaken(Insn insn, int k) {
+        return k + 1 < insns.length && insns[k + 1].addr == insn.imm && insn.imm != insn.next;
+    }
+
+    /** Where the side exit of conditional branch {@code k} leaves to: the way the trace does not go. */
+    private long exitTarget(Insn insn, int k) {
+        return followsTaken(insn, k) ? insn.next : insn.imm;
+    }
+
+    /** A conditional branch inside a trace: the way the trace goes on stays inside, the other way leaves. */
     private void sideExit(Insn insn) {
-        flags.prepareCondition(insn.sub);
+        int cc = followsTaken(insn, current) ? insn.sub ^ 1 : insn.sub;
+        flags.prepareCondition(cc);
         begin();
         Label exit = cob.newLabel();
-        flags.branchIf(insn.sub, exit);
+        flags.branchIf(cc, exit);
         sideExits.add(new Stub(exit, current, state()));
         end();
+    }
+
+    /**
+     * Execution goes on at the trace's own start (state committed, RIP set, instructions retired): loop
+     * inside the method instead of returning, unless someone wants the vCPU's attention.
+     */
+    private void loopBack() {
+        Label leave = cob.newLabel();
+        cob.aload(CPU).getfield(CD_CPU, "attention", CD_boolean).ifne(leave);
+        java.util.Arrays.fill(regState, NOT_LOADED);
+        cob.goto_(loopHead);
+        cob.labelBinding(leave);
     }
 
     /** Runs the instruction through its interpreter handler, with registers and flags in the cpu. */

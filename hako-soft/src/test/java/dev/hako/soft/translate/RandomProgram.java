@@ -144,10 +144,33 @@ final class RandomProgram {
     }
 
     private void emitRandom() {
+        emit(rnd.nextInt(31));
+    }
+
+    /** An inner loop (counter in memory no other access reaches) over a few straight-line instructions. */
+    private void innerLoop() {
+        Mem counter = new Mem(12, false, 0, 0x3000);
+        add(modrm(8, op(0xC7), 0, 0, counter, false).imm(1 + rnd.nextInt(5), 4));
+        int loopStart = body.size();
+        int length = 1 + rnd.nextInt(4);
+        for (int k = 0; k < length; k++) {
+            emit(rnd.nextInt(18)); // straight-line forms only
+        }
+        add(modrm(8, op(0xFF), 1, 0, counter, false));
+        Item jnz = new Item().b(0x0F, 0x85).imm(0, 4);
+        jnz.fixup = 6;
+        jnz.target = loopStart;
+        add(jnz);
+        for (int k = loopStart; k < body.size(); k++) {
+            body.get(k).boundary = false; // no branch from outside lands inside the loop
+        }
+    }
+
+    private void emit(int form) {
         int size = size();
         int w = size == 1 ? 0 : 1;
         int reg = writable();
-        switch (rnd.nextInt(30)) {
+        switch (form) {
             case 0, 1, 2 -> { // ALU Ev,Gv / Gv,Ev
                 int alu = rnd.nextInt(8);
                 add(rmForm(size, op((alu << 3) + w + (rnd.nextBoolean() ? 2 : 0)), reg));
@@ -338,6 +361,7 @@ final class RandomProgram {
                 add(rmForm(size, op(0x38 + w), reg));
                 add(rmForm(size, op((rnd.nextBoolean() ? 0x10 : 0x18) + w), reg));
             }
+            case 28 -> innerLoop();
             default -> { // compare and a conditional move or set on it
                 add(rmForm(size, op(0x38 + w + (rnd.nextBoolean() ? 2 : 0)), reg));
                 add(rmForm(4, op(0x0F, 0x40 + rnd.nextInt(16)), writable()));
@@ -388,7 +412,7 @@ final class RandomProgram {
             long target = it.target < body.size() ? body.get(it.target).address : loopTail;
             switch (it.fixup) {
                 case 1 -> b[b.length - 1] = (byte) (target - next);
-                case 4 -> put32(b, b.length - 4, target - next);
+                case 4, 6 -> put32(b, b.length - 4, target - next);
                 case 2 -> put32(b, it.at, target);
                 case 3 -> put32(b, it.at, target + 1 - next); // the imm32 after the B8+r opcode byte
                 case 5 -> faultingNext.put(it.address, next);

@@ -81,7 +81,18 @@ class TranslatorTest {
         cpu.r[15] = 1 + data.nextInt(6);
         cpu.setRflags(data.nextLong(), 0x8D5);
         cpu.rip = p.start;
-        interpreter.run();
+        Thread watchdog = Thread.ofVirtual().start(() -> {
+            try {
+                Thread.sleep(20_000);
+                interpreter.requestStop(); // a runaway loop fails the test instead of hanging it
+            } catch (InterruptedException done) {
+                // finished in time
+            }
+        });
+        Interpreter.Exit exit = interpreter.run();
+        watchdog.interrupt();
+        assertThat(interpreter.stopped()).as("program %d ended by SYSCALL or a fault, not the watchdog (%s)", seed, exit)
+                .isTrue();
         byte[] memory = ram.toArray(ValueLayout.JAVA_BYTE);
         return new Outcome(cpu.r.clone(), cpu.rflags(), cpu.rip, cpu.instructions, memory, faults,
                 translator.translated());
