@@ -1,6 +1,5 @@
 package dev.hako.soft.translate;
 
-import static java.lang.constant.ConstantDescs.CD_Object;
 import static java.lang.constant.ConstantDescs.CD_void;
 import static java.lang.constant.ConstantDescs.INIT_NAME;
 import static java.lang.constant.ConstantDescs.MTD_void;
@@ -15,8 +14,8 @@ import java.lang.constant.MethodTypeDesc;
 import java.util.List;
 
 /**
- * Writes the class file of one translated block with {@code java.lang.classfile}: a final class
- * implementing {@link dev.hako.soft.exec.BlockCode} whose {@code run(Cpu)} is the block (see
+ * Writes the class file of one translated block with {@code java.lang.classfile}: a final subclass of
+ * {@link dev.hako.soft.exec.BlockCode} whose {@code run(Cpu)} is the block (see
  * {@link BlockEmitter}). The instructions and handlers the code refers to are class data, loaded as
  * constants.
  */
@@ -31,9 +30,9 @@ final class ClassEmitter {
     static byte[] emit(Insn[] insns, int count, List<Object> classData) {
         return ClassFile.of().build(THIS_CLASS, cb -> cb
                 .withFlags(ClassFile.ACC_FINAL | ClassFile.ACC_SUPER)
-                .withInterfaceSymbols(CD_BLOCK_CODE)
+                .withSuperclass(CD_BLOCK_CODE)
                 .withMethodBody(INIT_NAME, MTD_void, ClassFile.ACC_PUBLIC,
-                        code -> code.aload(0).invokespecial(CD_Object, INIT_NAME, MTD_void).return_())
+                        code -> code.aload(0).invokespecial(CD_BLOCK_CODE, INIT_NAME, MTD_void).return_())
                 .withMethodBody("run", RUN_TYPE, ClassFile.ACC_PUBLIC,
                         code -> new BlockEmitter(code, insns, count, classData).emit()));
     }
