@@ -239,6 +239,9 @@ final class BlockEmitter {
         }
         flushRegisters();
         flags.materializeNow();
+        // Handlers find RIP at their instruction's end (the interpreter runs a block with RIP at its end, and
+        // only the last instruction of a block may end it): those that end a block without branching rely on it.
+        cob.aload(CPU).loadConstant(insn.next).putfield(CD_CPU, "rip", CD_long);
         begin();
         mayFault = true;
         mayExit = true;

@@ -144,7 +144,7 @@ final class RandomProgram {
     }
 
     private void emitRandom() {
-        emit(rnd.nextInt(31));
+        emit(rnd.nextInt(32));
     }
 
     /** An inner loop (counter in memory no other access reaches) over a few straight-line instructions. */
@@ -362,6 +362,7 @@ final class RandomProgram {
                 add(rmForm(size, op((rnd.nextBoolean() ? 0x10 : 0x18) + w), reg));
             }
             case 28 -> innerLoop();
+            case 29 -> add(new Item().b(0xFB)); // STI (at CPL 0): ends a block without a branch
             default -> { // compare and a conditional move or set on it
                 add(rmForm(size, op(0x38 + w + (rnd.nextBoolean() ? 2 : 0)), reg));
                 add(rmForm(4, op(0x0F, 0x40 + rnd.nextInt(16)), writable()));

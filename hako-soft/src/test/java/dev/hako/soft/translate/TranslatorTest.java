@@ -74,6 +74,7 @@ class TranslatorTest {
         for (int r = 0; r < 16; r++) {
             cpu.r[r] = data.nextLong();
         }
+        cpu.setCpl(0); // STI is allowed
         cpu.r[Cpu.RSP] = RandomProgram.STACK_TOP;
         cpu.r[12] = RandomProgram.DATA;
         cpu.r[13] = RandomProgram.DATA + 0x1000;
