@@ -7,10 +7,17 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * When and what to translate. A block is translated once it has run {@code hako.translate.threshold} times
- * interpreted (default {@value #DEFAULT_THRESHOLD}); {@code -Dhako.translate=false} turns translation off.
- * Only 64-bit code is translated. A block whose method would be too big for HotSpot to compile
- * (HugeMethodLimit, 8000 bytes) is translated in part: the rest starts a block of its own.
+ * When and what to translate. A block is translated, together with the blocks it runs into on its page (a
+ * trace, see the block cache), once it has run {@code hako.translate.threshold} times interpreted (default
+ * {@value #DEFAULT_THRESHOLD}). Only 64-bit code is translated. A trace whose method would be too big for
+ * HotSpot to compile (HugeMethodLimit, 8000 bytes) is translated in part: the rest starts a block of its own.
+ *
+ * <p>System properties: {@code hako.translate=false} turns translation off; {@code hako.translate.threshold=1}
+ * translates everything at once, and then also single-stepped instructions, so a test suite run with it (for
+ * example under {@code JAVA_TOOL_OPTIONS=-Dhako.translate.threshold=1}) tests the translator;
+ * {@code hako.translate.trace=1} keeps translations to single blocks; {@code hako.translate.fallback=add,mov}
+ * keeps the named instructions on their interpreter handlers and {@code hako.translate.report=true} lists
+ * every instruction that falls back (both for bisecting).
  */
 public final class BlockBuilder {
     static final int DEFAULT_THRESHOLD = 64;

@@ -12,7 +12,7 @@ import dev.hako.soft.translate.ArithmeticForms.Operand;
  * it. Instructions with no form here (and LOCK-prefixed ones) run through their interpreter handler.
  */
 final class InsnForms {
-    /** Mnemonics kept on their interpreter handlers ({@code hako.translate.fallback}, comma-separated): for bisecting. */
+    /** Mnemonics kept on their interpreter handlers ({@code hako.translate.fallback}, comma-separated). */
     private static final java.util.Set<String> FORCED_FALLBACK =
             java.util.Set.of(System.getProperty("hako.translate.fallback", "").split(","));
 

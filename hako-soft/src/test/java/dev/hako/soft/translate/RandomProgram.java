@@ -207,7 +207,8 @@ final class RandomProgram {
                 int kind = rnd.nextInt(5);
                 int digit = rnd.nextInt(8);
                 if (kind < 3) {
-                    add(rmForm(size, op(0xC0 + w), digit).imm(rnd.nextInt(3) == 0 ? rnd.nextInt(256) : rnd.nextInt(70), 1));
+                    int count = rnd.nextInt(3) == 0 ? rnd.nextInt(256) : rnd.nextInt(70);
+                    add(rmForm(size, op(0xC0 + w), digit).imm(count, 1));
                 } else {
                     add(rmForm(size, op(kind == 3 ? 0xD0 + w : 0xD2 + w), digit));
                 }
@@ -250,7 +251,8 @@ final class RandomProgram {
                 switch (rnd.nextInt(4)) {
                     case 0 -> add(modrm(size, op(0x86 + w), reg, writable(), null, false));
                     case 1 -> add(new Item().b(0x48 | (reg >= 8 ? 1 : 0), 0x90 + (reg & 7)));
-                    case 2 -> add(new Item().b(0x40 | (size == 8 ? 8 : 0) | (reg >= 8 ? 1 : 0), 0x0F, 0xC8 + (reg & 7)));
+                    case 2 -> add(new Item().b(0x40 | (size == 8 ? 8 : 0) | (reg >= 8 ? 1 : 0), 0x0F,
+                            0xC8 + (reg & 7)));
                     default -> {
                         Item it = new Item();
                         int s = size == 1 ? 4 : size;

@@ -92,8 +92,8 @@ class TranslatorTest {
         });
         Interpreter.Exit exit = interpreter.run();
         watchdog.interrupt();
-        assertThat(interpreter.stopped()).as("program %d ended by SYSCALL or a fault, not the watchdog (%s)", seed, exit)
-                .isTrue();
+        assertThat(interpreter.stopped())
+                .as("program %d ended by SYSCALL or a fault, not the watchdog (%s)", seed, exit).isTrue();
         byte[] memory = ram.toArray(ValueLayout.JAVA_BYTE);
         return new Outcome(cpu.r.clone(), cpu.rflags(), cpu.rip, cpu.instructions, memory, faults,
                 translator.translated());
