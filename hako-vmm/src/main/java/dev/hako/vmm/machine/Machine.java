@@ -95,6 +95,9 @@ public final class Machine implements AutoCloseable {
     /** Builds the machine and loads the kernel; nothing runs until {@link #run}. */
     public static Machine create(MachineConfig config, CharBackend console, PrintStream log) throws IOException,
             KernelFormatException {
+        validate(config);
+        // Fail on a bad kernel before reserving guest RAM.
+        KernelLoaders.forFile(config.kernel());
         return new Machine(config, console, log);
     }
 
