@@ -23,6 +23,9 @@ public final class CpuidModel {
         {0x4, 1, 0x00000122, (7L << 22) | 63, 63, 0},
         {0x4, 2, 0x00000143, (15L << 22) | 63, 1023, 0},
         {0x4, 3, 0x00000163, (15L << 22) | 63, 8191, 6},
+        // Leaf 7: IA32_TSC_ADJUST exists. With the invariant TSC of 0x80000007 below, Linux trusts the
+        // TSC without a clocksource watchdog, which under emulation would compare it with lost timer ticks.
+        {0x7, 0, 0, 1 << 1, 0, 0},
         // Leaf 0x15: TSC = crystal (ECX Hz) * EBX / EAX; leaf 0x16: base, max and bus MHz.
         {0x15, 0, 1, 1, TSC_HZ, 0},
         {0x16, 0, TSC_HZ / 1_000_000, TSC_HZ / 1_000_000, 100, 0},
@@ -35,6 +38,7 @@ public final class CpuidModel {
         {0x80000003L, 0, ascii(" CPU"), 0, 0, 0},
         {0x80000004L, 0, 0, 0, 0, 0},
         {0x80000006L, 0, 0, 0, 0x04008040L, 0},
+        {0x80000007L, 0, 0, 0, 0, 1 << 8}, // invariant TSC
         {0x80000008L, 0, 0x00003028, 0, 0, 0},
     };
 
