@@ -81,7 +81,7 @@ final class RunCommand implements Callable<Integer> {
         Machine[] machine = new Machine[1];
         StdioConsole console = new StdioConsole(System.in, System.out, () -> machine[0].stop("quit from the console"));
         try {
-            machine[0] = Machine.create(config, console, System.err);
+            machine[0] = Machine.create(config, console, console.messages(System.err));
         } catch (KernelFormatException | IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }
