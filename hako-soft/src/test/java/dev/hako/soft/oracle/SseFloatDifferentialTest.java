@@ -187,22 +187,21 @@ class SseFloatDifferentialTest {
 
     @TestFactory
     Stream<DynamicTest> arithmetic() {
-        return arithmeticCases().stream().map(c -> DynamicTest.dynamicTest(c.toString(), () -> Differential.check(c)));
+        return Differential.tests(arithmeticCases());
     }
 
     @TestFactory
     Stream<DynamicTest> comparisons() {
-        return compareCases().stream().map(c -> DynamicTest.dynamicTest(c.toString(), () -> Differential.check(c)));
+        return Differential.tests(compareCases());
     }
 
     @TestFactory
     Stream<DynamicTest> approximations() {
-        return approximationCases().stream()
-                .map(c -> DynamicTest.dynamicTest(c.toString(), () -> Differential.check(c)));
+        return Differential.tests(approximationCases());
     }
 
     @TestFactory
     Stream<DynamicTest> conversions() {
-        return conversionCases().stream().map(c -> DynamicTest.dynamicTest(c.toString(), () -> Differential.check(c)));
+        return Differential.tests(conversionCases());
     }
 }

@@ -179,18 +179,17 @@ class SseIntegerDifferentialTest {
 
     @TestFactory
     Stream<DynamicTest> arithmetic() {
-        return arithmeticCases().stream().map(c -> DynamicTest.dynamicTest(c.toString(), () -> Differential.check(c)));
+        return Differential.tests(arithmeticCases());
     }
 
     @TestFactory
     Stream<DynamicTest> shiftsAndShuffles() {
-        return shiftAndShuffleCases().stream()
-                .map(c -> DynamicTest.dynamicTest(c.toString(), () -> Differential.check(c)));
+        return Differential.tests(shiftAndShuffleCases());
     }
 
     @TestFactory
     Stream<DynamicTest> moves() {
-        return moveCases().stream().map(c -> DynamicTest.dynamicTest(c.toString(), () -> Differential.check(c)));
+        return Differential.tests(moveCases());
     }
 
     /** Misaligned m128 operands of the aligned forms, and reserved MXCSR bits: #GP(0), on the soft CPU alone. */
