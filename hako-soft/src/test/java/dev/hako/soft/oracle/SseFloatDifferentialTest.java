@@ -27,10 +27,7 @@ class SseFloatDifferentialTest {
     private static InstructionCase floatCase(String hex, int lane, boolean alignedMemory, String note) {
         InstructionCase c = InstructionCase.of(hex).compare(Compare.XMM, Compare.MXCSR)
                 .adjust(SseCases.floatInputs(lane)).adjust(SseCases.randomMxcsr()).iterations(300).note(note);
-        if (alignedMemory && MemoryOperand.of(c.bytes).isPresent()) {
-            c.adjust(SseCases.aligned(hex));
-        }
-        return c;
+        return SseCases.alignedIfMemory(c, hex, alignedMemory);
     }
 
     /** Register pairs and memory operands for one opcode in one of the four forms. */
@@ -179,10 +176,7 @@ class SseFloatDifferentialTest {
     private static InstructionCase intCase(String hex, boolean aligned, String note) {
         InstructionCase c = InstructionCase.of(hex).compare(Compare.XMM, Compare.MXCSR)
                 .adjust(SseCases.randomMxcsr()).iterations(300).note(note);
-        if (aligned && MemoryOperand.of(c.bytes).isPresent()) {
-            c.adjust(SseCases.aligned(hex));
-        }
-        return c;
+        return SseCases.alignedIfMemory(c, hex, aligned);
     }
 
     @TestFactory

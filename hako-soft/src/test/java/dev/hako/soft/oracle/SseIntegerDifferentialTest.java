@@ -22,10 +22,7 @@ class SseIntegerDifferentialTest {
 
     private static InstructionCase xmmCase(String hex, boolean alignedMemory, String note) {
         InstructionCase c = InstructionCase.of(hex).compare(Compare.XMM, Compare.MXCSR).iterations(100).note(note);
-        if (alignedMemory && MemoryOperand.of(c.bytes).isPresent()) {
-            c.adjust(SseCases.aligned(hex));
-        }
-        return c;
+        return SseCases.alignedIfMemory(c, hex, alignedMemory);
     }
 
     private static void forms(List<InstructionCase> cases, String prefix, String opcode, boolean aligned,
