@@ -3,6 +3,7 @@ module dev.hako.vmm {
     requires transitive dev.hako.core;
     requires dev.hako.sys;
     requires dev.hako.soft;
+    requires dev.hako.kvm;
     requires dev.hako.devices;
     exports dev.hako.vmm.boot;
     exports dev.hako.vmm.firmware;

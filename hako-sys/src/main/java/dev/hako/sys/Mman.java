@@ -36,6 +36,18 @@ public final class Mman {
         return MemorySegment.ofAddress(address).reinterpret(size);
     }
 
+    /**
+     * A shared mapping of {@code size} bytes of the object behind {@code fd} from offset 0 (a device's
+     * memory, such as a KVM vCPU's kvm_run page); throws with the errno on failure.
+     */
+    public static MemorySegment mapShared(int fd, long size) {
+        long address = Libc.syscall(SYS_MMAP, 0, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        if (address < 0 && address > -4096) {
+            throw new IllegalStateException("mmap of fd " + fd + " failed: " + Errno.describe(-address));
+        }
+        return MemorySegment.ofAddress(address).reinterpret(size);
+    }
+
     /** Changes the protection of a page-aligned host range; throws with the errno on failure. */
     public static void protect(MemorySegment segment, int prot) {
         long r = Libc.syscall(SYS_MPROTECT, segment.address(), segment.byteSize(), prot, 0, 0, 0);

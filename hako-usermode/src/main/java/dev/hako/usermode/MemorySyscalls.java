@@ -148,18 +148,26 @@ final class MemorySyscalls {
         return 0;
     }
 
-    private static long mprotect(GuestProcess p, long addr, long length, long prot) {
+    /**
+     * The range check of mprotect and madvise: 0, or -EINVAL for an unaligned address or negative length,
+     * or -ENOMEM when a page of the range is not mapped.
+     */
+    private static long mappedRangeError(GuestProcess p, long addr, long length) {
         if ((addr & PAGE_MASK) != 0 || length < 0) {
             return -EINVAL;
         }
-        long size = pageUp(length);
-        if (!p.space.allows(addr, size, 0)) {
-            return -ENOMEM;
+        return p.space.allows(addr, pageUp(length), 0) ? 0 : -ENOMEM;
+    }
+
+    private static long mprotect(GuestProcess p, long addr, long length, long prot) {
+        long error = mappedRangeError(p, addr, length);
+        if (error != 0) {
+            return error;
         }
         if ((prot & ~(7L | 0x03000000L)) != 0) {
             return -EINVAL;
         }
-        p.space.setProtection(addr, size, (int) prot & 7);
+        p.space.setProtection(addr, pageUp(length), (int) prot & 7);
         return 0;
     }
 
@@ -208,13 +216,11 @@ final class MemorySyscalls {
     }
 
     private static long madvise(GuestProcess p, long addr, long length, long advice) {
-        if ((addr & PAGE_MASK) != 0 || length < 0) {
-            return -EINVAL;
+        long error = mappedRangeError(p, addr, length);
+        if (error != 0) {
+            return error;
         }
         long size = pageUp(length);
-        if (!p.space.allows(addr, size, 0)) {
-            return -ENOMEM;
-        }
         if (advice == MADV_DONTNEED && size > 0) {
             p.space.discard(addr, size);
         }

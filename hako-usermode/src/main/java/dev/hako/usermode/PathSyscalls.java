@@ -83,11 +83,7 @@ final class PathSyscalls {
     }
 
     private static long openat(GuestProcess p, long dirfd, long path, long flags, long mode) {
-        long hostDir = p.hostPath(dirfd, path, p.pathA);
-        if (hostDir < 0) {
-            return hostDir;
-        }
-        long fd = Libc.syscall(OPENAT, hostDir, p.pathA.address(), flags | O_CLOEXEC, mode, 0, 0);
+        long fd = at(p, OPENAT, dirfd, path, flags | O_CLOEXEC, mode, 0);
         return fd < 0 ? fd : p.fds.add((int) fd, 0, (flags & O_CLOEXEC) != 0);
     }
 
@@ -96,8 +92,7 @@ final class PathSyscalls {
         if (host < 0) {
             return -EFAULT;
         }
-        long hostDir = p.hostPath(dirfd, path, p.pathA);
-        return hostDir < 0 ? hostDir : Libc.syscall(NEWFSTATAT, hostDir, p.pathA.address(), host, flags, 0, 0);
+        return at(p, NEWFSTATAT, dirfd, path, host, flags, 0);
     }
 
     private static long statx(GuestProcess p, long dirfd, long path, long flags, long mask, long buf, long a5) {
@@ -105,8 +100,7 @@ final class PathSyscalls {
         if (host < 0) {
             return -EFAULT;
         }
-        long hostDir = p.hostPath(dirfd, path, p.pathA);
-        return hostDir < 0 ? hostDir : Libc.syscall(STATX, hostDir, p.pathA.address(), flags, mask, host, 0);
+        return at(p, STATX, dirfd, path, flags, mask, host);
     }
 
     private static long twoNames(GuestProcess p, int nr, long fromDir, long from, long toDir, long to, long flags) {
@@ -174,8 +168,7 @@ final class PathSyscalls {
         if (t < 0) {
             return -EFAULT;
         }
-        long hostDir = p.hostPath(dirfd, path, p.pathA);
-        return hostDir < 0 ? hostDir : Libc.syscall(nr, hostDir, p.pathA.address(), t, flags, 0, 0);
+        return at(p, nr, dirfd, path, t, flags, 0);
     }
 
     /** truncate and statfs have no {@code *at} form: open the name, then use the fd form. */
@@ -204,8 +197,7 @@ final class PathSyscalls {
     }
 
     private static long openHost(GuestProcess p, long path, int flags) {
-        long hostDir = p.hostPath(AT_FDCWD, path, p.pathA);
-        return hostDir < 0 ? hostDir : Libc.syscall(OPENAT, hostDir, p.pathA.address(), flags | O_CLOEXEC, 0, 0, 0);
+        return at(p, OPENAT, AT_FDCWD, path, flags | O_CLOEXEC, 0, 0);
     }
 
     private static long getcwd(GuestProcess p, long buf, long size, long a2, long a3, long a4, long a5) {

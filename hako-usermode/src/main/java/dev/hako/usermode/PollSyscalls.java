@@ -32,35 +32,31 @@ final class PollSyscalls {
             return poll(p, fds, nfds, ts);
         });
         t.add(PPOLL, (p, fds, nfds, tmo, sigmask, size, a5) -> {
-            long ts = 0;
-            if (tmo != 0) {
-                if (p.in(tmo, 16) < 0) {
-                    return -EFAULT;
-                }
-                ts = timespec(p, p.space.readLong(tmo), p.space.readLong(tmo + 8));
-            }
-            return poll(p, fds, nfds, ts);
+            long ts = guestTimeout(p, tmo, 1);
+            return ts < 0 ? ts : poll(p, fds, nfds, ts);
         });
         t.add(SELECT, (p, n, r, w, e, tv, a5) -> {
-            long ts = 0;
-            if (tv != 0) {
-                if (p.in(tv, 16) < 0) {
-                    return -EFAULT;
-                }
-                ts = timespec(p, p.space.readLong(tv), p.space.readLong(tv + 8) * 1000);
-            }
-            return select(p, n, r, w, e, ts);
+            long ts = guestTimeout(p, tv, 1000); // a timeval: microseconds
+            return ts < 0 ? ts : select(p, n, r, w, e, ts);
         });
         t.add(PSELECT6, (p, n, r, w, e, tmo, sigmask) -> {
-            long ts = 0;
-            if (tmo != 0) {
-                if (p.in(tmo, 16) < 0) {
-                    return -EFAULT;
-                }
-                ts = timespec(p, p.space.readLong(tmo), p.space.readLong(tmo + 8));
-            }
-            return select(p, n, r, w, e, ts);
+            long ts = guestTimeout(p, tmo, 1);
+            return ts < 0 ? ts : select(p, n, r, w, e, ts);
         });
+    }
+
+    /**
+     * A guest timeout (seconds, then the fraction in units of {@code nanosPerUnit}) as a host timespec
+     * from {@link #timespec}; 0 for a NULL pointer, -EFAULT when unreadable.
+     */
+    private static long guestTimeout(GuestProcess p, long gva, long nanosPerUnit) {
+        if (gva == 0) {
+            return 0;
+        }
+        if (p.in(gva, 16) < 0) {
+            return -EFAULT;
+        }
+        return timespec(p, p.space.readLong(gva), p.space.readLong(gva + 8) * nanosPerUnit);
     }
 
     /** A host timespec in the scratch area; -1 (never) cannot be represented, so callers pass 0 for none. */

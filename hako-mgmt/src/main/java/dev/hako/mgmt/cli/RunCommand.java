@@ -39,8 +39,9 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--cpus", paramLabel = "N", defaultValue = "1", description = "vCPUs (default: ${DEFAULT-VALUE}).")
     int cpus;
 
-    @Option(names = "--accel", paramLabel = "soft|auto", defaultValue = "auto",
-            description = "CPU accelerator (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--accel", paramLabel = "soft|kvm|auto", defaultValue = "auto",
+            description = "CPU accelerator: hako's soft CPU, the host's KVM, or KVM where it can run the guest "
+                    + "and soft otherwise (default: ${DEFAULT-VALUE}).")
     String accel;
 
     @Override
@@ -72,16 +73,11 @@ final class RunCommand implements Callable<Integer> {
         if (initrdFile != null) {
             requireFile(initrdFile, "--initrd");
         }
-        String accelerator = "auto".equals(accel) ? "soft" : accel;
-        if (!accelerator.equals("soft")) {
-            throw new CommandLine.ParameterException(spec.commandLine(),
-                    "--accel " + accel + " is not available here (soft, auto)");
-        }
-        MachineConfig config = new MachineConfig(kernelFile, initrdFile, cmdline, bytes, cpus, accelerator);
+        MachineConfig config = new MachineConfig(kernelFile, initrdFile, cmdline, bytes, cpus, accel);
         Machine[] machine = new Machine[1];
         StdioConsole console = new StdioConsole(System.in, System.out, () -> machine[0].stop("quit from the console"));
         try {
-            machine[0] = Machine.create(config, console, System.err);
+            machine[0] = Machine.create(config, console, console.messages(System.err));
         } catch (KernelFormatException | IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }

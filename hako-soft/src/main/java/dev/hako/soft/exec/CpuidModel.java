@@ -1,5 +1,7 @@
 package dev.hako.soft.exec;
 
+import dev.hako.core.x86.CpuidFeatures;
+
 /**
  * What CPUID tells the guest: an honest x86-64 baseline of what the soft CPU implements (SSE2, CX16, POPCNT,
  * LZCNT; no SSE3+, no AVX, no XSAVE), so that glibc and the kernel choose code paths the soft CPU runs.
@@ -9,10 +11,10 @@ public final class CpuidModel {
     private static final long MAX_BASIC = 0x16, MAX_EXTENDED = 0x80000008L, MAX_HYPERVISOR = 0x40000010L;
     /** The TSC, the crystal and the APIC timer all run at 1 GHz of guest time: no calibration needed. */
     private static final long TSC_HZ = SystemOps.TSC_HZ;
-    private static final int EDX1 = bits(0, 3, 4, 5, 6, 8, 9, 11, 12, 13, 15, 16, 19, 24, 25, 26);
-    private static final int ECX1 = bits(13, 23, 31); // CX16, POPCNT, hypervisor
-    private static final int EDX_EXT1 = bits(11, 20, 29); // SYSCALL, NX, LM
-    private static final int ECX_EXT1 = bits(0, 5); // LAHF/SAHF in long mode, LZCNT (ABM)
+    private static final int EDX1 = CpuidFeatures.LEAF1_EDX;
+    private static final int ECX1 = CpuidFeatures.LEAF1_ECX;
+    private static final int EDX_EXT1 = CpuidFeatures.EXT1_EDX;
+    private static final int ECX_EXT1 = CpuidFeatures.EXT1_ECX;
 
     private static final long[][] LEAVES = {
         {0x0, 0, MAX_BASIC, ascii("Genu"), ascii("ntel"), ascii("ineI")},
@@ -23,6 +25,9 @@ public final class CpuidModel {
         {0x4, 1, 0x00000122, (7L << 22) | 63, 63, 0},
         {0x4, 2, 0x00000143, (15L << 22) | 63, 1023, 0},
         {0x4, 3, 0x00000163, (15L << 22) | 63, 8191, 6},
+        // Leaf 7: IA32_TSC_ADJUST exists. With the invariant TSC of 0x80000007 below, Linux trusts the
+        // TSC without a clocksource watchdog, which under emulation would compare it with lost timer ticks.
+        {0x7, 0, 0, 1 << 1, 0, 0},
         // Leaf 0x15: TSC = crystal (ECX Hz) * EBX / EAX; leaf 0x16: base, max and bus MHz.
         {0x15, 0, 1, 1, TSC_HZ, 0},
         {0x16, 0, TSC_HZ / 1_000_000, TSC_HZ / 1_000_000, 100, 0},
@@ -35,18 +40,11 @@ public final class CpuidModel {
         {0x80000003L, 0, ascii(" CPU"), 0, 0, 0},
         {0x80000004L, 0, 0, 0, 0, 0},
         {0x80000006L, 0, 0, 0, 0x04008040L, 0},
+        {0x80000007L, 0, 0, 0, 0, 1 << 8}, // invariant TSC
         {0x80000008L, 0, 0x00003028, 0, 0, 0},
     };
 
     private static final long[] ZEROS = new long[6];
-
-    private static int bits(int... positions) {
-        int v = 0;
-        for (int p : positions) {
-            v |= 1 << p;
-        }
-        return v;
-    }
 
     private static long ascii(String four) {
         long v = 0;

@@ -31,6 +31,42 @@ final class Descriptors {
         }
     }
 
+    /** A store of the processor's own (the accessed bit of a descriptor), at supervisor level. */
+    static void writeImplicit8(Cpu c, long linear, int value) {
+        if (c.cpl != 3) {
+            c.mem.write8(linear, value);
+            return;
+        }
+        c.mem.setUserMode(false);
+        PageTableWalker w = c.mem.walker() instanceof PageTableWalker p ? p : null;
+        if (w != null) {
+            w.setUser(false);
+        }
+        try {
+            c.mem.write8(linear, value);
+        } finally {
+            c.mem.setUserMode(true);
+            if (w != null) {
+                w.setUser(true);
+            }
+        }
+    }
+
+    /**
+     * Sets the accessed bit of {@code selector}'s descriptor {@code d} in its table, as the processor does when
+     * it loads a segment register (SDM vol. 3 §3.4.5.1); returns the descriptor as loaded.
+     */
+    static long markAccessed(Cpu c, int selector, long d) {
+        if ((d & ACCESSED) != 0) {
+            return d;
+        }
+        long tableBase = (selector & 4) != 0 ? c.sys.ldtBase : c.sys.gdtBase;
+        writeImplicit8(c, tableBase + (selector & ~7) + 5, (int) (d >>> 40) & 0xFF | 1);
+        return d | ACCESSED;
+    }
+
+    private static final long ACCESSED = 1L << 40;
+
     /** The 8-byte descriptor for {@code selector}, or #GP(selector) if it lies beyond its table. */
     static long descriptor(Cpu c, int selector) {
         boolean local = (selector & 4) != 0;
@@ -100,6 +136,7 @@ final class Descriptors {
                 throw c.fault(CpuFault.NP, selector & ~3);
             }
         }
+        d = markAccessed(c, selector, d);
         setSegment(c, seg, selector, base(d), limit(d), attributes(d));
     }
 
@@ -140,6 +177,6 @@ final class Descriptors {
         if (!present(d)) {
             throw c.fault(CpuFault.NP, selector & ~3);
         }
-        return d;
+        return markAccessed(c, selector, d);
     }
 }

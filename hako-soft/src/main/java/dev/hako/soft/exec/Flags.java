@@ -40,6 +40,12 @@ public final class Flags {
         return PARITY[(int) (result & 0xFF)];
     }
 
+    /** PF, ZF and SF of a {@code size}-byte result, for producers that compute their flags eagerly. */
+    public static long resultFlags(long result, int size) {
+        long r = result & MASK[size];
+        return PARITY[(int) (r & 0xFF)] | (r == 0 ? ZF : 0) | ((r & signBit(size)) != 0 ? SF : 0);
+    }
+
     /** The six arithmetic flags as RFLAGS bits. */
     public static long arith(Cpu c) {
         if (c.ccOp == EAGER) {

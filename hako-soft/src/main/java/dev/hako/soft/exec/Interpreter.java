@@ -20,6 +20,9 @@ public final class Interpreter {
     private volatile boolean kickRequested;
     private boolean stopped;
     private FaultHandler faultHandler;
+    /** For {@link #step}: one instruction decoded outside the block cache, without allocating. */
+    private final Insn single = new Insn();
+    private final Decoder singleDecoder = new Decoder(TABLE, Instructions::undefined);
 
     /** Decides what a guest fault does: deliver it through the IDT, or end a user-mode process. */
     public interface FaultHandler {
@@ -108,7 +111,9 @@ public final class Interpreter {
                     kickRequested = false;
                     return Exit.KICKED;
                 }
-                serviceAttention(c);
+                if (serviceAttention(c)) {
+                    continue; // ran the instruction in an interrupt shadow: look again before the next
+                }
             }
             if (c.sys.shutdown) {
                 return Exit.SHUTDOWN;
@@ -166,17 +171,21 @@ public final class Interpreter {
 
     /**
      * Takes a pending external interrupt if the CPU accepts one now: IF set and not in an interrupt shadow.
-     * A halted CPU with nothing deliverable stays halted.
+     * A halted CPU with nothing deliverable stays halted. Returns true when it ran the one instruction of an
+     * interrupt shadow instead, so the caller looks again before running on.
      */
-    private void serviceAttention(Cpu c) {
+    private boolean serviceAttention(Cpu c) {
         c.attention = false;
         if ((c.flagsOther & Flags.IF) == 0) {
-            return; // STI, POPF and IRET raise attention again when IF comes back
+            return false; // STI, POPF and IRET raise attention again when IF comes back
         }
         if (c.rip == c.sys.interruptShadowRip) {
+            // STI or MOV SS shields exactly one instruction: run it alone, then look again (as hardware
+            // does: "sti; nop; cli" lets a waiting interrupt in after the NOP).
             c.sys.interruptShadowRip = -1;
-            c.attention = true; // look again after the shadowed instruction
-            return;
+            step();
+            c.attention = true;
+            return true;
         }
         c.sys.interruptShadowRip = -1;
         if (c.interrupts.pendingVector() >= 0) {
@@ -186,6 +195,7 @@ public final class Interpreter {
                 c.attention = true; // another may be pending behind it
             }
         }
+        return false;
     }
 
     /** True when the vCPU, halted, would wake now: an interrupt it accepts is pending. */
@@ -195,11 +205,10 @@ public final class Interpreter {
 
     /** Decodes and runs exactly one instruction at RIP (for tests and single-stepping). */
     public void step() {
-        Insn insn = new Insn();
+        Insn insn = single;
         insn.addr = cpu.rip;
-        Decoder decoder = new Decoder(TABLE, Instructions::undefined);
         try {
-            decoder.decode(cpu, cpu.rip, insn);
+            singleDecoder.decode(cpu, cpu.rip, insn);
             cpu.rip = insn.next;
             if (translator.threshold() == 1 && cpu.mode == Cpu.MODE_64) {
                 // Translation forced on: the instruction runs as a translated block of one, so the

@@ -9,6 +9,7 @@ import dev.hako.soft.mmu.ControlRegisters;
  * local interrupt controller owns go there; any other index raises #GP(0), as on hardware without that MSR.
  */
 final class Msrs {
+    static final int IA32_TSC_ADJUST = 0x3B;
     static final int IA32_TSC = 0x10, IA32_APIC_BASE = 0x1B, IA32_MTRRCAP = 0xFE, IA32_SYSENTER_CS = 0x174,
             IA32_SYSENTER_ESP = 0x175, IA32_SYSENTER_EIP = 0x176, IA32_MCG_CAP = 0x179, IA32_MCG_STATUS = 0x17A,
             IA32_MISC_ENABLE = 0x1A0, IA32_PAT = 0x277, IA32_MTRR_DEF_TYPE = 0x2FF, IA32_EFER = 0xC0000080,
@@ -29,6 +30,7 @@ final class Msrs {
         SystemState s = c.sys;
         switch (index) {
             case IA32_TSC: return c.tsc();
+            case IA32_TSC_ADJUST: return s.tscAdjust;
             case IA32_APIC_BASE: return s.apicBase | (c.index == 0 ? 1 << 8 : 0);
             case IA32_MTRRCAP: return MTRRCAP;
             case IA32_SYSENTER_CS: return s.sysenterCs;
@@ -67,7 +69,15 @@ final class Msrs {
     static void write(Cpu c, int index, long value) {
         SystemState s = c.sys;
         switch (index) {
-            case IA32_TSC -> s.tscOffset = value - (c.tsc() - s.tscOffset);
+            case IA32_TSC -> {
+                long delta = value - c.tsc();
+                s.tscOffset += delta;
+                s.tscAdjust += delta;
+            }
+            case IA32_TSC_ADJUST -> {
+                s.tscOffset += value - s.tscAdjust;
+                s.tscAdjust = value;
+            }
             case IA32_APIC_BASE -> s.apicBase = value & ~(1L << 8);
             case IA32_SYSENTER_CS -> s.sysenterCs = value;
             case IA32_SYSENTER_ESP -> s.sysenterEsp = value;

@@ -39,16 +39,7 @@ final class MulDiv {
     }
 
     private static void mulFlags(Cpu c, boolean overflow, long low, int size) {
-        long f = overflow ? Flags.CF | Flags.OF : 0;
-        long r = low & Flags.mask(size);
-        f |= Flags.parity(r);
-        if (r == 0) {
-            f |= Flags.ZF;
-        }
-        if ((r & Flags.signBit(size)) != 0) {
-            f |= Flags.SF;
-        }
-        c.setArithFlags(f);
+        c.setArithFlags((overflow ? Flags.CF | Flags.OF : 0) | Flags.resultFlags(low, size));
     }
 
     /** MUL: rDX:rAX = rAX * r/m (AX = AL * r/m8). */

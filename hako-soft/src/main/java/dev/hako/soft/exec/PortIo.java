@@ -63,35 +63,38 @@ final class PortIo {
     }
 
     static void ins(Cpu c, Insn i) {
-        check(c);
-        int size = size(i);
-        long step = c.df() ? -size : size;
-        int port = (int) c.r[Cpu.RDX] & 0xFFFF;
-        do {
-            if (i.rep != 0 && c.r[Cpu.RCX] == 0) {
-                return;
-            }
-            c.mem.write(c.r[Cpu.RDI], size, c.io.pioRead(c.index, port, size));
-            c.r[Cpu.RDI] += step;
-            if (i.rep != 0) {
-                c.r[Cpu.RCX]--;
-            }
-        } while (i.rep != 0);
+        stringIo(c, i, true);
     }
 
     static void outs(Cpu c, Insn i) {
+        stringIo(c, i, false);
+    }
+
+    /**
+     * INS (ES:rDI from the port) and OUTS (DS:rSI, or the override, to the port), once or RCX times with
+     * REP; the index and count registers are updated element by element, at the address size.
+     */
+    private static void stringIo(Cpu c, Insn i, boolean in) {
         check(c);
         int size = size(i);
         long step = c.df() ? -size : size;
+        long mask = Cpu.addressMask(i.addrSize);
         int port = (int) c.r[Cpu.RDX] & 0xFFFF;
+        int index = in ? Cpu.RDI : Cpu.RSI;
+        long base = in ? (c.mode == Cpu.MODE_64 ? 0 : c.sys.base[SystemState.ES]) : c.segmentBase(i.segment);
         do {
-            if (i.rep != 0 && c.r[Cpu.RCX] == 0) {
+            if (i.rep != 0 && (c.r[Cpu.RCX] & mask) == 0) {
                 return;
             }
-            c.io.pioWrite(c.index, port, size, c.mem.read(c.r[Cpu.RSI], size));
-            c.r[Cpu.RSI] += step;
+            long address = base + (c.r[index] & mask);
+            if (in) {
+                c.mem.write(address, size, c.io.pioRead(c.index, port, size));
+            } else {
+                c.io.pioWrite(c.index, port, size, c.mem.read(address, size));
+            }
+            Cpu.writeAddressRegister(c, index, mask, c.r[index] + step);
             if (i.rep != 0) {
-                c.r[Cpu.RCX]--;
+                Cpu.writeAddressRegister(c, Cpu.RCX, mask, c.r[Cpu.RCX] - 1);
             }
         } while (i.rep != 0);
     }

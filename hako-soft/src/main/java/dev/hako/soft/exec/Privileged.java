@@ -198,6 +198,7 @@ final class Privileged {
             c.flagsOther |= Flags.IF;
             c.sys.interruptShadowRip = i.next;
             c.attention = true;
+            c.exitBlock = true; // the shadowed instruction runs alone, then a waiting interrupt is taken
         }
     }
 

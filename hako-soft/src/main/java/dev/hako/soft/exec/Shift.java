@@ -147,14 +147,7 @@ public final class Shift {
                 of = 0;
             }
         }
-        long f = cf | (of != 0 ? Flags.OF : 0) | Flags.parity(r);
-        if (r == 0) {
-            f |= Flags.ZF;
-        }
-        if ((r & Flags.signBit(size)) != 0) {
-            f |= Flags.SF;
-        }
-        c.setArithFlags(f);
+        c.setArithFlags(cf | (of != 0 ? Flags.OF : 0) | Flags.resultFlags(r, size));
         return r;
     }
 
@@ -192,14 +185,7 @@ public final class Shift {
             cf = bits == 16 && count > 16 ? bit(src, count - 17) : bit(a, count - 1);
         }
         long of = bit(r ^ a, bits - 1);
-        long f = cf | (of != 0 ? Flags.OF : 0) | Flags.parity(r);
-        if (r == 0) {
-            f |= Flags.ZF;
-        }
-        if ((r & Flags.signBit(size)) != 0) {
-            f |= Flags.SF;
-        }
-        c.setArithFlags(f);
+        c.setArithFlags(cf | (of != 0 ? Flags.OF : 0) | Flags.resultFlags(r, size));
         if (i.rmIsReg) {
             c.setReg(i.rm, size, r);
         } else {

@@ -1,5 +1,7 @@
 package dev.hako.soft.exec;
 
+import dev.hako.soft.fpu.Comparison;
+
 /**
  * IEEE 754 binary32 and binary64 arithmetic exactly as SSE does it (SDM vol. 1 4.8, 4.9, 11.5): all four
  * rounding modes, DAZ and FTZ, tininess detected after rounding, the SSE NaN rules (the first source's NaN
@@ -158,20 +160,23 @@ public final class SoftFloat {
 
     // ---- the operations ----
 
-    public long add(int fmt, long a, long b) {
+    /** Unpacks both operands of a binary operation; returns whether either is a NaN. */
+    private boolean unpackEitherNaN(int fmt, long a, long b) {
         unpack(0, fmt, a);
         unpack(1, fmt, b);
-        return addUnpacked(fmt, a, b, false);
+        return cls[0] >= QNAN || cls[1] >= QNAN;
+    }
+
+    public long add(int fmt, long a, long b) {
+        return addOrSubtract(fmt, a, b, false);
     }
 
     public long sub(int fmt, long a, long b) {
-        unpack(0, fmt, a);
-        unpack(1, fmt, b);
-        return addUnpacked(fmt, a, b, true);
+        return addOrSubtract(fmt, a, b, true);
     }
 
-    private long addUnpacked(int fmt, long a, long b, boolean subtract) {
-        if (cls[0] >= QNAN || cls[1] >= QNAN) {
+    private long addOrSubtract(int fmt, long a, long b, boolean subtract) {
+        if (unpackEitherNaN(fmt, a, b)) {
             return propagateNaN(fmt, a, b);
         }
         boolean signB = sign[1] ^ subtract;
@@ -212,9 +217,7 @@ public final class SoftFloat {
     }
 
     public long mul(int fmt, long a, long b) {
-        unpack(0, fmt, a);
-        unpack(1, fmt, b);
-        if (cls[0] >= QNAN || cls[1] >= QNAN) {
+        if (unpackEitherNaN(fmt, a, b)) {
             return propagateNaN(fmt, a, b);
         }
         boolean negative = sign[0] ^ sign[1];
@@ -244,9 +247,7 @@ public final class SoftFloat {
     }
 
     public long div(int fmt, long a, long b) {
-        unpack(0, fmt, a);
-        unpack(1, fmt, b);
-        if (cls[0] >= QNAN || cls[1] >= QNAN) {
+        if (unpackEitherNaN(fmt, a, b)) {
             return propagateNaN(fmt, a, b);
         }
         boolean negative = sign[0] ^ sign[1];
@@ -535,47 +536,58 @@ public final class SoftFloat {
     }
 
     /**
-     * CMPPS/CMPSS predicate 0..7 (EQ LT LE UNORD NEQ NLT NLE ORD). An SNaN raises IE; the ordered-signaling
-     * predicates LT LE NLT NLE raise it for a QNaN too.
+     * Orders a and b ({@link Comparison#LESS} EQUAL GREATER UNORDERED). A NaN operand makes them unordered
+     * and raises IE if it is an SNaN or, when {@code signaling}, for a QNaN too.
      */
-    public boolean compare(int fmt, long a, long b, int predicate) {
-        boolean unordered = isNaN(fmt, a) || isNaN(fmt, b);
-        double x = 0, y = 0;
-        if (unordered) {
-            boolean signaling = (predicate & 3) == 1 || (predicate & 3) == 2;
-            if (signaling || classify(fmt, a) == SNAN || classify(fmt, b) == SNAN) {
-                flags |= Mxcsr.IE;
-            }
-        } else {
-            x = value(fmt, compareInput(fmt, a));
-            y = value(fmt, compareInput(fmt, b));
-        }
-        return switch (predicate & 7) {
-            case 0 -> !unordered && x == y;
-            case 1 -> !unordered && x < y;
-            case 2 -> !unordered && x <= y;
-            case 3 -> unordered;
-            case 4 -> unordered || x != y;
-            case 5 -> unordered || !(x < y);
-            case 6 -> unordered || !(x <= y);
-            default -> !unordered;
-        };
-    }
-
-    /**
-     * COMISS/UCOMISS: ZF PF CF as RFLAGS bits (unordered 111, less 001, equal 100, greater 000). COMIS
-     * ({@code signaling}) raises IE for any NaN, UCOMIS only for an SNaN.
-     */
-    public long compareFlags(int fmt, long a, long b, boolean signaling) {
+    private int order(int fmt, long a, long b, boolean signaling) {
         if (isNaN(fmt, a) || isNaN(fmt, b)) {
             if (signaling || classify(fmt, a) == SNAN || classify(fmt, b) == SNAN) {
                 flags |= Mxcsr.IE;
             }
-            return Flags.ZF | Flags.PF | Flags.CF;
+            return Comparison.UNORDERED;
         }
         double x = value(fmt, compareInput(fmt, a));
         double y = value(fmt, compareInput(fmt, b));
-        return x < y ? Flags.CF : x == y ? Flags.ZF : 0;
+        return x < y ? Comparison.LESS : x == y ? Comparison.EQUAL : Comparison.GREATER;
+    }
+
+    /**
+     * CMPPS/CMPSS predicate 0..7 (EQ LT LE UNORD NEQ NLT NLE ORD). An SNaN raises IE; the ordered-signaling
+     * predicates LT LE NLT NLE raise it for a QNaN too.
+     */
+    public boolean compare(int fmt, long a, long b, int predicate) {
+        int order = order(fmt, a, b, (predicate & 3) == 1 || (predicate & 3) == 2);
+        return switch (predicate & 7) {
+            case 0 -> order == Comparison.EQUAL;
+            case 1 -> order == Comparison.LESS;
+            case 2 -> order == Comparison.LESS || order == Comparison.EQUAL;
+            case 3 -> order == Comparison.UNORDERED;
+            case 4 -> order != Comparison.EQUAL;
+            case 5 -> order != Comparison.LESS;
+            case 6 -> order != Comparison.LESS && order != Comparison.EQUAL;
+            default -> order != Comparison.UNORDERED;
+        };
+    }
+
+    /**
+     * COMISS/UCOMISS: ZF PF CF as RFLAGS bits. COMIS ({@code signaling}) raises IE for any NaN, UCOMIS only
+     * for an SNaN.
+     */
+    public long compareFlags(int fmt, long a, long b, boolean signaling) {
+        return orderFlags(order(fmt, a, b, signaling));
+    }
+
+    /**
+     * ZF PF CF as (U)COMIS and FCOMI set them from an ordering: unordered 111, less 001, equal 100,
+     * greater 000.
+     */
+    static long orderFlags(int order) {
+        return switch (order) {
+            case Comparison.LESS -> Flags.CF;
+            case Comparison.EQUAL -> Flags.ZF;
+            case Comparison.GREATER -> 0;
+            default -> Flags.ZF | Flags.PF | Flags.CF;
+        };
     }
 
     /**

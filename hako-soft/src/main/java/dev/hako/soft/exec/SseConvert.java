@@ -31,8 +31,8 @@ final class SseConvert {
         t.add(MAP_0F, 0x2D, PF2, ANY, "cvtsd2si", MODRM, IMM_NONE, DOUBLE << 1, SseConvert::cvts2si);
         t.add(MAP_0F, 0x2C, PF3, ANY, "cvttss2si", MODRM, IMM_NONE, SINGLE << 1 | TRUNCATE, SseConvert::cvts2si);
         t.add(MAP_0F, 0x2C, PF2, ANY, "cvttsd2si", MODRM, IMM_NONE, DOUBLE << 1 | TRUNCATE, SseConvert::cvts2si);
-        t.add(MAP_0F, 0x5A, PF3, ANY, "cvtss2sd", MODRM, IMM_NONE, 0, SseConvert::cvtss2sd);
-        t.add(MAP_0F, 0x5A, PF2, ANY, "cvtsd2ss", MODRM, IMM_NONE, 0, SseConvert::cvtsd2ss);
+        t.add(MAP_0F, 0x5A, PF3, ANY, "cvtss2sd", MODRM, IMM_NONE, SINGLE, SseConvert::convertScalar);
+        t.add(MAP_0F, 0x5A, PF2, ANY, "cvtsd2ss", MODRM, IMM_NONE, DOUBLE, SseConvert::convertScalar);
         t.add(MAP_0F, 0x5A, NP, ANY, "cvtps2pd", MODRM, IMM_NONE, 0, SseConvert::cvtps2pd);
         t.add(MAP_0F, 0x5A, P66, ANY, "cvtpd2ps", MODRM, IMM_NONE, 0, SseConvert::cvtpd2ps);
         t.add(MAP_0F, 0x5B, NP, ANY, "cvtdq2ps", MODRM, IMM_NONE, 0, SseConvert::cvtdq2ps);
@@ -53,17 +53,13 @@ final class SseConvert {
         f.begin(c.mxcsr);
         long r = f.fromInt(i.sub, v);
         Mxcsr.commit(c, f.flags);
-        if (i.sub == SINGLE) {
-            Xmm.setLow32(c, i.reg, r);
-        } else {
-            c.xmm[2 * i.reg] = r;
-        }
+        Xmm.setLowElement(c, i.reg, i.sub, r);
     }
 
     /** CVT(T)SS2SI / CVT(T)SD2SI r32/r64, xmm/m. */
     static void cvts2si(Cpu c, Insn i) {
         int fmt = i.sub >>> 1;
-        long v = fmt == SINGLE ? Xmm.src32(c, i) : Xmm.src64(c, i);
+        long v = Xmm.srcScalar(c, i, fmt);
         SoftFloat f = c.sse;
         f.begin(c.mxcsr);
         long r = f.toInt(fmt, v, i.opSize, (i.sub & TRUNCATE) != 0);
@@ -71,22 +67,16 @@ final class SseConvert {
         c.setReg(i.reg, i.opSize, r);
     }
 
-    static void cvtss2sd(Cpu c, Insn i) {
-        long v = Xmm.src32(c, i);
+    /** CVTSS2SD / CVTSD2SS (sub: the source format): the low element converted, the rest kept. */
+    static void convertScalar(Cpu c, Insn i) {
+        int from = i.sub;
+        int to = from == SINGLE ? DOUBLE : SINGLE;
+        long v = Xmm.srcScalar(c, i, from);
         SoftFloat f = c.sse;
         f.begin(c.mxcsr);
-        long r = f.convert(SINGLE, DOUBLE, v);
+        long r = f.convert(from, to, v);
         Mxcsr.commit(c, f.flags);
-        c.xmm[2 * i.reg] = r;
-    }
-
-    static void cvtsd2ss(Cpu c, Insn i) {
-        long v = Xmm.src64(c, i);
-        SoftFloat f = c.sse;
-        f.begin(c.mxcsr);
-        long r = f.convert(DOUBLE, SINGLE, v);
-        Mxcsr.commit(c, f.flags);
-        Xmm.setLow32(c, i.reg, r);
+        Xmm.setLowElement(c, i.reg, to, r);
     }
 
     /** CVTPS2PD xmm, xmm/m64: the two low singles widen. */

@@ -22,27 +22,23 @@ import dev.hako.soft.decode.OpcodeTable;
  * destination's other elements.
  */
 final class SseFloat {
-    static final int ADD = 0, MUL = 1, SUB = 4, MIN = 5, DIV = 6, MAX = 7, SQRT = 8;
+    static final int ADD = 0, MUL = 1, SUB = 4, MIN = 5, DIV = 6, MAX = 7, SQRT = 8, CMP = 9;
     private static final int[] PREFIX = {NP, P66, PF3, PF2};
     private static final String[] SUFFIX = {"ps", "pd", "ss", "sd"};
     private static final Exec[] HANDLERS = {SseFloat::packedSingle, SseFloat::packedDouble,
-            SseFloat::scalarSingle, SseFloat::scalarDouble};
+            (c, i) -> scalar(c, i, SINGLE), (c, i) -> scalar(c, i, DOUBLE)};
 
     private SseFloat() {}
 
     static void register(OpcodeTable t) {
-        Object[][] ops = {{0x58, "add", ADD}, {0x59, "mul", MUL}, {0x5C, "sub", SUB}, {0x5D, "min", MIN},
-                {0x5E, "div", DIV}, {0x5F, "max", MAX}, {0x51, "sqrt", SQRT}};
+        Object[][] ops = {{0x58, "add", ADD, IMM_NONE}, {0x59, "mul", MUL, IMM_NONE}, {0x5C, "sub", SUB, IMM_NONE},
+                {0x5D, "min", MIN, IMM_NONE}, {0x5E, "div", DIV, IMM_NONE}, {0x5F, "max", MAX, IMM_NONE},
+                {0x51, "sqrt", SQRT, IMM_NONE}, {0xC2, "cmp", CMP, IB_UNSIGNED}};
         for (Object[] row : ops) {
             for (int form = 0; form < 4; form++) {
-                t.add(MAP_0F, (int) row[0], PREFIX[form], ANY, row[1] + SUFFIX[form], MODRM, IMM_NONE, (int) row[2],
-                        HANDLERS[form]);
+                t.add(MAP_0F, (int) row[0], PREFIX[form], ANY, row[1] + SUFFIX[form], MODRM, (int) row[3],
+                        (int) row[2], HANDLERS[form]);
             }
-        }
-        Exec[] compares = {SseFloat::comparePackedSingle, SseFloat::comparePackedDouble,
-                SseFloat::compareScalarSingle, SseFloat::compareScalarDouble};
-        for (int form = 0; form < 4; form++) {
-            t.add(MAP_0F, 0xC2, PREFIX[form], ANY, "cmp" + SUFFIX[form], MODRM, IB_UNSIGNED, 0, compares[form]);
         }
         t.add(MAP_0F, 0x2E, NP, ANY, "ucomiss", MODRM, IMM_NONE, SINGLE, SseFloat::ucomis);
         t.add(MAP_0F, 0x2E, P66, ANY, "ucomisd", MODRM, IMM_NONE, DOUBLE, SseFloat::ucomis);
@@ -54,8 +50,11 @@ final class SseFloat {
         t.add(MAP_0F, 0x52, PF3, ANY, "rsqrtss", MODRM, IMM_NONE, 1, SseFloat::approximateScalar);
     }
 
-    /** One operation; {@code a} is the destination's element, {@code b} the source's. */
-    static long compute(SoftFloat f, int op, int fmt, long a, long b) {
+    /**
+     * One operation on one element; {@code a} is the destination's element, {@code b} the source's. CMP gives
+     * an all-ones mask of the element's width when the CMPPS predicate (imm8) holds, else zero.
+     */
+    static long compute(SoftFloat f, int op, int fmt, long a, long b, int predicate) {
         return switch (op) {
             case ADD -> f.add(fmt, a, b);
             case SUB -> f.sub(fmt, a, b);
@@ -63,12 +62,13 @@ final class SseFloat {
             case DIV -> f.div(fmt, a, b);
             case MIN -> f.minMax(fmt, a, b, false);
             case MAX -> f.minMax(fmt, a, b, true);
+            case CMP -> f.compare(fmt, a, b, predicate) ? (fmt == SINGLE ? Xmm.LOW32 : -1) : 0;
             default -> f.sqrt(fmt, b);
         };
     }
 
-    private static long single(SoftFloat f, int op, long a, long b, int shift) {
-        return compute(f, op, SINGLE, (a >>> shift) & Xmm.LOW32, (b >>> shift) & Xmm.LOW32) << shift;
+    private static long single(SoftFloat f, int op, long a, long b, int shift, int predicate) {
+        return compute(f, op, SINGLE, (a >>> shift) & Xmm.LOW32, (b >>> shift) & Xmm.LOW32, predicate) << shift;
     }
 
     static void packedSingle(Cpu c, Insn i) {
@@ -79,8 +79,9 @@ final class SseFloat {
         SoftFloat f = c.sse;
         f.begin(c.mxcsr);
         int op = i.sub;
-        long lo = single(f, op, dlo, slo, 0) | single(f, op, dlo, slo, 32);
-        long hi = single(f, op, dhi, shi, 0) | single(f, op, dhi, shi, 32);
+        int p = (int) i.imm;
+        long lo = single(f, op, dlo, slo, 0, p) | single(f, op, dlo, slo, 32, p);
+        long hi = single(f, op, dhi, shi, 0, p) | single(f, op, dhi, shi, 32, p);
         Mxcsr.commit(c, f.flags);
         Xmm.set(c, i.reg, lo, hi);
     }
@@ -91,81 +92,23 @@ final class SseFloat {
         int d = 2 * i.reg;
         SoftFloat f = c.sse;
         f.begin(c.mxcsr);
-        long lo = compute(f, i.sub, DOUBLE, c.xmm[d], slo);
-        long hi = compute(f, i.sub, DOUBLE, c.xmm[d + 1], shi);
+        long lo = compute(f, i.sub, DOUBLE, c.xmm[d], slo, (int) i.imm);
+        long hi = compute(f, i.sub, DOUBLE, c.xmm[d + 1], shi, (int) i.imm);
         Mxcsr.commit(c, f.flags);
         Xmm.set(c, i.reg, lo, hi);
     }
 
-    static void scalarSingle(Cpu c, Insn i) {
-        long b = Xmm.src32(c, i);
+    /** SS and SD forms: the low element of format {@code fmt}. */
+    static void scalar(Cpu c, Insn i, int fmt) {
+        long b = Xmm.srcScalar(c, i, fmt);
         SoftFloat f = c.sse;
         f.begin(c.mxcsr);
-        long r = compute(f, i.sub, SINGLE, c.xmm[2 * i.reg] & Xmm.LOW32, b);
+        long r = compute(f, i.sub, fmt, Xmm.lowElement(c, i.reg, fmt), b, (int) i.imm);
         Mxcsr.commit(c, f.flags);
-        Xmm.setLow32(c, i.reg, r);
+        Xmm.setLowElement(c, i.reg, fmt, r);
     }
 
-    static void scalarDouble(Cpu c, Insn i) {
-        long b = Xmm.src64(c, i);
-        SoftFloat f = c.sse;
-        f.begin(c.mxcsr);
-        long r = compute(f, i.sub, DOUBLE, c.xmm[2 * i.reg], b);
-        Mxcsr.commit(c, f.flags);
-        c.xmm[2 * i.reg] = r;
-    }
-
-    // ---- comparisons ----
-
-    private static long compareSingle(SoftFloat f, long a, long b, int shift, int predicate) {
-        return f.compare(SINGLE, (a >>> shift) & Xmm.LOW32, (b >>> shift) & Xmm.LOW32, predicate)
-                ? Xmm.LOW32 << shift : 0;
-    }
-
-    static void comparePackedSingle(Cpu c, Insn i) {
-        long slo = Xmm.srcLo(c, i);
-        long shi = Xmm.srcHi(c, i);
-        int d = 2 * i.reg;
-        long dlo = c.xmm[d], dhi = c.xmm[d + 1];
-        SoftFloat f = c.sse;
-        f.begin(c.mxcsr);
-        int p = (int) i.imm;
-        long lo = compareSingle(f, dlo, slo, 0, p) | compareSingle(f, dlo, slo, 32, p);
-        long hi = compareSingle(f, dhi, shi, 0, p) | compareSingle(f, dhi, shi, 32, p);
-        Mxcsr.commit(c, f.flags);
-        Xmm.set(c, i.reg, lo, hi);
-    }
-
-    static void comparePackedDouble(Cpu c, Insn i) {
-        long slo = Xmm.srcLo(c, i);
-        long shi = Xmm.srcHi(c, i);
-        int d = 2 * i.reg;
-        SoftFloat f = c.sse;
-        f.begin(c.mxcsr);
-        int p = (int) i.imm;
-        long lo = f.compare(DOUBLE, c.xmm[d], slo, p) ? -1 : 0;
-        long hi = f.compare(DOUBLE, c.xmm[d + 1], shi, p) ? -1 : 0;
-        Mxcsr.commit(c, f.flags);
-        Xmm.set(c, i.reg, lo, hi);
-    }
-
-    static void compareScalarSingle(Cpu c, Insn i) {
-        long b = Xmm.src32(c, i);
-        SoftFloat f = c.sse;
-        f.begin(c.mxcsr);
-        long r = compareSingle(f, c.xmm[2 * i.reg], b, 0, (int) i.imm);
-        Mxcsr.commit(c, f.flags);
-        Xmm.setLow32(c, i.reg, r);
-    }
-
-    static void compareScalarDouble(Cpu c, Insn i) {
-        long b = Xmm.src64(c, i);
-        SoftFloat f = c.sse;
-        f.begin(c.mxcsr);
-        boolean r = f.compare(DOUBLE, c.xmm[2 * i.reg], b, (int) i.imm);
-        Mxcsr.commit(c, f.flags);
-        c.xmm[2 * i.reg] = r ? -1 : 0;
-    }
+    // ---- ordered comparisons to RFLAGS ----
 
     static void comis(Cpu c, Insn i) {
         orderedCompare(c, i, true);
@@ -178,8 +121,8 @@ final class SseFloat {
     /** (U)COMISS/SD: ZF PF CF from the comparison; OF SF AF cleared. */
     private static void orderedCompare(Cpu c, Insn i, boolean signaling) {
         int fmt = i.sub;
-        long b = fmt == SINGLE ? Xmm.src32(c, i) : Xmm.src64(c, i);
-        long a = fmt == SINGLE ? c.xmm[2 * i.reg] & Xmm.LOW32 : c.xmm[2 * i.reg];
+        long b = Xmm.srcScalar(c, i, fmt);
+        long a = Xmm.lowElement(c, i.reg, fmt);
         SoftFloat f = c.sse;
         f.begin(c.mxcsr);
         long flags = f.compareFlags(fmt, a, b, signaling);

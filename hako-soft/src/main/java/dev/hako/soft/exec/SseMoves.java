@@ -84,21 +84,20 @@ final class SseMoves {
     }
 
     static void storeAligned(Cpu c, Insn i) {
-        if (i.rmIsReg) {
-            Xmm.set(c, i.rm, c.xmm[2 * i.reg], c.xmm[2 * i.reg + 1]);
-            return;
-        }
-        long ea = Xmm.alignedEa(c, i);
-        c.mem.write64(ea, c.xmm[2 * i.reg]);
-        c.mem.write64(ea + 8, c.xmm[2 * i.reg + 1]);
+        store128(c, i, true);
     }
 
     static void storeUnaligned(Cpu c, Insn i) {
+        store128(c, i, false);
+    }
+
+    /** xmm/m128 = xmm; a memory destination must be 16-byte aligned if {@code aligned}. */
+    private static void store128(Cpu c, Insn i, boolean aligned) {
         if (i.rmIsReg) {
             Xmm.set(c, i.rm, c.xmm[2 * i.reg], c.xmm[2 * i.reg + 1]);
             return;
         }
-        long ea = c.ea(i);
+        long ea = aligned ? Xmm.alignedEa(c, i) : c.ea(i);
         c.mem.write64(ea, c.xmm[2 * i.reg]);
         c.mem.write64(ea + 8, c.xmm[2 * i.reg + 1]);
     }

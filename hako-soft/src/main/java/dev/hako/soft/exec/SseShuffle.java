@@ -115,9 +115,17 @@ final class SseShuffle {
     static void pshufd(Cpu c, Insn i) {
         long slo = Xmm.srcLo(c, i);
         long shi = Xmm.srcHi(c, i);
+        pick32(c, i, slo, shi, slo, shi);
+    }
+
+    /**
+     * The four doublewords of the destination chosen by imm8's 2-bit fields: the low two from (alo, ahi),
+     * the high two from (blo, bhi).
+     */
+    private static void pick32(Cpu c, Insn i, long alo, long ahi, long blo, long bhi) {
         int order = (int) i.imm;
-        long lo = get(slo, shi, order & 3, 32) | get(slo, shi, (order >>> 2) & 3, 32) << 32;
-        long hi = get(slo, shi, (order >>> 4) & 3, 32) | get(slo, shi, (order >>> 6) & 3, 32) << 32;
+        long lo = get(alo, ahi, order & 3, 32) | get(alo, ahi, (order >>> 2) & 3, 32) << 32;
+        long hi = get(blo, bhi, (order >>> 4) & 3, 32) | get(blo, bhi, (order >>> 6) & 3, 32) << 32;
         Xmm.set(c, i.reg, lo, hi);
     }
 
@@ -143,11 +151,7 @@ final class SseShuffle {
         long slo = Xmm.srcLo(c, i);
         long shi = Xmm.srcHi(c, i);
         int d = 2 * i.reg;
-        long dlo = c.xmm[d], dhi = c.xmm[d + 1];
-        int order = (int) i.imm;
-        long lo = get(dlo, dhi, order & 3, 32) | get(dlo, dhi, (order >>> 2) & 3, 32) << 32;
-        long hi = get(slo, shi, (order >>> 4) & 3, 32) | get(slo, shi, (order >>> 6) & 3, 32) << 32;
-        Xmm.set(c, i.reg, lo, hi);
+        pick32(c, i, c.xmm[d], c.xmm[d + 1], slo, shi);
     }
 
     static void shufpd(Cpu c, Insn i) {

@@ -89,8 +89,12 @@ final class Stack {
         if (i.opSize == 2) {
             mask &= 0xFFFF;
         }
+        boolean wasEnabled = (c.flagsOther & Flags.IF) != 0;
         c.setRflags(v, mask);
         c.attention = true; // IF may have come back on
+        if (!wasEnabled && (c.flagsOther & Flags.IF) != 0) {
+            c.exitBlock = true; // a waiting interrupt is taken after this instruction, not at the block's end
+        }
     }
 
     static void enter(Cpu c, Insn i) {

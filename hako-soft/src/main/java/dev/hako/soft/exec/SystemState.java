@@ -37,6 +37,8 @@ public final class SystemState {
     public long tscAux;
     /** Added to the host-derived counter to give the guest's TSC (WRMSR to IA32_TSC moves it). */
     public long tscOffset;
+    /** IA32_TSC_ADJUST: what writes to the TSC have added (SDM vol. 3 17.17.3). */
+    public long tscAdjust;
     public long mtrrDefType;
     public final long[] mtrrFixed = new long[11];
     public final long[] mtrrVariable = new long[16];

@@ -187,12 +187,7 @@ final class X87Arith {
             result = Comparison.compare(f, x.se(0), x.sig(0), x.se(other), x.sig(other), (i.sub & 1) != 0);
         }
         boolean write = X87Operands.finish(x, f);
-        c.setArithFlags(switch (result) {
-            case Comparison.LESS -> Flags.CF;
-            case Comparison.EQUAL -> Flags.ZF;
-            case Comparison.GREATER -> 0;
-            default -> Flags.ZF | Flags.PF | Flags.CF;
-        });
+        c.setArithFlags(SoftFloat.orderFlags(result));
         if (write && (i.sub & 2) != 0) {
             x.pop();
         }

@@ -46,6 +46,9 @@ final class X87Unary {
         X87 x = c.fpu;
         Extended80 f = X87Operands.begin(c, i);
         x.fsw &= ~X87.C2;
+        if ((op == SIN || op == COS) && leftOutOfRange(x, f)) {
+            return;
+        }
         if (x.isEmpty(0)) {
             X87Operands.underflow(f);
         } else {
@@ -57,18 +60,8 @@ final class X87Unary {
                 case SQRT -> f.sqrt(se, sig);
                 case RNDINT -> Scaling.roundToIntegral(f, se, sig);
                 case F2XM1 -> Transcendental.twoToXMinusOne(f, se, sig);
-                default -> {
-                    if (Transcendental.outOfRange(se, sig)) {
-                        x.fsw |= X87.C2;
-                        X87Operands.finish(x, f);
-                        return;
-                    }
-                    if (op == SIN) {
-                        Transcendental.sine(f, se, sig);
-                    } else {
-                        Transcendental.cosine(f, se, sig);
-                    }
-                }
+                case SIN -> Transcendental.sine(f, se, sig);
+                default -> Transcendental.cosine(f, se, sig);
             }
             if (op == CHS || op == ABS) {
                 f.sig = sig;
@@ -77,6 +70,19 @@ final class X87Unary {
         if (X87Operands.finish(x, f)) {
             x.set(0, f.se, f.sig);
         }
+    }
+
+    /**
+     * FSIN, FCOS, FPTAN and FSINCOS do nothing to an operand of |x| >= 2^63 but set C2 (cleared by the
+     * caller beforehand). Returns whether that happened; the instruction is then complete.
+     */
+    private static boolean leftOutOfRange(X87 x, Extended80 f) {
+        if (!x.isEmpty(0) && Transcendental.outOfRange(x.se(0), x.sig(0))) {
+            x.fsw |= X87.C2;
+            X87Operands.finish(x, f);
+            return true;
+        }
+        return false;
     }
 
     /** Operations on ST(0) and ST(1): FSCALE and FPREM(1) write ST(0); FYL2X(P1) and FPATAN write ST(1) and pop. */
@@ -136,18 +142,31 @@ final class X87Unary {
     static void extract(Cpu c, Insn i) {
         X87 x = c.fpu;
         Extended80 f = X87Operands.begin(c, i);
+        if (operandAndRoomToPush(x, f)) {
+            Scaling.extract(f, x.se(0), x.sig(0));
+        }
+        pushSecond(x, f);
+    }
+
+    /**
+     * The stack checks of the instructions that replace ST(0) and push a second result (FXTRACT, FPTAN,
+     * FSINCOS): an empty ST(0) underflows, a valid ST(7) overflows, each leaving its masked response for
+     * {@link #pushSecond}. Returns whether the operation may run.
+     */
+    private static boolean operandAndRoomToPush(X87 x, Extended80 f) {
         if (x.isEmpty(0)) {
             X87Operands.underflow(f);
             f.se2 = f.se;
             f.sig2 = f.sig;
-        } else if (!x.isEmpty(7)) {
+            return false;
+        }
+        if (!x.isEmpty(7)) {
             f.flags |= X87.IE | X87.SF | X87.C1;
             f.se = f.se2 = Extended80.INDEFINITE_SE;
             f.sig = f.sig2 = Extended80.INDEFINITE_SIG;
-        } else {
-            Scaling.extract(f, x.se(0), x.sig(0));
+            return false;
         }
-        pushSecond(x, f);
+        return true;
     }
 
     /** Writes f.se2/f.sig2 to ST(0) and pushes f.se/f.sig (FXTRACT, FPTAN, FSINCOS). */
@@ -169,20 +188,10 @@ final class X87Unary {
         X87 x = c.fpu;
         Extended80 f = X87Operands.begin(c, i);
         x.fsw &= ~X87.C2;
-        if (!x.isEmpty(0) && Transcendental.outOfRange(x.se(0), x.sig(0))) {
-            x.fsw |= X87.C2;
-            X87Operands.finish(x, f);
+        if (leftOutOfRange(x, f)) {
             return;
         }
-        if (x.isEmpty(0)) {
-            X87Operands.underflow(f);
-            f.se2 = f.se;
-            f.sig2 = f.sig;
-        } else if (!x.isEmpty(7)) {
-            f.flags |= X87.IE | X87.SF | X87.C1;
-            f.se2 = Extended80.INDEFINITE_SE;
-            f.sig2 = Extended80.INDEFINITE_SIG;
-        } else {
+        if (operandAndRoomToPush(x, f)) {
             Transcendental.tangent(f, x.se(0), x.sig(0));
             f.se2 = f.se;
             f.sig2 = f.sig;
@@ -204,20 +213,10 @@ final class X87Unary {
         X87 x = c.fpu;
         Extended80 f = X87Operands.begin(c, i);
         x.fsw &= ~X87.C2;
-        if (!x.isEmpty(0) && Transcendental.outOfRange(x.se(0), x.sig(0))) {
-            x.fsw |= X87.C2;
-            X87Operands.finish(x, f);
+        if (leftOutOfRange(x, f)) {
             return;
         }
-        if (x.isEmpty(0)) {
-            X87Operands.underflow(f);
-            f.se2 = f.se;
-            f.sig2 = f.sig;
-        } else if (!x.isEmpty(7)) {
-            f.flags |= X87.IE | X87.SF | X87.C1;
-            f.se2 = Extended80.INDEFINITE_SE;
-            f.sig2 = Extended80.INDEFINITE_SIG;
-        } else {
+        if (operandAndRoomToPush(x, f)) {
             int se = x.se(0);
             long sig = x.sig(0);
             Transcendental.sine(f, se, sig);

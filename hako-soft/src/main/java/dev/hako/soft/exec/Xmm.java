@@ -46,6 +46,25 @@ final class Xmm {
         return i.rmIsReg ? c.xmm[2 * i.rm] & LOW32 : c.mem.read32(c.ea(i));
     }
 
+    /** The source of a scalar operation on {@code fmt} ({@link SoftFloat#SINGLE} or DOUBLE): xmm/m32 or xmm/m64. */
+    static long srcScalar(Cpu c, Insn i, int fmt) {
+        return fmt == SoftFloat.SINGLE ? src32(c, i) : src64(c, i);
+    }
+
+    /** The low element of a register, of format {@code fmt}. */
+    static long lowElement(Cpu c, int reg, int fmt) {
+        return fmt == SoftFloat.SINGLE ? c.xmm[2 * reg] & LOW32 : c.xmm[2 * reg];
+    }
+
+    /** Replaces the low element of a register, of format {@code fmt}, keeping the rest. */
+    static void setLowElement(Cpu c, int reg, int fmt, long value) {
+        if (fmt == SoftFloat.SINGLE) {
+            setLow32(c, reg, value);
+        } else {
+            c.xmm[2 * reg] = value;
+        }
+    }
+
     static void set(Cpu c, int reg, long lo, long hi) {
         c.xmm[2 * reg] = lo;
         c.xmm[2 * reg + 1] = hi;

@@ -95,23 +95,20 @@ public final class Transcendental {
 
     /** atanh(z) for |z| well below 1. */
     private static BigDecimal atanhSeries(BigDecimal z) {
-        BigDecimal z2 = z.multiply(z, MC);
-        BigDecimal term = z;
-        BigDecimal sum = z;
-        for (int n = 3; n < 2000; n += 2) {
-            term = term.multiply(z2, MC);
-            BigDecimal t = term.divide(BigDecimal.valueOf(n), MC);
-            if (t.signum() == 0 || t.abs().compareTo(sum.abs().movePointLeft(62)) < 0) {
-                break;
-            }
-            sum = sum.add(t, MC);
-        }
-        return sum;
+        return oddPowerSeries(z, false);
     }
 
     /** atan(z) for |z| well below 1. */
     private static BigDecimal atanSeries(BigDecimal z) {
-        BigDecimal z2 = z.multiply(z, MC).negate();
+        return oddPowerSeries(z, true);
+    }
+
+    /** z + z^3/3 + z^5/5 + ... (atanh), or with alternating signs (atan), until the terms stop mattering. */
+    private static BigDecimal oddPowerSeries(BigDecimal z, boolean alternating) {
+        BigDecimal z2 = z.multiply(z, MC);
+        if (alternating) {
+            z2 = z2.negate();
+        }
         BigDecimal term = z;
         BigDecimal sum = z;
         for (int n = 3; n < 2000; n += 2) {

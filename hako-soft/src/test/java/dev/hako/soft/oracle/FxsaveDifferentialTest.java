@@ -48,14 +48,15 @@ class FxsaveDifferentialTest {
     Stream<DynamicTest> againstHost() {
         List<InstructionCase> cases = List.of(save("0f ae 03"), save("48 0f ae 03"), restore("0f ae 0b"),
                 restore("48 0f ae 0b"));
-        return cases.stream().map(c -> DynamicTest.dynamicTest(c.toString(), () -> Differential.check(c)));
+        return Differential.tests(cases);
     }
 
     @TestFactory
     Stream<DynamicTest> misalignedRaisesGp() {
-        List<InstructionCase> cases = List.of(InstructionCase.of("0f ae 03"), InstructionCase.of("0f ae 0b"));
-        return cases.stream().map(c -> DynamicTest.dynamicTest(c.toString(), () -> Differential.checkSoftFault(
-                c.operandSpan(512).adjust((s, rnd, insn) -> s.gpr[RBX] = (s.gpr[RBX] & ~15L) + 1 + rnd.nextInt(15)),
-                CpuFault.GP)));
+        List<InstructionCase> cases = Stream.of(InstructionCase.of("0f ae 03"), InstructionCase.of("0f ae 0b"))
+                .map(c -> c.operandSpan(512).adjust((s, rnd, insn) -> s.gpr[RBX] = (s.gpr[RBX] & ~15L) + 1
+                        + rnd.nextInt(15)))
+                .toList();
+        return Differential.faultTests(cases, CpuFault.GP);
     }
 }

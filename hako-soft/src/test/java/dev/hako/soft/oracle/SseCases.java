@@ -81,6 +81,14 @@ final class SseCases {
         };
     }
 
+    /** For an aligned form ({@code aligned}) with a memory operand, adds {@link #aligned}; returns {@code c}. */
+    static InstructionCase alignedIfMemory(InstructionCase c, String hex, boolean aligned) {
+        if (aligned && MemoryOperand.of(c.bytes).isPresent()) {
+            c.adjust(aligned(hex));
+        }
+        return c;
+    }
+
     /** Moves the memory operand down to a 16-byte boundary, as the aligned forms require. */
     static InstructionCase.Adjuster aligned(String hex) {
         byte[] code = java.util.HexFormat.of().parseHex(hex.replaceAll("\\s+", ""));

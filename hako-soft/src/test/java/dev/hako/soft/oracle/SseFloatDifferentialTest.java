@@ -27,10 +27,7 @@ class SseFloatDifferentialTest {
     private static InstructionCase floatCase(String hex, int lane, boolean alignedMemory, String note) {
         InstructionCase c = InstructionCase.of(hex).compare(Compare.XMM, Compare.MXCSR)
                 .adjust(SseCases.floatInputs(lane)).adjust(SseCases.randomMxcsr()).iterations(300).note(note);
-        if (alignedMemory && MemoryOperand.of(c.bytes).isPresent()) {
-            c.adjust(SseCases.aligned(hex));
-        }
-        return c;
+        return SseCases.alignedIfMemory(c, hex, alignedMemory);
     }
 
     /** Register pairs and memory operands for one opcode in one of the four forms. */
@@ -179,30 +176,26 @@ class SseFloatDifferentialTest {
     private static InstructionCase intCase(String hex, boolean aligned, String note) {
         InstructionCase c = InstructionCase.of(hex).compare(Compare.XMM, Compare.MXCSR)
                 .adjust(SseCases.randomMxcsr()).iterations(300).note(note);
-        if (aligned && MemoryOperand.of(c.bytes).isPresent()) {
-            c.adjust(SseCases.aligned(hex));
-        }
-        return c;
+        return SseCases.alignedIfMemory(c, hex, aligned);
     }
 
     @TestFactory
     Stream<DynamicTest> arithmetic() {
-        return arithmeticCases().stream().map(c -> DynamicTest.dynamicTest(c.toString(), () -> Differential.check(c)));
+        return Differential.tests(arithmeticCases());
     }
 
     @TestFactory
     Stream<DynamicTest> comparisons() {
-        return compareCases().stream().map(c -> DynamicTest.dynamicTest(c.toString(), () -> Differential.check(c)));
+        return Differential.tests(compareCases());
     }
 
     @TestFactory
     Stream<DynamicTest> approximations() {
-        return approximationCases().stream()
-                .map(c -> DynamicTest.dynamicTest(c.toString(), () -> Differential.check(c)));
+        return Differential.tests(approximationCases());
     }
 
     @TestFactory
     Stream<DynamicTest> conversions() {
-        return conversionCases().stream().map(c -> DynamicTest.dynamicTest(c.toString(), () -> Differential.check(c)));
+        return Differential.tests(conversionCases());
     }
 }

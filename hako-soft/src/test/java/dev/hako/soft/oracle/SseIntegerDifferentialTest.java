@@ -22,10 +22,7 @@ class SseIntegerDifferentialTest {
 
     private static InstructionCase xmmCase(String hex, boolean alignedMemory, String note) {
         InstructionCase c = InstructionCase.of(hex).compare(Compare.XMM, Compare.MXCSR).iterations(100).note(note);
-        if (alignedMemory && MemoryOperand.of(c.bytes).isPresent()) {
-            c.adjust(SseCases.aligned(hex));
-        }
-        return c;
+        return SseCases.alignedIfMemory(c, hex, alignedMemory);
     }
 
     private static void forms(List<InstructionCase> cases, String prefix, String opcode, boolean aligned,
@@ -179,18 +176,17 @@ class SseIntegerDifferentialTest {
 
     @TestFactory
     Stream<DynamicTest> arithmetic() {
-        return arithmeticCases().stream().map(c -> DynamicTest.dynamicTest(c.toString(), () -> Differential.check(c)));
+        return Differential.tests(arithmeticCases());
     }
 
     @TestFactory
     Stream<DynamicTest> shiftsAndShuffles() {
-        return shiftAndShuffleCases().stream()
-                .map(c -> DynamicTest.dynamicTest(c.toString(), () -> Differential.check(c)));
+        return Differential.tests(shiftAndShuffleCases());
     }
 
     @TestFactory
     Stream<DynamicTest> moves() {
-        return moveCases().stream().map(c -> DynamicTest.dynamicTest(c.toString(), () -> Differential.check(c)));
+        return Differential.tests(moveCases());
     }
 
     /** Misaligned m128 operands of the aligned forms, and reserved MXCSR bits: #GP(0), on the soft CPU alone. */

@@ -41,10 +41,6 @@ class X87DifferentialTest {
         return c;
     }
 
-    private static Stream<DynamicTest> run(List<InstructionCase> cases) {
-        return cases.stream().map(c -> DynamicTest.dynamicTest(c.toString(), () -> Differential.check(c)));
-    }
-
     @TestFactory
     Stream<DynamicTest> arithmeticWithMemory() {
         List<InstructionCase> cases = new ArrayList<>();
@@ -54,7 +50,7 @@ class X87DifferentialTest {
                 cases.add(x87(mem(row[0], op), 1 + op % 2, row[1], "arith m" + row[1] + " /" + op));
             }
         }
-        return run(cases);
+        return Differential.tests(cases);
     }
 
     @TestFactory
@@ -76,7 +72,7 @@ class X87DifferentialTest {
             cases.add(x87(regForm(0xDD, 4, i), 3, NONE, "fucom"));
             cases.add(x87(regForm(0xDD, 5, i), 3, NONE, "fucomp"));
         }
-        return run(cases);
+        return Differential.tests(cases);
     }
 
     @TestFactory
@@ -88,7 +84,7 @@ class X87DifferentialTest {
         for (int n = 0; n < 8; n++) {
             cases.add(x87(regForm(n < 4 ? 0xDA : 0xDB, n & 3, 2), 3, NONE, "fcmov"));
         }
-        return run(cases);
+        return Differential.tests(cases);
     }
 
     @TestFactory
@@ -121,7 +117,7 @@ class X87DifferentialTest {
             cases.add(x87(regForm(0xD9, 5, n), 2, NONE, "constant"));
             cases.add(x87(regForm(0xD9, 5, n), 8, NONE, "constant, stack full"));
         }
-        return run(cases);
+        return Differential.tests(cases);
     }
 
     @TestFactory
@@ -131,7 +127,7 @@ class X87DifferentialTest {
             cases.add(x87(op, 2, NONE, "st0/st1"));
         }
         cases.add(x87("d9 e5", 0, NONE, "fxam empty"));
-        return run(cases);
+        return Differential.tests(cases);
     }
 
     @TestFactory
@@ -145,7 +141,7 @@ class X87DifferentialTest {
         cases.add(x87("9b", 3, NONE, "fwait"));
         cases.add(x87(mem(0xD9, 5), 3, NONE, "fldcw").adjust((s, rnd, insn) ->
                 s.write(s.gpr[3], 2, X87Inputs.controlWord(rnd))));
-        return run(cases);
+        return Differential.tests(cases);
     }
 
     @TestFactory
@@ -163,7 +159,7 @@ class X87DifferentialTest {
             }
             cases.add(c);
         }
-        return run(cases);
+        return Differential.tests(cases);
     }
 
     /**

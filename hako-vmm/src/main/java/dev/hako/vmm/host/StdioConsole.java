@@ -2,9 +2,11 @@ package dev.hako.vmm.host;
 
 import dev.hako.devices.backend.CharBackend;
 import dev.hako.devices.backend.CharFrontend;
+import java.io.FilterOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.io.PrintStream;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -41,6 +43,22 @@ public final class StdioConsole implements CharBackend, AutoCloseable {
         }
         reader = Thread.ofPlatform().name("console-in").daemon().start(this::readInput);
         flusher = Thread.ofPlatform().name("console-out").daemon().start(this::flushPeriodically);
+    }
+
+    /**
+     * A stream for hako's own messages beside the guest's output: while the terminal is raw, a newline
+     * needs a carriage return too, or the next line starts where this one ended.
+     */
+    public PrintStream messages(OutputStream target) {
+        return new PrintStream(new FilterOutputStream(target) {
+            @Override
+            public void write(int b) throws IOException {
+                if (b == '\n' && savedTerminalMode != null) {
+                    out.write('\r');
+                }
+                out.write(b);
+            }
+        }, true);
     }
 
     @Override

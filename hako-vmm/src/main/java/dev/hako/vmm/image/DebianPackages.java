@@ -106,8 +106,17 @@ public final class DebianPackages {
         Files.createDirectories(debs);
         Path staging = Files.createTempDirectory(debs, ".download-");
         try {
-            run(List.of(aptGet, "download", name), staging, "apt-get is needed to fetch Debian's " + name + "; "
-                    + hint);
+            String whenMissing = "apt-get is needed to fetch Debian's " + name + "; " + hint;
+            try {
+                run(List.of(aptGet, "download", name), staging, whenMissing);
+            } catch (IOException e) {
+                if (!String.valueOf(e.getMessage()).contains("Unable to locate package")) {
+                    throw e;
+                }
+                // A fresh machine has no package lists yet: fetch them once (as root), then try again.
+                run(List.of(aptGet, "update", "-q"), staging, "run 'apt-get update' as root, or " + hint);
+                run(List.of(aptGet, "download", name), staging, whenMissing);
+            }
             try (Stream<Path> files = Files.list(staging)) {
                 for (Path deb : files.filter(p -> p.getFileName().toString().endsWith(".deb")).toList()) {
                     Files.move(deb, debs.resolve(deb.getFileName()), StandardCopyOption.ATOMIC_MOVE,

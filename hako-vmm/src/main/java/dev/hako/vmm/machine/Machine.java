@@ -17,7 +17,6 @@ import dev.hako.devices.legacy.CmosRtc;
 import dev.hako.devices.legacy.I8042;
 import dev.hako.devices.legacy.Pit8254;
 import dev.hako.devices.legacy.Uart16550;
-import dev.hako.soft.SoftAccelerator;
 import dev.hako.sys.Mman;
 import dev.hako.vmm.boot.BootSpec;
 import dev.hako.vmm.boot.BootState;
@@ -76,7 +75,7 @@ public final class Machine implements AutoCloseable {
         BootState boot = KernelLoaders.forFile(config.kernel())
                 .load(memory, BootSpec.of(config.memoryBytes(), config.cmdline(), initrd, rsdp));
 
-        Accelerator accelerator = new SoftAccelerator();
+        Accelerator accelerator = AcceleratorChoice.forName(config.accel(), log);
         this.vm = accelerator.createVm(memory, clock);
         MachineIo io = new MachineIo(pio, mmio);
         this.vcpuThreads = new VcpuThread[config.cpus()];
@@ -95,6 +94,9 @@ public final class Machine implements AutoCloseable {
     /** Builds the machine and loads the kernel; nothing runs until {@link #run}. */
     public static Machine create(MachineConfig config, CharBackend console, PrintStream log) throws IOException,
             KernelFormatException {
+        validate(config);
+        // Fail on a bad kernel before reserving guest RAM.
+        KernelLoaders.forFile(config.kernel());
         return new Machine(config, console, log);
     }
 
@@ -106,8 +108,8 @@ public final class Machine implements AutoCloseable {
         if (c.cpus() < 1 || c.cpus() > MachineConfig.MAX_CPUS) {
             throw new IllegalArgumentException("--cpus " + c.cpus() + " is outside 1.." + MachineConfig.MAX_CPUS);
         }
-        if (!"soft".equals(c.accel()) && !"auto".equals(c.accel())) {
-            throw new IllegalArgumentException("accelerator '" + c.accel() + "' is not available (soft, auto)");
+        if (!AcceleratorChoice.isKnown(c.accel())) {
+            throw new IllegalArgumentException("accelerator '" + c.accel() + "' is not available (soft, kvm, auto)");
         }
         return c;
     }

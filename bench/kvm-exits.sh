@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Port-I/O exit round trips per second on KVM and on the soft CPU, measured in one run: a real-mode guest
+# loops on OUT; on KVM each OUT is a KVM_RUN exit into hako's IoHandler and back, on the soft CPU a call.
+# Prints both rates and the ratio. Usage: bench/kvm-exits.sh [OUTS [ROUNDS]]
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export JAVA_HOME="${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}"
+cp="$(mktemp)"
+trap 'rm -f "$cp"' EXIT
+cd "$here"
+./mvnw -q -B -o -pl hako-kvm -am test-compile dependency:build-classpath \
+  -Dmdep.outputFile="$cp" -Dmdep.includeScope=test >&2
+classes="$here/hako-kvm/target/test-classes:$here/hako-kvm/target/classes"
+for m in hako-core hako-sys hako-soft hako-devices hako-testkit; do classes="$classes:$here/$m/target/classes"; done
+exec "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -cp "$classes:$(cat "$cp")" \
+  dev.hako.kvm.PortIoExitRate "$@"

@@ -1,0 +1,47 @@
+package dev.hako.soft.exec;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.hako.soft.mmu.Mmu;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.management.ManagementFactory;
+import java.util.HexFormat;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The hot loop allocates nothing per instruction or per memory access: once a loop's blocks are decoded,
+ * millions of ALU, load, store, stack, string, flag and branch instructions run with (almost) no allocation
+ * on the vCPU's thread.
+ */
+class InterpreterAllocationTest {
+    @Test
+    void steadyStateExecutionAllocatesNothing() {
+        MemorySegment ram = Arena.ofAuto().allocate(0x10000, 4096);
+        // mov ecx,N; l: add rax,rcx; mov [rsp-8],rax; mov rdx,[rsp-8]; push rdx; pop rbx; imul rbx,rcx;
+        // shl rbx,3; xor rdx,rbx; cmp rdx,rax; setb al; lea rsi,[rsp-64]; mov rdi,rsi; movsq;
+        // dec rcx; jnz l; syscall
+        String hex = "B9 40420F00 4801C8 48894424F8 488B5424F8 52 5B 480FAFD9 48C1E303 4831DA 4839C2 0F92C0"
+                + " 488D7424C0 4889F7 48A5 48FFC9 75D1 0F05";
+        byte[] code = HexFormat.of().parseHex(hex.replace(" ", ""));
+        MemorySegment.copy(MemorySegment.ofArray(code), 0, ram, 0x1000, code.length);
+        com.sun.management.ThreadMXBean threads =
+                (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        long[] allocated = new long[2];
+        for (int round = 0; round < 2; round++) {
+            Cpu cpu = new Cpu(new Mmu(ram, (gva, access) -> gva & ~0xFFFL));
+            Interpreter in = new Interpreter(cpu, (c, f, i) -> {
+                throw new AssertionError(f.getMessage() + " at " + Long.toHexString(c.rip));
+            });
+            cpu.syscallHandler = c -> in.stop();
+            cpu.rip = 0x1000;
+            cpu.r[Cpu.RSP] = 0x8000;
+            long before = threads.getCurrentThreadAllocatedBytes();
+            in.run();
+            allocated[round] = threads.getCurrentThreadAllocatedBytes() - before;
+            assertThat(cpu.instructions).isEqualTo(1 + 15 * 1_000_000L + 1);
+        }
+        // The second round decodes its few blocks again (a new CPU): kilobytes, against ~15 M instructions.
+        assertThat(allocated[1]).as("bytes allocated running 15 M instructions").isLessThan(64 * 1024);
+    }
+}

@@ -1,0 +1,53 @@
+package dev.hako.vmm.machine;
+
+import dev.hako.core.accel.Accelerator;
+import dev.hako.kvm.KvmAccelerator;
+import dev.hako.kvm.KvmException;
+import dev.hako.kvm.KvmProbe;
+import dev.hako.soft.SoftAccelerator;
+import java.io.PrintStream;
+
+/**
+ * Turns {@code --accel soft|kvm|auto} into an accelerator. {@code auto} takes KVM where the host's KVM can
+ * run the guest (an unmodified Linux kernel) and the soft CPU otherwise, saying why in one line: no
+ * /dev/kvm, no access to it, or a PVM-based KVM (kvm_pvm), which runs only PVM-aware kernels.
+ */
+final class AcceleratorChoice {
+    static final String SOFT = "soft", KVM = "kvm", AUTO = "auto";
+
+    private AcceleratorChoice() {}
+
+    static boolean isKnown(String accel) {
+        return SOFT.equals(accel) || KVM.equals(accel) || AUTO.equals(accel);
+    }
+
+    static Accelerator forName(String accel, PrintStream log) {
+        return switch (accel) {
+            case SOFT -> new SoftAccelerator();
+            case KVM -> {
+                KvmProbe probe = KvmProbe.host();
+                if (!probe.usable()) {
+                    throw new IllegalArgumentException("--accel kvm: " + probe.reason());
+                }
+                if (probe.pvm()) {
+                    log.println("hako: warning: " + probe.reason());
+                }
+                try {
+                    yield KvmAccelerator.open();
+                } catch (KvmException e) {
+                    throw new IllegalArgumentException("--accel kvm: " + e.getMessage(), e);
+                }
+            }
+            case AUTO -> {
+                KvmProbe probe = KvmProbe.host();
+                if (probe.runsUnmodifiedKernels()) {
+                    yield KvmAccelerator.open();
+                }
+                log.println("hako: --accel auto chose the soft CPU: " + probe.reason());
+                yield new SoftAccelerator();
+            }
+            default -> throw new IllegalArgumentException(
+                    "accelerator '" + accel + "' is not available (soft, kvm, auto)");
+        };
+    }
+}
