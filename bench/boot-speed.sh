@@ -34,9 +34,10 @@ measure() { # label, command...
     if ! grep -q HAKO-BENCH-MARKER <<<"$out"; then
       echo "$label: no marker in the output:" >&2; tail -20 <<<"$out" >&2; exit 1
     fi
-    uptime=$(sed -n 's/.*HAKO-BENCH-MARKER uptime \([0-9.]*\).*/\1/p' <<<"$out" | head -1)
-    if [ -z "$best" ] || awk -v w="$wall" -v b="$best" 'BEGIN { exit !(w < b) }'; then best=$wall; fi
-    echo "  $label: ${wall}s wall, guest uptime at marker ${uptime}s" >&2
+    local up
+    up=$(sed -n 's/.*HAKO-BENCH-MARKER uptime \([0-9.]*\).*/\1/p' <<<"$out" | head -1)
+    if [ -z "$best" ] || awk -v w="$wall" -v b="$best" 'BEGIN { exit !(w < b) }'; then best=$wall; uptime=$up; fi
+    echo "  $label: ${wall}s wall, guest uptime at marker ${up}s" >&2
   done
   echo "$best $uptime"
 }
