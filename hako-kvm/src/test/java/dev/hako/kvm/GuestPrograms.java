@@ -178,10 +178,10 @@ final class GuestPrograms {
             + "F4"; // hlt
 
     /**
-     * The 8259s masked, the local APIC and IOAPIC programmed, ISA IRQ 5 raised with IF=1, a
-     * wait loop (whose flags match those at the OUT, so the frame is the same wherever the interrupt lands).
+     * The 8259s masked, the local APIC software-enabled (spurious vector 0xFF), IOAPIC pin 5 routed to vector
+     * 0x30 edge-triggered on CPU 0; RBX left at the local APIC's base for the handlers' EOI.
      */
-    static final String IOAPIC_INTERRUPT = ""
+    private static final String ROUTE_IRQ5_TO_VECTOR_0X30 = ""
             + "B0FF" // mov $0xFF, %al
             + "E621" // out %al, $0x21
             + "E6A1" // out %al, $0xA1
@@ -191,7 +191,18 @@ final class GuestPrograms {
             + "C745001A000000" // movl $0x1A, (%rbp)
             + "C7451030000000" // movl $0x30, 0x10(%rbp)
             + "C745001B000000" // movl $0x1B, (%rbp)
-            + "C7451000000000" // movl $0, 0x10(%rbp)
+            + "C7451000000000"; // movl $0, 0x10(%rbp)
+
+    /** The end of an interrupt handler: EOI to the local APIC at RBX, then IRETQ. */
+    private static final String EOI_AND_IRETQ = ""
+            + "C783B000000000000000" // movl $0, 0xB0(%rbx)
+            + "48CF"; // iretq
+
+    /**
+     * The 8259s masked, the local APIC and IOAPIC programmed, ISA IRQ 5 raised with IF=1, a
+     * wait loop (whose flags match those at the OUT, so the frame is the same wherever the interrupt lands).
+     */
+    static final String IOAPIC_INTERRUPT = ROUTE_IRQ5_TO_VECTOR_0X30
             + "49C7C501000000" // mov $1, %r13
             + "4D85F6" // test %r14, %r14
             + "FB" // sti
@@ -206,21 +217,10 @@ final class GuestPrograms {
     /** The IOAPIC test's handler: counts in R14, EOI. */
     static final String IOAPIC_INTERRUPT_AT_100 = ""
             + "49FFC6" // inc %r14
-            + "C783B000000000000000" // movl $0, 0xB0(%rbx)
-            + "48CF"; // iretq
+            + EOI_AND_IRETQ;
 
     /** STI; HLT with nothing pending: the test raises ISA IRQ 5, the handler runs, the guest goes on. */
-    static final String HLT_WAKE = ""
-            + "B0FF" // mov $0xFF, %al
-            + "E621" // out %al, $0x21
-            + "E6A1" // out %al, $0xA1
-            + "BB0000E0FE" // mov $0xFEE00000, %ebx
-            + "C783F0000000FF010000" // movl $0x1FF, 0xF0(%rbx)
-            + "BD0000C0FE" // mov $0xFEC00000, %ebp
-            + "C745001A000000" // movl $0x1A, (%rbp)
-            + "C7451030000000" // movl $0x30, 0x10(%rbp)
-            + "C745001B000000" // movl $0x1B, (%rbp)
-            + "C7451000000000" // movl $0, 0x10(%rbp)
+    static final String HLT_WAKE = ROUTE_IRQ5_TO_VECTOR_0X30
             + "FB" // sti
             + "F4" // hlt
             + "49C7C407000000" // mov $7, %r12
@@ -233,6 +233,5 @@ final class GuestPrograms {
             + "488B0424" // mov (%rsp), %rax
             + "66BA1300" // mov $0x13, %dx
             + "EF" // out %eax, %dx
-            + "C783B000000000000000" // movl $0, 0xB0(%rbx)
-            + "48CF"; // iretq
+            + EOI_AND_IRETQ;
 }

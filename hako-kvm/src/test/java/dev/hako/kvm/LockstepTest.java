@@ -7,6 +7,7 @@ import dev.hako.core.accel.Accelerator;
 import dev.hako.core.accel.VcpuExit;
 import dev.hako.core.x86.X86CpuState;
 import dev.hako.soft.SoftAccelerator;
+import dev.hako.testkit.TinyGuest;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
@@ -80,13 +81,8 @@ class LockstepTest {
     // ---- machine set-ups
 
     private static X86CpuState realModeAt(TestMachine m, String code) {
-        m.code(CODE, code);
-        X86CpuState s = X86CpuState.atReset();
-        for (int seg : new int[] {X86CpuState.CS, X86CpuState.DS, X86CpuState.ES, X86CpuState.SS}) {
-            s.selector[seg] = (int) (CODE >> 4);
-            s.segmentBase[seg] = CODE;
-        }
-        s.rip = 0;
+        m.guest.code(CODE, code);
+        X86CpuState s = TinyGuest.realMode(CODE, X86CpuState.CS, X86CpuState.DS, X86CpuState.ES, X86CpuState.SS);
         s.gpr[4] = 0x8000;
         s.gpr[2] = 0; // EDX's reset signature differs between CPUs; start both from zero
         return s;
@@ -94,26 +90,22 @@ class LockstepTest {
 
     /** GDT: 0x08 flat 32-bit code, 0x10 flat data, 0x18 64-bit code, 0x28 a 64-bit TSS. */
     private static void descriptorTables(TestMachine m) {
-        m.put64(GDT + 8, 0x00CF9A000000FFFFL);
-        m.put64(GDT + 16, 0x00CF92000000FFFFL);
-        m.put64(GDT + 24, 0x00AF9A000000FFFFL);
-        m.put64(GDT + 40, 0x67 | ((TSS & 0xFFFFFF) << 16) | (0x89L << 40));
-        long gate = (HANDLER & 0xFFFF) | (0x18L << 16) | (0x8EL << 40) | (((HANDLER >>> 16) & 0xFFFF) << 48);
-        m.put64(IDT + 0x30 * 16, gate);
-        m.put64(IDT + 0x30 * 16 + 8, HANDLER >>> 32);
+        m.guest.descriptor(GDT, 0x08, TinyGuest.CODE32_UNACCESSED);
+        m.guest.descriptor(GDT, 0x10, TinyGuest.DATA_UNACCESSED);
+        m.guest.descriptor(GDT, 0x18, TinyGuest.CODE64_UNACCESSED);
+        m.guest.tssDescriptor(GDT, 0x28, TSS);
+        m.guest.interruptGate(IDT, 0x30, 0x18, HANDLER);
     }
 
     /** 2 MiB pages: 0-4 MiB identity, 0x40000000 an alias of 0x200000, 3-4 GiB identity (MMIO). */
     private static void pageTables(TestMachine m) {
-        m.put64(PML4, PDPT | 3);
-        m.put64(PDPT, PD | 3);
-        m.put64(PDPT + 8, PD_ALIAS | 3);
-        m.put64(PDPT + 24, PD_HIGH | 3);
-        m.put64(PD, 0x83);
-        m.put64(PD + 8, 0x200083);
-        m.put64(PD_ALIAS, 0x200083);
+        m.guest.identityMapFirst2MiB(PML4, PDPT, PD);
+        m.guest.put64(PDPT + 8, PD_ALIAS | 3);
+        m.guest.put64(PDPT + 24, PD_HIGH | 3);
+        m.guest.put64(PD + 8, 0x200000 | TinyGuest.LARGE_PAGE);
+        m.guest.put64(PD_ALIAS, 0x200000 | TinyGuest.LARGE_PAGE);
         for (int i = 0; i < 512; i++) {
-            m.put64(PD_HIGH + 8L * i, (0xC0000000L + ((long) i << 21)) | 0x83);
+            m.guest.put64(PD_HIGH + 8L * i, (0xC0000000L + ((long) i << 21)) | TinyGuest.LARGE_PAGE);
         }
     }
 
@@ -123,32 +115,17 @@ class LockstepTest {
      */
     private static X86CpuState longModeAt(TestMachine m, String code, String handler) {
         descriptorTables(m);
-        m.put64(GDT + 16, 0x00CF93000000FFFFL);
-        m.put64(GDT + 24, 0x00AF9B000000FFFFL);
+        m.guest.descriptor(GDT, 0x10, TinyGuest.DATA);
+        m.guest.descriptor(GDT, 0x18, TinyGuest.CODE64);
         pageTables(m);
-        m.code(CODE, code);
+        m.guest.code(CODE, code);
         if (handler != null) {
-            m.code(HANDLER, handler);
+            m.guest.code(HANDLER, handler);
         }
-        X86CpuState s = new X86CpuState();
-        s.cr0 = 0x80050033L;
-        s.cr3 = PML4;
-        s.cr4 = 0x20;
-        s.efer = 0x500;
-        s.gdtBase = GDT;
-        s.gdtLimit = 47;
-        s.idtBase = IDT;
-        s.idtLimit = 0x30 * 16 + 15;
-        s.trSelector = 0x28;
-        s.trBase = TSS;
-        s.trLimit = 0x67;
-        s.selector[X86CpuState.CS] = 0x18;
-        s.segmentLimit[X86CpuState.CS] = 0xFFFFFFFFL;
-        s.segmentAttributes[X86CpuState.CS] = 0xA09B;
-        for (int seg : new int[] {X86CpuState.DS, X86CpuState.ES, X86CpuState.SS}) {
-            s.selector[seg] = 0x10;
+        X86CpuState s = TinyGuest.longMode(PML4, GDT, 47, IDT, 0x30 * 16 + 15, 0x18, 0x10);
+        TinyGuest.loadTaskRegister(s, 0x28, TSS);
+        for (int seg : new int[] {X86CpuState.CS, X86CpuState.DS, X86CpuState.ES, X86CpuState.SS}) {
             s.segmentLimit[seg] = 0xFFFFFFFFL;
-            s.segmentAttributes[seg] = 0xC093;
         }
         s.gpr[4] = 0x9F000;
         s.rip = CODE;

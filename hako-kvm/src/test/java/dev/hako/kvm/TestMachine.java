@@ -1,7 +1,6 @@
 package dev.hako.kvm;
 
 import dev.hako.core.accel.Accelerator;
-import dev.hako.core.accel.IoHandler;
 import dev.hako.core.accel.LocalInterrupts;
 import dev.hako.core.accel.VcpuExit;
 import dev.hako.core.accel.VirtualCpu;
@@ -15,11 +14,12 @@ import dev.hako.core.time.TimerQueue;
 import dev.hako.core.x86.X86CpuState;
 import dev.hako.devices.irqchip.UserspaceIrqChip;
 import dev.hako.testkit.ManualClock;
+import dev.hako.testkit.RecordingIoHandler;
+import dev.hako.testkit.TinyGuest;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -38,7 +38,8 @@ final class TestMachine implements AutoCloseable {
 
     private final Arena arena = Arena.ofShared();
     final MemorySegment ram = arena.allocate(RAM_SIZE, 4096);
-    final List<String> traffic = new ArrayList<>();
+    final TinyGuest guest = new TinyGuest(ram);
+    final List<String> traffic;
     final List<String> exits = new ArrayList<>();
     final UserspaceIrqChip chip;
     private final VirtualMachine vm;
@@ -56,7 +57,9 @@ final class TestMachine implements AutoCloseable {
         pio.register(TEST_PORT, TEST_PORT_COUNT, testPorts());
         mmio.register(TEST_MMIO, mmioRegisters.length, testMmio());
         vm = accelerator.createVm(new GuestMemory(ram), clock);
-        vcpu = vm.createVcpu(0, recording(pio, mmio), new LocalInterrupts() {
+        RecordingIoHandler io = new RecordingIoHandler(pio, mmio);
+        traffic = io.traffic();
+        vcpu = vm.createVcpu(0, io, new LocalInterrupts() {
             @Override
             public int pendingVector() {
                 return chip.hasPendingInterrupt(0) ? 0 : -1;
@@ -68,15 +71,6 @@ final class TestMachine implements AutoCloseable {
             }
         });
         chip.setKick(0, vcpu::interruptArrived);
-    }
-
-    void code(long gpa, String hex) {
-        byte[] b = HexFormat.of().parseHex(hex);
-        MemorySegment.copy(b, 0, ram, ValueLayout.JAVA_BYTE, gpa, b.length);
-    }
-
-    void put64(long gpa, long value) {
-        ram.set(ValueLayout.JAVA_LONG_UNALIGNED, gpa, value);
     }
 
     /** Runs until the vCPU stops for something other than a kick from inside; records the exit. */
@@ -153,36 +147,6 @@ final class TestMachine implements AutoCloseable {
 
     private static long mask(int size) {
         return size == 8 ? -1L : (1L << (8 * size)) - 1;
-    }
-
-    private IoHandler recording(PioBus pio, MmioBus mmio) {
-        return new IoHandler() {
-            @Override
-            public long pioRead(int vcpu, int port, int size) {
-                long v = pio.read(vcpu, port, size);
-                traffic.add(String.format("in  port %#x/%d -> %#x", port, size, v));
-                return v;
-            }
-
-            @Override
-            public void pioWrite(int vcpu, int port, int size, long value) {
-                traffic.add(String.format("out port %#x/%d <- %#x", port, size, value));
-                pio.write(vcpu, port, size, value);
-            }
-
-            @Override
-            public long mmioRead(int vcpu, long gpa, int size) {
-                long v = mmio.read(vcpu, gpa, size);
-                traffic.add(String.format("read  %#x/%d -> %#x", gpa, size, v));
-                return v;
-            }
-
-            @Override
-            public void mmioWrite(int vcpu, long gpa, int size, long value) {
-                traffic.add(String.format("write %#x/%d <- %#x", gpa, size, value));
-                mmio.write(vcpu, gpa, size, value);
-            }
-        };
     }
 
     @Override
