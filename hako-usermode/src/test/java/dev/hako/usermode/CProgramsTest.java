@@ -23,7 +23,8 @@ class CProgramsTest {
     static Stream<Arguments> programs() {
         return Stream.concat(Stream.of("arith", "floats", "control", "strings", "smc")
                 .flatMap(p -> Stream.of(Arguments.of(p, "-static -O0"), Arguments.of(p, "-static -O2"))),
-                Stream.of(Arguments.of("control", "-static-pie -O2"), Arguments.of("floats", "-static-pie -O2")));
+                Stream.of(Arguments.of("control", "-static-pie -O2"), Arguments.of("floats", "-static-pie -O2"),
+                        Arguments.of("vectorized", "-static -O3")));
     }
 
     @ParameterizedTest(name = "{0} {1}")

@@ -52,6 +52,10 @@ final class GuestRun {
         return hako(dir, stdin, null, argv);
     }
 
+    /** glibc hardware-capability masks that leave the host with the features hako's CPUID advertises. */
+    static final String NATIVE_BASELINE = "glibc.cpu.hwcaps=-AVX,-AVX2,-FMA,-FMA4,-BMI1,-BMI2,-ERMS,-FSRM,"
+            + "-SSE3,-SSSE3,-SSE4_1,-SSE4_2,-AVX512F,-AVX512VL,-AVX512BW,-AVX512DQ,-MOVBE";
+
     static Result hostRun(Path dir, Path stdin, String... argv) throws IOException, InterruptedException {
         Path out = Files.createTempFile(dir, "nout", ".bin");
         Path err = Files.createTempFile(dir, "nerr", ".txt");
@@ -59,6 +63,9 @@ final class GuestRun {
                 .redirectInput(stdin == null ? ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))
                         : ProcessBuilder.Redirect.from(stdin.toFile()))
                 .redirectOutput(out.toFile()).redirectError(err.toFile());
+        // The native run takes the code paths hako's CPUID offers (SSE2, no AVX/FMA): glibc picks libm and
+        // string variants by CPU feature, and e.g. its FMA sin() can differ from the SSE2 one in the last bit.
+        pb.environment().put("GLIBC_TUNABLES", NATIVE_BASELINE);
         Process p = pb.start();
         assertThat(p.waitFor(120, TimeUnit.SECONDS)).as("native run of %s finishes", List.of(argv)).isTrue();
         return new Result(p.exitValue(), Files.readAllBytes(out), Files.readString(err), "");
