@@ -2,6 +2,8 @@ package dev.hako.vmm.boot;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * The zero page, struct boot_params, as offsets (Documentation/arch/x86/zero-page.rst and the setup header table
@@ -146,7 +148,7 @@ public final class BootParams {
     }
 
     public E820Map e820() {
-        java.util.List<E820Map.Entry> entries = new java.util.ArrayList<>();
+        List<E820Map.Entry> entries = new ArrayList<>();
         for (int i = 0; i < u8(E820_ENTRIES); i++) {
             int offset = E820_TABLE + i * E820_ENTRY_SIZE;
             entries.add(new E820Map.Entry(u64(offset), u64(offset + 8), (int) u32(offset + 16)));

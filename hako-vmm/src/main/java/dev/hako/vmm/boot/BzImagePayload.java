@@ -1,6 +1,7 @@
 package dev.hako.vmm.boot;
 
 import java.io.IOException;
+import java.util.Arrays;
 
 /**
  * The compressed vmlinux inside a bzImage, as scripts/extract-vmlinux finds it, but located through the setup
@@ -28,7 +29,7 @@ public final class BzImagePayload {
     public static byte[] extractVmlinux(byte[] image, String name) throws IOException {
         SetupHeader header = SetupHeader.parse(image, name);
         int start = payloadStart(header, image, name);
-        byte[] payload = java.util.Arrays.copyOfRange(image, start, start + (int) header.payloadLength());
+        byte[] payload = Arrays.copyOfRange(image, start, start + (int) header.payloadLength());
         byte[] vmlinux = compression(image, name).decompress(payload);
         if (!Elf64.hasMagic(vmlinux)) {
             throw new KernelFormatException(name + ": the decompressed payload is not an ELF file");

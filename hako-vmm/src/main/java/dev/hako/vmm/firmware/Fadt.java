@@ -4,7 +4,9 @@ package dev.hako.vmm.firmware;
  * The Fixed ACPI Description Table, "FACP" (ACPI 6.5 5.2.9), revision 6: a full (not hardware-reduced) PC with
  * the PM1a event and control blocks and a 32-bit PM timer at I/O ports, SCI on IRQ 9, no SMI command port (the
  * machine is always in ACPI mode, so the PM1 control register reports SCI_EN), legacy devices and an i8042, no
- * VGA, C1 via HLT, and a reset register. 32-bit and 64-bit (X_) pointers are both filled with the same values.
+ * VGA, C1 via HLT, and a reset register. The FACS is given only through the 32-bit FIRMWARE_CTRL (X_FIRMWARE_CTRL
+ * zero): ACPICA installs a FACS for each non-zero pointer, so filling both makes Linux list it twice. The DSDT
+ * is given through both DSDT and X_DSDT, which must then agree.
  */
 public final class Fadt {
     public static final int REVISION = 6, MINOR_VERSION = 5, SIZE = 276;
@@ -43,7 +45,7 @@ public final class Fadt {
                 .u32(FLAGS, WBINVD | PROC_C1 | PWR_BUTTON | SLP_BUTTON | TMR_VAL_EXT | RESET_REG_SUP)
                 .gas(RESET_REG, GenericAddress.port(spec.resetPort(), 1)).u8(RESET_VALUE, spec.resetValue())
                 .u8(FADT_MINOR_VERSION, MINOR_VERSION)
-                .u64(X_FIRMWARE_CTRL, facsGpa).u64(X_DSDT, dsdtGpa)
+                .u64(X_FIRMWARE_CTRL, 0).u64(X_DSDT, dsdtGpa)
                 .gas(X_PM1A_EVT_BLK, GenericAddress.port(spec.pm1aEventPort(), AcpiSpec.PM1_EVT_LEN))
                 .gas(X_PM1A_CNT_BLK, GenericAddress.port(spec.pm1aControlPort(), AcpiSpec.PM1_CNT_LEN))
                 .gas(X_PM_TMR_BLK, GenericAddress.port(spec.pmTimerPort(), AcpiSpec.PM_TMR_LEN))

@@ -56,7 +56,8 @@ class AcpiTablesIaslTest {
                 .containsPattern("32-bit PM Timer \\(V1\\) : 1")
                 .containsPattern("Value to cause reset : 06")
                 .containsPattern("DSDT Address : 00000000000E0080")
-                .containsPattern("FACS Address : 00000000000E0040");
+                .containsPattern("FACS Address : 000E0040")
+                .containsPattern("FACS Address : 0000000000000000");
     }
 
     @Test
