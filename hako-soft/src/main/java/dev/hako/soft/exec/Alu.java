@@ -106,6 +106,9 @@ final class Alu {
             return;
         }
         long ea = c.ea(i);
+        if (op != CMP) {
+            c.mem.prepareWrite(ea, size);
+        }
         if (i.lock) {
             long old;
             long r;
@@ -184,6 +187,7 @@ final class Alu {
             return;
         }
         long ea = c.ea(i);
+        c.mem.prepareWrite(ea, size);
         if (i.lock) {
             long old;
             long r;

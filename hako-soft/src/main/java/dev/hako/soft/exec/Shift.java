@@ -71,6 +71,9 @@ public final class Shift {
             }
             return;
         }
+        if (!i.rmIsReg) {
+            c.mem.prepareWrite(ea, size); // a write fault must leave the flags untouched
+        }
         long r = compute(c, i.sub, a, count, size);
         if (i.rmIsReg) {
             c.setReg(i.rm, size, r);
@@ -172,6 +175,9 @@ public final class Shift {
                 c.setReg(i.rm, 4, a);
             }
             return;
+        }
+        if (!i.rmIsReg) {
+            c.mem.prepareWrite(ea, size);
         }
         long src = c.getReg(i.reg, size) & m;
         long r;

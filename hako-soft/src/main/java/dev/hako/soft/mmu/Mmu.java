@@ -318,6 +318,23 @@ public final class Mmu {
         writeSlow(gva, 8, value);
     }
 
+    /**
+     * Makes sure a store of {@code size} bytes at {@code gva} would not fault, raising the fault now if it
+     * would. A read-modify-write instruction calls it before computing anything, so a write fault leaves
+     * the flags as they were (faults are precise), as an ADC or RCL re-executed after a copy-on-write fault
+     * needs.
+     */
+    public void prepareWrite(long gva, int size) {
+        int i = index(gva);
+        if (writeTag[i] == (gva & PAGE_MASK) && (gva & 0xFFF) <= 0x1000 - size) {
+            return;
+        }
+        fillWrite(gva);
+        if (((gva & 0xFFF) + size) > 0x1000) {
+            fillWrite(gva + size - 1);
+        }
+    }
+
     /** Store of the low 1, 2, 4 or 8 bytes of {@code value}. */
     public void write(long gva, int size, long value) {
         switch (size) {

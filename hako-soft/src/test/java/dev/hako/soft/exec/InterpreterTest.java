@@ -11,7 +11,7 @@ import java.util.HexFormat;
 import org.junit.jupiter.api.Test;
 
 class InterpreterTest {
-    private static final long CODE = 0x1000, STACK_TOP = 0x10000;
+    private static final long CODE = 0x1000, STACK_TOP = 0x10000, READ_ONLY_PAGE = 0x9000;
 
     /** Identity mapping over 64 KiB of RAM; everything else faults. */
     private static final class FlatWalker implements PageWalker {
@@ -21,6 +21,9 @@ class InterpreterTest {
         public long translate(long gva, int access) {
             if (gva < 0 || gva >= 0x10000) {
                 throw fault.raise(CpuFault.PF, access == WRITE ? 2 : 0, true, gva);
+            }
+            if (access == WRITE && (gva & ~0xFFFL) == READ_ONLY_PAGE) {
+                throw fault.raise(CpuFault.PF, 3, true, gva); // present, write
             }
             return gva & ~0xFFFL;
         }
@@ -84,5 +87,22 @@ class InterpreterTest {
         // 48 8D 1D 03 00 00 00 ; C6 43 01 09 ; B8 01 00 00 00 ; 0F 05
         Run r = run("488D1D04000000 C6430109 B801000000 0F05");
         assertThat(r.cpu().r[Cpu.RAX]).isEqualTo(9);
+    }
+
+    /** Faults are precise: a read-modify-write whose store faults leaves the flags (and memory) alone. */
+    @Test
+    void faultingReadModifyWriteLeavesFlagsUntouched() {
+        // stc; adc dword [0x9000], eax  (the page is readable, not writable)
+        Run adc = run("F9 11042500900000");
+        assertThat(adc.fault().vector()).isEqualTo(CpuFault.PF);
+        assertThat(adc.cpu().rip).isEqualTo(CODE + 1);
+        assertThat(adc.cpu().rflags() & Flags.ARITH).as("CF from STC, nothing from ADC").isEqualTo(Flags.CF);
+        // stc; rcl dword [0x9000], 1
+        Run rcl = run("F9 D11425009000 00");
+        assertThat(rcl.fault().vector()).isEqualTo(CpuFault.PF);
+        assertThat(rcl.cpu().rflags() & Flags.ARITH).isEqualTo(Flags.CF);
+        // cmp only reads: no fault
+        Run cmp = run("F9 39042500900000 0F05");
+        assertThat(cmp.fault()).isNull();
     }
 }
