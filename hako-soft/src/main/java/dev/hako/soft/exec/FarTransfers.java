@@ -55,7 +55,8 @@ final class FarTransfers {
     /** IRET/IRETQ in long mode: pops RIP, CS, RFLAGS, RSP and SS. */
     static void iret(Cpu c, Insn i) {
         if (!c.sys.cr.longMode()) {
-            throw new EmulationFailure("IRET outside long mode is not implemented");
+            LegacyInterrupts.iret(c, i);
+            return;
         }
         int size = i.opSize == 2 ? 2 : i.rexW ? 8 : 4;
         long sp = c.r[Cpu.RSP];

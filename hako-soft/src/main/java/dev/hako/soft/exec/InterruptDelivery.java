@@ -1,12 +1,12 @@
 package dev.hako.soft.exec;
 
 import dev.hako.soft.fault.CpuFault;
-import dev.hako.soft.mmu.EmulationFailure;
 
 /**
  * Exceptions and interrupts through the IDT in long mode (SDM vol. 3 ch. 6.14): 16-byte gates, privilege
  * change with the TSS's RSPn, IST stacks, the 16-byte aligned frame SS:RSP, RFLAGS, CS:RIP and error code;
- * the double-fault rules (table 6-5) and the triple fault that shuts the vCPU down.
+ * the double-fault rules (table 6-5) and the triple fault that shuts the vCPU down. Real and protected
+ * mode go through {@link LegacyInterrupts}.
  */
 public final class InterruptDelivery {
     private static final long FLAGS_CLEARED = Flags.TF | (1L << 14) | (1L << 16) | (1L << 17); // TF NT RF VM
@@ -73,8 +73,8 @@ public final class InterruptDelivery {
         SystemState s = c.sys;
         s.halted = false;
         if (!s.cr.longMode()) {
-            throw new EmulationFailure("interrupt delivery outside long mode is not implemented (vector "
-                    + vector + ")");
+            LegacyInterrupts.deliver(c, vector, errorCode, hasErrorCode, software, returnRip);
+            return;
         }
         int idtError = vector * 8 + 2 + (software ? 0 : 1);
         if (vector * 16 + 15 > s.idtLimit) {

@@ -15,7 +15,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Guests that go wrong end the VM with a non-zero status and a register dump, and the JVM carries on: a
- * triple fault (an exception with no usable IDT), and an exception hako cannot deliver in 32-bit mode.
+ * triple fault (an exception with no usable IDT, in long and in 32-bit mode), and code hako cannot run
+ * (instructions fetched from a device's MMIO page).
  * The "kernels" are tiny PVH ELF files built here.
  */
 class GuestFailureIT {
@@ -82,9 +83,16 @@ class GuestFailureIT {
     }
 
     @Test
-    void undeliverableExceptionIsAnEmulationFailureNotACrash() throws Exception {
-        Outcome o = run(pvhKernel("0F0B")); // ud2 in the 32-bit PVH entry state
+    void exceptionWithNoIdtIn32BitModeTripleFaults() throws Exception {
+        Outcome o = run(pvhKernel("0F0B")); // ud2 in the 32-bit PVH entry state, whose IDT limit is 0
+        assertThat(o.status()).as(o.log()).isEqualTo(Machine.EXIT_TRIPLE_FAULT);
+        assertThat(o.log()).contains("triple fault", "RIP=");
+    }
+
+    @Test
+    void executingFromMmioIsAnEmulationFailureNotACrash() throws Exception {
+        Outcome o = run(pvhKernel("B80000C0FE FFE0")); // mov eax,0xFEC00000 (the IOAPIC); jmp eax
         assertThat(o.status()).as(o.log()).isEqualTo(Machine.EXIT_FAILURE);
-        assertThat(o.log()).contains("emulation failure", "RIP=");
+        assertThat(o.log()).contains("emulation failure", "instruction fetch from MMIO", "RIP=");
     }
 }
