@@ -142,13 +142,7 @@ public final class Machine implements AutoCloseable {
 
     /** Runs the guest until it powers off, resets or fails; returns the exit status. */
     public int run() throws InterruptedException {
-        timerThread.start();
-        for (VcpuThread t : vcpuThreads) {
-            t.thread().start();
-        }
-        finished.await();
-        stopAll();
-        return exitStatus;
+        return run(Long.MAX_VALUE, TimeUnit.NANOSECONDS);
     }
 
     /** Runs with a time limit; returns -1 (and stops the guest) if it is still running then. */
