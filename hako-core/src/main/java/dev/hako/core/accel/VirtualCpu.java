@@ -1,9 +1,10 @@
 package dev.hako.core.accel;
 
+import dev.hako.core.state.Snapshotable;
 import dev.hako.core.x86.X86CpuState;
 
 /** One vCPU of an accelerator. Only its own thread calls {@link #run}, {@link #state} and {@link #load}. */
-public interface VirtualCpu {
+public interface VirtualCpu extends Snapshotable<VcpuState> {
     int index();
 
     /** Runs guest code until something needs the VMM. */
@@ -28,4 +29,18 @@ public interface VirtualCpu {
 
     /** True when an interrupt the vCPU would take is pending (a halted vCPU then runs again). */
     boolean interruptPending();
+
+    /** The vCPU's state for a snapshot; called on its own thread, or with the vCPU stopped. */
+    @Override
+    default VcpuState save() {
+        return new VcpuState(VcpuState.VERSION, state());
+    }
+
+    @Override
+    default void restore(VcpuState saved) {
+        if (saved.version() != VcpuState.VERSION) {
+            throw new IllegalArgumentException("unsupported VcpuState version " + saved.version());
+        }
+        load(saved.cpu());
+    }
 }

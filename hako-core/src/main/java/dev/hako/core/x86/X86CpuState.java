@@ -1,5 +1,8 @@
 package dev.hako.core.x86;
 
+import java.util.Arrays;
+import java.util.Objects;
+
 /**
  * The architectural state of one x86-64 vCPU: the one truth both accelerators load and store, for boot,
  * snapshots, debugging and lockstep tests. Segment attributes use the descriptor's access byte in bits 0-7
@@ -52,5 +55,72 @@ public final class X86CpuState {
         java.nio.ByteBuffer.wrap(s.fxsave).order(java.nio.ByteOrder.LITTLE_ENDIAN).putShort(0, (short) 0x37F)
                 .putInt(24, 0x1F80);
         return s;
+    }
+
+    /** An independent copy: a snapshot keeps one that later changes to this state cannot reach. */
+    public X86CpuState copy() {
+        X86CpuState c = new X86CpuState();
+        c.rip = rip;
+        c.rflags = rflags;
+        c.gdtBase = gdtBase;
+        c.idtBase = idtBase;
+        c.ldtBase = ldtBase;
+        c.trBase = trBase;
+        c.cr0 = cr0;
+        c.cr2 = cr2;
+        c.cr3 = cr3;
+        c.cr4 = cr4;
+        c.cr8 = cr8;
+        c.efer = efer;
+        c.star = star;
+        c.lstar = lstar;
+        c.cstar = cstar;
+        c.sfmask = sfmask;
+        c.kernelGsBase = kernelGsBase;
+        c.sysenterCs = sysenterCs;
+        c.sysenterEsp = sysenterEsp;
+        c.sysenterEip = sysenterEip;
+        c.pat = pat;
+        c.tsc = tsc;
+        c.apicBase = apicBase;
+        c.gdtLimit = gdtLimit;
+        c.idtLimit = idtLimit;
+        c.ldtSelector = ldtSelector;
+        c.ldtLimit = ldtLimit;
+        c.trSelector = trSelector;
+        c.trLimit = trLimit;
+        c.trAttributes = trAttributes;
+        c.halted = halted;
+        System.arraycopy(gpr, 0, c.gpr, 0, gpr.length);
+        System.arraycopy(selector, 0, c.selector, 0, selector.length);
+        System.arraycopy(segmentBase, 0, c.segmentBase, 0, segmentBase.length);
+        System.arraycopy(segmentLimit, 0, c.segmentLimit, 0, segmentLimit.length);
+        System.arraycopy(segmentAttributes, 0, c.segmentAttributes, 0, segmentAttributes.length);
+        System.arraycopy(fxsave, 0, c.fxsave, 0, fxsave.length);
+        return c;
+    }
+
+    /** Value equality over every field, so saved vCPU states compare by content. */
+    @Override
+    public boolean equals(Object other) {
+        if (!(other instanceof X86CpuState o)) {
+            return false;
+        }
+        return rip == o.rip && rflags == o.rflags && gdtBase == o.gdtBase && idtBase == o.idtBase &&
+                ldtBase == o.ldtBase && trBase == o.trBase && cr0 == o.cr0 && cr2 == o.cr2 && cr3 == o.cr3 &&
+                cr4 == o.cr4 && cr8 == o.cr8 && efer == o.efer && star == o.star && lstar == o.lstar &&
+                cstar == o.cstar && sfmask == o.sfmask && kernelGsBase == o.kernelGsBase &&
+                sysenterCs == o.sysenterCs && sysenterEsp == o.sysenterEsp && sysenterEip == o.sysenterEip &&
+                pat == o.pat && tsc == o.tsc && apicBase == o.apicBase && gdtLimit == o.gdtLimit &&
+                idtLimit == o.idtLimit && ldtSelector == o.ldtSelector && ldtLimit == o.ldtLimit &&
+                trSelector == o.trSelector && trLimit == o.trLimit && trAttributes == o.trAttributes &&
+                halted == o.halted && Arrays.equals(gpr, o.gpr) && Arrays.equals(selector, o.selector) &&
+                Arrays.equals(segmentBase, o.segmentBase) && Arrays.equals(segmentLimit, o.segmentLimit) &&
+                Arrays.equals(segmentAttributes, o.segmentAttributes) && Arrays.equals(fxsave, o.fxsave);
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(rip, rflags, cr0, cr3, cr4, efer, Arrays.hashCode(gpr), Arrays.hashCode(fxsave));
     }
 }

@@ -1,5 +1,6 @@
 package dev.hako.devices.irqchip;
 
+import dev.hako.core.state.Snapshotable;
 import dev.hako.core.bus.MmioDevice;
 import dev.hako.core.irq.IrqLine;
 
@@ -20,7 +21,7 @@ import dev.hako.core.irq.IrqLine;
  *
  * <p>Guest control: the redirection table and ID; a guest that routes interrupts to absent APICs loses them.
  */
-public final class IoApic implements MmioDevice {
+public final class IoApic implements Snapshotable<IoApicState>, MmioDevice {
     public static final long DEFAULT_BASE = 0xFEC0_0000L;
     public static final int MMIO_SIZE = 0x1000;
     public static final int PINS = 24;
@@ -192,12 +193,14 @@ public final class IoApic implements MmioDevice {
         }
     }
 
-    public IoApicState state() {
+    @Override
+    public IoApicState save() {
         synchronized (lock) {
             return new IoApicState(IoApicState.VERSION, ioRegisterSelect, id, irr, inputLevels, redirection.clone());
         }
     }
 
+    @Override
     public void restore(IoApicState s) {
         if (s.version() != IoApicState.VERSION) {
             throw new IllegalArgumentException("unsupported IoApicState version " + s.version());

@@ -1,5 +1,6 @@
 package dev.hako.devices.irqchip;
 
+import dev.hako.core.state.Snapshotable;
 import dev.hako.core.time.TimerQueue;
 import java.util.function.IntConsumer;
 
@@ -28,7 +29,7 @@ import java.util.function.IntConsumer;
  * <p>Guest control: the registers above; timer periods below {@link #MIN_PERIOD_NANOS} are raised to it so a
  * guest cannot make the host spin on its timer.
  */
-public final class LocalApic {
+public final class LocalApic implements Snapshotable<LocalApicState> {
     public static final long DEFAULT_BASE = 0xFEE0_0000L;
     public static final int PAGE_SIZE = 0x1000;
     public static final int MSR_IA32_APIC_BASE = 0x1B;
@@ -607,7 +608,8 @@ public final class LocalApic {
 
     // ---- snapshot ----
 
-    public LocalApicState state() {
+    @Override
+    public LocalApicState save() {
         synchronized (lock) {
             return new LocalApicState(LocalApicState.VERSION, apicBase, id, tpr, ldr, dfr, svr, isr.clone(),
                     tmr.clone(), irr.clone(), esr, pendingEsr, icrLow, icrHigh, lvt.clone(),
@@ -617,6 +619,7 @@ public final class LocalApic {
         }
     }
 
+    @Override
     public void restore(LocalApicState s) {
         if (s.version() != LocalApicState.VERSION) {
             throw new IllegalArgumentException("unsupported LocalApicState version " + s.version());

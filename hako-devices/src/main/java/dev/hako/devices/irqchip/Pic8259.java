@@ -1,5 +1,6 @@
 package dev.hako.devices.irqchip;
 
+import dev.hako.core.state.Snapshotable;
 import dev.hako.core.bus.PioDevice;
 import dev.hako.core.irq.IrqLine;
 
@@ -19,7 +20,7 @@ import dev.hako.core.irq.IrqLine;
  * <p>Guest control: all of the above through ports 0x20/0x21, 0xA0/0xA1 and 0x4D0/0x4D1; ELCR bits for IRQ
  * 0, 1, 2, 8 and 13 are hard-wired to edge.
  */
-public final class Pic8259 {
+public final class Pic8259 implements Snapshotable<Pic8259State> {
     public static final int MASTER_PORT = 0x20;
     public static final int SLAVE_PORT = 0xA0;
     public static final int ELCR_PORT = 0x4D0;
@@ -378,12 +379,14 @@ public final class Pic8259 {
         }
     }
 
-    public Pic8259State state() {
+    @Override
+    public Pic8259State save() {
         synchronized (lock) {
             return new Pic8259State(Pic8259State.VERSION, master.state(), slave.state());
         }
     }
 
+    @Override
     public void restore(Pic8259State s) {
         if (s.version() != Pic8259State.VERSION) {
             throw new IllegalArgumentException("unsupported Pic8259State version " + s.version());

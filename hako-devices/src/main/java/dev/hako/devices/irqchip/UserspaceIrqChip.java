@@ -1,5 +1,6 @@
 package dev.hako.devices.irqchip;
 
+import dev.hako.core.state.Snapshotable;
 import dev.hako.core.bus.MmioBus;
 import dev.hako.core.bus.MmioDevice;
 import dev.hako.core.bus.PioBus;
@@ -19,7 +20,7 @@ import dev.hako.core.time.TimerQueue;
  * re-delivery never takes locks in two orders. Devices call in holding their own lock; nothing here calls
  * back into a device.
  */
-public final class UserspaceIrqChip implements IrqChip {
+public final class UserspaceIrqChip implements Snapshotable<UserspaceIrqChipState>, IrqChip {
     public static final int ISA_IRQS = 16;
 
     private final Object lock = new Object();
@@ -219,16 +220,18 @@ public final class UserspaceIrqChip implements IrqChip {
         }
     }
 
-    public UserspaceIrqChipState state() {
+    @Override
+    public UserspaceIrqChipState save() {
         synchronized (lock) {
             LocalApicState[] apics = new LocalApicState[localApics.length];
             for (int i = 0; i < apics.length; i++) {
-                apics[i] = localApics[i].state();
+                apics[i] = localApics[i].save();
             }
-            return new UserspaceIrqChipState(UserspaceIrqChipState.VERSION, pic.state(), ioApic.state(), apics);
+            return new UserspaceIrqChipState(UserspaceIrqChipState.VERSION, pic.save(), ioApic.save(), apics);
         }
     }
 
+    @Override
     public void restore(UserspaceIrqChipState s) {
         if (s.version() != UserspaceIrqChipState.VERSION || s.localApics().length != localApics.length) {
             throw new IllegalArgumentException("UserspaceIrqChipState version " + s.version() + " for "

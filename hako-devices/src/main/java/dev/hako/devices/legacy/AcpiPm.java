@@ -1,5 +1,6 @@
 package dev.hako.devices.legacy;
 
+import dev.hako.core.state.Snapshotable;
 import dev.hako.core.bus.PioDevice;
 import dev.hako.core.irq.IrqLine;
 import dev.hako.core.time.TimerQueue;
@@ -23,7 +24,7 @@ import dev.hako.core.time.VirtualClock;
  *
  * <p>Guest control: the registers above; powering off and resetting are requests to the VMM, which decides.
  */
-public final class AcpiPm {
+public final class AcpiPm implements Snapshotable<AcpiPmState> {
     public static final long TIMER_HZ = 3_579_545;
     public static final int SMI_ACPI_ENABLE = 0xF1;
     public static final int SMI_ACPI_DISABLE = 0xF0;
@@ -309,11 +310,13 @@ public final class AcpiPm {
         }
     };
 
-    public synchronized AcpiPmState state() {
+    @Override
+    public synchronized AcpiPmState save() {
         return new AcpiPmState(AcpiPmState.VERSION, status, enable, control, timerStatusClearedAt, gpeStatus.clone(),
                 gpeEnable.clone());
     }
 
+    @Override
     public synchronized void restore(AcpiPmState s) {
         if (s.version() != AcpiPmState.VERSION) {
             throw new IllegalArgumentException("unsupported AcpiPmState version " + s.version());

@@ -1,5 +1,6 @@
 package dev.hako.devices.legacy;
 
+import dev.hako.core.state.Snapshotable;
 import dev.hako.core.bus.PioDevice;
 import dev.hako.core.irq.IrqLine;
 import dev.hako.core.time.TimerQueue;
@@ -27,7 +28,7 @@ import dev.hako.core.time.VirtualClock;
  * <p>Guest control: time, alarm, rates and CMOS RAM contents; periodic rates faster than 8 kHz are clamped to
  * 8 kHz (rates 1 and 2 mean 256 and 128 Hz, as the datasheet says).
  */
-public final class CmosRtc implements PioDevice {
+public final class CmosRtc implements Snapshotable<CmosRtcState>, PioDevice {
     public static final int BASE_PORT = 0x70;
     public static final int PORT_COUNT = 2;
     public static final int IRQ = 8;
@@ -367,10 +368,12 @@ public final class CmosRtc implements PioDevice {
 
     // ---- snapshot ----
 
-    public synchronized CmosRtcState state() {
+    @Override
+    public synchronized CmosRtcState save() {
         return new CmosRtcState(CmosRtcState.VERSION, cmos.clone(), index, nmiDisabled, wallOffsetNanos);
     }
 
+    @Override
     public synchronized void restore(CmosRtcState s) {
         if (s.version() != CmosRtcState.VERSION) {
             throw new IllegalArgumentException("unsupported CmosRtcState version " + s.version());

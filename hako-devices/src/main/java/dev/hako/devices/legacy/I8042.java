@@ -1,5 +1,6 @@
 package dev.hako.devices.legacy;
 
+import dev.hako.core.state.Snapshotable;
 import dev.hako.core.bus.PioDevice;
 import dev.hako.core.irq.IrqLine;
 
@@ -25,7 +26,7 @@ import dev.hako.core.irq.IrqLine;
  * <p>Guest control: the commands above; output is queued (at most {@link #QUEUE_SIZE} bytes, older bytes
  * win).
  */
-public final class I8042 {
+public final class I8042 implements Snapshotable<I8042State> {
     public static final int DATA_PORT = 0x60;
     public static final int COMMAND_PORT = 0x64;
     public static final int KEYBOARD_IRQ = 1;
@@ -234,7 +235,8 @@ public final class I8042 {
         }
     }
 
-    public synchronized I8042State state() {
+    @Override
+    public synchronized I8042State save() {
         int[] output = new int[queueCount];
         for (int i = 0; i < queueCount; i++) {
             output[i] = queue[(queueHead + i) % QUEUE_SIZE];
@@ -243,6 +245,7 @@ public final class I8042 {
                 pendingCommand, lastData, output);
     }
 
+    @Override
     public synchronized void restore(I8042State s) {
         if (s.version() != I8042State.VERSION) {
             throw new IllegalArgumentException("unsupported I8042State version " + s.version());

@@ -1,5 +1,6 @@
 package dev.hako.devices.legacy;
 
+import dev.hako.core.state.Snapshotable;
 import dev.hako.core.bus.PioDevice;
 import dev.hako.core.irq.IrqLine;
 import dev.hako.core.time.TimerQueue;
@@ -27,7 +28,7 @@ import dev.hako.core.time.VirtualClock;
  * <p>Guest control: counts and modes; IRQ0 periods shorter than {@link #MIN_IRQ_PERIOD_NANOS} are stretched
  * to it so a guest cannot make the host spin.
  */
-public final class Pit8254 implements PioDevice {
+public final class Pit8254 implements Snapshotable<Pit8254State>, PioDevice {
     public static final int BASE_PORT = 0x40;
     public static final int PORT_COUNT = 4;
     public static final int PORT_B = 0x61;
@@ -320,7 +321,8 @@ public final class Pit8254 implements PioDevice {
 
     // ---- snapshot ----
 
-    public synchronized Pit8254State state() {
+    @Override
+    public synchronized Pit8254State save() {
         Pit8254State.Channel[] saved = new Pit8254State.Channel[3];
         for (int i = 0; i < 3; i++) {
             Channel c = channels[i];
@@ -331,6 +333,7 @@ public final class Pit8254 implements PioDevice {
         return new Pit8254State(Pit8254State.VERSION, saved, portB);
     }
 
+    @Override
     public synchronized void restore(Pit8254State s) {
         if (s.version() != Pit8254State.VERSION) {
             throw new IllegalArgumentException("unsupported Pit8254State version " + s.version());

@@ -1,5 +1,6 @@
 package dev.hako.devices.legacy;
 
+import dev.hako.core.state.Snapshotable;
 import dev.hako.core.bus.PioDevice;
 import dev.hako.core.irq.IrqLine;
 import dev.hako.devices.backend.CharBackend;
@@ -23,7 +24,7 @@ import dev.hako.devices.backend.CharFrontend;
  * <p>Guest control: everything the registers offer; it cannot make the device allocate or block beyond the
  * backend's write of one byte per THR write.
  */
-public final class Uart16550 implements PioDevice, CharFrontend {
+public final class Uart16550 implements Snapshotable<Uart16550State>, PioDevice, CharFrontend {
     public static final int COM1_PORT = 0x3F8;
     public static final int COM1_IRQ = 4;
     public static final int PORT_COUNT = 8;
@@ -315,7 +316,8 @@ public final class Uart16550 implements PioDevice, CharFrontend {
 
     // ---- snapshot ----
 
-    public synchronized Uart16550State state() {
+    @Override
+    public synchronized Uart16550State save() {
         byte[] received = new byte[rxCount];
         for (int i = 0; i < rxCount; i++) {
             received[i] = rxFifo[(rxHead + i) % FIFO_SIZE];
@@ -324,6 +326,7 @@ public final class Uart16550 implements PioDevice, CharFrontend {
                 fcr, thrInterrupt, received);
     }
 
+    @Override
     public synchronized void restore(Uart16550State s) {
         if (s.version() != Uart16550State.VERSION) {
             throw new IllegalArgumentException("unsupported Uart16550State version " + s.version());

@@ -322,7 +322,7 @@ class ApicTest {
         lapicWrite(0, REG_LVT_TIMER, 0xEC);
         lapicWrite(0, REG_TIMER_INITIAL_COUNT, 1000);
         chip.deliverMsi(new MsiMessage(MsiMessage.ADDRESS_BASE, 0x33));
-        LocalApicState saved = chip.localApic(0).state();
+        LocalApicState saved = chip.localApic(0).save();
 
         UserspaceIrqChip other = new UserspaceIrqChip(2, timers, TSC_HZ);
         chip.localApic(0).initReset(); // the original goes quiet
@@ -379,11 +379,12 @@ class ApicTest {
         redirect(10, IoApic.ENTRY_LEVEL | 0x3A);
         chip.isaIrq(10).set(true);
         assertThat(chip.acknowledge(0)).isEqualTo(0x3A);
-        UserspaceIrqChipState saved = chip.state();
+        UserspaceIrqChipState saved = chip.save();
         UserspaceIrqChip other = new UserspaceIrqChip(2, new TimerQueue(clock), TSC_HZ);
         MmioBus otherMmio = new MmioBus();
         other.registerOn(new PioBus(), otherMmio);
         other.restore(saved);
+        assertThat(other.save()).isEqualTo(saved);
         assertThat(other.ioApic().redirectionEntry(10) & IoApic.ENTRY_REMOTE_IRR).isNotZero();
         otherMmio.write(0, DEFAULT_BASE + REG_EOI, 4, 0);
         assertThat(other.acknowledge(0)).isEqualTo(0x3A); // still asserted: delivered again after EOI

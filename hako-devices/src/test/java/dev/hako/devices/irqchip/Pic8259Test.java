@@ -176,10 +176,11 @@ class Pic8259Test {
         linuxInit(false);
         out(0x4D0, 0x20);
         pic.line(9).pulse();
-        Pic8259State saved = pic.state();
+        Pic8259State saved = pic.save();
         RecordingIrqLine other = new RecordingIrqLine();
         Pic8259 copy = new Pic8259(new Object(), other);
         copy.restore(saved);
+        assertThat(copy.save()).isEqualTo(saved);
         assertThat(other.level()).isTrue();
         assertThat(copy.acknowledge()).isEqualTo(0x39);
         assertThat(copy.elcrPorts().read(0, 0, 1)).isEqualTo(0x20);

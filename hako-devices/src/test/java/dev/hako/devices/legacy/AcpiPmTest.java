@@ -140,12 +140,13 @@ class AcpiPmTest {
         enableAcpi();
         bus.write(0, DEFAULT_PM1A_EVENT_PORT + 2, 2, STS_PWRBTN);
         pm.pressPowerButton();
-        AcpiPmState saved = pm.state();
+        AcpiPmState saved = pm.save();
         RecordingIrqLine otherSci = new RecordingIrqLine();
         AcpiPm copy = new AcpiPm(timers, otherSci, S5, false, false, 4, () -> {
         }, () -> {
         });
         copy.restore(saved);
+        assertThat(copy.save()).isEqualTo(saved);
         assertThat(otherSci.level()).isTrue();
         assertThat(copy.controlBlock().read(0, 0, 2) & CNT_SCI_EN).isEqualTo(CNT_SCI_EN);
     }

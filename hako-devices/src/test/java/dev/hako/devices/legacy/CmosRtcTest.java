@@ -207,9 +207,10 @@ class CmosRtcTest {
     void stateRoundTrips() {
         cmos(0x40, 0x99);
         cmos(REG_B, B_24_HOUR | B_BINARY);
-        CmosRtcState saved = rtc.state();
+        CmosRtcState saved = rtc.save();
         CmosRtc copy = new CmosRtc(timers, irq8, 0);
         copy.restore(saved);
+        assertThat(copy.save()).isEqualTo(saved);
         rtc = attach(copy);
         assertThat(cmos(0x40)).isEqualTo(0x99);
         assertThat(cmos(REG_HOURS)).isEqualTo(23);

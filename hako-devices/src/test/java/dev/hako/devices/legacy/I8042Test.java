@@ -142,11 +142,12 @@ class I8042Test {
     void stateRoundTrips() {
         command(CMD_WRITE_CTR, new int[] {CTR_KBD_INT | CTR_SYS}, 0);
         bus.write(0, COMMAND_PORT, 1, CMD_SELF_TEST);
-        I8042State saved = kbc.state();
+        I8042State saved = kbc.save();
         RecordingIrqLine otherIrq1 = new RecordingIrqLine();
         I8042 copy = new I8042(otherIrq1, new RecordingIrqLine(), () -> {
         });
         copy.restore(saved);
+        assertThat(copy.save()).isEqualTo(saved);
         assertThat(otherIrq1.level()).isTrue();
         assertThat(copy.dataPort().read(0, 0, 1)).isEqualTo(SELF_TEST_PASSED);
     }

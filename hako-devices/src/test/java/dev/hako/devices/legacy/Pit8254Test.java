@@ -208,11 +208,12 @@ class Pit8254Test {
         out(0x40, 11932 >> 8);
         long start = clock.nanos();
         advanceToTick(start, 6000);
-        Pit8254State saved = pit.state();
+        Pit8254State saved = pit.save();
         RecordingIrqLine otherIrq = new RecordingIrqLine();
         TimerQueue otherTimers = new TimerQueue(clock);
         Pit8254 copy = new Pit8254(otherTimers, otherIrq);
         copy.restore(saved);
+        assertThat(copy.save()).isEqualTo(saved);
         clock.advance(start + Pit8254.nanosFor(2 * 11932) - clock.nanos());
         otherTimers.runDue();
         assertThat(otherIrq.risingEdges()).isEqualTo(1); // the late host skips, it does not burst

@@ -88,7 +88,7 @@ class Uart16550Test {
         out(LCR, LCR_DLAB | 0x03);
         assertThat(in(RBR_THR)).isEqualTo(1);
         assertThat(in(IER)).isZero();
-        assertThat(uart.state().divisor()).isEqualTo(1);
+        assertThat(uart.save().divisor()).isEqualTo(1);
     }
 
     @Test
@@ -192,10 +192,11 @@ class Uart16550Test {
         out(IER, IER_ERBFI);
         terminal.uart.receive('q');
         terminal.uart.receive('r');
-        Uart16550State saved = uart.state();
+        Uart16550State saved = uart.save();
         RecordingIrqLine otherIrq = new RecordingIrqLine();
         Uart16550 copy = new Uart16550(otherIrq, CharBackend.NULL);
         copy.restore(saved);
+        assertThat(copy.save()).isEqualTo(saved);
         assertThat(otherIrq.level()).isTrue();
         assertThat(copy.read(0, SCR, 1)).isEqualTo(0x5A);
         assertThat(copy.read(0, RBR_THR, 1)).isEqualTo('q');
