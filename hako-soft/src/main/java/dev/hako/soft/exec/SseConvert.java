@@ -17,7 +17,9 @@ import dev.hako.soft.decode.OpcodeTable;
 /**
  * SSE/SSE2 conversions (SDM vol. 1 10.4.6, 11.4.2): integer to and from single and double, single to and
  * from double, scalar and packed. The CVTT forms truncate; the others round by MXCSR.RC. Out-of-range and
- * NaN inputs give the integer indefinite with IE. The MMX forms (CVTPI2PS and friends) are not here.
+ * NaN inputs give the integer indefinite with IE. The MMX forms convert between two doublewords in mm/m64
+ * and the low singles or the two doubles of an XMM register: CVTPI2PS, CVTPI2PD, CVT(T)PS2PI, CVT(T)PD2PI.
+ * All of them put the x87 unit in MMX mode except CVTPI2PD from memory, which touches no MMX state.
  */
 final class SseConvert {
     private static final int TRUNCATE = 1;
@@ -41,6 +43,12 @@ final class SseConvert {
         t.add(MAP_0F, 0xE6, PF3, ANY, "cvtdq2pd", MODRM, IMM_NONE, 0, SseConvert::cvtdq2pd);
         t.add(MAP_0F, 0xE6, PF2, ANY, "cvtpd2dq", MODRM, IMM_NONE, 0, SseConvert::cvtpd2dq);
         t.add(MAP_0F, 0xE6, P66, ANY, "cvttpd2dq", MODRM, IMM_NONE, TRUNCATE, SseConvert::cvtpd2dq);
+        t.add(MAP_0F, 0x2A, NP, ANY, "cvtpi2ps", MODRM, IMM_NONE, 0, SseConvert::cvtpi2ps);
+        t.add(MAP_0F, 0x2A, P66, ANY, "cvtpi2pd", MODRM, IMM_NONE, 0, SseConvert::cvtpi2pd);
+        t.add(MAP_0F, 0x2D, NP, ANY, "cvtps2pi", MODRM, IMM_NONE, 0, SseConvert::cvtps2pi);
+        t.add(MAP_0F, 0x2C, NP, ANY, "cvttps2pi", MODRM, IMM_NONE, TRUNCATE, SseConvert::cvtps2pi);
+        t.add(MAP_0F, 0x2D, P66, ANY, "cvtpd2pi", MODRM, IMM_NONE, 0, SseConvert::cvtpd2pi);
+        t.add(MAP_0F, 0x2C, P66, ANY, "cvttpd2pi", MODRM, IMM_NONE, TRUNCATE, SseConvert::cvtpd2pi);
     }
 
     /** CVTSI2SS/SD xmm, r/m32 or r/m64: into the low element, the rest kept. */
@@ -101,8 +109,26 @@ final class SseConvert {
         Xmm.set(c, i.reg, lo, 0);
     }
 
-    private static long intToSingle(SoftFloat f, long v, int shift) {
-        return f.fromInt(SINGLE, (int) (v >>> shift)) << shift;
+    /** Two doublewords to two singles, in the same places of a quadword. */
+    private static long intsToSingles(SoftFloat f, long v) {
+        return f.fromInt(SINGLE, (int) v) & Xmm.LOW32 | f.fromInt(SINGLE, (int) (v >>> 32)) << 32;
+    }
+
+    /** Two singles to two doublewords, in the same places of a quadword. */
+    private static long singlesToInts(SoftFloat f, long v, boolean truncate) {
+        return f.toInt(SINGLE, v & Xmm.LOW32, 4, truncate) | f.toInt(SINGLE, v >>> 32, 4, truncate) << 32;
+    }
+
+    /** Two doubles to two doublewords in one quadword. */
+    private static long doublesToInts(SoftFloat f, long lo, long hi, boolean truncate) {
+        return f.toInt(DOUBLE, lo, 4, truncate) | f.toInt(DOUBLE, hi, 4, truncate) << 32;
+    }
+
+    /** Two doublewords to two doubles in {@code reg}; exact. */
+    private static void intsToDoubles(Cpu c, int reg, long v) {
+        SoftFloat f = c.sse;
+        f.begin(c.mxcsr);
+        Xmm.set(c, reg, f.fromInt(DOUBLE, (int) v), f.fromInt(DOUBLE, (int) (v >>> 32)));
     }
 
     static void cvtdq2ps(Cpu c, Insn i) {
@@ -110,14 +136,10 @@ final class SseConvert {
         long shi = Xmm.srcHi(c, i);
         SoftFloat f = c.sse;
         f.begin(c.mxcsr);
-        long lo = intToSingle(f, slo, 0) | intToSingle(f, slo, 32);
-        long hi = intToSingle(f, shi, 0) | intToSingle(f, shi, 32);
+        long lo = intsToSingles(f, slo);
+        long hi = intsToSingles(f, shi);
         Mxcsr.commit(c, f.flags);
         Xmm.set(c, i.reg, lo, hi);
-    }
-
-    private static long singleToInt(SoftFloat f, long v, int shift, boolean truncate) {
-        return f.toInt(SINGLE, (v >>> shift) & Xmm.LOW32, 4, truncate) << shift;
     }
 
     static void cvtps2dq(Cpu c, Insn i) {
@@ -126,32 +148,71 @@ final class SseConvert {
         boolean t = i.sub == TRUNCATE;
         SoftFloat f = c.sse;
         f.begin(c.mxcsr);
-        long lo = singleToInt(f, slo, 0, t) | singleToInt(f, slo, 32, t);
-        long hi = singleToInt(f, shi, 0, t) | singleToInt(f, shi, 32, t);
+        long lo = singlesToInts(f, slo, t);
+        long hi = singlesToInts(f, shi, t);
         Mxcsr.commit(c, f.flags);
         Xmm.set(c, i.reg, lo, hi);
     }
 
-    /** CVTDQ2PD xmm, xmm/m64: exact. */
+    /** CVTDQ2PD xmm, xmm/m64. */
     static void cvtdq2pd(Cpu c, Insn i) {
-        long v = Xmm.src64(c, i);
-        SoftFloat f = c.sse;
-        f.begin(c.mxcsr);
-        long lo = f.fromInt(DOUBLE, (int) v);
-        long hi = f.fromInt(DOUBLE, (int) (v >>> 32));
-        Mxcsr.commit(c, f.flags);
-        Xmm.set(c, i.reg, lo, hi);
+        intsToDoubles(c, i.reg, Xmm.src64(c, i));
     }
 
     /** CVT(T)PD2DQ: two doublewords in the low quadword, the high one zeroed. */
     static void cvtpd2dq(Cpu c, Insn i) {
         long slo = Xmm.srcLo(c, i);
         long shi = Xmm.srcHi(c, i);
-        boolean t = i.sub == TRUNCATE;
         SoftFloat f = c.sse;
         f.begin(c.mxcsr);
-        long lo = f.toInt(DOUBLE, slo, 4, t) | f.toInt(DOUBLE, shi, 4, t) << 32;
+        long lo = doublesToInts(f, slo, shi, i.sub == TRUNCATE);
         Mxcsr.commit(c, f.flags);
         Xmm.set(c, i.reg, lo, 0);
+    }
+
+    /** CVTPI2PS xmm, mm/m64: into the low quadword, the high one kept. */
+    static void cvtpi2ps(Cpu c, Insn i) {
+        Mmx.check(c);
+        long v = Mmx.src(c, i);
+        SoftFloat f = c.sse;
+        f.begin(c.mxcsr);
+        long lo = intsToSingles(f, v);
+        Mxcsr.commit(c, f.flags);
+        c.xmm[2 * i.reg] = lo;
+        Mmx.touched(c);
+    }
+
+    /** CVTPI2PD xmm, mm/m64: from memory it is an SSE2 instruction alone, with no MMX check or effect. */
+    static void cvtpi2pd(Cpu c, Insn i) {
+        if (!i.rmIsReg) {
+            intsToDoubles(c, i.reg, c.mem.read64(c.ea(i)));
+            return;
+        }
+        Mmx.check(c);
+        intsToDoubles(c, i.reg, Mmx.get(c, i.rm));
+        Mmx.touched(c);
+    }
+
+    /** CVT(T)PS2PI mm, xmm/m64. */
+    static void cvtps2pi(Cpu c, Insn i) {
+        Mmx.check(c);
+        long v = Xmm.src64(c, i);
+        SoftFloat f = c.sse;
+        f.begin(c.mxcsr);
+        long r = singlesToInts(f, v, i.sub == TRUNCATE);
+        Mxcsr.commit(c, f.flags);
+        Mmx.set(c, i.reg, r);
+    }
+
+    /** CVT(T)PD2PI mm, xmm/m128 (aligned). */
+    static void cvtpd2pi(Cpu c, Insn i) {
+        Mmx.check(c);
+        long slo = Xmm.srcLo(c, i);
+        long shi = Xmm.srcHi(c, i);
+        SoftFloat f = c.sse;
+        f.begin(c.mxcsr);
+        long r = doublesToInts(f, slo, shi, i.sub == TRUNCATE);
+        Mxcsr.commit(c, f.flags);
+        Mmx.set(c, i.reg, r);
     }
 }

@@ -18,7 +18,8 @@ import dev.hako.soft.fault.CpuFault;
 /**
  * SSE/SSE2 data movement (SDM vol. 1 10.4.1, 11.4.1): 128-bit, scalar and half moves, MOVD/MOVQ, the
  * non-temporal stores (plain stores here: there is no cache to bypass), MASKMOVDQU, the sign-mask
- * extractions, and LDMXCSR/STMXCSR.
+ * extractions, and LDMXCSR/STMXCSR. The MMX moves too (SDM vol. 1 9.4.1, 10.4.4, 11.4.4): MOVD/MOVQ to and
+ * from mm, MOVNTQ, MASKMOVQ, PMOVMSKB r32, mm, and MOVQ2DQ/MOVDQ2Q between the two register files.
  */
 final class SseMoves {
     private SseMoves() {}
@@ -63,10 +64,20 @@ final class SseMoves {
         t.add(MAP_0F, 0x7E, PF3, ANY, "movq", MODRM, IMM_NONE, 0, SseMoves::movqLoad);
         t.add(MAP_0F, 0xD6, P66, ANY, "movq", MODRM, IMM_NONE, 0, SseMoves::movqStore);
 
+        t.add(MAP_0F, 0x6E, NP, ANY, "movd", MODRM, IMM_NONE, 0, SseMoves::movdToMm);
+        t.add(MAP_0F, 0x7E, NP, ANY, "movd", MODRM, IMM_NONE, 0, SseMoves::movdFromMm);
+        t.add(MAP_0F, 0x6F, NP, ANY, "movq", MODRM, IMM_NONE, 0, SseMoves::movqToMm);
+        t.add(MAP_0F, 0x7F, NP, ANY, "movq", MODRM, IMM_NONE, 0, SseMoves::movqFromMm);
+        t.add(MAP_0F, 0xE7, NP, ANY, "movntq", MODRM | MEM_ONLY, IMM_NONE, 0, SseMoves::movqFromMm);
+        t.add(MAP_0F, 0xD6, PF3, ANY, "movq2dq", MODRM | REG_ONLY, IMM_NONE, 0, SseMoves::movq2dq);
+        t.add(MAP_0F, 0xD6, PF2, ANY, "movdq2q", MODRM | REG_ONLY, IMM_NONE, 0, SseMoves::movdq2q);
+
         t.add(MAP_0F, 0x50, NP, ANY, "movmskps", MODRM | REG_ONLY, IMM_NONE, 0, SseMoves::movmskps);
         t.add(MAP_0F, 0x50, P66, ANY, "movmskpd", MODRM | REG_ONLY, IMM_NONE, 0, SseMoves::movmskpd);
         t.add(MAP_0F, 0xD7, P66, ANY, "pmovmskb", MODRM | REG_ONLY, IMM_NONE, 0, SseMoves::pmovmskb);
         t.add(MAP_0F, 0xF7, P66, ANY, "maskmovdqu", MODRM | REG_ONLY, IMM_NONE, 0, SseMoves::maskmovdqu);
+        t.add(MAP_0F, 0xD7, NP, ANY, "pmovmskb", MODRM | REG_ONLY, IMM_NONE, 0, SseMoves::pmovmskbMmx);
+        t.add(MAP_0F, 0xF7, NP, ANY, "maskmovq", MODRM | REG_ONLY, IMM_NONE, 0, SseMoves::maskmovq);
 
         // The register forms of 0F AE are the fences, registered elsewhere.
         t.addForm(MAP_0F, 0xAE, ANY, 2, "ldmxcsr", MODRM | MEM_ONLY, IMM_NONE, 0, SseMoves::ldmxcsr);
@@ -187,6 +198,50 @@ final class SseMoves {
         }
     }
 
+    /** MOVD/MOVQ mm, r/m32 or r/m64 (REX.W): zero-extends. */
+    static void movdToMm(Cpu c, Insn i) {
+        Mmx.check(c);
+        Mmx.set(c, i.reg, c.readRm(i));
+    }
+
+    static void movdFromMm(Cpu c, Insn i) {
+        Mmx.check(c);
+        long v = Mmx.get(c, i.reg);
+        c.writeRm(i, i.opSize == 8 ? v : v & Xmm.LOW32);
+        Mmx.touched(c);
+    }
+
+    /** MOVQ mm, mm/m64. */
+    static void movqToMm(Cpu c, Insn i) {
+        Mmx.check(c);
+        Mmx.set(c, i.reg, Mmx.src(c, i));
+    }
+
+    /** MOVQ mm/m64, mm and MOVNTQ m64, mm. */
+    static void movqFromMm(Cpu c, Insn i) {
+        Mmx.check(c);
+        long v = Mmx.get(c, i.reg);
+        if (i.rmIsReg) {
+            Mmx.set(c, i.rm, v);
+        } else {
+            c.mem.write64(c.ea(i), v);
+            Mmx.touched(c);
+        }
+    }
+
+    /** MOVQ2DQ xmm, mm: the high quadword zeroed. */
+    static void movq2dq(Cpu c, Insn i) {
+        Mmx.check(c);
+        Xmm.set(c, i.reg, Mmx.get(c, i.rm), 0);
+        Mmx.touched(c);
+    }
+
+    /** MOVDQ2Q mm, xmm: the low quadword. */
+    static void movdq2q(Cpu c, Insn i) {
+        Mmx.check(c);
+        Mmx.set(c, i.reg, c.xmm[2 * i.rm]);
+    }
+
     static void movmskps(Cpu c, Insn i) {
         long lo = c.xmm[2 * i.rm], hi = c.xmm[2 * i.rm + 1];
         long mask = ((lo >>> 31) & 1) | ((lo >>> 62) & 2) | ((hi >>> 29) & 4) | ((hi >>> 60) & 8);
@@ -211,14 +266,36 @@ final class SseMoves {
         return mask;
     }
 
+    static void pmovmskbMmx(Cpu c, Insn i) {
+        Mmx.check(c);
+        c.setReg(i.reg, 8, byteSigns(Mmx.get(c, i.rm)));
+        Mmx.touched(c);
+    }
+
     /** MASKMOVDQU: stores the bytes of reg whose mask byte (in rm) has its top bit set, at DS:rDI. */
     static void maskmovdqu(Cpu c, Insn i) {
-        long base = c.r[Cpu.RDI];
-        base = (base & Cpu.addressMask(i.addrSize)) + c.segmentBase(i.segment);
-        for (int k = 0; k < 16; k++) {
-            long mask = c.xmm[2 * i.rm + (k >> 3)] >>> ((k & 7) * 8);
-            if ((mask & 0x80) != 0) {
-                c.mem.write8(base + k, (int) (c.xmm[2 * i.reg + (k >> 3)] >>> ((k & 7) * 8)) & 0xFF);
+        long at = maskedStoreAddress(c, i);
+        maskedStore(c, at, c.xmm[2 * i.reg], c.xmm[2 * i.rm]);
+        maskedStore(c, at + 8, c.xmm[2 * i.reg + 1], c.xmm[2 * i.rm + 1]);
+    }
+
+    /** MASKMOVQ mm1, mm2: the same for eight bytes. */
+    static void maskmovq(Cpu c, Insn i) {
+        Mmx.check(c);
+        maskedStore(c, maskedStoreAddress(c, i), Mmx.get(c, i.reg), Mmx.get(c, i.rm));
+        Mmx.touched(c);
+    }
+
+    /** DS:rDI (or the override's segment) at the address size. */
+    private static long maskedStoreAddress(Cpu c, Insn i) {
+        return (c.r[Cpu.RDI] & Cpu.addressMask(i.addrSize)) + c.segmentBase(i.segment);
+    }
+
+    /** Stores each byte of {@code data} whose byte in {@code mask} has its top bit set. */
+    private static void maskedStore(Cpu c, long at, long data, long mask) {
+        for (int k = 0; k < 8; k++) {
+            if (((mask >>> (8 * k)) & 0x80) != 0) {
+                c.mem.write8(at + k, (int) (data >>> (8 * k)) & 0xFF);
             }
         }
     }

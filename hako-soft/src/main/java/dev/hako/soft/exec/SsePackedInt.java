@@ -13,10 +13,12 @@ import dev.hako.soft.decode.Insn;
 import dev.hako.soft.decode.OpcodeTable;
 
 /**
- * SSE2 128-bit integer arithmetic, comparison, logic and shifts (SDM vol. 1 11.4.3), and the bitwise
- * ANDPS/ANDNPS/ORPS/XORPS family, which is the same operation. Every one of these works within each 64-bit
- * half, so one handler runs an element operation over both halves; {@code sub} packs the operation and
- * the element width in bytes.
+ * Packed integer arithmetic, comparison, logic and shifts: the SSE2 128-bit forms (66 0F, SDM vol. 1 11.4.3),
+ * the bitwise ANDPS/ANDNPS/ORPS/XORPS family, which is the same operation, and the MMX forms on mm and m64
+ * (no prefix, SDM vol. 1 9.4, with the SSE/SSE2 additions PAVG, PMIN/PMAX, PMULHUW, PSADBW, PMULUDQ and
+ * PADDQ/PSUBQ of 10.4.4 and 11.4.3). Every one of these works within each 64-bit half, so one element
+ * operation serves both halves of an XMM register and the single MMX register; {@code sub} packs the
+ * operation and the element width in bytes.
  */
 final class SsePackedInt {
     // Element operations.
@@ -26,7 +28,7 @@ final class SsePackedInt {
     // Shift kinds.
     static final int SLL = 0, SRL = 1, SRA = 2;
 
-    /** Rows: opcode (66 0F xx), mnemonic, operation, element width in bytes. */
+    /** Rows: opcode (66 0F xx for XMM, 0F xx for MMX), mnemonic, operation, element width in bytes. */
     private static final Object[][] OPS = {
             {0xFC, "paddb", ADD, 1}, {0xFD, "paddw", ADD, 2}, {0xFE, "paddd", ADD, 4}, {0xD4, "paddq", ADD, 8},
             {0xF8, "psubb", SUB, 1}, {0xF9, "psubw", SUB, 2}, {0xFA, "psubd", SUB, 4}, {0xFB, "psubq", SUB, 8},
@@ -43,14 +45,14 @@ final class SsePackedInt {
             {0xDB, "pand", AND, 8}, {0xDF, "pandn", ANDN, 8}, {0xEB, "por", OR, 8}, {0xEF, "pxor", XOR, 8},
     };
 
-    /** Rows: opcode, mnemonic, shift kind, element width; the by-xmm forms (66 0F xx). */
+    /** Rows: opcode, mnemonic, shift kind, element width; the by-xmm (66 0F xx) and by-mm (0F xx) forms. */
     private static final Object[][] SHIFTS = {
             {0xF1, "psllw", SLL, 2}, {0xF2, "pslld", SLL, 4}, {0xF3, "psllq", SLL, 8},
             {0xD1, "psrlw", SRL, 2}, {0xD2, "psrld", SRL, 4}, {0xD3, "psrlq", SRL, 8},
             {0xE1, "psraw", SRA, 2}, {0xE2, "psrad", SRA, 4},
     };
 
-    /** Rows: opcode, ModRM.reg, mnemonic, shift kind, width; the by-immediate groups 66 0F 71/72/73. */
+    /** Rows: opcode, ModRM.reg, mnemonic, shift kind, width; the by-immediate groups (66) 0F 71/72/73. */
     private static final Object[][] IMM_SHIFTS = {
             {0x71, 2, "psrlw", SRL, 2}, {0x71, 4, "psraw", SRA, 2}, {0x71, 6, "psllw", SLL, 2},
             {0x72, 2, "psrld", SRL, 4}, {0x72, 4, "psrad", SRA, 4}, {0x72, 6, "pslld", SLL, 4},
@@ -65,8 +67,9 @@ final class SsePackedInt {
 
     static void register(OpcodeTable t) {
         for (Object[] row : OPS) {
-            t.add(MAP_0F, (int) row[0], P66, ANY, (String) row[1], MODRM, IMM_NONE, sub((int) row[2], (int) row[3]),
-                    SsePackedInt::packed);
+            int sub = sub((int) row[2], (int) row[3]);
+            t.add(MAP_0F, (int) row[0], P66, ANY, (String) row[1], MODRM, IMM_NONE, sub, SsePackedInt::packed);
+            t.add(MAP_0F, (int) row[0], NP, ANY, (String) row[1], MODRM, IMM_NONE, sub, SsePackedInt::packedMmx);
         }
         String[][] logicNames = {{"andps", "andpd"}, {"andnps", "andnpd"}, {"orps", "orpd"}, {"xorps", "xorpd"}};
         int[] logicOps = {AND, ANDN, OR, XOR};
@@ -77,12 +80,16 @@ final class SsePackedInt {
                     SsePackedInt::packed);
         }
         for (Object[] row : SHIFTS) {
-            t.add(MAP_0F, (int) row[0], P66, ANY, (String) row[1], MODRM, IMM_NONE, sub((int) row[2], (int) row[3]),
-                    SsePackedInt::shiftByXmm);
+            int sub = sub((int) row[2], (int) row[3]);
+            t.add(MAP_0F, (int) row[0], P66, ANY, (String) row[1], MODRM, IMM_NONE, sub, SsePackedInt::shiftByXmm);
+            t.add(MAP_0F, (int) row[0], NP, ANY, (String) row[1], MODRM, IMM_NONE, sub, SsePackedInt::shiftByMm);
         }
         for (Object[] row : IMM_SHIFTS) {
-            t.add(MAP_0F, (int) row[0], P66, (int) row[1], (String) row[2], MODRM | REG_ONLY, IB_UNSIGNED,
-                    sub((int) row[3], (int) row[4]), SsePackedInt::shiftByImm);
+            int sub = sub((int) row[3], (int) row[4]);
+            t.add(MAP_0F, (int) row[0], P66, (int) row[1], (String) row[2], MODRM | REG_ONLY, IB_UNSIGNED, sub,
+                    SsePackedInt::shiftByImm);
+            t.add(MAP_0F, (int) row[0], NP, (int) row[1], (String) row[2], MODRM | REG_ONLY, IB_UNSIGNED, sub,
+                    SsePackedInt::shiftMmByImm);
         }
         t.add(MAP_0F, 0x73, P66, 3, "psrldq", MODRM | REG_ONLY, IB_UNSIGNED, SRL, SsePackedInt::byteShift);
         t.add(MAP_0F, 0x73, P66, 7, "pslldq", MODRM | REG_ONLY, IB_UNSIGNED, SLL, SsePackedInt::byteShift);
@@ -96,6 +103,13 @@ final class SsePackedInt {
         int d = 2 * i.reg;
         c.xmm[d] = lane(op, width, c.xmm[d], lo);
         c.xmm[d + 1] = lane(op, width, c.xmm[d + 1], hi);
+    }
+
+    /** The MMX form: mm, mm/m64. */
+    static void packedMmx(Cpu c, Insn i) {
+        Mmx.check(c);
+        long b = Mmx.src(c, i);
+        Mmx.set(c, i.reg, lane(i.sub >>> 4, i.sub & 15, Mmx.get(c, i.reg), b));
     }
 
     /** Applies an element operation to each element of one 64-bit half. */
@@ -157,29 +171,44 @@ final class SsePackedInt {
     }
 
     static void shiftByXmm(Cpu c, Insn i) {
-        long count = Xmm.srcLo(c, i);
-        shift(c, i.reg, i.sub >>> 4, i.sub & 15, count);
+        shiftXmm(c, i.reg, i.sub, Xmm.srcLo(c, i));
     }
 
     static void shiftByImm(Cpu c, Insn i) {
-        shift(c, i.rm, i.sub >>> 4, i.sub & 15, i.imm & 0xFF);
+        shiftXmm(c, i.rm, i.sub, i.imm & 0xFF);
     }
 
-    /** Shifts each element of a register; counts beyond the width give 0, or the sign for SRA. */
-    private static void shift(Cpu c, int reg, int kind, int width, long count) {
-        int bits = width * 8;
+    private static void shiftXmm(Cpu c, int reg, int sub, long count) {
         int d = 2 * reg;
+        c.xmm[d] = shifted(c.xmm[d], sub, count);
+        c.xmm[d + 1] = shifted(c.xmm[d + 1], sub, count);
+    }
+
+    /** PSLL/PSRL/PSRA mm, mm/m64. */
+    static void shiftByMm(Cpu c, Insn i) {
+        Mmx.check(c);
+        long count = Mmx.src(c, i);
+        Mmx.set(c, i.reg, shifted(Mmx.get(c, i.reg), i.sub, count));
+    }
+
+    /** PSLL/PSRL/PSRA mm, imm8 (the register is in ModRM.rm). */
+    static void shiftMmByImm(Cpu c, Insn i) {
+        Mmx.check(c);
+        Mmx.set(c, i.rm, shifted(Mmx.get(c, i.rm), i.sub, i.imm & 0xFF));
+    }
+
+    /**
+     * Shifts each element of a 64-bit half by the unsigned {@code count} ({@code sub}: the shift kind and
+     * the element width in bytes); counts beyond the width give 0, or the sign for SRA.
+     */
+    private static long shifted(long v, int sub, long count) {
+        int kind = sub >>> 4;
+        int bits = (sub & 15) * 8;
         boolean beyond = Long.compareUnsigned(count, bits - 1) > 0;
         if (beyond && kind != SRA) {
-            Xmm.set(c, reg, 0, 0);
-            return;
+            return 0;
         }
         int n = beyond ? bits - 1 : (int) count;
-        c.xmm[d] = shiftLane(c.xmm[d], kind, bits, n);
-        c.xmm[d + 1] = shiftLane(c.xmm[d + 1], kind, bits, n);
-    }
-
-    private static long shiftLane(long v, int kind, int bits, int n) {
         if (bits == 64) {
             return kind == SLL ? v << n : kind == SRL ? v >>> n : v >> n;
         }
