@@ -61,11 +61,19 @@ public final class InterruptDelivery {
 
     /** INT n, INT3: the return address is the next instruction, and the gate's DPL is checked. */
     static void software(Cpu c, int vector, long nextRip) {
-        try {
-            deliver(c, vector, 0, false, true, nextRip);
-        } catch (CpuFault f) {
-            exception(c, f); // reported at the INT instruction: the caller left RIP there
+        raisedByInstruction(c, vector, true, nextRip);
+    }
 
+    /** A trap an instruction raises as an exception (INT1): the return address is the next instruction. */
+    static void trap(Cpu c, int vector, long nextRip) {
+        raisedByInstruction(c, vector, false, nextRip);
+    }
+
+    private static void raisedByInstruction(Cpu c, int vector, boolean software, long nextRip) {
+        try {
+            deliver(c, vector, 0, false, software, nextRip);
+        } catch (CpuFault f) {
+            exception(c, f); // reported at the instruction: the caller left RIP there
         }
     }
 

@@ -19,7 +19,10 @@ import static dev.hako.soft.decode.OpcodeTable.ONE_BYTE;
 import dev.hako.soft.decode.Insn;
 import dev.hako.soft.decode.OpcodeTable;
 
-/** Data transfer (SDM vol. 1 ch. 7.3.1): MOV forms, MOVZX/MOVSX/MOVSXD, LEA, XCHG, CMOVcc, SETcc, BSWAP, conversions, NOPs. */
+/**
+ * Data transfer (SDM vol. 1 ch. 7.3.1, 7.3.16): MOV forms, MOVZX/MOVSX/MOVSXD, LEA, XCHG, CMOVcc, SETcc, BSWAP,
+ * conversions, NOPs, XLAT.
+ */
 final class Moves {
     private Moves() {}
 
@@ -67,6 +70,13 @@ final class Moves {
         }
         t.op(ONE_BYTE, 0x9E, "sahf", 0, IMM_NONE, 0, Moves::sahf);
         t.op(ONE_BYTE, 0x9F, "lahf", 0, IMM_NONE, 0, Moves::lahf);
+        t.op(ONE_BYTE, 0xD7, "xlat", 0, IMM_NONE, 0, Moves::xlat);
+    }
+
+    /** XLAT: AL = [rBX + AL] at the address size (67h: EBX, in 16-bit code BX), DS or the override's segment. */
+    static void xlat(Cpu c, Insn i) {
+        long offset = (c.r[Cpu.RBX] + (c.r[Cpu.RAX] & 0xFF)) & Cpu.addressMask(i.addrSize);
+        c.setReg(Cpu.RAX, 1, c.mem.read8(offset + c.segmentBase(i.segment)));
     }
 
     static void nop(Cpu c, Insn i) { }

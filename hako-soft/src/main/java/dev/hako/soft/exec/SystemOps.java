@@ -16,7 +16,7 @@ import dev.hako.soft.fault.CpuFault;
 import java.lang.invoke.VarHandle;
 
 /**
- * The user-visible system instructions: CPUID, RDTSC, SYSCALL, UD2, HLT, INT3, INT n, fences, CLFLUSH.
+ * The user-visible system instructions: CPUID, RDTSC, SYSCALL, UD2, HLT, INT3, INT n, INT1, fences, CLFLUSH.
  * Privileged ones fault at CPL 3 as hardware does; the system CPU extends this group.
  */
 final class SystemOps {
@@ -33,6 +33,7 @@ final class SystemOps {
         t.op(ONE_BYTE, 0xF4, "hlt", ENDS_BLOCK, IMM_NONE, 0, SystemOps::hlt);
         t.op(ONE_BYTE, 0xCC, "int3", ENDS_BLOCK, IMM_NONE, 0, SystemOps::int3);
         t.op(ONE_BYTE, 0xCD, "int", ENDS_BLOCK, IB_UNSIGNED, 0, SystemOps::intN);
+        t.op(ONE_BYTE, 0xF1, "int1", ENDS_BLOCK, IMM_NONE, 0, SystemOps::int1);
         t.addForm(MAP_0F, 0xAE, ANY, 5, "lfence", MODRM | REG_ONLY, IMM_NONE, 0, SystemOps::loadFence);
         t.addForm(MAP_0F, 0xAE, ANY, 6, "mfence", MODRM | REG_ONLY, IMM_NONE, 0, SystemOps::fullFence);
         t.addForm(MAP_0F, 0xAE, ANY, 7, "sfence", MODRM | REG_ONLY, IMM_NONE, 0, SystemOps::storeFence);
@@ -91,6 +92,18 @@ final class SystemOps {
         }
         c.rip = i.addr;
         InterruptDelivery.software(c, vector, i.next);
+    }
+
+    /**
+     * INT1 (ICEBP): a debug exception (#DB) raised as a trap, delivered as hardware delivers an exception (no
+     * gate DPL check) with the next instruction as the return address. A user-mode process gets SIGTRAP.
+     */
+    static void int1(Cpu c, Insn i) {
+        if (c.syscallHandler != null) {
+            throw c.fault(CpuFault.DB);
+        }
+        c.rip = i.addr;
+        InterruptDelivery.trap(c, CpuFault.DB, i.next);
     }
 
     static void loadFence(Cpu c, Insn i) {
