@@ -19,7 +19,8 @@ import dev.hako.soft.mmu.ControlRegisters;
  * when CR0.TS is, and #MF for a pending unmasked x87 exception, before any of its operands is read. Once
  * everything that can fault is done it writes through {@link #set} (which also sets bits 79:64 of the
  * physical register to all ones) or calls {@link #touched}: either puts the x87 unit in MMX mode, TOP = 0
- * and every tag valid. FCW, FIP, FDP, FOP and the other FSW bits are left alone. EMMS empties every tag.
+ * and every tag valid. FCW, FIP, FDP, FOP and the other FSW bits are left alone. EMMS, an MMX instruction
+ * too, sets TOP = 0 and empties every tag.
  */
 final class Mmx {
     /** Bits 79:64 of a physical register an MMX instruction wrote: sign and exponent all ones. */
@@ -74,9 +75,10 @@ final class Mmx {
         x.tags = ALL_TAGS;
     }
 
-    /** EMMS: every tag empty, the registers and TOP as they are. */
+    /** EMMS: every tag empty, TOP = 0 (as for every MMX instruction), the registers as they are. */
     static void emms(Cpu c, Insn i) {
         check(c);
+        c.fpu.top = 0;
         c.fpu.tags = 0;
     }
 }

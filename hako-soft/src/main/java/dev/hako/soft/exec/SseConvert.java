@@ -19,7 +19,7 @@ import dev.hako.soft.decode.OpcodeTable;
  * from double, scalar and packed. The CVTT forms truncate; the others round by MXCSR.RC. Out-of-range and
  * NaN inputs give the integer indefinite with IE. The MMX forms convert between two doublewords in mm/m64
  * and the low singles or the two doubles of an XMM register: CVTPI2PS, CVTPI2PD, CVT(T)PS2PI, CVT(T)PD2PI.
- * All of them put the x87 unit in MMX mode except CVTPI2PD from memory, which touches no MMX state.
+ * All of them put the x87 unit in MMX mode except CVTPI2PS and CVTPI2PD from memory, which touch no MMX state.
  */
 final class SseConvert {
     private static final int TRUNCATE = 1;
@@ -172,25 +172,36 @@ final class SseConvert {
 
     /** CVTPI2PS xmm, mm/m64: into the low quadword, the high one kept. */
     static void cvtpi2ps(Cpu c, Insn i) {
-        Mmx.check(c);
-        long v = Mmx.src(c, i);
+        long v = mmxOrMemory(c, i);
         SoftFloat f = c.sse;
         f.begin(c.mxcsr);
         long lo = intsToSingles(f, v);
         Mxcsr.commit(c, f.flags);
         c.xmm[2 * i.reg] = lo;
-        Mmx.touched(c);
+        if (i.rmIsReg) {
+            Mmx.touched(c);
+        }
     }
 
-    /** CVTPI2PD xmm, mm/m64: from memory it is an SSE2 instruction alone, with no MMX check or effect. */
+    /** CVTPI2PD xmm, mm/m64. */
     static void cvtpi2pd(Cpu c, Insn i) {
+        intsToDoubles(c, i.reg, mmxOrMemory(c, i));
+        if (i.rmIsReg) {
+            Mmx.touched(c);
+        }
+    }
+
+    /**
+     * The mm/m64 source of CVTPI2PS and CVTPI2PD: an MMX register, with the MMX checks; or memory, which
+     * leaves these SSE instructions alone, without MMX checks or effects (as the SDM says of CVTPI2PD, and
+     * as the host CPU, the oracle, shows for both).
+     */
+    private static long mmxOrMemory(Cpu c, Insn i) {
         if (!i.rmIsReg) {
-            intsToDoubles(c, i.reg, c.mem.read64(c.ea(i)));
-            return;
+            return c.mem.read64(c.ea(i));
         }
         Mmx.check(c);
-        intsToDoubles(c, i.reg, Mmx.get(c, i.rm));
-        Mmx.touched(c);
+        return Mmx.get(c, i.rm);
     }
 
     /** CVT(T)PS2PI mm, xmm/m64. */

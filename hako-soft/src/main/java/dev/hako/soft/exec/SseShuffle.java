@@ -47,7 +47,9 @@ final class SseShuffle {
         t.add(MAP_0F, 0x14, P66, ANY, "unpcklpd", MODRM, IMM_NONE, 8, SseShuffle::unpack);
         t.add(MAP_0F, 0x15, P66, ANY, "unpckhpd", MODRM, IMM_NONE, 8 | (HIGH << 4), SseShuffle::unpack);
 
-        Object[][] packs = {{0x63, "packsswb", PACK_SSWB}, {0x6B, "packssdw", PACK_SSDW}, {0x67, "packuswb", PACK_USWB}};
+        Object[][] packs = {
+                {0x63, "packsswb", PACK_SSWB}, {0x6B, "packssdw", PACK_SSDW}, {0x67, "packuswb", PACK_USWB},
+        };
         for (Object[] row : packs) {
             t.add(MAP_0F, (int) row[0], P66, ANY, (String) row[1], MODRM, IMM_NONE, (int) row[2], SseShuffle::pack);
             t.add(MAP_0F, (int) row[0], NP, ANY, (String) row[1], MODRM, IMM_NONE, (int) row[2], SseShuffle::packMmx);

@@ -71,7 +71,7 @@ final class Differential {
                 MachineState expected = host.run(p, in);
                 MachineState actual;
                 try {
-                    actual = soft.run(p.insnAddress(), in);
+                    actual = soft.run(p.insnAddress(), in, c.instructions);
                 } catch (RuntimeException e) {
                     throw new AssertionError(header(c, soft, p.insnAddress(), k, iterations)
                             + "the soft CPU threw " + e + "\ninput:\n" + in.format(fpu(c)), e);
@@ -88,7 +88,8 @@ final class Differential {
 
     /**
      * Asserts that the soft CPU raises {@code vector} for every input the case generates, leaving RIP on
-     * the instruction and the registers, flags and memory as they were. Runs on any host.
+     * the instruction and the registers, flags and memory as they were, and the x87/SSE state too when the
+     * case compares it. Runs on any host.
      */
     static void checkSoftFault(InstructionCase c, int vector) {
         byte[] code = new byte[Trampoline.CODE_SIZE];
@@ -100,7 +101,7 @@ final class Differential {
         int iterations = c.iterations * SCALE;
         for (int k = 0; k < iterations; k++) {
             MachineState in = InputGenerator.generate(c, rnd, SOFT_ONLY_DATA, insnAddress, 0xFFFF);
-            MachineState out = soft.run(insnAddress, in);
+            MachineState out = soft.run(insnAddress, in, c.instructions);
             StringBuilder d = new StringBuilder();
             if (out.faultVector != vector) {
                 d.append("  expected ").append(CpuFault.name(vector)).append(", got ")
@@ -111,10 +112,13 @@ final class Differential {
                     d.append(String.format("  rip moved to insn%+d%n", out.ripOffset));
                 }
                 compareGprsFlagsMemory(c, in, in, out, d, COMPARED_FLAGS);
+                if (fpu(c) && !java.util.Arrays.equals(in.fxsave, out.fxsave)) {
+                    d.append("  the x87/SSE state changed\n");
+                }
             }
             if (!d.isEmpty()) {
-                fail(header(c, soft, insnAddress, k, iterations) + "fault check:\n" + d + "input:\n" + in
-                        + "soft:\n" + out);
+                fail(header(c, soft, insnAddress, k, iterations) + "fault check:\n" + d + "input:\n"
+                        + in.format(fpu(c)) + "soft:\n" + out.format(fpu(c)));
             }
         }
     }

@@ -30,18 +30,20 @@ class FxsaveDifferentialTest {
         return InstructionCase.of(hex).operandSpan(512)
                 .compare(InstructionCase.Compare.X87, InstructionCase.Compare.XMM, InstructionCase.Compare.MXCSR)
                 .adjust(FxsaveDifferentialTest::align)
-                .adjust((s, rnd, insn) -> {
-                    long ea = s.gpr[RBX];
-                    s.write(ea, 2, X87Inputs.controlWord(rnd));
-                    s.write(ea + 2, 2, rnd.nextInt(0x10000) & 0x3800); // TOP, no pending exceptions
-                    s.write(ea + 4, 1, rnd.nextInt(256));
-                    s.write(ea + 24, 4, 0x1F80 | rnd.nextInt(0x40) | (rnd.nextInt(4) << 13));
-                    for (int i = 0; i < 8; i++) {
-                        long[] v = X87Inputs.extended(rnd);
-                        s.write(ea + 32 + 16 * i, 8, v[1]);
-                        s.write(ea + 40 + 16 * i, 2, v[0]);
-                    }
-                }).iterations(100);
+                .adjust((s, rnd, insn) -> randomImage(s, rnd, s.gpr[RBX])).iterations(100);
+    }
+
+    /** Writes an FXSAVE image at {@code ea} that FXRSTOR accepts: valid MXCSR, nothing pending, random rest. */
+    static void randomImage(MachineState s, java.util.Random rnd, long ea) {
+        s.write(ea, 2, X87Inputs.controlWord(rnd));
+        s.write(ea + 2, 2, rnd.nextInt(0x10000) & 0x3800); // TOP, no pending exceptions
+        s.write(ea + 4, 1, rnd.nextInt(256));
+        s.write(ea + 24, 4, 0x1F80 | rnd.nextInt(0x40) | (rnd.nextInt(4) << 13));
+        for (int i = 0; i < 8; i++) {
+            long[] v = X87Inputs.extended(rnd);
+            s.write(ea + 32 + 16 * i, 8, v[1]);
+            s.write(ea + 40 + 16 * i, 2, v[0]);
+        }
     }
 
     @TestFactory

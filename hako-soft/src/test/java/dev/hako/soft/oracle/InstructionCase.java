@@ -53,6 +53,11 @@ final class InstructionCase {
     boolean ripRelativeReadAllowed;
     int iterations = Differential.DEFAULT_ITERATIONS;
     /**
+     * How many instructions the bytes hold: the host runs them all, the soft CPU steps this many (a sequence
+     * of register forms, or one whose only memory operands use the first instruction's address registers).
+     */
+    int instructions = 1;
+    /**
      * x87 register results may differ from the host's by this many units in the last place (transcendentals,
      * which hardware does not compute bit-exactly either); C1 and PE are then not compared.
      */
@@ -145,6 +150,12 @@ final class InstructionCase {
 
     InstructionCase iterations(int n) {
         iterations = n;
+        return this;
+    }
+
+    /** The bytes are a sequence of {@code n} instructions (see {@link #instructions}). */
+    InstructionCase sequence(int n) {
+        instructions = n;
         return this;
     }
 

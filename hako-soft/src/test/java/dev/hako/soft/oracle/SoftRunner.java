@@ -56,16 +56,27 @@ final class SoftRunner {
         cpu.sys.cr.efer = ControlRegisters.EFER_SCE | ControlRegisters.EFER_LME | ControlRegisters.EFER_LMA
                 | ControlRegisters.EFER_NXE;
         this.interpreter = new Interpreter(cpu, (c, fault, in) -> faultVector = fault.vector());
+        // A process has no IDT: INT3 and INT1 end as #BP and #DB, INT n as #GP. SYSCALL is never under test.
+        cpu.syscallHandler = c -> {
+            throw new IllegalStateException("SYSCALL in a differential test");
+        };
     }
 
     /** Runs the instruction at {@code insnAddress} from {@code in}; returns the state it leaves. */
     MachineState run(long insnAddress, MachineState in) {
+        return run(insnAddress, in, 1);
+    }
+
+    /** Runs {@code steps} instructions from {@code insnAddress}, or up to the first fault. */
+    MachineState run(long insnAddress, MachineState in, int steps) {
         if (in.dataAddress != dataAddress) {
             throw new IllegalArgumentException("state is for data pages at another address");
         }
         load(insnAddress, in);
         faultVector = MachineState.NO_FAULT;
-        interpreter.step();
+        for (int k = 0; k < steps && faultVector == MachineState.NO_FAULT; k++) {
+            interpreter.step();
+        }
         MachineState out = new MachineState(dataAddress);
         System.arraycopy(cpu.r, 0, out.gpr, 0, 16);
         out.rflags = cpu.rflags();

@@ -17,7 +17,40 @@ final class SseCases {
         Encoder.MEMORY.get(7), Encoder.MEMORY.get(10),
     };
 
+    /**
+     * The packed-integer operations with MMX and XMM forms alike (0F xx and 66 0F xx, mm/m64 or xmm/m128
+     * source): {opcode, mnemonic}. PUNPCKLQDQ and PUNPCKHQDQ, XMM only, are the last two.
+     */
+    static final String[][] PACKED_INTEGER = {
+        {"fc", "paddb"}, {"fd", "paddw"}, {"fe", "paddd"}, {"d4", "paddq"}, {"f8", "psubb"}, {"f9", "psubw"},
+        {"fa", "psubd"}, {"fb", "psubq"}, {"ec", "paddsb"}, {"ed", "paddsw"}, {"e8", "psubsb"}, {"e9", "psubsw"},
+        {"dc", "paddusb"}, {"dd", "paddusw"}, {"d8", "psubusb"}, {"d9", "psubusw"}, {"d5", "pmullw"},
+        {"e5", "pmulhw"}, {"e4", "pmulhuw"}, {"f4", "pmuludq"}, {"f5", "pmaddwd"}, {"f6", "psadbw"},
+        {"e0", "pavgb"}, {"e3", "pavgw"}, {"de", "pmaxub"}, {"da", "pminub"}, {"ee", "pmaxsw"}, {"ea", "pminsw"},
+        {"74", "pcmpeqb"}, {"75", "pcmpeqw"}, {"76", "pcmpeqd"}, {"64", "pcmpgtb"}, {"65", "pcmpgtw"},
+        {"66", "pcmpgtd"}, {"db", "pand"}, {"df", "pandn"}, {"eb", "por"}, {"ef", "pxor"},
+        {"60", "punpcklbw"}, {"61", "punpcklwd"}, {"62", "punpckldq"}, {"68", "punpckhbw"}, {"69", "punpckhwd"},
+        {"6a", "punpckhdq"}, {"63", "packsswb"}, {"6b", "packssdw"}, {"67", "packuswb"},
+        {"6c", "punpcklqdq"}, {"6d", "punpckhqdq"},
+    };
+    /** The shifts by a register or memory count: {opcode, mnemonic}. */
+    static final String[][] SHIFTS_BY_REGISTER = {{"f1", "psllw"}, {"f2", "pslld"}, {"f3", "psllq"},
+        {"d1", "psrlw"}, {"d2", "psrld"}, {"d3", "psrlq"}, {"e1", "psraw"}, {"e2", "psrad"}};
+    /** The shifts by imm8 that MMX and XMM share: {opcode, ModRM.reg, mnemonic}. */
+    static final Object[][] SHIFTS_BY_IMMEDIATE = {{"71", 2, "psrlw"}, {"71", 4, "psraw"}, {"71", 6, "psllw"},
+        {"72", 2, "psrld"}, {"72", 4, "psrad"}, {"72", 6, "pslld"}, {"73", 2, "psrlq"}, {"73", 6, "psllq"}};
+    /** Immediate shift counts around every element width. */
+    static final int[] SHIFT_COUNTS = {0, 1, 3, 7, 8, 15, 16, 31, 32, 63, 64, 200};
+
     private SseCases() {}
+
+    /** A shift count: a quarter edge-biased (huge, negative), the rest around the element widths. */
+    static long shiftCount(Random rnd) {
+        return switch (rnd.nextInt(4)) {
+            case 0 -> Values.edgeBiased(rnd);
+            default -> rnd.nextInt(70);
+        };
+    }
 
     /** {@code prefix 0F opcode /r} with XMM (or GPR) {@code reg}, r/m {@code rm}, REX.W when {@code wide}. */
     static String sse(String prefix, String opcode, int reg, Encoder.Rm rm, boolean wide, String imm) {

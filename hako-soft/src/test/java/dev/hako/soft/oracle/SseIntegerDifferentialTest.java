@@ -7,7 +7,6 @@ import dev.hako.soft.fault.CpuFault;
 import dev.hako.soft.oracle.InstructionCase.Compare;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Random;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
@@ -35,20 +34,8 @@ class SseIntegerDifferentialTest {
     }
 
     static List<InstructionCase> arithmeticCases() {
-        String[][] ops = {
-            {"fc", "paddb"}, {"fd", "paddw"}, {"fe", "paddd"}, {"d4", "paddq"}, {"f8", "psubb"}, {"f9", "psubw"},
-            {"fa", "psubd"}, {"fb", "psubq"}, {"ec", "paddsb"}, {"ed", "paddsw"}, {"e8", "psubsb"}, {"e9", "psubsw"},
-            {"dc", "paddusb"}, {"dd", "paddusw"}, {"d8", "psubusb"}, {"d9", "psubusw"}, {"d5", "pmullw"},
-            {"e5", "pmulhw"}, {"e4", "pmulhuw"}, {"f4", "pmuludq"}, {"f5", "pmaddwd"}, {"f6", "psadbw"},
-            {"e0", "pavgb"}, {"e3", "pavgw"}, {"de", "pmaxub"}, {"da", "pminub"}, {"ee", "pmaxsw"}, {"ea", "pminsw"},
-            {"74", "pcmpeqb"}, {"75", "pcmpeqw"}, {"76", "pcmpeqd"}, {"64", "pcmpgtb"}, {"65", "pcmpgtw"},
-            {"66", "pcmpgtd"}, {"db", "pand"}, {"df", "pandn"}, {"eb", "por"}, {"ef", "pxor"},
-            {"60", "punpcklbw"}, {"61", "punpcklwd"}, {"62", "punpckldq"}, {"6c", "punpcklqdq"},
-            {"68", "punpckhbw"}, {"69", "punpckhwd"}, {"6a", "punpckhdq"}, {"6d", "punpckhqdq"},
-            {"63", "packsswb"}, {"6b", "packssdw"}, {"67", "packuswb"},
-        };
         List<InstructionCase> cases = new ArrayList<>();
-        for (String[] op : ops) {
+        for (String[] op : SseCases.PACKED_INTEGER) {
             forms(cases, "66", op[0], true, "", op[1]);
         }
         String[][] floatShaped = {{"54", "and"}, {"55", "andn"}, {"56", "or"}, {"57", "xor"}, {"14", "unpckl"},
@@ -62,32 +49,28 @@ class SseIntegerDifferentialTest {
 
     static List<InstructionCase> shiftAndShuffleCases() {
         List<InstructionCase> cases = new ArrayList<>();
-        String[][] byXmm = {{"f1", "psllw"}, {"f2", "pslld"}, {"f3", "psllq"}, {"d1", "psrlw"}, {"d2", "psrld"},
-            {"d3", "psrlq"}, {"e1", "psraw"}, {"e2", "psrad"}};
-        for (String[] op : byXmm) {
+        for (String[] op : SseCases.SHIFTS_BY_REGISTER) {
             for (int[] pair : REG_PAIRS) {
                 int count = pair[1];
                 cases.add(xmmCase(sse("66", op[0], pair[0], reg(count), false, ""), true, op[1])
-                        .adjust((s, rnd, at) -> FxsaveImage.setXmm(s.fxsave, count, shiftCount(rnd),
+                        .adjust((s, rnd, at) -> FxsaveImage.setXmm(s.fxsave, count, SseCases.shiftCount(rnd),
                                 rnd.nextLong())));
             }
             String hex = sse("66", op[0], 4, SseCases.MEMORY[0], false, "");
             cases.add(xmmCase(hex, true, op[1] + " [rbx]").adjust((s, rnd, at) -> {
                 long ea = MemoryOperand.of(java.util.HexFormat.of().parseHex(hex.replace(" ", "")))
                         .orElseThrow().address(s.gpr, 0);
-                s.write(ea, 8, shiftCount(rnd));
+                s.write(ea, 8, SseCases.shiftCount(rnd));
             }));
         }
-        Object[][] byImm = {{"71", 2, "psrlw"}, {"71", 4, "psraw"}, {"71", 6, "psllw"}, {"72", 2, "psrld"},
-            {"72", 4, "psrad"}, {"72", 6, "pslld"}, {"73", 2, "psrlq"}, {"73", 6, "psllq"}, {"73", 3, "psrldq"},
-            {"73", 7, "pslldq"}};
-        int[] counts = {0, 1, 3, 7, 8, 15, 16, 31, 32, 63, 64, 200};
+        Object[][] byImm = Stream.concat(Stream.of(SseCases.SHIFTS_BY_IMMEDIATE),
+                Stream.of(new Object[] {"73", 3, "psrldq"}, new Object[] {"73", 7, "pslldq"})).toArray(Object[][]::new);
         for (Object[] op : byImm) {
-            for (int k = 0; k < counts.length; k++) {
-                String imm = Encoder.imm(counts[k], 1);
+            for (int k = 0; k < SseCases.SHIFT_COUNTS.length; k++) {
+                String imm = Encoder.imm(SseCases.SHIFT_COUNTS[k], 1);
                 int target = k % 2 == 0 ? 5 : 13;
                 cases.add(xmmCase(Encoder.group("66", 4, "0f " + op[0], (int) op[1], reg(target), imm), false,
-                        op[2] + " " + counts[k]));
+                        op[2] + " " + SseCases.SHIFT_COUNTS[k]));
             }
         }
         int[] orders = {0x00, 0x1B, 0xE4, 0x4E, 0xB1, 0x93};
@@ -107,13 +90,6 @@ class SseIntegerDifferentialTest {
             cases.add(xmmCase(sse("66", "c4", 4, SseCases.MEMORY[4], false, imm), false, "pinsrw m16"));
         }
         return cases;
-    }
-
-    private static long shiftCount(Random rnd) {
-        return switch (rnd.nextInt(4)) {
-            case 0 -> Values.edgeBiased(rnd);
-            default -> rnd.nextInt(70);
-        };
     }
 
     static List<InstructionCase> moveCases() {
