@@ -18,7 +18,7 @@ import org.junit.jupiter.api.TestFactory;
 /**
  * Data movement against the host: MOV in all forms (r/m, immediate, MOV r,imm64, moffs), MOVZX, MOVSX,
  * MOVSXD, LEA, XCHG (register, accumulator short forms, memory), CMOVcc and SETcc for all 16 conditions,
- * BSWAP, CBW/CWDE/CDQE, CWD/CDQ/CQO, the multi-byte NOPs, PAUSE, SAHF, LAHF.
+ * BSWAP, CBW/CWDE/CDQE, CWD/CDQ/CQO, the multi-byte NOPs, PAUSE, SAHF, LAHF, XLAT.
  */
 class MovesDifferentialTest {
     private static final int[] SIZES = {1, 2, 4, 8};
@@ -144,6 +144,14 @@ class MovesDifferentialTest {
         return cases;
     }
 
+    /** XLAT: AL from [RBX + AL], or [EBX + AL] under 67h (the upper half of RBX random then). */
+    static List<InstructionCase> xlatCases() {
+        InstructionCase.RegisterValue table = Values.pointer(300, 1);
+        return List.of(row("d7", "xlat").with(3, table), row("48 d7", "xlat, REX.W").with(3, table),
+                row("66 d7", "xlat, 66h").with(3, table),
+                row("67 d7", "xlat [ebx+al]").with(3, (rnd, s) -> table.pick(rnd, s) | rnd.nextLong() << 32));
+    }
+
     private static InstructionCase row(String hex, String note) {
         return InstructionCase.of(hex).note(note).iterations(100);
     }
@@ -163,6 +171,11 @@ class MovesDifferentialTest {
     @TestFactory
     Stream<DynamicTest> leaAndExchanges() {
         return Differential.tests(leaAndXchgCases());
+    }
+
+    @TestFactory
+    Stream<DynamicTest> tableLookup() {
+        return Differential.tests(xlatCases());
     }
 
     @TestFactory

@@ -8,8 +8,9 @@ import org.junit.jupiter.api.TestFactory;
 
 /**
  * What the host refuses a user process, checked on the soft CPU alone (the host would kill the JVM): at
- * CPL 3 with IOPL 0 the privileged instructions raise #GP(0), and UD2 raises #UD, each leaving the state
- * unchanged (SDM vol. 3, 2.8 and 5.9; vol. 2, each instruction's "Protected Mode Exceptions").
+ * CPL 3 with IOPL 0 the privileged instructions raise #GP(0), UD2 raises #UD, and INT1 (ICEBP) raises #DB,
+ * which Linux turns into SIGTRAP; each leaves the state unchanged (SDM vol. 3, 2.8 and 5.9; vol. 2, each
+ * instruction's "Protected Mode Exceptions").
  */
 class UserModeFaultTest {
     private static final String[] PRIVILEGED = {
@@ -50,5 +51,10 @@ class UserModeFaultTest {
         return Differential.faultTests(List.of(InstructionCase.of("0f 0b").iterations(5),
                 InstructionCase.of("c4").iterations(5).note("VEX without AVX"),
                 InstructionCase.of("0f ff").iterations(5).note("ud0")), CpuFault.UD);
+    }
+
+    @TestFactory
+    Stream<DynamicTest> int1RaisesDb() {
+        return Differential.faultTests(List.of(InstructionCase.of("f1").iterations(5)), CpuFault.DB);
     }
 }
