@@ -3,8 +3,8 @@ package dev.hako.soft.exec;
 import dev.hako.core.x86.CpuidFeatures;
 
 /**
- * What CPUID tells the guest: an honest x86-64 baseline of what the soft CPU implements (SSE2, CX16, POPCNT,
- * LZCNT; no SSE3+, no AVX, no XSAVE), so that glibc and the kernel choose code paths the soft CPU runs.
+ * What CPUID tells the guest: an honest x86-64 baseline of what the soft CPU implements (MMX, SSE2, CX16,
+ * POPCNT, LZCNT; no SSE3+, no AVX, no XSAVE), so that glibc and the kernel choose code paths the soft CPU runs.
  * Leaves are data: {@code {leaf, subleaf, eax, ebx, ecx, edx}} rows; a missing leaf reads as zeros.
  */
 public final class CpuidModel {
