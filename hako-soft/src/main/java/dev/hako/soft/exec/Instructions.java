@@ -33,6 +33,7 @@ public final class Instructions {
         SseShuffle.register(t);
         SseFloat.register(t);
         SseConvert.register(t);
+        Mmx.register(t);
         return t;
     }
 

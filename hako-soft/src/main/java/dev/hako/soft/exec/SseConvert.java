@@ -17,7 +17,7 @@ import dev.hako.soft.decode.OpcodeTable;
 /**
  * SSE/SSE2 conversions (SDM vol. 1 10.4.6, 11.4.2): integer to and from single and double, single to and
  * from double, scalar and packed. The CVTT forms truncate; the others round by MXCSR.RC. Out-of-range and
- * NaN inputs give the integer indefinite with IE. The MMX forms (CVTPI2PS and friends) are not here.
+ * NaN inputs give the integer indefinite with IE. The MMX forms (CVTPI2PS and friends) are in {@link Mmx}.
  */
 final class SseConvert {
     private static final int TRUNCATE = 1;

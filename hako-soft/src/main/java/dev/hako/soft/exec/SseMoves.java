@@ -203,7 +203,7 @@ final class SseMoves {
     }
 
     /** The top bit of each byte, byte 0's in bit 0. */
-    private static long byteSigns(long v) {
+    static long byteSigns(long v) {
         long mask = 0;
         for (int k = 0; k < 8; k++) {
             mask |= ((v >>> (8 * k + 7)) & 1) << k;
@@ -213,12 +213,16 @@ final class SseMoves {
 
     /** MASKMOVDQU: stores the bytes of reg whose mask byte (in rm) has its top bit set, at DS:rDI. */
     static void maskmovdqu(Cpu c, Insn i) {
-        long base = c.r[Cpu.RDI];
-        base = (base & Cpu.addressMask(i.addrSize)) + c.segmentBase(i.segment);
-        for (int k = 0; k < 16; k++) {
-            long mask = c.xmm[2 * i.rm + (k >> 3)] >>> ((k & 7) * 8);
-            if ((mask & 0x80) != 0) {
-                c.mem.write8(base + k, (int) (c.xmm[2 * i.reg + (k >> 3)] >>> ((k & 7) * 8)) & 0xFF);
+        storeMasked(c, i, 0, c.xmm[2 * i.reg], c.xmm[2 * i.rm]);
+        storeMasked(c, i, 8, c.xmm[2 * i.reg + 1], c.xmm[2 * i.rm + 1]);
+    }
+
+    /** The bytes of {@code data} whose byte in {@code mask} has its top bit set, at DS:rDI + {@code offset}. */
+    static void storeMasked(Cpu c, Insn i, int offset, long data, long mask) {
+        long base = (c.r[Cpu.RDI] & Cpu.addressMask(i.addrSize)) + c.segmentBase(i.segment) + offset;
+        for (int k = 0; k < 8; k++) {
+            if (((mask >>> (8 * k)) & 0x80) != 0) {
+                c.mem.write8(base + k, (int) (data >>> (8 * k)) & 0xFF);
             }
         }
     }

@@ -27,7 +27,7 @@ final class SsePackedInt {
     static final int SLL = 0, SRL = 1, SRA = 2;
 
     /** Rows: opcode (66 0F xx), mnemonic, operation, element width in bytes. */
-    private static final Object[][] OPS = {
+    static final Object[][] OPS = {
             {0xFC, "paddb", ADD, 1}, {0xFD, "paddw", ADD, 2}, {0xFE, "paddd", ADD, 4}, {0xD4, "paddq", ADD, 8},
             {0xF8, "psubb", SUB, 1}, {0xF9, "psubw", SUB, 2}, {0xFA, "psubd", SUB, 4}, {0xFB, "psubq", SUB, 8},
             {0xEC, "paddsb", ADDS, 1}, {0xED, "paddsw", ADDS, 2}, {0xE8, "psubsb", SUBS, 1},
@@ -44,14 +44,14 @@ final class SsePackedInt {
     };
 
     /** Rows: opcode, mnemonic, shift kind, element width; the by-xmm forms (66 0F xx). */
-    private static final Object[][] SHIFTS = {
+    static final Object[][] SHIFTS = {
             {0xF1, "psllw", SLL, 2}, {0xF2, "pslld", SLL, 4}, {0xF3, "psllq", SLL, 8},
             {0xD1, "psrlw", SRL, 2}, {0xD2, "psrld", SRL, 4}, {0xD3, "psrlq", SRL, 8},
             {0xE1, "psraw", SRA, 2}, {0xE2, "psrad", SRA, 4},
     };
 
     /** Rows: opcode, ModRM.reg, mnemonic, shift kind, width; the by-immediate groups 66 0F 71/72/73. */
-    private static final Object[][] IMM_SHIFTS = {
+    static final Object[][] IMM_SHIFTS = {
             {0x71, 2, "psrlw", SRL, 2}, {0x71, 4, "psraw", SRA, 2}, {0x71, 6, "psllw", SLL, 2},
             {0x72, 2, "psrld", SRL, 4}, {0x72, 4, "psrad", SRA, 4}, {0x72, 6, "pslld", SLL, 4},
             {0x73, 2, "psrlq", SRL, 8}, {0x73, 6, "psllq", SLL, 8},
@@ -165,21 +165,23 @@ final class SsePackedInt {
         shift(c, i.rm, i.sub >>> 4, i.sub & 15, i.imm & 0xFF);
     }
 
-    /** Shifts each element of a register; counts beyond the width give 0, or the sign for SRA. */
+    /** Shifts each element of a register. */
     private static void shift(Cpu c, int reg, int kind, int width, long count) {
-        int bits = width * 8;
         int d = 2 * reg;
-        boolean beyond = Long.compareUnsigned(count, bits - 1) > 0;
-        if (beyond && kind != SRA) {
-            Xmm.set(c, reg, 0, 0);
-            return;
-        }
-        int n = beyond ? bits - 1 : (int) count;
-        c.xmm[d] = shiftLane(c.xmm[d], kind, bits, n);
-        c.xmm[d + 1] = shiftLane(c.xmm[d + 1], kind, bits, n);
+        c.xmm[d] = shifted(c.xmm[d], kind, width * 8, count);
+        c.xmm[d + 1] = shifted(c.xmm[d + 1], kind, width * 8, count);
     }
 
-    private static long shiftLane(long v, int kind, int bits, int n) {
+    /**
+     * Each {@code bits}-wide element of {@code v} shifted by the unsigned {@code count}; counts beyond the
+     * width give 0, or the sign for SRA.
+     */
+    static long shifted(long v, int kind, int bits, long count) {
+        boolean beyond = Long.compareUnsigned(count, bits - 1) > 0;
+        if (beyond && kind != SRA) {
+            return 0;
+        }
+        int n = beyond ? bits - 1 : (int) count;
         if (bits == 64) {
             return kind == SLL ? v << n : kind == SRL ? v >>> n : v >> n;
         }
