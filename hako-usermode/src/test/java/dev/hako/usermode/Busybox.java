@@ -1,8 +1,10 @@
 package dev.hako.usermode;
 
+import dev.hako.testkit.CPrograms;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.stream.Stream;
 
 /**
@@ -24,13 +26,13 @@ final class Busybox {
         if (!Files.isExecutable(bin)) {
             Path deb = findDeb(cache);
             if (deb == null) {
-                GuestRun.command(cache, "apt-get", "download", "busybox-static");
+                CPrograms.command(cache, List.of("apt-get", "download", "busybox-static"));
                 deb = findDeb(cache);
             }
             if (deb == null) {
                 throw new IllegalStateException("apt-get download busybox-static left no .deb in " + cache);
             }
-            GuestRun.command(cache, "dpkg-deb", "-x", deb.toString(), tree.toString());
+            CPrograms.command(cache, List.of("dpkg-deb", "-x", deb.toString(), tree.toString()));
         }
         binary = bin;
         return bin;

@@ -2,9 +2,7 @@ package dev.hako.usermode;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.IOException;
-import java.io.InputStream;
-import java.nio.file.Files;
+import dev.hako.testkit.CPrograms;
 import java.nio.file.Path;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.io.TempDir;
@@ -13,8 +11,8 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * C programs (test resources) built by the host's gcc with {@code -static} at -O0 and -O2 print under user
- * mode exactly what they print natively (also as static-pie), and exit with the same status.
+ * C programs (hako-testkit's {@link CPrograms}) built by the host's gcc with {@code -static} at -O0 and -O2
+ * print under user mode exactly what they print natively (also as static-pie), and exit with the same status.
  */
 class CProgramsTest {
     @TempDir
@@ -30,27 +28,11 @@ class CProgramsTest {
     @ParameterizedTest(name = "{0} {1}")
     @MethodSource("programs")
     void matchesNativeRun(String program, String optimization) throws Exception {
-        Path binary = compile(program, optimization);
+        Path binary = CPrograms.compile(dir, program, optimization);
         GuestRun.Result expected = GuestRun.hostRun(dir, null, binary.toString());
         GuestRun.Result actual = GuestRun.hako(dir, null, binary.toString());
         assertThat(actual.messages()).as("hako messages").isEmpty();
         assertThat(actual.out()).isEqualTo(expected.out());
         assertThat(actual.status()).isEqualTo(expected.status());
-    }
-
-    private static Path compile(String program, String optimization) throws IOException, InterruptedException {
-        Path source = dir.resolve(program + ".c");
-        if (!Files.exists(source)) {
-            try (InputStream in = CProgramsTest.class.getResourceAsStream("c/" + program + ".c")) {
-                assertThat(in).as("resource c/%s.c", program).isNotNull();
-                Files.copy(in, source);
-            }
-        }
-        Path binary = dir.resolve(program + optimization.replace(" ", ""));
-        java.util.List<String> gcc = new java.util.ArrayList<>(java.util.List.of("gcc"));
-        gcc.addAll(java.util.List.of(optimization.split(" ")));
-        gcc.addAll(java.util.List.of("-o", binary.toString(), source.toString(), "-lm"));
-        GuestRun.command(dir, gcc.toArray(new String[0]));
-        return binary;
     }
 }

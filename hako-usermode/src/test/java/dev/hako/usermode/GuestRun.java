@@ -1,8 +1,7 @@
 package dev.hako.usermode;
 
-import static org.assertj.core.api.Assertions.assertThat;
-
 import dev.hako.sys.Libc;
+import dev.hako.testkit.CPrograms;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -11,9 +10,7 @@ import java.lang.foreign.MemorySegment;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 /** Runs a program natively and under {@link UserMode}, capturing exit status, stdout and stderr. */
 final class GuestRun {
@@ -52,23 +49,10 @@ final class GuestRun {
         return hako(dir, stdin, null, argv);
     }
 
-    /** glibc hardware-capability masks that leave the host with the features hako's CPUID advertises. */
-    static final String NATIVE_BASELINE = "glibc.cpu.hwcaps=-AVX,-AVX2,-FMA,-FMA4,-BMI1,-BMI2,-ERMS,-FSRM,"
-            + "-SSE3,-SSSE3,-SSE4_1,-SSE4_2,-AVX512F,-AVX512VL,-AVX512BW,-AVX512DQ,-MOVBE";
-
+    /** The same program natively, as hako's CPUID baseline would have glibc choose (see {@link CPrograms}). */
     static Result hostRun(Path dir, Path stdin, String... argv) throws IOException, InterruptedException {
-        Path out = Files.createTempFile(dir, "nout", ".bin");
-        Path err = Files.createTempFile(dir, "nerr", ".txt");
-        ProcessBuilder pb = new ProcessBuilder(new ArrayList<>(List.of(argv)))
-                .redirectInput(stdin == null ? ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))
-                        : ProcessBuilder.Redirect.from(stdin.toFile()))
-                .redirectOutput(out.toFile()).redirectError(err.toFile());
-        // The native run takes the code paths hako's CPUID offers (SSE2, no AVX/FMA): glibc picks libm and
-        // string variants by CPU feature, and e.g. its FMA sin() can differ from the SSE2 one in the last bit.
-        pb.environment().put("GLIBC_TUNABLES", NATIVE_BASELINE);
-        Process p = pb.start();
-        assertThat(p.waitFor(120, TimeUnit.SECONDS)).as("native run of %s finishes", List.of(argv)).isTrue();
-        return new Result(p.exitValue(), Files.readAllBytes(out), Files.readString(err), "");
+        CPrograms.Run run = CPrograms.runNative(dir, stdin, List.of(argv));
+        return new Result(run.status(), run.stdout(), new String(run.stderr(), StandardCharsets.UTF_8), "");
     }
 
     static int open(Path path, int flags) {
@@ -84,14 +68,6 @@ final class GuestRun {
 
     static void close(int fd) {
         Libc.syscall(SYS_CLOSE, fd, 0, 0, 0, 0, 0);
-    }
-
-    /** Runs a host command, failing the test with its output if it fails. */
-    static void command(Path dir, String... argv) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(argv).directory(dir.toFile()).redirectErrorStream(true).start();
-        String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertThat(p.waitFor(300, TimeUnit.SECONDS)).isTrue();
-        assertThat(p.exitValue()).as("%s failed:%n%s", List.of(argv), output).isZero();
     }
 
     /** Where tests keep what they fetch or build once: ${hako.cache} or ~/.cache/hako. */

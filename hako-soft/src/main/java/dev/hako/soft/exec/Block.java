@@ -6,7 +6,7 @@ import dev.hako.soft.decode.Insn;
 final class Block {
     /** Offset in CS of the first instruction (its linear address in 64-bit mode). */
     final long start;
-    /** Linear address of the first instruction, and the decoding mode: together with start, the key. */
+    /** Linear address of the first instruction and the decoding mode: with start and hostPage, the key. */
     final long linear;
     final int mode;
     final Insn[] insns;
@@ -19,6 +19,8 @@ final class Block {
     final int generation;
     final int secondGeneration;
     boolean valid = true;
+    /** The next older block at the same linear address (another address space's code, or another mode). */
+    Block sameLinear;
     /** How often the block ran interpreted; the translator takes it past a threshold. */
     int runs;
     /** The block's translation, once made. */

@@ -10,13 +10,20 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Decoded code, kept per guest address and dropped per host page when the page is written. Lookups go
- * through a direct-mapped array first, so a hot branch target costs one array load and one compare.
+ * Decoded code, kept per guest address and dropped per host page when the page is written. A block is used
+ * only while its linear address still reaches the host page it was decoded from: address spaces (CR3
+ * values) may map different code at the same linear address, as every non-PIE program has its text at
+ * 0x401000, so the blocks found at one linear address form a short chain, one per page (and mode). Lookups
+ * go through a direct-mapped array first, so a hot branch target costs one array load, an execute-TLB
+ * probe and a few compares.
  */
 final class BlockCache {
     private static final int MAX_BLOCK = 64;
     private static final int FAST_BITS = 14;
+    /** Most blocks kept at one linear address; the oldest beyond it is dropped. */
+    private static final int MAX_CHAIN = 8;
     private final Block[] fast = new Block[1 << FAST_BITS];
+    /** The newest block at each linear address; older ones follow through {@link Block#sameLinear}. */
     private final Map<Long, Block> blocks = new HashMap<>();
     private final Map<Long, List<Block>> byPage = new HashMap<>();
     private final Decoder decoder;
@@ -34,39 +41,99 @@ final class BlockCache {
         return (int) (rip ^ (rip >>> FAST_BITS)) & ((1 << FAST_BITS) - 1);
     }
 
+    /**
+     * The block at {@code rip} as the current address space and mode see it, decoded if needed. Raises the
+     * instruction fetch's fault when the code page is not mapped executable.
+     */
     Block lookup(Cpu cpu, long rip) {
         int mode = cpu.mode;
         long linear = mode == Cpu.MODE_64 ? rip : cpu.linearRip();
+        long hostPage = cpu.mem.fetchPage(linear);
         int s = slot(linear);
         Block b = fast[s];
-        if (b != null && b.start == rip && b.linear == linear && b.mode == mode && current(b)) {
+        if (b != null && b.linear == linear && b.hostPage == hostPage && b.start == rip && b.mode == mode
+                && current(cpu, b)) {
             return b;
         }
         b = blocks.get(linear);
-        if (b == null || b.start != rip || b.mode != mode || !current(b)) {
+        while (b != null && (b.hostPage != hostPage || b.start != rip || b.mode != mode)) {
+            b = b.sameLinear;
+        }
+        if (b == null || !current(cpu, b)) {
             if (b != null) {
-                retire(b); // the same bytes seen through another CS base or mode: decode them again
+                retire(b); // its page was written, or the next page it reaches into is another now
             }
             b = decodeBlock(cpu, rip, linear);
-            blocks.put(linear, b);
-            byPage.computeIfAbsent(b.hostPage, k -> new ArrayList<>()).add(b);
-            if (b.secondHostPage >= 0) {
-                byPage.computeIfAbsent(b.secondHostPage, k -> new ArrayList<>()).add(b);
-            }
+            keep(b);
         }
         fast[s] = b;
         return b;
     }
 
-    /** False when another vCPU wrote the block's code since it was decoded. */
-    private boolean current(Block b) {
-        return codePages.generation(b.hostPage) == b.generation
-                && (b.secondHostPage < 0 || codePages.generation(b.secondHostPage) == b.secondGeneration);
+    /**
+     * False when another vCPU wrote the block's code since it was decoded, or when the page its last
+     * instruction reaches into is no longer the one it was decoded from.
+     */
+    private boolean current(Cpu cpu, Block b) {
+        if (codePages.generation(b.hostPage) != b.generation) {
+            return false;
+        }
+        if (b.secondHostPage < 0) {
+            return true;
+        }
+        if (codePages.generation(b.secondHostPage) != b.secondGeneration) {
+            return false;
+        }
+        try {
+            return cpu.mem.fetchPage((b.linear | 0xFFF) + 1) == b.secondHostPage;
+        } catch (CpuFault f) {
+            return false; // decoded again, the block ends before the instruction whose fetch faults
+        }
     }
 
+    private void keep(Block b) {
+        Block head = blocks.get(b.linear);
+        b.sameLinear = head;
+        blocks.put(b.linear, b);
+        int length = 1;
+        for (Block c = b; c.sameLinear != null; c = c.sameLinear) {
+            if (++length > MAX_CHAIN) {
+                retire(c.sameLinear);
+                break;
+            }
+        }
+        onPage(b.hostPage, b);
+        if (b.secondHostPage >= 0) {
+            onPage(b.secondHostPage, b);
+        }
+    }
+
+    private void onPage(long hostPage, Block b) {
+        List<Block> list = byPage.computeIfAbsent(hostPage, k -> new ArrayList<>());
+        list.add(b);
+        if ((list.size() & 63) == 0) {
+            list.removeIf(old -> !old.valid); // retired blocks of a page that is never written
+        }
+    }
+
+    /** Takes {@code b} out of the lookup structures; its pages' lists let go of it later. */
     private void retire(Block b) {
         b.valid = false;
-        blocks.remove(b.linear);
+        Block head = blocks.get(b.linear);
+        if (head == b) {
+            if (b.sameLinear == null) {
+                blocks.remove(b.linear);
+            } else {
+                blocks.put(b.linear, b.sameLinear);
+            }
+        } else {
+            for (Block c = head; c != null; c = c.sameLinear) {
+                if (c.sameLinear == b) {
+                    c.sameLinear = b.sameLinear;
+                    break;
+                }
+            }
+        }
         int s = slot(b.linear);
         if (fast[s] == b) {
             fast[s] = null;
@@ -160,10 +227,7 @@ final class BlockCache {
             if (!b.valid) {
                 continue;
             }
-            if (blocks.get(b.linear) == b) {
-                retire(b);
-            }
-            b.valid = false;
+            retire(b);
             hitRunning |= b == running;
         }
         return hitRunning;

@@ -240,6 +240,21 @@ public final class Mmu {
         return host;
     }
 
+    /**
+     * Host page that an instruction fetch from {@code gva} reads now: the execute TLB's entry, else a page
+     * walk that fills it (and raises the fetch's #PF when the page is not executable). Decoded code is valid
+     * only while its linear address still reaches the page it was decoded from: after a CR3 write, another
+     * process may have other code at the same address.
+     */
+    public long fetchPage(long gva) {
+        long page = gva & PAGE_MASK;
+        int i = index(gva);
+        if (execTag[i] == page) {
+            return addend[i] + page;
+        }
+        return fillExec(gva) & PAGE_MASK;
+    }
+
     public CodePages codePages() {
         return codePages;
     }

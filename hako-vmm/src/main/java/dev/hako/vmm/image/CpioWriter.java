@@ -47,6 +47,18 @@ public final class CpioWriter {
         return entry(path, S_IFBLK | (permissions & 07777), 1, major, minor, new byte[0]);
     }
 
+    /** Adds the directories on the way to {@code path} that the archive does not hold yet, mode 0755. */
+    public CpioWriter parents(String path) {
+        String name = normalize(path);
+        for (int slash = name.indexOf('/'); slash > 0; slash = name.indexOf('/', slash + 1)) {
+            String parent = name.substring(0, slash);
+            if (!names.contains(parent)) {
+                directory(parent, 0755);
+            }
+        }
+        return this;
+    }
+
     public boolean contains(String path) {
         return names.contains(normalize(path));
     }

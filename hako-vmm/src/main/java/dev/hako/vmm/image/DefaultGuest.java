@@ -13,7 +13,8 @@ import java.util.concurrent.TimeUnit;
  * applet, the device nodes the kernel needs before devtmpfs is up, and an /init script that mounts /proc, /sys
  * and /dev, prints a banner and runs a shell with a controlling terminal on the console (cttyhack). When the shell
  * exits the machine powers off; poweroff/reboot/halt are wrappers that act at once ({@code -f}), because the
- * script that is PID 1 would not act on busybox's signals.
+ * script that is PID 1 would not act on busybox's signals. Tests and users may add their own files (programs,
+ * libraries) and their own /init.
  */
 public final class DefaultGuest {
     /** A command line that puts the console on the first serial port. */
@@ -23,6 +24,20 @@ public final class DefaultGuest {
     private static final List<String> DIRECTORIES = List.of(
             "bin", "sbin", "usr", "usr/bin", "usr/sbin", "dev", "proc", "sys", "tmp", "root", "etc", "run", "mnt");
     private static final List<String> FORCED = List.of("poweroff", "reboot", "halt");
+
+    /** A file for the initramfs at {@code path} (absolute; missing parent directories are made, mode 0755). */
+    public record GuestFile(String path, int permissions, byte[] contents) {
+        public GuestFile {
+            if (!path.startsWith("/") || path.endsWith("/") || path.contains("/../") || path.contains("//")) {
+                throw new IllegalArgumentException("guest path '" + path + "' is not an absolute file path");
+            }
+        }
+
+        /** The host file {@code host} at {@code path}, executable in the guest if it is on the host. */
+        public static GuestFile copyOf(Path host, String path) throws IOException {
+            return new GuestFile(path, Files.isExecutable(host) ? 0755 : 0644, Files.readAllBytes(host));
+        }
+    }
 
     private DefaultGuest() {
     }
@@ -34,6 +49,14 @@ public final class DefaultGuest {
 
     /** The same initramfs with {@code init} (a busybox sh script) as /init. */
     public static byte[] initramfs(Path busybox, String init) throws IOException {
+        return initramfs(busybox, init, List.of());
+    }
+
+    /**
+     * The same initramfs with {@code init} as /init and {@code files} besides; a file may take the place of
+     * a busybox applet link, not of anything else the initramfs holds.
+     */
+    public static byte[] initramfs(Path busybox, String init, List<GuestFile> files) throws IOException {
         CpioWriter cpio = new CpioWriter();
         for (String dir : DIRECTORIES) {
             cpio.directory(dir, dir.equals("tmp") ? 01777 : 0755);
@@ -44,6 +67,12 @@ public final class DefaultGuest {
         cpio.file("bin/busybox", 0755, Files.readAllBytes(busybox));
         for (String command : FORCED) {
             cpio.file("sbin/" + command, 0755, forcedWrapper(command));
+        }
+        for (GuestFile file : files) {
+            if (file.path().equals("/init") || file.path().equals("/etc/hostname")) {
+                throw new IllegalArgumentException("the initramfs makes " + file.path() + " itself");
+            }
+            cpio.parents(file.path()).file(file.path(), file.permissions(), file.contents());
         }
         for (String applet : applets(busybox)) {
             if (!cpio.contains(applet) && parentIsKnown(applet)) {

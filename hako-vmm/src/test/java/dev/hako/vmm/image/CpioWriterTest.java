@@ -133,4 +133,16 @@ class CpioWriterTest {
         assertThatThrownBy(() -> new CpioWriter().directory("etc", 0755).directory("/etc/", 0755))
                 .hasMessageContaining("duplicate");
     }
+
+    @Test
+    void parentsAddsOnlyTheMissingDirectories() throws Exception {
+        Path file = dir.resolve("parents.cpio");
+        Files.write(file, new CpioWriter().directory("usr", 0700).parents("/usr/lib/x86_64-linux-gnu/libc.so.6")
+                .file("/usr/lib/x86_64-linux-gnu/libc.so.6", 0644, new byte[] {7}).parents("/top").finish());
+        String listing = cpio(file, "-tv");
+        assertThat(listing.lines().map(l -> l.substring(l.lastIndexOf(' ') + 1)).toList())
+                .containsExactly("usr", "usr/lib", "usr/lib/x86_64-linux-gnu", "usr/lib/x86_64-linux-gnu/libc.so.6");
+        assertThat(listing).containsPattern("(?m)^drwx------ .* usr$")
+                .containsPattern("(?m)^drwxr-xr-x .* usr/lib/x86_64-linux-gnu$");
+    }
 }
