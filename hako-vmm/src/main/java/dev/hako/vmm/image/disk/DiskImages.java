@@ -72,8 +72,12 @@ public final class DiskImages {
         if (chain.size() >= MAX_BACKING_CHAIN) {
             throw new IOException(overlay + ": backing chain deeper than " + MAX_BACKING_CHAIN + " images");
         }
-        DiskFormat format = formatName == null ? null : DiskFormat.named(formatName);
-        return open(path, format, true, chain);
+        try {
+            DiskFormat format = formatName == null ? null : DiskFormat.named(formatName);
+            return open(path, format, true, chain);
+        } catch (IOException e) {
+            throw new IOException(overlay + ": backing file " + name + ": " + e.getMessage(), e);
+        }
     }
 
     /** Where a backing file name stored in {@code overlay} points: a relative name is relative to its directory. */
