@@ -8,6 +8,7 @@ module dev.hako.vmm {
     exports dev.hako.vmm.boot;
     exports dev.hako.vmm.firmware;
     exports dev.hako.vmm.image;
+    exports dev.hako.vmm.image.disk;
     exports dev.hako.vmm.machine;
     exports dev.hako.vmm.host;
 }

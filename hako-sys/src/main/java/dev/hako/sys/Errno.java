@@ -9,7 +9,9 @@ public final class Errno {
             {"1", "EPERM"}, {"2", "ENOENT"}, {"4", "EINTR"}, {"5", "EIO"}, {"6", "ENXIO"}, {"7", "E2BIG"},
             {"9", "EBADF"}, {"11", "EAGAIN"}, {"12", "ENOMEM"}, {"13", "EACCES"}, {"14", "EFAULT"},
             {"16", "EBUSY"}, {"17", "EEXIST"}, {"19", "ENODEV"}, {"22", "EINVAL"}, {"24", "EMFILE"},
-            {"25", "ENOTTY"}, {"28", "ENOSPC"}, {"38", "ENOSYS"}, {"95", "EOPNOTSUPP"},
+            {"20", "ENOTDIR"}, {"21", "EISDIR"}, {"25", "ENOTTY"}, {"26", "ETXTBSY"}, {"27", "EFBIG"},
+            {"28", "ENOSPC"}, {"29", "ESPIPE"}, {"30", "EROFS"}, {"36", "ENAMETOOLONG"}, {"37", "ENOLCK"},
+            {"38", "ENOSYS"}, {"40", "ELOOP"}, {"75", "EOVERFLOW"}, {"95", "EOPNOTSUPP"}, {"122", "EDQUOT"},
         };
         for (String[] row : rows) {
             NAMES[Integer.parseInt(row[0])] = row[1];
