@@ -5,4 +5,5 @@ module dev.hako.devices {
     exports dev.hako.devices.legacy;
     exports dev.hako.devices.irqchip;
     exports dev.hako.devices.pci;
+    exports dev.hako.devices.virtio;
 }
