@@ -6,4 +6,5 @@ module dev.hako.devices {
     exports dev.hako.devices.irqchip;
     exports dev.hako.devices.pci;
     exports dev.hako.devices.virtio;
+    exports dev.hako.devices.virtio.blk;
 }
