@@ -11,6 +11,7 @@ import dev.hako.core.time.TimerQueue;
 import dev.hako.core.time.VirtualClock;
 import dev.hako.core.x86.X86CpuState;
 import dev.hako.core.bus.PioDevice;
+import dev.hako.core.irq.IrqLine;
 import dev.hako.devices.backend.CharBackend;
 import dev.hako.devices.irqchip.IoApic;
 import dev.hako.devices.irqchip.LocalApic;
@@ -25,6 +26,8 @@ import dev.hako.devices.pci.PciBar;
 import dev.hako.devices.pci.PciFunction;
 import dev.hako.devices.pci.PciHeader;
 import dev.hako.devices.pci.PciRoot;
+import dev.hako.devices.virtio.VirtioPciFunction;
+import dev.hako.devices.virtio.blk.VirtioBlock;
 import dev.hako.sys.Mman;
 import dev.hako.vmm.boot.BootSpec;
 import dev.hako.vmm.boot.BootState;
@@ -97,6 +100,9 @@ public final class Machine implements AutoCloseable {
         irqChip.registerOn(pio, mmio);
         addDevices(console, acpi);
         this.pci = addPciRoot(host);
+        for (int i = 0; i < config.disks().size(); i++) {
+            addDisk("virtio-blk" + i, config.disks().get(i));
+        }
 
         long rsdp = AcpiTables.write(memory, acpi).rsdp();
         byte[] initrd = config.initrd() == null ? new byte[0] : Files.readAllBytes(config.initrd());
@@ -200,7 +206,14 @@ public final class Machine implements AutoCloseable {
         return slot;
     }
 
-    private dev.hako.core.irq.IrqLine isaIrq(String owner, int irq) {
+    private void addDisk(String id, Disk disk) {
+        VirtioBlock block = devices.add(id + "-device", new VirtioBlock(disk.backend(), disk.serial()));
+        VirtioPciFunction function = new VirtioPciFunction(id, memory, block, irqChip::deliverMsi);
+        resources.allocateMsiVectors(id, function.msix().vectors());
+        addPciFunction(id, function);
+    }
+
+    private IrqLine isaIrq(String owner, int irq) {
         resources.claimIrq(owner, irq);
         return irqChip.isaIrq(irq);
     }
@@ -303,6 +316,13 @@ public final class Machine implements AutoCloseable {
     public void close() {
         stopAll();
         vm.close();
+        for (Disk disk : config.disks()) {
+            try {
+                disk.backend().close();
+            } catch (IOException e) {
+                log.println("hako: closing a disk image failed: " + e.getMessage());
+            }
+        }
         Mman.release(ramMapping);
     }
 }
