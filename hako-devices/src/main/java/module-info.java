@@ -4,4 +4,7 @@ module dev.hako.devices {
     exports dev.hako.devices.backend;
     exports dev.hako.devices.legacy;
     exports dev.hako.devices.irqchip;
+    exports dev.hako.devices.pci;
+    exports dev.hako.devices.virtio;
+    exports dev.hako.devices.virtio.blk;
 }

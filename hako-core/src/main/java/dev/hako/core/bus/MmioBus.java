@@ -49,6 +49,21 @@ public final class MmioBus {
         if (size <= 0 || Long.compareUnsigned(gpa + size, gpa) <= 0) {
             throw new IllegalArgumentException(String.format("bad MMIO range %#x+%#x", gpa, size));
         }
+        insert(gpa, size, device, true);
+    }
+
+    /**
+     * Maps {@code [gpa, gpa+size)} to {@code device} unless the range wraps or overlaps another: what a guest
+     * that moves a PCI BAR gets, where a bad address is the guest's business and leaves the BAR unmapped.
+     */
+    public synchronized boolean tryRegister(long gpa, long size, MmioDevice device) {
+        if (size <= 0 || Long.compareUnsigned(gpa + size, gpa) <= 0) {
+            return false;
+        }
+        return insert(gpa, size, device, false);
+    }
+
+    private boolean insert(long gpa, long size, MmioDevice device, boolean overlapIsError) {
         Table t = table;
         long end = gpa + size;
         int at = 0;
@@ -57,6 +72,9 @@ public final class MmioBus {
         }
         boolean overlapsPrevious = at > 0 && Long.compareUnsigned(t.ends[at - 1], gpa) > 0;
         boolean overlapsNext = at < t.starts.length && Long.compareUnsigned(t.starts[at], end) < 0;
+        if ((overlapsPrevious || overlapsNext) && !overlapIsError) {
+            return false;
+        }
         if (overlapsPrevious || overlapsNext) {
             int other = overlapsPrevious ? at - 1 : at;
             throw new IllegalStateException(String.format("MMIO range %#x+%#x for %s overlaps %#x-%#x of %s",
@@ -76,6 +94,7 @@ public final class MmioBus {
         System.arraycopy(t.ends, at, ends, at + 1, n - at);
         System.arraycopy(t.devices, at, devices, at + 1, n - at);
         table = new Table(starts, ends, devices);
+        return true;
     }
 
     /** Removes the range starting exactly at {@code gpa}; returns false when there is none. */

@@ -33,6 +33,24 @@ public final class PioBus {
         }
     }
 
+    /**
+     * Maps {@code [port, port+count)} to {@code device} unless a port is outside the I/O space or claimed: for
+     * ranges the guest chooses (PCI I/O BARs). A range changed while vCPUs run becomes visible to them at their
+     * next synchronisation point; the guest that moves a BAR while using it gets what real hardware gives.
+     */
+    public synchronized boolean tryRegister(int port, int count, PioDevice device) {
+        if (port < 0 || count <= 0 || port + count > PORT_COUNT) {
+            return false;
+        }
+        for (int p = port; p < port + count; p++) {
+            if (devices[p] != null) {
+                return false;
+            }
+        }
+        register(port, count, device);
+        return true;
+    }
+
     /** Removes whatever is mapped at {@code [port, port+count)}. */
     public synchronized void unregister(int port, int count) {
         for (int p = port; p < port + count; p++) {

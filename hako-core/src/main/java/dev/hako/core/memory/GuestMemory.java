@@ -2,13 +2,29 @@ package dev.hako.core.memory;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
 
 /**
  * Guest RAM: one off-heap {@link MemorySegment} shared by the accelerators and the devices. The owner
  * decides where the segment comes from (a lazily committed host mapping in practice), so this class only
  * bounds-checks and copies.
+ *
+ * <p>Device DMA: a device checks a guest-supplied range with {@link #contains} (an address outside RAM is the
+ * guest's error, which the device reports in its own terms) and then uses the little-endian accessors, which
+ * allocate nothing. They still throw {@link IndexOutOfBoundsException} for a range outside RAM, which is a bug
+ * in the device, not in the guest. The acquire and release variants need a naturally aligned address; they
+ * give a device the ordering the other side (a vCPU) expects, e.g. virtio's avail index read before the ring
+ * entries it publishes, and the used ring entries written before the used index.
  */
 public final class GuestMemory {
+    private static final ValueLayout.OfShort U16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfInt U32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfLong U64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final VarHandle U16_ORDERED =
+            ValueLayout.JAVA_SHORT.withOrder(ByteOrder.LITTLE_ENDIAN).varHandle();
+    private static final VarHandle U32_ORDERED = ValueLayout.JAVA_INT.withOrder(ByteOrder.LITTLE_ENDIAN).varHandle();
+
     private final MemorySegment ram;
 
     public GuestMemory(MemorySegment ram) {
@@ -41,6 +57,58 @@ public final class GuestMemory {
     public void fill(long gpa, long size, byte value) {
         checkRange(gpa, size);
         ram.asSlice(gpa, size).fill(value);
+    }
+
+    public int getU8(long gpa) {
+        return ram.get(ValueLayout.JAVA_BYTE, gpa) & 0xFF;
+    }
+
+    public int getU16(long gpa) {
+        return ram.get(U16, gpa) & 0xFFFF;
+    }
+
+    public long getU32(long gpa) {
+        return ram.get(U32, gpa) & 0xFFFF_FFFFL;
+    }
+
+    public long getU64(long gpa) {
+        return ram.get(U64, gpa);
+    }
+
+    public void setU8(long gpa, int value) {
+        ram.set(ValueLayout.JAVA_BYTE, gpa, (byte) value);
+    }
+
+    public void setU16(long gpa, int value) {
+        ram.set(U16, gpa, (short) value);
+    }
+
+    public void setU32(long gpa, long value) {
+        ram.set(U32, gpa, (int) value);
+    }
+
+    public void setU64(long gpa, long value) {
+        ram.set(U64, gpa, value);
+    }
+
+    /** A 16-bit load that later loads cannot pass; {@code gpa} must be even. */
+    public int getU16Acquire(long gpa) {
+        return (short) U16_ORDERED.getAcquire(ram, gpa) & 0xFFFF;
+    }
+
+    /** A 16-bit store that earlier stores cannot pass; {@code gpa} must be even. */
+    public void setU16Release(long gpa, int value) {
+        U16_ORDERED.setRelease(ram, gpa, (short) value);
+    }
+
+    /** A full fence: stores before it are visible before loads after it (virtio's event index check). */
+    public static void storeLoadFence() {
+        VarHandle.fullFence();
+    }
+
+    /** A 32-bit load that later loads cannot pass; {@code gpa} must be a multiple of 4. */
+    public long getU32Acquire(long gpa) {
+        return (int) U32_ORDERED.getAcquire(ram, gpa) & 0xFFFF_FFFFL;
     }
 
     private void checkRange(long gpa, long size) {

@@ -49,6 +49,22 @@ public record E820Map(List<Entry> entries) {
         return new E820Map(entries);
     }
 
+    /**
+     * This map with {@code [address, address+size)} added as reserved (a window such as PCI ECAM that the OS must
+     * see as claimed), kept in address order. The range must not overlap RAM.
+     */
+    public E820Map withReserved(long address, long size) {
+        for (Entry e : entries) {
+            if (e.type == TYPE_RAM && address < e.end() && e.address < address + size) {
+                throw new IllegalArgumentException(String.format("reserved range %#x+%#x overlaps RAM", address, size));
+            }
+        }
+        List<Entry> sorted = new ArrayList<>(entries);
+        sorted.add(new Entry(address, size, TYPE_RESERVED));
+        sorted.sort(java.util.Comparator.comparingLong(Entry::address));
+        return new E820Map(sorted);
+    }
+
     /** The end of the RAM entry that contains {@code gpa}, or -1 when {@code gpa} is not RAM. */
     public long ramEndContaining(long gpa) {
         for (Entry e : entries) {

@@ -3,11 +3,12 @@ package dev.hako.vmm.firmware;
 /**
  * The platform the ACPI tables describe, shared with the devices that implement it: vCPU count (local APIC IDs
  * 0..n-1), the IOAPIC, the ACPI PM register block ports (PM1a event, PM1a control, PM timer), the SCI line, the
- * reset register and the SLP_TYP value the DSDT's _S5 object tells the OS to write for soft-off.
+ * reset register, the SLP_TYP value the DSDT's _S5 object tells the OS to write for soft-off, and the PCI host
+ * bridge's windows (null for a machine without PCI).
  */
 public record AcpiSpec(int vcpus, long ioapicAddress, int ioapicId, long localApicAddress,
                        int pm1aEventPort, int pm1aControlPort, int pmTimerPort, int sciIrq,
-                       int resetPort, int resetValue, int s5SleepType) {
+                       int resetPort, int resetValue, int s5SleepType, PciHostSpec pci) {
     public static final long IOAPIC_ADDRESS = 0xFEC0_0000L;
     public static final long LOCAL_APIC_ADDRESS = 0xFEE0_0000L;
     /** The PIIX4 PM block addresses QEMU uses, so the guest sees familiar values. */
@@ -29,6 +30,7 @@ public record AcpiSpec(int vcpus, long ioapicAddress, int ioapicId, long localAp
 
     public static AcpiSpec standard(int vcpus) {
         return new AcpiSpec(vcpus, IOAPIC_ADDRESS, 0, LOCAL_APIC_ADDRESS,
-                PM_BASE, PM_BASE + 4, PM_BASE + 8, SCI_IRQ, RESET_PORT, RESET_VALUE, S5_SLEEP_TYPE);
+                PM_BASE, PM_BASE + 4, PM_BASE + 8, SCI_IRQ, RESET_PORT, RESET_VALUE, S5_SLEEP_TYPE,
+                PciHostSpec.standard());
     }
 }

@@ -7,12 +7,13 @@ import java.util.List;
 
 /**
  * Writes the ACPI tables into the BIOS area of guest memory (0xE0000 up, reserved in the e820 map): the RSDP
- * first, where a BIOS-style scan finds it, then FACS, DSDT, FADT, MADT, and the XSDT and RSDT that list FADT and
- * MADT. No MP table is written: Linux takes CPUs and the IOAPIC from the MADT.
+ * first, where a BIOS-style scan finds it, then FACS, DSDT, FADT, MADT, MCFG (with PCI), and the XSDT and RSDT
+ * that list FADT, MADT and MCFG. No MP table is written: Linux takes CPUs and the IOAPIC from the MADT.
  */
 public final class AcpiTables {
     /** Where each table landed; {@code rsdp} goes to boot_params.acpi_rsdp_addr or PVH rsdp_paddr. */
-    public record Placement(long rsdp, long facs, long dsdt, long fadt, long madt, long xsdt, long rsdt, long end) {
+    public record Placement(long rsdp, long facs, long dsdt, long fadt, long madt, long mcfg, long xsdt, long rsdt,
+                            long end) {
     }
 
     private AcpiTables() {
@@ -27,8 +28,10 @@ public final class AcpiTables {
         byte[] fadtBytes = Fadt.build(spec, facs, dsdt);
         long madt = align(fadt + fadtBytes.length, 16);
         byte[] madtBytes = Madt.build(spec);
-        long xsdt = align(madt + madtBytes.length, 16);
-        List<Long> described = List.of(fadt, madt);
+        byte[] mcfgBytes = spec.pci() == null ? new byte[0] : Mcfg.build(spec.pci());
+        long mcfg = spec.pci() == null ? 0 : align(madt + madtBytes.length, 16);
+        long xsdt = align(mcfg != 0 ? mcfg + mcfgBytes.length : madt + madtBytes.length, 16);
+        List<Long> described = spec.pci() == null ? List.of(fadt, madt) : List.of(fadt, madt, mcfg);
         byte[] xsdtBytes = pointerTable("XSDT", described, 8);
         long rsdt = align(xsdt + xsdtBytes.length, 16);
         byte[] rsdtBytes = pointerTable("RSDT", described, 4);
@@ -41,10 +44,13 @@ public final class AcpiTables {
         put(memory, dsdt, dsdtBytes);
         put(memory, fadt, fadtBytes);
         put(memory, madt, madtBytes);
+        if (mcfg != 0) {
+            put(memory, mcfg, mcfgBytes);
+        }
         put(memory, xsdt, xsdtBytes);
         put(memory, rsdt, rsdtBytes);
         put(memory, rsdp, Rsdp.build(rsdt, xsdt));
-        return new Placement(rsdp, facs, dsdt, fadt, madt, xsdt, rsdt, end);
+        return new Placement(rsdp, facs, dsdt, fadt, madt, mcfg, xsdt, rsdt, end);
     }
 
     /** XSDT (8-byte entries) or RSDT (4-byte entries): a header followed by table addresses. */

@@ -1,60 +1,64 @@
 package dev.hako.vmm.firmware;
 
-import java.io.ByteArrayOutputStream;
-import java.nio.charset.StandardCharsets;
+import dev.hako.devices.pci.PciRoot;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
- * A minimal Differentiated System Description Table: the AML of a single {@code Name (_S5, Package (4) {typ, typ,
- * 0, 0}) } (ACPI 6.5 7.4.2, "\_Sx System States"), which is what Linux reads to power off: it writes that SLP_TYP
- * with SLP_EN into PM1a_CNT. Devices are found without AML (the 8250 and i8042 at their legacy ports).
- * AML encodings from ACPI 6.5 20.2 ("AML Grammar Definition").
+ * The Differentiated System Description Table: {@code \_S5} (ACPI 6.5 §7.4.2), which Linux reads to power off
+ * (it writes that SLP_TYP with SLP_EN into PM1a_CNT), and, when the machine has PCI, the host bridge
+ * {@code \_SB.PCI0} (§6.1.5 _HID PNP0A08 with _CID PNP0A03, i.e. PCI Express with a conventional fallback):
+ * its segment and base bus, the _CRS windows (bus range, the configuration ports, I/O below and above them, the
+ * 32- and 64-bit memory windows) and the _PRT (§6.2.13) that tells the OS which GSI each slot's INTA#..INTD#
+ * drives. The legacy devices are found without AML (the 8250 and i8042 at their fixed ports).
  */
 public final class Dsdt {
     public static final int REVISION = 2;
-    static final int NAME_OP = 0x08, PACKAGE_OP = 0x12, BYTE_PREFIX = 0x0A, ZERO_OP = 0x00, ONE_OP = 0x01;
+    private static final int CONFIG_PORTS = 8;
 
     private Dsdt() {
     }
 
     public static byte[] build(AcpiSpec spec) {
-        ByteArrayOutputStream aml = new ByteArrayOutputStream();
-        aml.write(NAME_OP);
-        aml.writeBytes("_S5_".getBytes(StandardCharsets.US_ASCII));
-        aml.writeBytes(packageOf(integer(spec.s5SleepType()), integer(spec.s5SleepType()), integer(0), integer(0)));
-        byte[] body = aml.toByteArray();
+        List<byte[]> terms = new ArrayList<>();
+        terms.add(Aml.name("_S5_", Aml.packageOf(Aml.integer(spec.s5SleepType()), Aml.integer(spec.s5SleepType()),
+                Aml.integer(0), Aml.integer(0))));
+        if (spec.pci() != null) {
+            terms.add(Aml.scope("\\_SB_", pciHostBridge(spec.pci())));
+        }
+        byte[] body = Aml.concat(terms.toArray(byte[][]::new));
         return new AcpiTable("DSDT", REVISION, "HAKODSDT", AcpiTable.HEADER_SIZE + body.length)
                 .raw(AcpiTable.HEADER_SIZE, body).build();
     }
 
-    /** DefPackage := PackageOp PkgLength NumElements PackageElementList, with a one-byte PkgLength. */
-    static byte[] packageOf(byte[]... elements) {
-        ByteArrayOutputStream contents = new ByteArrayOutputStream();
-        contents.write(elements.length);
-        for (byte[] e : elements) {
-            contents.writeBytes(e);
-        }
-        int pkgLength = contents.size() + 1;  // PkgLength counts itself
-        if (pkgLength > 63) {
-            throw new IllegalArgumentException("package too long for a one-byte PkgLength");
-        }
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        out.write(PACKAGE_OP);
-        out.write(pkgLength);
-        out.writeBytes(contents.toByteArray());
-        return out.toByteArray();
+    static byte[] pciHostBridge(PciHostSpec pci) {
+        int configPort = PciRoot.CONFIG_ADDRESS_PORT;
+        byte[] resources = Aml.resourceTemplate(
+                Aml.wordWindow(Aml.SPACE_BUS, 0, pci.lastBus()),
+                Aml.ioPort(configPort, CONFIG_PORTS),
+                Aml.wordWindow(Aml.SPACE_IO, 0, configPort - 1),
+                Aml.wordWindow(Aml.SPACE_IO, configPort + CONFIG_PORTS, 0xFFFF),
+                Aml.dwordMemory(pci.mmio32Start(), pci.mmio32End()),
+                Aml.qwordMemory(pci.mmio64Start(), pci.mmio64End()));
+        return Aml.device("PCI0",
+                Aml.name("_HID", Aml.eisaId("PNP0A08")),
+                Aml.name("_CID", Aml.eisaId("PNP0A03")),
+                Aml.name("_SEG", Aml.integer(0)),
+                Aml.name("_BBN", Aml.integer(0)),
+                Aml.name("_UID", Aml.integer(0)),
+                Aml.name("_CRS", resources),
+                Aml.name("_PRT", Aml.packageOf(routing(pci.slots()))));
     }
 
-    /** ZeroOp, OneOp or ByteConst for a value below 256. */
-    static byte[] integer(int value) {
-        if (value == 0) {
-            return new byte[] {ZERO_OP};
+    /** One _PRT entry per slot and pin: {address (slot, any function), pin 0..3, no link device, GSI}. */
+    private static byte[][] routing(int slots) {
+        List<byte[]> entries = new ArrayList<>();
+        for (int slot = 1; slot < slots; slot++) {
+            for (int pin = 0; pin < 4; pin++) {
+                entries.add(Aml.packageOf(Aml.integer((long) slot << 16 | 0xFFFF), Aml.integer(pin), Aml.integer(0),
+                        Aml.integer(PciRoot.intxGsi(slot, pin + 1))));
+            }
         }
-        if (value == 1) {
-            return new byte[] {ONE_OP};
-        }
-        if (value < 0 || value > 0xFF) {
-            throw new IllegalArgumentException("only byte constants are needed here, got " + value);
-        }
-        return new byte[] {BYTE_PREFIX, (byte) value};
+        return entries.toArray(byte[][]::new);
     }
 }

@@ -10,20 +10,33 @@ import dev.hako.core.time.NanoTimeClock;
 import dev.hako.core.time.TimerQueue;
 import dev.hako.core.time.VirtualClock;
 import dev.hako.core.x86.X86CpuState;
+import dev.hako.core.bus.PioDevice;
+import dev.hako.core.irq.IrqLine;
 import dev.hako.devices.backend.CharBackend;
+import dev.hako.devices.irqchip.IoApic;
+import dev.hako.devices.irqchip.LocalApic;
+import dev.hako.devices.irqchip.Pic8259;
 import dev.hako.devices.irqchip.UserspaceIrqChip;
 import dev.hako.devices.legacy.AcpiPm;
 import dev.hako.devices.legacy.CmosRtc;
 import dev.hako.devices.legacy.I8042;
 import dev.hako.devices.legacy.Pit8254;
 import dev.hako.devices.legacy.Uart16550;
+import dev.hako.devices.pci.PciBar;
+import dev.hako.devices.pci.PciFunction;
+import dev.hako.devices.pci.PciHeader;
+import dev.hako.devices.pci.PciRoot;
+import dev.hako.devices.virtio.VirtioPciFunction;
+import dev.hako.devices.virtio.blk.VirtioBlock;
 import dev.hako.sys.Mman;
 import dev.hako.vmm.boot.BootSpec;
 import dev.hako.vmm.boot.BootState;
+import dev.hako.vmm.boot.E820Map;
 import dev.hako.vmm.boot.KernelFormatException;
 import dev.hako.vmm.boot.KernelLoaders;
 import dev.hako.vmm.firmware.AcpiSpec;
 import dev.hako.vmm.firmware.AcpiTables;
+import dev.hako.vmm.firmware.PciHostSpec;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.lang.foreign.MemorySegment;
@@ -33,14 +46,20 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * A PC-like virtual machine: RAM, the port and MMIO buses, the legacy devices (COM1, PIT, CMOS RTC, i8042,
- * ACPI PM), the interrupt controllers (8259 pair, IOAPIC, local APICs), ACPI tables, a kernel loaded by the
+ * ACPI PM), the interrupt controllers (8259 pair, IOAPIC, local APICs), a PCI host bridge (configuration
+ * mechanism #1 and ECAM) with the PCI devices the configuration asks for, ACPI tables, a kernel loaded by the
  * Linux boot protocol or PVH, and one platform thread per vCPU. {@link #run} returns the exit status:
  * 0 when the guest powers off (or resets: hako does not reboot, like QEMU's -no-reboot), non-zero with a
  * register dump after a triple fault or an emulation failure.
+ *
+ * <p>Every component is in the {@link DeviceTable} under an id, and every port range, MMIO range, IRQ, PCI slot
+ * and BAR comes from the {@link ResourceAllocator}, which refuses a second claim.
  */
 public final class Machine implements AutoCloseable {
     public static final int EXIT_POWER_OFF = 0, EXIT_TRIPLE_FAULT = 1, EXIT_FAILURE = 2;
     private static final int COM1 = 0x3F8, COM1_IRQ = 4;
+    /** MSI-X vectors all PCI functions together may have (the split irqchip's route table in KVM is 4096). */
+    private static final int MSI_VECTOR_LIMIT = 1024;
 
     private final MachineConfig config;
     private final MemorySegment ramMapping;
@@ -50,6 +69,9 @@ public final class Machine implements AutoCloseable {
     private final PioBus pio = new PioBus();
     private final MmioBus mmio = new MmioBus();
     private final UserspaceIrqChip irqChip;
+    private final DeviceTable devices = new DeviceTable();
+    private final ResourceAllocator resources;
+    private final PciRoot pci;
     private final VirtualMachine vm;
     private final VcpuThread[] vcpuThreads;
     private final Thread timerThread;
@@ -65,15 +87,28 @@ public final class Machine implements AutoCloseable {
         this.log = log;
         this.ramMapping = Mman.reserve(config.memoryBytes(), Mman.PROT_READ | Mman.PROT_WRITE);
         this.memory = new GuestMemory(ramMapping);
-        this.irqChip = new UserspaceIrqChip(config.cpus(), timers, Accelerator.TSC_HZ);
-        irqChip.registerOn(pio, mmio);
-        addDevices(console);
-
         AcpiSpec acpi = AcpiSpec.standard(config.cpus());
+        PciHostSpec host = acpi.pci();
+        this.resources = new ResourceAllocator(PciRoot.SLOTS, host.ioStart(), host.ioEnd(), host.mmio32Start(),
+                host.mmio32End(), host.mmio64Start(), host.mmio64End(), MSI_VECTOR_LIMIT);
+        this.irqChip = devices.add("irqchip", new UserspaceIrqChip(config.cpus(), timers, Accelerator.TSC_HZ));
+        resources.claimPorts("irqchip", Pic8259.MASTER_PORT, 2);
+        resources.claimPorts("irqchip", Pic8259.SLAVE_PORT, 2);
+        resources.claimPorts("irqchip", Pic8259.ELCR_PORT, 2);
+        resources.claimMmio("irqchip", IoApic.DEFAULT_BASE, IoApic.MMIO_SIZE);
+        resources.claimMmio("irqchip", LocalApic.DEFAULT_BASE, LocalApic.PAGE_SIZE);
+        irqChip.registerOn(pio, mmio);
+        addDevices(console, acpi);
+        this.pci = addPciRoot(host);
+        for (int i = 0; i < config.disks().size(); i++) {
+            addDisk("virtio-blk" + i, config.disks().get(i));
+        }
+
         long rsdp = AcpiTables.write(memory, acpi).rsdp();
         byte[] initrd = config.initrd() == null ? new byte[0] : Files.readAllBytes(config.initrd());
+        E820Map memoryMap = E820Map.forRam(config.memoryBytes()).withReserved(host.ecamBase(), host.ecamSize());
         BootState boot = KernelLoaders.forFile(config.kernel())
-                .load(memory, BootSpec.of(config.memoryBytes(), config.cmdline(), initrd, rsdp));
+                .load(memory, new BootSpec(config.cmdline(), initrd, rsdp, memoryMap));
 
         Accelerator accelerator = AcceleratorChoice.forName(config.accel(), log);
         this.vm = accelerator.createVm(memory, clock);
@@ -114,26 +149,83 @@ public final class Machine implements AutoCloseable {
         return c;
     }
 
-    private void addDevices(CharBackend console) {
-        Uart16550 com1 = new Uart16550(irqChip.isaIrq(COM1_IRQ), console);
-        pio.register(COM1, 8, com1);
-        Pit8254 pit = new Pit8254(timers, irqChip.isaIrq(Pit8254.IRQ));
-        pio.register(Pit8254.BASE_PORT, Pit8254.PORT_COUNT, pit);
-        pio.register(Pit8254.PORT_B, 1, pit.portB());
-        CmosRtc rtc = CmosRtc.fromHostClock(timers, irqChip.isaIrq(CmosRtc.IRQ));
+    private void addDevices(CharBackend console, AcpiSpec acpi) {
+        Uart16550 com1 = devices.add("com1", new Uart16550(isaIrq("com1", COM1_IRQ), console));
+        ports("com1", COM1, 8, com1);
+        Pit8254 pit = devices.add("pit", new Pit8254(timers, isaIrq("pit", Pit8254.IRQ)));
+        ports("pit", Pit8254.BASE_PORT, Pit8254.PORT_COUNT, pit);
+        ports("pit", Pit8254.PORT_B, 1, pit.portB());
+        CmosRtc rtc = devices.add("rtc", CmosRtc.fromHostClock(timers, isaIrq("rtc", CmosRtc.IRQ)));
         rtc.setMemorySize(config.memoryBytes(), 0);
-        pio.register(CmosRtc.BASE_PORT, CmosRtc.PORT_COUNT, rtc);
-        I8042 i8042 = new I8042(irqChip.isaIrq(I8042.KEYBOARD_IRQ), irqChip.isaIrq(I8042.AUX_IRQ), this::guestReset);
-        pio.register(I8042.DATA_PORT, 1, i8042.dataPort());
-        pio.register(I8042.COMMAND_PORT, 1, i8042.commandPort());
+        ports("rtc", CmosRtc.BASE_PORT, CmosRtc.PORT_COUNT, rtc);
+        I8042 i8042 = devices.add("i8042", new I8042(isaIrq("i8042", I8042.KEYBOARD_IRQ),
+                isaIrq("i8042", I8042.AUX_IRQ), this::guestReset));
+        ports("i8042", I8042.DATA_PORT, 1, i8042.dataPort());
+        ports("i8042", I8042.COMMAND_PORT, 1, i8042.commandPort());
         // The FADT describes a machine always in ACPI mode (no SMI command port), a 32-bit PM timer, no GPE0.
-        AcpiSpec acpi = AcpiSpec.standard(config.cpus());
-        AcpiPm pm = new AcpiPm(timers, irqChip.isaIrq(acpi.sciIrq()), acpi.s5SleepType(), true, true, 0,
-                this::guestPowerOff, this::guestReset);
-        pio.register(acpi.pm1aEventPort(), AcpiSpec.PM1_EVT_LEN, pm.eventBlock());
-        pio.register(acpi.pm1aControlPort(), AcpiSpec.PM1_CNT_LEN, pm.controlBlock());
-        pio.register(acpi.pmTimerPort(), AcpiSpec.PM_TMR_LEN, pm.timerBlock());
-        pio.register(acpi.resetPort(), 1, pm.resetRegister());
+        AcpiPm pm = devices.add("acpi-pm", new AcpiPm(timers, isaIrq("acpi-pm", acpi.sciIrq()), acpi.s5SleepType(),
+                true, true, 0, this::guestPowerOff, this::guestReset));
+        ports("acpi-pm", acpi.pm1aEventPort(), AcpiSpec.PM1_EVT_LEN, pm.eventBlock());
+        ports("acpi-pm", acpi.pm1aControlPort(), AcpiSpec.PM1_CNT_LEN, pm.controlBlock());
+        ports("acpi-pm", acpi.pmTimerPort(), AcpiSpec.PM_TMR_LEN, pm.timerBlock());
+        ports("acpi-pm", acpi.resetPort(), 1, pm.resetRegister());
+    }
+
+    private PciRoot addPciRoot(PciHostSpec host) {
+        PciRoot root = devices.add("pci", new PciRoot(pio, mmio, irqChip::gsi));
+        ports("pci", PciRoot.CONFIG_ADDRESS_PORT, 1, root.configAddressPort());
+        ports("pci", PciRoot.CONFIG_DATA_PORT, PciRoot.CONFIG_DATA_PORTS, root.configDataPort());
+        resources.claimMmio("pci", host.ecamBase(), host.ecamSize());
+        mmio.register(host.ecamBase(), host.ecamSize(), root.ecam());
+        for (int i = 0; i < PciRoot.INTX_GSIS; i++) {
+            resources.claimIrq("pci", PciRoot.INTX_FIRST_GSI + i);
+        }
+        return root;
+    }
+
+    /**
+     * Puts {@code function} in the next free slot and places its BARs in the host bridge's windows, as firmware
+     * does before the OS runs; returns the slot.
+     */
+    int addPciFunction(String id, PciFunction function) {
+        devices.add(id, function);
+        int slot = resources.allocateSlot(id);
+        pci.attach(slot, function);
+        for (int i = 0; i < PciHeader.BAR_COUNT; i++) {
+            PciBar bar = function.bar(i);
+            if (bar != null) {
+                long address = switch (bar.kind()) {
+                    case IO -> resources.allocateIoBar(bar.size());
+                    case MEMORY_32 -> resources.allocateMmio32Bar(bar.size());
+                    case MEMORY_64 -> resources.allocateMmio64Bar(bar.size());
+                };
+                pci.placeBar(slot, i, address);
+            }
+        }
+        pci.enableDecoding(slot);
+        return slot;
+    }
+
+    private void addDisk(String id, Disk disk) {
+        VirtioBlock block = devices.add(id + "-device", new VirtioBlock(disk.backend(), disk.serial()));
+        VirtioPciFunction function = new VirtioPciFunction(id, memory, block, irqChip::deliverMsi);
+        resources.allocateMsiVectors(id, function.msix().vectors());
+        addPciFunction(id, function);
+    }
+
+    private IrqLine isaIrq(String owner, int irq) {
+        resources.claimIrq(owner, irq);
+        return irqChip.isaIrq(irq);
+    }
+
+    private void ports(String owner, int port, int count, PioDevice device) {
+        resources.claimPorts(owner, port, count);
+        pio.register(port, count, device);
+    }
+
+    /** The machine's components by id. */
+    public DeviceTable devices() {
+        return devices;
     }
 
     boolean stopping() {
@@ -224,6 +316,13 @@ public final class Machine implements AutoCloseable {
     public void close() {
         stopAll();
         vm.close();
+        for (Disk disk : config.disks()) {
+            try {
+                disk.backend().close();
+            } catch (IOException e) {
+                log.println("hako: closing a disk image failed: " + e.getMessage());
+            }
+        }
         Mman.release(ramMapping);
     }
 }

@@ -1,12 +1,24 @@
 package dev.hako.vmm.machine;
 
 import java.nio.file.Path;
+import java.util.List;
 
 /**
- * What the user asked for: the kernel, an optional initrd, the command line, RAM in bytes, vCPUs and the
- * accelerator. {@link Machine} validates it.
+ * What the user asked for: the kernel, an optional initrd, the command line, RAM in bytes, vCPUs, the
+ * accelerator and the disks (virtio-blk, in PCI slot order: the first is the guest's /dev/vda). {@link Machine}
+ * validates it.
  */
-public record MachineConfig(Path kernel, Path initrd, String cmdline, long memoryBytes, int cpus, String accel) {
+public record MachineConfig(Path kernel, Path initrd, String cmdline, long memoryBytes, int cpus, String accel,
+                            List<Disk> disks) {
+    public MachineConfig {
+        disks = List.copyOf(disks);
+    }
+
+    /** A machine without disks. */
+    public MachineConfig(Path kernel, Path initrd, String cmdline, long memoryBytes, int cpus, String accel) {
+        this(kernel, initrd, cmdline, memoryBytes, cpus, accel, List.of());
+    }
+
     public static final long DEFAULT_MEMORY = 512L << 20;
     /** Below the 32-bit MMIO hole that starts at 0xC0000000 (the IOAPIC and local APIC live above it). */
     public static final long MAX_MEMORY = 3L << 30;

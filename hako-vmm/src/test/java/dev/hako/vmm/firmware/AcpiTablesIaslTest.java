@@ -44,6 +44,36 @@ class AcpiTablesIaslTest {
     }
 
     @Test
+    void dsdtDescribesThePciHostBridge() throws Exception {
+        String dsl = disassemble("dsdt", Dsdt.build(spec));
+        assertThat(dsl).contains("Device (PCI0)")
+                .containsPattern("Name \\(_HID, EisaId \\(\"PNP0A08\"\\)")
+                .containsPattern("Name \\(_CID, EisaId \\(\"PNP0A03\"\\)")
+                .containsPattern("WordBusNumber \\(ResourceProducer, MinFixed, MaxFixed, PosDecode,\\s*"
+                        + "0x0000,\\s*// Granularity\\s*0x0000,\\s*// Range Minimum\\s*0x0000,")
+                .containsPattern("IO \\(Decode16,\\s*0x0CF8,\\s*// Range Minimum\\s*0x0CF8,")
+                .containsPattern("0x0D00,\\s*// Range Minimum\\s*0xFFFF,\\s*// Range Maximum")
+                .containsPattern("DWordMemory \\(ResourceProducer, PosDecode, MinFixed, MaxFixed, Cacheable, "
+                        + "ReadWrite,\\s*0x00000000,\\s*// Granularity\\s*0xC0000000,\\s*// Range Minimum\\s*"
+                        + "0xDFFFFFFF,")
+                .containsPattern("QWordMemory \\(ResourceProducer, PosDecode, MinFixed, MaxFixed, Cacheable, "
+                        + "ReadWrite,\\s*0x0000000000000000,\\s*// Granularity\\s*0x0000001000000000,"
+                        + "\\s*// Range Minimum\\s*0x0000001FFFFFFFFF,")
+                .containsPattern("Name \\(_PRT, Package \\(0x7C\\)")
+                .containsPattern("Package \\(0x04\\)\\s*\\{\\s*0x0003FFFF,\\s*Zero,\\s*Zero,\\s*0x13\\s*\\}")
+                .containsPattern("Package \\(0x04\\)\\s*\\{\\s*0x0004FFFF,\\s*0x03,\\s*Zero,\\s*0x13\\s*\\}");
+    }
+
+    @Test
+    void mcfgGivesTheEcamWindowOfBusZero() throws Exception {
+        String dsl = disassemble("mcfg", Mcfg.build(spec.pci()));
+        assertThat(dsl).containsPattern("Base Address : 00000000E0000000")
+                .containsPattern("Segment Group Number : 0000")
+                .containsPattern("Start Bus Number : 00")
+                .containsPattern("End Bus Number : 00");
+    }
+
+    @Test
     void fadtFieldsReadBackThroughAcpica() throws Exception {
         String dsl = disassemble("facp", Fadt.build(spec, 0xE0040, 0xE0080));
         assertThat(dsl).containsPattern("Revision : 06")

@@ -100,13 +100,14 @@ class AcpiTablesTest {
     }
 
     @Test
-    void xsdtAndRsdtListTheFadtAndMadt() {
+    void xsdtAndRsdtListTheFadtMadtAndMcfg() {
         assertThat(tablesFromXsdt()).containsOnly(Map.entry("FACP", placement.fadt()),
-                Map.entry("APIC", placement.madt()));
+                Map.entry("APIC", placement.madt()), Map.entry("MCFG", placement.mcfg()));
         byte[] rsdt = table(placement.rsdt(), "RSDT");
         assertThat(le(rsdt).getInt(36)).isEqualTo((int) placement.fadt());
         assertThat(le(rsdt).getInt(40)).isEqualTo((int) placement.madt());
-        assertThat(rsdt).hasSize(44);
+        assertThat(le(rsdt).getInt(44)).isEqualTo((int) placement.mcfg());
+        assertThat(rsdt).hasSize(48);
     }
 
     @Test
@@ -188,7 +189,10 @@ class AcpiTablesTest {
         byte[] dsdt = table(placement.dsdt(), "DSDT");
         byte[] aml = java.util.Arrays.copyOfRange(dsdt, AcpiTable.HEADER_SIZE, dsdt.length);
         // NameOp "_S5_" PackageOp PkgLength=8 NumElements=4 ByteConst 5, ByteConst 5, Zero, Zero
-        assertThat(aml).containsExactly(0x08, '_', 'S', '5', '_', 0x12, 0x08, 0x04, 0x0A, 5, 0x0A, 5, 0, 0);
+        assertThat(java.util.Arrays.copyOf(aml, 14))
+                .containsExactly(0x08, '_', 'S', '5', '_', 0x12, 0x08, 0x04, 0x0A, 5, 0x0A, 5, 0, 0);
+        // then Scope (\_SB) holding the PCI host bridge
+        assertThat(aml[14]).isEqualTo((byte) 0x10);
     }
 
     @Test

@@ -1,0 +1,40 @@
+package dev.hako.devices.virtio;
+
+/**
+ * The device-type half of a virtio device (virtio 1.2 ch. 5): its identity, features, queues and configuration
+ * space, and the processing of its queues. The transport ({@link VirtioPciFunction}) owns feature negotiation,
+ * status, queue setup, notifications and interrupts, and validates the rings before a device sees a chain.
+ */
+public interface VirtioDevice {
+    /** The virtio device ID (§5: 2 is a block device). */
+    int deviceId();
+
+    /** The PCI class code (base, sub-class, programming interface) the function shows. */
+    int pciClass();
+
+    /** Device-type feature bits offered (the transport adds VERSION_1, INDIRECT_DESC and RING_EVENT_IDX). */
+    long features();
+
+    int queueCount();
+
+    /** The largest size of queue {@code queue} (a power of two). */
+    int maxQueueSize(int queue);
+
+    /** Bytes of device configuration space. */
+    int configSize();
+
+    /** Reads {@code size} bytes at {@code offset} of the configuration space (offset + size within it). */
+    long readConfig(int offset, int size);
+
+    /** The driver writes the configuration space; read-only fields ignore it. */
+    void writeConfig(int offset, int size, long value);
+
+    /** The driver set DRIVER_OK with {@code features} negotiated. */
+    void activate(long features);
+
+    /** The driver notified queue {@code queue}; the device pops, serves and returns chains through the transport. */
+    void process(int queue, VirtioTransport transport);
+
+    /** Device reset (§2.4): back to the state before the driver touched it. */
+    void reset();
+}
