@@ -5,6 +5,8 @@ module dev.hako.vmm {
     requires dev.hako.soft;
     requires dev.hako.kvm;
     requires dev.hako.devices;
+    requires com.fasterxml.jackson.databind;
+    requires java.net.http;
     exports dev.hako.vmm.boot;
     exports dev.hako.vmm.firmware;
     exports dev.hako.vmm.image;

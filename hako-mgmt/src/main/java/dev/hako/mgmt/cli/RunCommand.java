@@ -46,7 +46,12 @@ final class RunCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        long bytes = parseSize(memory);
+        long bytes;
+        try {
+            bytes = SizeArgument.parse("--memory", memory);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+        }
         Path kernelFile = kernel;
         Path initrdFile = initrd;
         String cmdline = append;
@@ -90,25 +95,6 @@ final class RunCommand implements Callable<Integer> {
     private void requireFile(Path file, String option) {
         if (!Files.isRegularFile(file)) {
             throw new CommandLine.ParameterException(spec.commandLine(), option + " " + file + ": no such file");
-        }
-    }
-
-    /** "512M", "1G", "65536K" or plain bytes. */
-    private long parseSize(String text) {
-        String t = text.trim().toUpperCase();
-        long unit = 1;
-        char last = t.isEmpty() ? ' ' : t.charAt(t.length() - 1);
-        switch (last) {
-            case 'K' -> unit = 1L << 10;
-            case 'M' -> unit = 1L << 20;
-            case 'G' -> unit = 1L << 30;
-            default -> { }
-        }
-        String digits = unit == 1 ? t : t.substring(0, t.length() - 1);
-        try {
-            return Math.multiplyExact(Long.parseLong(digits), unit);
-        } catch (NumberFormatException | ArithmeticException e) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--memory " + text + ": not a size like 512M");
         }
     }
 }

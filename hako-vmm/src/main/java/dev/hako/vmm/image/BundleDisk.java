@@ -1,0 +1,5 @@
+package dev.hako.vmm.image;
+
+/** A bundle's disk: its file name inside the bundle directory and its format. */
+public record BundleDisk(String file, DiskFormat format) {
+}
