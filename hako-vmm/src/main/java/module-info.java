@@ -5,6 +5,7 @@ module dev.hako.vmm {
     requires dev.hako.soft;
     requires dev.hako.kvm;
     requires dev.hako.devices;
+    requires java.management;
     exports dev.hako.vmm.boot;
     exports dev.hako.vmm.firmware;
     exports dev.hako.vmm.image;

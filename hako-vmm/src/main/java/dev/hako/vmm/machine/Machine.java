@@ -24,10 +24,10 @@ import dev.hako.vmm.boot.KernelFormatException;
 import dev.hako.vmm.boot.KernelLoaders;
 import dev.hako.vmm.firmware.AcpiSpec;
 import dev.hako.vmm.firmware.AcpiTables;
+import dev.hako.vmm.host.HostFile;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.lang.foreign.MemorySegment;
-import java.nio.file.Files;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
@@ -35,11 +35,13 @@ import java.util.concurrent.TimeUnit;
  * A PC-like virtual machine: RAM, the port and MMIO buses, the legacy devices (COM1, PIT, CMOS RTC, i8042,
  * ACPI PM), the interrupt controllers (8259 pair, IOAPIC, local APICs), ACPI tables, a kernel loaded by the
  * Linux boot protocol or PVH, and one platform thread per vCPU. {@link #run} returns the exit status:
- * 0 when the guest powers off (or resets: hako does not reboot, like QEMU's -no-reboot), non-zero with a
- * register dump after a triple fault or an emulation failure.
+ * {@link #EXIT_POWER_OFF} when the guest powers off (or resets: hako does not reboot, like QEMU's -no-reboot),
+ * and with a register dump {@link #EXIT_TRIPLE_FAULT}, {@link #EXIT_FAILURE} (emulation or accelerator failure)
+ * or {@link #EXIT_WATCHDOG}: a vCPU made no progress for the configured limit ({@link VcpuProgress} has the
+ * rule; a {@link MachineConfig#watchdog} of zero turns it off).
  */
 public final class Machine implements AutoCloseable {
-    public static final int EXIT_POWER_OFF = 0, EXIT_TRIPLE_FAULT = 1, EXIT_FAILURE = 2;
+    public static final int EXIT_POWER_OFF = 0, EXIT_TRIPLE_FAULT = 1, EXIT_FAILURE = 2, EXIT_WATCHDOG = 3;
     private static final int COM1 = 0x3F8, COM1_IRQ = 4;
 
     private final MachineConfig config;
@@ -53,6 +55,7 @@ public final class Machine implements AutoCloseable {
     private final VirtualMachine vm;
     private final VcpuThread[] vcpuThreads;
     private final Thread timerThread;
+    private final Watchdog watchdog;
     private final CountDownLatch finished = new CountDownLatch(1);
     private final PrintStream log;
     private volatile boolean stopping;
@@ -71,39 +74,53 @@ public final class Machine implements AutoCloseable {
 
         AcpiSpec acpi = AcpiSpec.standard(config.cpus());
         long rsdp = AcpiTables.write(memory, acpi).rsdp();
-        byte[] initrd = config.initrd() == null ? new byte[0] : Files.readAllBytes(config.initrd());
-        BootState boot = KernelLoaders.forFile(config.kernel())
+        byte[] initrd = config.initrd() == null ? new byte[0]
+                : HostFile.read(config.initrd(), "initrd", config.memoryBytes(), ramLimit(config));
+        BootState boot = KernelLoaders.forFile(config.kernel(), config.memoryBytes(), ramLimit(config))
                 .load(memory, BootSpec.of(config.memoryBytes(), config.cmdline(), initrd, rsdp));
 
         Accelerator accelerator = AcceleratorChoice.forName(config.accel(), log);
         this.vm = accelerator.createVm(memory, clock);
-        MachineIo io = new MachineIo(pio, mmio);
+        MachineIo io = new MachineIo(pio, mmio, config.cpus());
         this.vcpuThreads = new VcpuThread[config.cpus()];
+        long watchdogNanos = config.watchdog() == null ? 0 : config.watchdog().toNanos();
         for (int i = 0; i < config.cpus(); i++) {
             VirtualCpu vcpu = vm.createVcpu(i, io, new ApicInterrupts(irqChip, i));
             if (i == 0) {
                 vcpu.load(BootStates.toCpuState(boot));
             }
-            VcpuThread t = new VcpuThread(this, i, vcpu, irqChip);
+            VcpuThread t = new VcpuThread(this, i, vcpu, irqChip, io,
+                    watchdogNanos > 0 ? new VcpuProgress(watchdogNanos) : null);
             vcpuThreads[i] = t;
             irqChip.setKick(i, t::wake);
         }
         this.timerThread = Thread.ofPlatform().name("timers").daemon().unstarted(this::runTimers);
+        this.watchdog = watchdogNanos > 0 ? new Watchdog(this, vcpuThreads, watchdogNanos) : null;
     }
 
     /** Builds the machine and loads the kernel; nothing runs until {@link #run}. */
     public static Machine create(MachineConfig config, CharBackend console, PrintStream log) throws IOException,
             KernelFormatException {
         validate(config);
-        // Fail on a bad kernel before reserving guest RAM.
-        KernelLoaders.forFile(config.kernel());
+        // Fail on a bad kernel or initrd before reserving guest RAM.
+        KernelLoaders.forFile(config.kernel(), config.memoryBytes(), ramLimit(config));
+        if (config.initrd() != null) {
+            HostFile.requireReadable(config.initrd(), "initrd", config.memoryBytes(), ramLimit(config));
+        }
         return new Machine(config, console, log);
     }
 
+    private static String ramLimit(MachineConfig config) {
+        return "the guest's " + HostFile.human(config.memoryBytes()) + " of RAM";
+    }
+
     private static MachineConfig validate(MachineConfig c) {
-        if (c.memoryBytes() < (16L << 20) || c.memoryBytes() > MachineConfig.MAX_MEMORY) {
-            throw new IllegalArgumentException(String.format("memory %d MiB is outside 16 MiB..%d MiB",
-                    c.memoryBytes() >> 20, MachineConfig.MAX_MEMORY >> 20));
+        if (c.memoryBytes() < MachineConfig.MIN_MEMORY || c.memoryBytes() > MachineConfig.MAX_MEMORY) {
+            throw new IllegalArgumentException(String.format("memory of %d bytes is outside %d MiB..%d MiB",
+                    c.memoryBytes(), MachineConfig.MIN_MEMORY >> 20, MachineConfig.MAX_MEMORY >> 20));
+        }
+        if (c.watchdog() != null && c.watchdog().isNegative()) {
+            throw new IllegalArgumentException("watchdog limit " + c.watchdog() + " is negative");
         }
         if (c.cpus() < 1 || c.cpus() > MachineConfig.MAX_CPUS) {
             throw new IllegalArgumentException("--cpus " + c.cpus() + " is outside 1.." + MachineConfig.MAX_CPUS);
@@ -151,6 +168,9 @@ public final class Machine implements AutoCloseable {
         for (VcpuThread t : vcpuThreads) {
             t.thread().start();
         }
+        if (watchdog != null) {
+            watchdog.start();
+        }
         if (!finished.await(timeout, unit)) {
             finish(-1, "time limit reached");
         }
@@ -181,6 +201,10 @@ public final class Machine implements AutoCloseable {
                 "vCPU " + vcpu + ": " + reason + dump);
     }
 
+    void watchdogExpired(int vcpu, String reason, X86CpuState state) {
+        finish(EXIT_WATCHDOG, "vCPU " + vcpu + ": " + reason + "\n" + RegisterDump.format(vcpu, state));
+    }
+
     private synchronized void finish(int status, String reason) {
         if (exitStatus != -1 || finished.getCount() == 0) {
             return;
@@ -198,6 +222,9 @@ public final class Machine implements AutoCloseable {
             t.stop();
         }
         timerThread.interrupt();
+        if (watchdog != null) {
+            watchdog.stop();
+        }
         for (VcpuThread t : vcpuThreads) {
             try {
                 t.thread().join(1000);

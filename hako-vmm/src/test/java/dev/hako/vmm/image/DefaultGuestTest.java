@@ -6,6 +6,7 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -59,5 +60,53 @@ class DefaultGuestTest {
         assertThat(p.waitFor()).as(log).isZero();
         assertThat(DefaultGuest.initScript()).contains("mount -t devtmpfs devtmpfs /dev", "setsid cttyhack sh",
                 "poweroff -f", DefaultGuest.BANNER);
+    }
+
+    @Test
+    void cachedInitramfsIsWrittenOnceAndThenOnlyRead() throws Exception {
+        Path busybox = DebianPackages.inDefaultCache().busybox();
+        Path cache = Files.createDirectory(dir.resolve("cache"));
+        Path first = DefaultGuest.cachedInitramfs(busybox, cache);
+        assertThat(first.getParent()).isEqualTo(cache);
+        assertThat(Files.readAllBytes(first)).isEqualTo(DefaultGuest.initramfs(busybox));
+        Object inode = Files.getAttribute(first, "unix:ino");
+        FileTime written = Files.getLastModifiedTime(first);
+        Thread.sleep(20);
+        Path second = DefaultGuest.cachedInitramfs(busybox, cache);
+        assertThat(second).isEqualTo(first);
+        assertThat(Files.getAttribute(second, "unix:ino")).as("not replaced").isEqualTo(inode);
+        assertThat(Files.getLastModifiedTime(second)).as("not rewritten").isEqualTo(written);
+        try (var files = Files.list(cache)) {
+            assertThat(files.toList()).containsExactly(first);
+        }
+    }
+
+    @Test
+    void runsAtTheSameTimeShareOneWholeEntry() throws Exception {
+        Path busybox = DebianPackages.inDefaultCache().busybox();
+        Path cache = Files.createDirectory(dir.resolve("cache"));
+        byte[] expected = DefaultGuest.initramfs(busybox);
+        var pool = java.util.concurrent.Executors.newFixedThreadPool(4);
+        try {
+            var runs = new java.util.ArrayList<java.util.concurrent.Future<byte[]>>();
+            for (int i = 0; i < 6; i++) {
+                runs.add(pool.submit(() -> Files.readAllBytes(DefaultGuest.cachedInitramfs(busybox, cache))));
+            }
+            for (var run : runs) {
+                assertThat(run.get()).isEqualTo(expected);
+            }
+        } finally {
+            pool.shutdown();
+        }
+    }
+
+    @Test
+    void aCacheThatCannotBeWrittenFallsBackToATemporaryFile() throws Exception {
+        Path busybox = DebianPackages.inDefaultCache().busybox();
+        // Tests run as root, for whom permissions do not stop a write: a directory under a file cannot exist.
+        Path unwritable = Files.writeString(dir.resolve("a-file"), "x").resolve("cache");
+        Path file = DefaultGuest.cachedInitramfs(busybox, unwritable);
+        assertThat(file.startsWith(unwritable)).isFalse();
+        assertThat(Files.readAllBytes(file)).isEqualTo(DefaultGuest.initramfs(busybox));
     }
 }
