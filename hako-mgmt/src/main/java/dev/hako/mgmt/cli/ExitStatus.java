@@ -12,7 +12,7 @@ import java.util.Map;
 final class ExitStatus {
     /** EX_USAGE: the command line asks for something wrong or impossible here (an option, a value, a file). */
     static final int USAGE = 64;
-    /** EX_UNAVAILABLE: the host lacks something hako needs (apt, a writable cache, memory for the guest). */
+    /** EX_UNAVAILABLE: the host lacks something hako needs (apt for the default guest, memory for the guest). */
     static final int UNAVAILABLE = 69;
     /** EX_SOFTWARE: a bug in hako; the only case that prints a stack trace. */
     static final int INTERNAL_ERROR = 70;
@@ -29,8 +29,7 @@ final class ExitStatus {
         USAGE, "the command line is wrong (an option, a value, or a file that is missing, unreadable, not a "
                 + "kernel or too large) or asks for what this host cannot do (--accel kvm without a KVM that runs "
                 + "the guest)",
-        UNAVAILABLE, "the host lacks what hako needs for the default guest (apt, a writable cache) or memory for "
-                + "the guest",
+        UNAVAILABLE, "the host lacks what hako needs for the default guest (apt) or memory for the guest",
         INTERNAL_ERROR, "a bug in hako (with a stack trace: please report it)",
         IO_ERROR, "reading or writing a host file failed");
 
