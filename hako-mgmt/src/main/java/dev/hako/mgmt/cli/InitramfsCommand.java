@@ -34,7 +34,7 @@ final class InitramfsCommand implements Callable<Integer> {
         try {
             busybox = DebianPackages.inDefaultCache().busybox();
         } catch (IOException e) {
-            throw CommandError.unavailable("cannot fetch busybox (" + e.getMessage() + ")");
+            throw CommandError.unavailable("cannot fetch busybox (" + HostFile.describe(e) + ")");
         }
         byte[] cpio = program == null ? DefaultGuest.initramfs(busybox) : DefaultGuest.initramfs(busybox, program);
         HostFile.writeAtomically(output, cpio);

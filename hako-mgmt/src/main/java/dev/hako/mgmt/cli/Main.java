@@ -4,7 +4,6 @@ import dev.hako.vmm.host.HostFile;
 import dev.hako.vmm.host.UnusableFileException;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.file.FileSystemException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -56,12 +55,8 @@ public final class Main implements Runnable {
                 err.println("hako: " + u.getMessage());
                 return ExitStatus.USAGE;
             }
-            case FileSystemException f -> {
-                err.println("hako: " + f.getFile() + ": " + HostFile.reason(f));
-                return ExitStatus.IO_ERROR;
-            }
             case IOException io -> {
-                err.println("hako: " + io.getMessage());
+                err.println("hako: " + HostFile.describe(io));
                 return ExitStatus.IO_ERROR;
             }
             default -> {

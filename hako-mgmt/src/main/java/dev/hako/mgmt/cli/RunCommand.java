@@ -1,6 +1,7 @@
 package dev.hako.mgmt.cli;
 
 import dev.hako.vmm.boot.KernelFormatException;
+import dev.hako.vmm.host.HostFile;
 import dev.hako.vmm.host.StdioConsole;
 import dev.hako.vmm.host.UnusableFileException;
 import dev.hako.vmm.image.DebianPackages;
@@ -76,15 +77,15 @@ final class RunCommand implements Callable<Integer> {
             try {
                 kernelFile = packages.debianKernel();
             } catch (IOException e) {
-                throw CommandError.unavailable("cannot fetch the default guest's kernel (" + e.getMessage()
+                throw CommandError.unavailable("cannot fetch the default guest's kernel (" + HostFile.describe(e)
                         + "); pass --kernel FILE");
             }
             if (initrdFile == null) {
                 try {
                     initrdFile = DefaultGuest.cachedInitramfs(packages);
                 } catch (IOException e) {
-                    throw CommandError.unavailable("cannot make the default guest's initramfs (" + e.getMessage()
-                            + "); pass --initrd FILE");
+                    throw CommandError.unavailable("cannot make the default guest's initramfs ("
+                            + HostFile.describe(e) + "); pass --initrd FILE");
                 }
             }
             if (cmdline == null) {
@@ -102,7 +103,8 @@ final class RunCommand implements Callable<Integer> {
         } catch (KernelFormatException | UnusableFileException | IllegalArgumentException e) {
             throw CommandError.usage(e.getMessage());
         } catch (IOException | IllegalStateException e) {
-            throw CommandError.unavailable("cannot set up the machine: " + e.getMessage());
+            throw CommandError.unavailable("cannot set up the machine: " + (e instanceof IOException io
+                    ? HostFile.describe(io) : e.getMessage()));
         }
         try (Machine m = machine[0]; console) {
             console.start();

@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.PosixFilePermissions;
 
 /**
  * Files on the host that the user names: checked before they are read, so that a directory, a device, a
@@ -112,6 +113,8 @@ public final class HostFile {
         Path temporary = Files.createTempFile(absolute.getParent(), "." + absolute.getFileName() + ".", ".tmp");
         try {
             Files.write(temporary, data);
+            // A temporary file is private (0600); the result is an ordinary file, as the shell would create it.
+            Files.setPosixFilePermissions(temporary, PosixFilePermissions.fromString("rw-r--r--"));
             try {
                 Files.move(temporary, absolute, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             } catch (AtomicMoveNotSupportedException e) {
@@ -129,6 +132,14 @@ public final class HostFile {
         } catch (IOException e) {
             return "missing";
         }
+    }
+
+    /** A file system error in one line: the file and the reason, or the message of any other I/O error. */
+    public static String describe(IOException e) {
+        if (e instanceof FileSystemException f && f.getFile() != null) {
+            return f.getFile() + ": " + reason(f);
+        }
+        return String.valueOf(e.getMessage());
     }
 
     /** The one-line reason of a file system error, without Java's exception names. */

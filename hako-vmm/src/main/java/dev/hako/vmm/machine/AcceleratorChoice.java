@@ -22,6 +22,25 @@ final class AcceleratorChoice {
         return SOFT.equals(accel) || KVM.equals(accel) || AUTO.equals(accel);
     }
 
+    /**
+     * Refuses {@code kvm} where the host's KVM cannot run the guest, before anything is built: a KVM that is
+     * there but cannot run an unmodified kernel (PVM) would take it and never run it.
+     */
+    static void requireAvailable(String accel) {
+        if (KVM.equals(accel)) {
+            requireKvmThatRunsGuests(KvmProbe.host());
+        }
+    }
+
+    private static void requireKvmThatRunsGuests(KvmProbe probe) {
+        if (!probe.usable()) {
+            throw new IllegalArgumentException("--accel kvm: " + probe.reason());
+        }
+        if (probe.pvm()) {
+            throw new IllegalArgumentException("--accel kvm: " + probe.reason() + "; use --accel soft (or auto)");
+        }
+    }
+
     static Accelerator forName(String accel, PrintStream log) {
         return forName(accel, SOFT.equals(accel) ? null : KvmProbe.host(), log);
     }
@@ -31,14 +50,7 @@ final class AcceleratorChoice {
         return switch (accel) {
             case SOFT -> new SoftAccelerator();
             case KVM -> {
-                if (!probe.usable()) {
-                    throw new IllegalArgumentException("--accel kvm: " + probe.reason());
-                }
-                if (probe.pvm()) {
-                    // It would take the kernel and never run it: say so now rather than spin.
-                    throw new IllegalArgumentException("--accel kvm: " + probe.reason()
-                            + "; use --accel soft (or auto)");
-                }
+                requireKvmThatRunsGuests(probe);
                 try {
                     yield KvmAccelerator.open();
                 } catch (KvmException e) {

@@ -102,6 +102,7 @@ public final class Machine implements AutoCloseable {
     public static Machine create(MachineConfig config, CharBackend console, PrintStream log) throws IOException,
             KernelFormatException {
         validate(config);
+        AcceleratorChoice.requireAvailable(config.accel());
         // Fail on a bad kernel or initrd before reserving guest RAM.
         KernelLoaders.forFile(config.kernel(), config.memoryBytes(), ramLimit(config));
         if (config.initrd() != null) {
