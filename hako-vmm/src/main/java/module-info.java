@@ -7,6 +7,7 @@ module dev.hako.vmm {
     requires dev.hako.devices;
     requires com.fasterxml.jackson.databind;
     requires java.net.http;
+    requires java.management;
     exports dev.hako.vmm.boot;
     exports dev.hako.vmm.firmware;
     exports dev.hako.vmm.image;

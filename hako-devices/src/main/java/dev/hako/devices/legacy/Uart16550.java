@@ -21,6 +21,14 @@ import dev.hako.devices.backend.CharFrontend;
  * partial FIFO reports the timeout interrupt at once), DMA mode signals. As on QEMU, MCR OUT2 does not gate
  * the interrupt output. Outside loopback the modem inputs read as carrier, DSR and CTS asserted.
  *
+ * <p>Flow control toward the host: the host's bytes are taken only while the guest is listening, that is holds
+ * DTR and RTS up (what a terminal or modem on a real line waits for), is not in loopback, and has enabled the
+ * received-data interrupt (IER.ERBFI), and only while the receive FIFO has room; otherwise {@link #receive} says
+ * no and the host keeps the byte. The interrupt enable is part of the rule because Linux raises DTR and RTS
+ * early (earlyprintk) and again in its 8250 startup before it clears the FIFOs and reads RBR "for luck", and
+ * enables ERBFI only after that: input piped in before the guest's driver opens the port is then neither eaten
+ * by the probing nor overrun. A guest that polls LSR without enabling the interrupt gets no host input.
+ *
  * <p>Guest control: everything the registers offer; it cannot make the device allocate or block beyond the
  * backend's write of one byte per THR write.
  */
@@ -160,10 +168,7 @@ public final class Uart16550 implements Snapshotable<Uart16550State>, PioDevice,
 
     @Override
     public synchronized boolean receive(int b) {
-        if ((mcr & MCR_LOOP) != 0) {
-            return true; // loopback disconnects the receiver from the line
-        }
-        if (rxCount == capacity()) {
+        if (!readyToReceive() || rxCount == capacity()) {
             return false;
         }
         pushReceived(b);
@@ -173,7 +178,15 @@ public final class Uart16550 implements Snapshotable<Uart16550State>, PioDevice,
 
     @Override
     public synchronized int receiveSpace() {
-        return capacity() - rxCount;
+        return readyToReceive() ? capacity() - rxCount : 0;
+    }
+
+    /**
+     * DTR and RTS up, no loopback (which disconnects the receiver from the line), the received-data interrupt
+     * enabled: the guest's driver has opened the port, and the host may send.
+     */
+    private boolean readyToReceive() {
+        return (mcr & (MCR_DTR | MCR_RTS | MCR_LOOP)) == (MCR_DTR | MCR_RTS) && (ier & IER_ERBFI) != 0;
     }
 
     // ---- registers ----

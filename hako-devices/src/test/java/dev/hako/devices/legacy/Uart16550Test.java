@@ -119,6 +119,7 @@ class Uart16550Test {
 
     @Test
     void receivedDataRaisesInterruptUntilDrained() {
+        out(MCR, MCR_DTR | MCR_RTS);
         out(IIR_FCR, FCR_FIFO_ENABLE | 0x80); // trigger level 8
         out(IER, IER_ERBFI);
         assertThat(irq.level()).isFalse();
@@ -141,6 +142,8 @@ class Uart16550Test {
 
     @Test
     void fifoHoldsSixteenBytesAndThenPushesBack() {
+        out(MCR, MCR_DTR | MCR_RTS);
+        out(IER, IER_ERBFI);
         out(IIR_FCR, FCR_FIFO_ENABLE);
         for (int i = 0; i < 16; i++) {
             assertThat(terminal.uart.receive(i)).isTrue();
@@ -186,7 +189,60 @@ class Uart16550Test {
     }
 
     @Test
+    void hostInputWaitsUntilTheGuestListens() {
+        out(IIR_FCR, FCR_FIFO_ENABLE);
+        out(IER, IER_ERBFI);
+        assertThat(terminal.uart.receive('p')).as("no DTR/RTS yet: the host holds the byte").isFalse();
+        assertThat(terminal.uart.receiveSpace()).isZero();
+        out(MCR, MCR_DTR);
+        assertThat(terminal.uart.receive('p')).as("DTR without RTS").isFalse();
+        out(MCR, MCR_LOOP | MCR_DTR | MCR_RTS);
+        assertThat(terminal.uart.receive('p')).as("loopback disconnects the line").isFalse();
+        out(MCR, MCR_DTR | MCR_RTS | MCR_OUT2);
+        out(IER, 0);
+        assertThat(terminal.uart.receive('p')).as("received-data interrupt off").isFalse();
+        out(IER, IER_ERBFI);
+        assertThat(terminal.uart.receiveSpace()).isEqualTo(16);
+        assertThat(terminal.uart.receive('p')).isTrue();
+        assertThat(in(RBR_THR)).isEqualTo('p');
+    }
+
+    /**
+     * What Linux does before its 8250 driver listens, as recorded from a boot with earlyprintk: DTR and RTS
+     * raised by the early console, FIFOs turned on and cleared, DTR and RTS raised again and RBR read "for luck",
+     * the received-data interrupt enabled last. Bytes the host offered meanwhile were held, not lost.
+     */
+    @Test
+    void driverStartupDoesNotEatEarlyInput() {
+        StringBuilder held = new StringBuilder("echo hi");
+        Runnable offer = () -> {
+            if (held.length() > 0 && terminal.uart.receive(held.charAt(0))) {
+                held.deleteCharAt(0);
+            }
+        };
+        int[][] startup = {{MCR, 3}, {IIR_FCR, 0}, {MCR, 1}, {IIR_FCR, 1}, {IIR_FCR, 7}, {IIR_FCR, 0},
+            {MCR, 9}, {IIR_FCR, 1}, {IIR_FCR, 0x81}, {MCR, 11}};
+        for (int[] write : startup) {
+            out(write[0], write[1]);
+            offer.run();
+            in(LSR);
+            in(RBR_THR);
+            offer.run();
+        }
+        out(IER, IER_ELSI | IER_ERBFI);
+        StringBuilder got = new StringBuilder();
+        while (held.length() > 0 && terminal.uart.receive(held.charAt(0))) {
+            held.deleteCharAt(0);
+        }
+        while ((in(LSR) & LSR_DR) != 0) {
+            got.append((char) in(RBR_THR));
+        }
+        assertThat(got).hasToString("echo hi");
+    }
+
+    @Test
     void stateRoundTripsThroughSnapshot() {
+        out(MCR, MCR_DTR | MCR_RTS);
         out(IIR_FCR, FCR_FIFO_ENABLE);
         out(SCR, 0x5A);
         out(IER, IER_ERBFI);

@@ -1,21 +1,23 @@
 package dev.hako.mgmt.cli;
 
 import dev.hako.vmm.boot.KernelFormatException;
+import dev.hako.vmm.host.HostFile;
 import dev.hako.vmm.host.StdioConsole;
+import dev.hako.vmm.host.UnusableFileException;
 import dev.hako.vmm.image.DebianPackages;
-import dev.hako.vmm.image.DefaultGuest;
 import dev.hako.vmm.image.Bundle;
 import dev.hako.vmm.image.BundleFormatException;
+import dev.hako.vmm.image.DefaultGuest;
 import dev.hako.vmm.image.disk.DiskFormat;
 import dev.hako.vmm.image.disk.DiskImages;
 import dev.hako.vmm.machine.Disk;
 import dev.hako.vmm.machine.Machine;
 import dev.hako.vmm.machine.MachineConfig;
 import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -23,10 +25,27 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /**
- * {@code hako run}: boots a Linux kernel in a virtual machine. With no --kernel it boots the default guest:
- * Debian's cloud kernel and a busybox initramfs hako builds itself, fetched on first use with apt.
+ * {@code hako run}: boots a Linux kernel in a virtual machine. Given a bundle directory (made by {@code hako image
+ * create}) it boots the bundle's kernel, initrd and disk; with no --kernel it boots the default guest: Debian's
+ * cloud kernel and a busybox initramfs hako builds itself, fetched on first use with apt.
  */
-@Command(name = "run", description = "Boot a Linux kernel in a virtual machine (the default guest without --kernel).")
+@Command(name = "run", mixinStandardHelpOptions = true,
+        description = "Boot a Linux kernel in a virtual machine: a bundle made by `hako image create`, a kernel of "
+                + "your own, or the default guest (a busybox shell) when given neither.",
+        footerHeading = "%nExamples:%n",
+        footer = {"  hako run                                   the default guest",
+                "  hako run ~/vms/debian                      a bundle made by hako image create",
+                "  hako run ~/vms/debian --disk data.qcow2    the same with a second disk (/dev/vdb)",
+                "  hako run --kernel bzImage --initrd rootfs.cpio --append 'console=ttyS0 root=/dev/vda' \\",
+                "           --disk root.raw,format=raw --memory 1G --cpus 2",
+                "",
+                "Console:",
+                "The guest's first serial port is on standard input and output. On a terminal, Ctrl-A X ends the "
+                + "VM. When standard input is not a terminal (a pipe, a file), its bytes wait until the guest reads "
+                + "them, and its end is sent to the guest as one Ctrl-D, the terminal's end of file: the default "
+                + "guest's shell then exits and the machine powers off, so `printf 'uname -a\\n' | hako run` ends "
+                + "by itself."},
+        exitCodeListHeading = "%nExit status:%n")
 final class RunCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -37,9 +56,9 @@ final class RunCommand implements Callable<Integer> {
     Path bundleDirectory;
 
     @Option(names = "--disk", paramLabel = "PATH[,format=raw|qcow2][,readonly=on][,serial=TEXT]",
-            description = {"A virtio-blk disk (repeatable: the first is /dev/vda, then vdb, ...). The format is "
-                    + "detected from the image when not given; readonly=on makes the guest's writes fail.",
-                    "  e.g. --disk debian.qcow2 --disk data.raw,format=raw,readonly=on"})
+            description = "A virtio-blk disk, repeatable: the first is /dev/vda, then vdb, ... The format is "
+                    + "detected from the image when not given; readonly=on makes the guest's writes fail; the "
+                    + "image is locked as QEMU locks it, so two VMs cannot write one image.")
     List<String> disks = new ArrayList<>();
 
     @Option(names = "--kernel", paramLabel = "FILE", description = "bzImage or PVH vmlinux to boot.")
@@ -48,11 +67,12 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--initrd", paramLabel = "FILE", description = "Initial ramdisk (cpio, optionally compressed).")
     Path initrd;
 
-    @Option(names = "--append", paramLabel = "CMDLINE", description = "Kernel command line.")
+    @Option(names = "--append", paramLabel = "CMDLINE",
+            description = "Kernel command line (passed to the guest as UTF-8 bytes).")
     String append;
 
     @Option(names = "--memory", paramLabel = "SIZE",
-            description = "Guest RAM, e.g. 512M or 1G (default: the bundle's, else 512M).")
+            description = "Guest RAM, 16M to 3G, e.g. 512M or 1G (default: the bundle's, else 512M).")
     String memory;
 
     @Option(names = "--cpus", paramLabel = "N", description = "vCPUs (default: the bundle's, else 1).")
@@ -63,25 +83,42 @@ final class RunCommand implements Callable<Integer> {
                     + "and soft otherwise (default: ${DEFAULT-VALUE}).")
     String accel;
 
+    @Option(names = "--watchdog", paramLabel = "SECONDS", defaultValue = MachineConfig.DEFAULT_WATCHDOG_SECONDS,
+            description = "End the VM (status 3) when a vCPU spends this much CPU time with interrupts off and "
+                    + "neither halts nor touches a device; 0 turns the watchdog off (default: ${DEFAULT-VALUE}).")
+    String watchdog;
+
     @Override
     public Integer call() throws Exception {
         Bundle bundle = loadBundle();
-        long bytes = memory != null ? parseMemory() : bundle != null ? bundle.memoryBytes() : MachineConfig.DEFAULT_MEMORY;
+        long bytes = memory != null ? memoryBytes() : bundle != null ? bundle.memoryBytes() : MachineConfig.DEFAULT_MEMORY;
         int vcpus = cpus != null ? cpus : bundle != null ? bundle.cpus() : 1;
-        Path kernelFile = kernel != null ? kernel : bundle != null ? bundle.kernelFile() : null;
-        Path initrdFile = initrd != null ? initrd : bundle != null && kernel == null ? bundle.initrdFile() : null;
-        String cmdline = append != null ? append : bundle != null && kernel == null ? bundle.cmdline() : null;
+        Duration watchdogLimit = watchdogLimit();
+        // A kernel of the user's own replaces the bundle's kernel, initrd and command line together.
+        boolean bundleBoots = bundle != null && kernel == null;
+        Path kernelFile = bundleBoots ? bundle.kernelFile() : kernel;
+        Path initrdFile = initrd != null ? initrd : bundleBoots ? bundle.initrdFile() : null;
+        String cmdline = append != null ? append : bundleBoots ? bundle.cmdline() : null;
+        if (cmdline != null && cmdline.indexOf('\uFFFD') >= 0) {
+            throw CommandError.usage("--append holds bytes this host's character encoding ("
+                    + System.getProperty("sun.jnu.encoding") + ") cannot decode, and hako passes the command line "
+                    + "unchanged or not at all: run hako in a UTF-8 locale (LC_ALL=C.UTF-8)");
+        }
         if (kernelFile == null) {
             DebianPackages packages = DebianPackages.inDefaultCache();
             try {
                 kernelFile = packages.debianKernel();
-                if (initrdFile == null) {
-                    initrdFile = packages.directory().resolve("hako-default-initramfs.cpio");
-                    Files.write(initrdFile, DefaultGuest.initramfs(packages));
-                }
             } catch (IOException e) {
-                throw new CommandLine.ParameterException(spec.commandLine(),
-                        "cannot fetch the default guest (" + e.getMessage() + "); pass --kernel FILE");
+                throw CommandError.unavailable("cannot fetch the default guest's kernel (" + HostFile.describe(e)
+                        + "); pass --kernel FILE");
+            }
+            if (initrdFile == null) {
+                try {
+                    initrdFile = DefaultGuest.cachedInitramfs(packages);
+                } catch (IOException e) {
+                    throw CommandError.unavailable("cannot make the default guest's initramfs ("
+                            + HostFile.describe(e) + "); pass --initrd FILE");
+                }
             }
             if (cmdline == null) {
                 cmdline = DefaultGuest.CMDLINE;
@@ -89,10 +126,6 @@ final class RunCommand implements Callable<Integer> {
         }
         if (cmdline == null) {
             cmdline = "console=ttyS0";
-        }
-        requireFile(kernelFile, "--kernel");
-        if (initrdFile != null) {
-            requireFile(initrdFile, "--initrd");
         }
         List<DiskOption> diskOptions = new ArrayList<>();
         if (bundle != null) {
@@ -103,23 +136,43 @@ final class RunCommand implements Callable<Integer> {
             try {
                 diskOptions.add(DiskOption.parse(text, diskOptions.size()));
             } catch (IllegalArgumentException e) {
-                throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+                throw CommandError.usage(e.getMessage());
             }
         }
         List<Disk> opened = openDisks(diskOptions);
-        MachineConfig config = new MachineConfig(kernelFile, initrdFile, cmdline, bytes, vcpus, accel, opened);
+        MachineConfig config = new MachineConfig(kernelFile, initrdFile, cmdline, bytes, vcpus, accel, opened,
+                watchdogLimit);
         Machine[] machine = new Machine[1];
         StdioConsole console = new StdioConsole(System.in, System.out, () -> machine[0].stop("quit from the console"));
         try {
             machine[0] = Machine.create(config, console, console.messages(System.err));
-        } catch (KernelFormatException | IllegalArgumentException e) {
+        } catch (KernelFormatException | UnusableFileException | IllegalArgumentException e) {
             closeAll(opened);
-            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+            throw CommandError.usage(e.getMessage());
+        } catch (IOException | IllegalStateException e) {
+            closeAll(opened);
+            throw CommandError.unavailable("cannot set up the machine: " + (e instanceof IOException io
+                    ? HostFile.describe(io) : e.getMessage()));
         }
         try (Machine m = machine[0]; console) {
             console.start();
             return m.run();
         }
+    }
+
+    /** The --memory size between the machine's limits; errors quote what the user wrote. */
+    private long memoryBytes() {
+        long bytes;
+        try {
+            bytes = SizeArgument.parse("--memory", memory);
+        } catch (IllegalArgumentException e) {
+            throw CommandError.usage(e.getMessage());
+        }
+        if (bytes < MachineConfig.MIN_MEMORY || bytes > MachineConfig.MAX_MEMORY) {
+            throw CommandError.usage("--memory " + memory + ": the guest's RAM must be between "
+                    + (MachineConfig.MIN_MEMORY >> 20) + "M and " + (MachineConfig.MAX_MEMORY >> 30) + "G");
+        }
+        return bytes;
     }
 
     private Bundle loadBundle() {
@@ -129,20 +182,12 @@ final class RunCommand implements Callable<Integer> {
         try {
             return Bundle.load(bundleDirectory);
         } catch (BundleFormatException e) {
-            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
-        }
-    }
-
-    private long parseMemory() {
-        try {
-            return SizeArgument.parse("--memory", memory);
-        } catch (IllegalArgumentException e) {
-            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+            throw CommandError.usage(e.getMessage());
         }
     }
 
     /** Opens every image (locking it as QEMU does); on a failure, closes those already open and says which. */
-    private List<Disk> openDisks(List<DiskOption> options) {
+    private static List<Disk> openDisks(List<DiskOption> options) {
         List<Disk> opened = new ArrayList<>();
         for (DiskOption option : options) {
             try {
@@ -150,7 +195,7 @@ final class RunCommand implements Callable<Integer> {
                         option.serial()));
             } catch (IOException | IllegalArgumentException e) {
                 closeAll(opened);
-                throw new CommandLine.ParameterException(spec.commandLine(), "--disk: " + e.getMessage());
+                throw CommandError.usage("--disk: " + e.getMessage());
             }
         }
         return opened;
@@ -166,9 +211,15 @@ final class RunCommand implements Callable<Integer> {
         }
     }
 
-    private void requireFile(Path file, String option) {
-        if (!Files.isRegularFile(file)) {
-            throw new CommandLine.ParameterException(spec.commandLine(), option + " " + file + ": no such file");
+    private Duration watchdogLimit() {
+        try {
+            double seconds = Double.parseDouble(watchdog.trim());
+            if (seconds >= 0 && seconds <= 365 * 86400) {
+                return Duration.ofNanos((long) (seconds * 1e9));
+            }
+        } catch (NumberFormatException e) {
+            // refused below
         }
+        throw CommandError.usage("--watchdog " + watchdog + ": a number of seconds (0 turns the watchdog off)");
     }
 }

@@ -11,7 +11,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** {@code hako user [--root DIR] -- PROGRAM [ARGS...]}: a static Linux program on the soft CPU. */
-@Command(name = "user", description = "Run a static x86-64 Linux program on the soft CPU, its syscalls on the host.")
+@Command(name = "user", mixinStandardHelpOptions = true, description = "Run a static x86-64 Linux program on the soft CPU, its syscalls on the host.")
 final class UserCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

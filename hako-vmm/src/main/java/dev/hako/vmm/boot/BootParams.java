@@ -28,6 +28,7 @@ public final class BootParams {
     // --- struct setup_header, starting at 0x1F1 ---
     public static final int SETUP_HEADER = 0x1F1;
     public static final int SETUP_SECTS = 0x1F1;         // u8, 0 means 4
+    public static final int SYSSIZE = 0x1F4;             // u32, the protected-mode kernel in 16-byte units
     public static final int VID_MODE = 0x1FA;            // u16
     public static final int BOOT_FLAG = 0x1FE;           // u16, 0xAA55
     public static final int JUMP = 0x200;                // u16; the second byte is the header length past 0x202

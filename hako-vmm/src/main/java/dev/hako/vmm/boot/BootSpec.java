@@ -1,5 +1,9 @@
 package dev.hako.vmm.boot;
 
+import java.nio.ByteBuffer;
+import java.nio.CharBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.Objects;
 
@@ -16,7 +20,8 @@ public record BootSpec(String cmdline, byte[] initrd, long rsdpGpa, E820Map memo
             throw new IllegalArgumentException("kernel command line contains a NUL byte");
         }
         if (cmdlineBytes(cmdline).length + 1 > BootLayout.CMDLINE_MAX) {
-            throw new IllegalArgumentException("kernel command line is longer than " + BootLayout.CMDLINE_MAX);
+            throw new IllegalArgumentException("kernel command line is longer than " + (BootLayout.CMDLINE_MAX - 1)
+                    + " bytes");
         }
     }
 
@@ -29,12 +34,25 @@ public record BootSpec(String cmdline, byte[] initrd, long rsdpGpa, E820Map memo
         return initrd.length > 0;
     }
 
-    /** The command line as the guest sees it: ASCII bytes without the terminating NUL. */
+    /**
+     * The command line as the guest sees it: its UTF-8 bytes without the terminating NUL (the boot protocol's
+     * command line is bytes; Linux passes them on to init unchanged).
+     */
     public byte[] cmdlineBytes() {
         return cmdlineBytes(cmdline);
     }
 
     private static byte[] cmdlineBytes(String cmdline) {
-        return cmdline.getBytes(StandardCharsets.US_ASCII);
+        try {
+            ByteBuffer bytes = StandardCharsets.UTF_8.newEncoder()
+                    .onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT)
+                    .encode(CharBuffer.wrap(cmdline));
+            byte[] out = new byte[bytes.remaining()];
+            bytes.get(out);
+            return out;
+        } catch (CharacterCodingException e) {
+            throw new IllegalArgumentException("kernel command line is not valid Unicode (a lone surrogate)");
+        }
     }
 }

@@ -14,7 +14,7 @@ import java.util.Optional;
 public record Elf64(int type, int machine, long entry, List<Segment> segments, List<Note> notes) {
     public static final int ELFCLASS32 = 1, ELFCLASS64 = 2, ELFDATA2LSB = 1;
     public static final int ET_EXEC = 2, EM_X86_64 = 62;
-    public static final int PT_LOAD = 1, PT_NOTE = 4;
+    public static final int PT_LOAD = 1, PT_INTERP = 3, PT_NOTE = 4;
 
     public record Segment(int type, long offset, long vaddr, long paddr, long fileSize, long memSize) {
     }

@@ -1,8 +1,8 @@
 package dev.hako.vmm.boot;
 
+import dev.hako.vmm.host.HostFile;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
@@ -17,13 +17,15 @@ public final class KernelLoaders {
     }
 
     public static KernelLoader forFile(Path kernel) throws IOException {
-        if (!Files.exists(kernel)) {
-            throw new KernelFormatException("kernel file " + kernel + " does not exist");
-        }
-        if (Files.isDirectory(kernel)) {
-            throw new KernelFormatException("kernel " + kernel + " is a directory, not a kernel image");
-        }
-        return forBytes(Files.readAllBytes(kernel), kernel.toString());
+        return forFile(kernel, HostFile.MAX_READ, "the largest file hako loads");
+    }
+
+    /**
+     * The loader for {@code kernel}, refused before it is read when it is not a readable regular file or is
+     * larger than {@code maxBytes} ({@code limit} says what that is, e.g. "the guest's 512 MiB of RAM").
+     */
+    public static KernelLoader forFile(Path kernel, long maxBytes, String limit) throws IOException {
+        return forBytes(HostFile.read(kernel, "kernel", maxBytes, limit), kernel.toString());
     }
 
     public static KernelLoader forBytes(byte[] image, String name) throws KernelFormatException {

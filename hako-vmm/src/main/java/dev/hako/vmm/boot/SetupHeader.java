@@ -62,6 +62,12 @@ public record SetupHeader(
             throw new KernelFormatException(name + " claims " + header.setupSects + " setup sectors but is only "
                     + image.length + " bytes: truncated bzImage");
         }
+        // syssize counts the protected-mode kernel in 16-byte paragraphs: the file must hold all of it.
+        long expected = header.protectedModeOffset() + 16L * (b.getInt(BootParams.SYSSIZE) & 0xFFFF_FFFFL);
+        if (expected > image.length) {
+            throw new KernelFormatException(String.format("%s is truncated: its setup header describes %d bytes, "
+                    + "the file has %d (%d%%)", name, expected, image.length, 100L * image.length / expected));
+        }
         return header;
     }
 

@@ -12,10 +12,20 @@ import java.util.concurrent.TimeUnit;
 /**
  * The serial console on the host's standard input and output. When standard input is a terminal it is put in
  * raw mode (restored at exit) and Ctrl-A X ends the VM, as in QEMU; Ctrl-A Ctrl-A sends a Ctrl-A. With pipes,
- * bytes pass through untouched and the end of input is simply the end of input.
+ * bytes pass through untouched, each waiting (in the pipe and here) until the guest's UART takes it: nothing
+ * typed ahead is lost. The end of piped input becomes a Ctrl-D, what a terminal's user types to end a session,
+ * sent once the guest has fallen quiet (printed nothing for {@link #QUIET_MILLIS} ms: a shell waiting at its
+ * prompt), and again each time the guest prints and falls quiet again, because a Ctrl-D that reaches a tty
+ * while a command runs is taken as that command's end of input (or, typed ahead, read back by the shell's line
+ * editor as a NUL). A shell at its prompt exits (the default guest then powers off), so a scripted session
+ * ends by itself. (QEMU instead keeps running, and a script that does not power the guest off never ends.)
  */
 public final class StdioConsole implements CharBackend, AutoCloseable {
     private static final int CTRL_A = 0x01;
+    /** ASCII EOT: the terminal's VEOF character, Ctrl-D. */
+    public static final int END_OF_INPUT = 0x04;
+    /** How long the guest prints nothing before the end of piped input is sent (again). */
+    public static final long QUIET_MILLIS = 500;
     private final OutputStream out;
     private final InputStream in;
     private final Runnable quit;
@@ -23,6 +33,9 @@ public final class StdioConsole implements CharBackend, AutoCloseable {
     private final byte[] buffer = new byte[8192];
     private int buffered;
     private volatile CharFrontend frontend;
+    private volatile long lastOutputNanos = System.nanoTime();
+    private volatile boolean outputSinceEndOfInput;
+    private volatile boolean closed;
     private String savedTerminalMode;
     private Thread reader;
     private Thread flusher;
@@ -68,6 +81,8 @@ public final class StdioConsole implements CharBackend, AutoCloseable {
 
     @Override
     public void write(int b) {
+        lastOutputNanos = System.nanoTime();
+        outputSinceEndOfInput = true;
         synchronized (buffer) {
             if (buffered == buffer.length) {
                 flush();
@@ -124,22 +139,56 @@ public final class StdioConsole implements CharBackend, AutoCloseable {
                     escape = true;
                     continue;
                 }
-                deliver(b);
+                if (!deliver(b)) {
+                    return;
+                }
             }
         } catch (IOException e) {
-            // stdin closed
+            // stdin closed: the same as its end
+        }
+        if (!terminal) {
+            endOfInput();
         }
     }
 
-    private void deliver(int b) {
-        CharFrontend f = frontend;
-        while (f != null && !f.receive(b)) {
+    /** Ctrl-D whenever the guest falls quiet after printing something (or at once, the first time). */
+    private void endOfInput() {
+        outputSinceEndOfInput = true;
+        long quiet = TimeUnit.MILLISECONDS.toNanos(QUIET_MILLIS);
+        while (!closed) {
+            long silentFor = System.nanoTime() - lastOutputNanos;
+            if (outputSinceEndOfInput && silentFor >= quiet) {
+                outputSinceEndOfInput = false;
+                if (!deliver(END_OF_INPUT)) {
+                    return;
+                }
+                continue;
+            }
             try {
-                TimeUnit.MILLISECONDS.sleep(1); // the UART's FIFO is full: the guest reads it soon
+                TimeUnit.NANOSECONDS.sleep(Math.max(quiet - silentFor, TimeUnit.MILLISECONDS.toNanos(20)));
             } catch (InterruptedException e) {
                 return;
             }
         }
+    }
+
+    /**
+     * Hands one byte to the guest, waiting while its UART holds the line (port closed, FIFO full); false when the
+     * console closed or the thread was interrupted first.
+     */
+    private boolean deliver(int b) {
+        CharFrontend f = frontend;
+        while (f != null && !f.receive(b)) {
+            if (closed) {
+                return false;
+            }
+            try {
+                TimeUnit.MILLISECONDS.sleep(1);
+            } catch (InterruptedException e) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private void restoreTerminal() {
@@ -163,6 +212,7 @@ public final class StdioConsole implements CharBackend, AutoCloseable {
 
     @Override
     public void close() {
+        closed = true;
         if (flusher != null) {
             flusher.interrupt();
         }

@@ -1,9 +1,13 @@
 package dev.hako.vmm.image;
 
+import dev.hako.vmm.host.HostFile;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -49,6 +53,16 @@ public final class DefaultGuest {
 
     /** The same initramfs with {@code init} (a busybox sh script) as /init. */
     public static byte[] initramfs(Path busybox, String init) throws IOException {
+        return initramfs(busybox, init.getBytes(StandardCharsets.UTF_8), List.of());
+    }
+
+    /** The same initramfs with {@code init} (a busybox sh script) as /init and {@code files} besides. */
+    public static byte[] initramfs(Path busybox, String init, List<GuestFile> files) throws IOException {
+        return initramfs(busybox, init.getBytes(StandardCharsets.UTF_8), files);
+    }
+
+    /** The same initramfs with {@code init} as /init: a script ("#!") or a static executable, byte for byte. */
+    public static byte[] initramfs(Path busybox, byte[] init) throws IOException {
         return initramfs(busybox, init, List.of());
     }
 
@@ -56,7 +70,7 @@ public final class DefaultGuest {
      * The same initramfs with {@code init} as /init and {@code files} besides; a file may take the place of
      * a busybox applet link, not of anything else the initramfs holds.
      */
-    public static byte[] initramfs(Path busybox, String init, List<GuestFile> files) throws IOException {
+    public static byte[] initramfs(Path busybox, byte[] init, List<GuestFile> files) throws IOException {
         CpioWriter cpio = new CpioWriter();
         for (String dir : DIRECTORIES) {
             cpio.directory(dir, dir.equals("tmp") ? 01777 : 0755);
@@ -80,13 +94,48 @@ public final class DefaultGuest {
             }
         }
         cpio.file("etc/hostname", 0644, "hako\n".getBytes(StandardCharsets.US_ASCII));
-        cpio.file("init", 0755, init.getBytes(StandardCharsets.US_ASCII));
+        cpio.file("init", 0755, init);
         return cpio.finish();
     }
 
     /** The default guest from Debian's busybox-static, fetched into the package cache. */
     public static byte[] initramfs(DebianPackages packages) throws IOException {
         return initramfs(packages.busybox());
+    }
+
+    /**
+     * The default initramfs as a file in the package cache, named by a digest of its bytes: written once,
+     * atomically, and afterwards only read, so that runs at the same time share it and a read-only cache that
+     * holds it works. When the cache cannot take it, it goes to a temporary file that is deleted at exit.
+     */
+    public static Path cachedInitramfs(DebianPackages packages) throws IOException {
+        return cachedInitramfs(packages.busybox(), packages.directory());
+    }
+
+    /** {@link #cachedInitramfs(DebianPackages)} around {@code busybox}, cached in {@code directory}. */
+    static Path cachedInitramfs(Path busybox, Path directory) throws IOException {
+        byte[] cpio = initramfs(busybox);
+        Path file = directory.resolve("hako-default-initramfs-" + digest(cpio) + ".cpio");
+        if (Files.isRegularFile(file) && Files.size(file) == cpio.length) {
+            return file;
+        }
+        try {
+            HostFile.writeAtomically(file, cpio);
+        } catch (IOException e) {
+            Path temporary = Files.createTempFile("hako-default-initramfs-", ".cpio");
+            temporary.toFile().deleteOnExit();
+            Files.write(temporary, cpio);
+            return temporary;
+        }
+        return file;
+    }
+
+    private static String digest(byte[] data) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(data), 0, 12);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every JDK has SHA-256", e);
+        }
     }
 
     public static String initScript() {

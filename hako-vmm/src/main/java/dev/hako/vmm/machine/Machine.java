@@ -37,10 +37,10 @@ import dev.hako.vmm.boot.KernelLoaders;
 import dev.hako.vmm.firmware.AcpiSpec;
 import dev.hako.vmm.firmware.AcpiTables;
 import dev.hako.vmm.firmware.PciHostSpec;
+import dev.hako.vmm.host.HostFile;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.lang.foreign.MemorySegment;
-import java.nio.file.Files;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
@@ -49,14 +49,16 @@ import java.util.concurrent.TimeUnit;
  * ACPI PM), the interrupt controllers (8259 pair, IOAPIC, local APICs), a PCI host bridge (configuration
  * mechanism #1 and ECAM) with the PCI devices the configuration asks for, ACPI tables, a kernel loaded by the
  * Linux boot protocol or PVH, and one platform thread per vCPU. {@link #run} returns the exit status:
- * 0 when the guest powers off (or resets: hako does not reboot, like QEMU's -no-reboot), non-zero with a
- * register dump after a triple fault or an emulation failure.
+ * {@link #EXIT_POWER_OFF} when the guest powers off (or resets: hako does not reboot, like QEMU's -no-reboot),
+ * and with a register dump {@link #EXIT_TRIPLE_FAULT}, {@link #EXIT_FAILURE} (emulation or accelerator failure)
+ * or {@link #EXIT_WATCHDOG}: a vCPU made no progress for the configured limit ({@link VcpuProgress} has the
+ * rule; a {@link MachineConfig#watchdog} of zero turns it off).
  *
  * <p>Every component is in the {@link DeviceTable} under an id, and every port range, MMIO range, IRQ, PCI slot
  * and BAR comes from the {@link ResourceAllocator}, which refuses a second claim.
  */
 public final class Machine implements AutoCloseable {
-    public static final int EXIT_POWER_OFF = 0, EXIT_TRIPLE_FAULT = 1, EXIT_FAILURE = 2;
+    public static final int EXIT_POWER_OFF = 0, EXIT_TRIPLE_FAULT = 1, EXIT_FAILURE = 2, EXIT_WATCHDOG = 3;
     private static final int COM1 = 0x3F8, COM1_IRQ = 4;
     /** MSI-X vectors all PCI functions together may have (the split irqchip's route table in KVM is 4096). */
     private static final int MSI_VECTOR_LIMIT = 1024;
@@ -75,6 +77,7 @@ public final class Machine implements AutoCloseable {
     private final VirtualMachine vm;
     private final VcpuThread[] vcpuThreads;
     private final Thread timerThread;
+    private final Watchdog watchdog;
     private final CountDownLatch finished = new CountDownLatch(1);
     private final PrintStream log;
     private volatile boolean stopping;
@@ -105,40 +108,55 @@ public final class Machine implements AutoCloseable {
         }
 
         long rsdp = AcpiTables.write(memory, acpi).rsdp();
-        byte[] initrd = config.initrd() == null ? new byte[0] : Files.readAllBytes(config.initrd());
+        byte[] initrd = config.initrd() == null ? new byte[0]
+                : HostFile.read(config.initrd(), "initrd", config.memoryBytes(), ramLimit(config));
         E820Map memoryMap = E820Map.forRam(config.memoryBytes()).withReserved(host.ecamBase(), host.ecamSize());
-        BootState boot = KernelLoaders.forFile(config.kernel())
+        BootState boot = KernelLoaders.forFile(config.kernel(), config.memoryBytes(), ramLimit(config))
                 .load(memory, new BootSpec(config.cmdline(), initrd, rsdp, memoryMap));
 
         Accelerator accelerator = AcceleratorChoice.forName(config.accel(), log);
         this.vm = accelerator.createVm(memory, clock);
-        MachineIo io = new MachineIo(pio, mmio);
+        MachineIo io = new MachineIo(pio, mmio, config.cpus());
         this.vcpuThreads = new VcpuThread[config.cpus()];
+        long watchdogNanos = config.watchdog() == null ? 0 : config.watchdog().toNanos();
         for (int i = 0; i < config.cpus(); i++) {
             VirtualCpu vcpu = vm.createVcpu(i, io, new ApicInterrupts(irqChip, i));
             if (i == 0) {
                 vcpu.load(BootStates.toCpuState(boot));
             }
-            VcpuThread t = new VcpuThread(this, i, vcpu, irqChip);
+            VcpuThread t = new VcpuThread(this, i, vcpu, irqChip, io,
+                    watchdogNanos > 0 ? new VcpuProgress(watchdogNanos) : null);
             vcpuThreads[i] = t;
             irqChip.setKick(i, t::wake);
         }
         this.timerThread = Thread.ofPlatform().name("timers").daemon().unstarted(this::runTimers);
+        this.watchdog = watchdogNanos > 0 ? new Watchdog(this, vcpuThreads, watchdogNanos) : null;
     }
 
     /** Builds the machine and loads the kernel; nothing runs until {@link #run}. */
     public static Machine create(MachineConfig config, CharBackend console, PrintStream log) throws IOException,
             KernelFormatException {
         validate(config);
-        // Fail on a bad kernel before reserving guest RAM.
-        KernelLoaders.forFile(config.kernel());
+        AcceleratorChoice.requireAvailable(config.accel());
+        // Fail on a bad kernel or initrd before reserving guest RAM.
+        KernelLoaders.forFile(config.kernel(), config.memoryBytes(), ramLimit(config));
+        if (config.initrd() != null) {
+            HostFile.requireReadable(config.initrd(), "initrd", config.memoryBytes(), ramLimit(config));
+        }
         return new Machine(config, console, log);
     }
 
+    private static String ramLimit(MachineConfig config) {
+        return "the guest's " + HostFile.human(config.memoryBytes()) + " of RAM";
+    }
+
     private static MachineConfig validate(MachineConfig c) {
-        if (c.memoryBytes() < (16L << 20) || c.memoryBytes() > MachineConfig.MAX_MEMORY) {
-            throw new IllegalArgumentException(String.format("memory %d MiB is outside 16 MiB..%d MiB",
-                    c.memoryBytes() >> 20, MachineConfig.MAX_MEMORY >> 20));
+        if (c.memoryBytes() < MachineConfig.MIN_MEMORY || c.memoryBytes() > MachineConfig.MAX_MEMORY) {
+            throw new IllegalArgumentException(String.format("memory of %d bytes is outside %d MiB..%d MiB",
+                    c.memoryBytes(), MachineConfig.MIN_MEMORY >> 20, MachineConfig.MAX_MEMORY >> 20));
+        }
+        if (c.watchdog() != null && c.watchdog().isNegative()) {
+            throw new IllegalArgumentException("watchdog limit " + c.watchdog() + " is negative");
         }
         if (c.cpus() < 1 || c.cpus() > MachineConfig.MAX_CPUS) {
             throw new IllegalArgumentException("--cpus " + c.cpus() + " is outside 1.." + MachineConfig.MAX_CPUS);
@@ -243,6 +261,9 @@ public final class Machine implements AutoCloseable {
         for (VcpuThread t : vcpuThreads) {
             t.thread().start();
         }
+        if (watchdog != null) {
+            watchdog.start();
+        }
         if (!finished.await(timeout, unit)) {
             finish(-1, "time limit reached");
         }
@@ -273,6 +294,10 @@ public final class Machine implements AutoCloseable {
                 "vCPU " + vcpu + ": " + reason + dump);
     }
 
+    void watchdogExpired(int vcpu, String reason, X86CpuState state) {
+        finish(EXIT_WATCHDOG, "vCPU " + vcpu + ": " + reason + "\n" + RegisterDump.format(vcpu, state));
+    }
+
     private synchronized void finish(int status, String reason) {
         if (exitStatus != -1 || finished.getCount() == 0) {
             return;
@@ -290,6 +315,9 @@ public final class Machine implements AutoCloseable {
             t.stop();
         }
         timerThread.interrupt();
+        if (watchdog != null) {
+            watchdog.stop();
+        }
         for (VcpuThread t : vcpuThreads) {
             try {
                 t.thread().join(1000);

@@ -1,26 +1,43 @@
 package dev.hako.vmm.machine;
 
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 
 /**
  * What the user asked for: the kernel, an optional initrd, the command line, RAM in bytes, vCPUs, the
- * accelerator and the disks (virtio-blk, in PCI slot order: the first is the guest's /dev/vda). {@link Machine}
- * validates it.
+ * accelerator, the disks (virtio-blk, in PCI slot order: the first is the guest's /dev/vda), and the watchdog's
+ * limit (how much CPU time a vCPU may spend making no progress; zero for no watchdog, see {@link Machine}).
+ * {@link Machine} validates it.
  */
 public record MachineConfig(Path kernel, Path initrd, String cmdline, long memoryBytes, int cpus, String accel,
-                            List<Disk> disks) {
-    public MachineConfig {
-        disks = List.copyOf(disks);
-    }
-
-    /** A machine without disks. */
-    public MachineConfig(Path kernel, Path initrd, String cmdline, long memoryBytes, int cpus, String accel) {
-        this(kernel, initrd, cmdline, memoryBytes, cpus, accel, List.of());
-    }
-
+        List<Disk> disks, Duration watchdog) {
+    public static final long MIN_MEMORY = 16L << 20;
     public static final long DEFAULT_MEMORY = 512L << 20;
     /** Below the 32-bit MMIO hole that starts at 0xC0000000 (the IOAPIC and local APIC live above it). */
     public static final long MAX_MEMORY = 3L << 30;
     public static final int MAX_CPUS = 64;
+    public static final String DEFAULT_WATCHDOG_SECONDS = "30";
+    public static final Duration DEFAULT_WATCHDOG = Duration.ofSeconds(Long.parseLong(DEFAULT_WATCHDOG_SECONDS));
+
+    public MachineConfig {
+        disks = List.copyOf(disks);
+    }
+
+    /** No disks, the default watchdog. */
+    public MachineConfig(Path kernel, Path initrd, String cmdline, long memoryBytes, int cpus, String accel) {
+        this(kernel, initrd, cmdline, memoryBytes, cpus, accel, List.of(), DEFAULT_WATCHDOG);
+    }
+
+    /** The default watchdog. */
+    public MachineConfig(Path kernel, Path initrd, String cmdline, long memoryBytes, int cpus, String accel,
+            List<Disk> disks) {
+        this(kernel, initrd, cmdline, memoryBytes, cpus, accel, disks, DEFAULT_WATCHDOG);
+    }
+
+    /** No disks. */
+    public MachineConfig(Path kernel, Path initrd, String cmdline, long memoryBytes, int cpus, String accel,
+            Duration watchdog) {
+        this(kernel, initrd, cmdline, memoryBytes, cpus, accel, List.of(), watchdog);
+    }
 }

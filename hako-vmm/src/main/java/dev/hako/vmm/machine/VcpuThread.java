@@ -4,27 +4,37 @@ import dev.hako.core.accel.VcpuExit;
 import dev.hako.core.accel.VirtualCpu;
 import dev.hako.core.irq.IrqChip;
 import dev.hako.core.x86.X86CpuState;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 
 /**
  * The platform thread of one vCPU: runs it, sleeps through HLT until an interrupt is pending, and starts an
- * application processor on INIT and SIPI. Only this thread touches its vCPU.
+ * application processor on INIT and SIPI. Only this thread touches its vCPU; it also answers the watchdog's
+ * requests for a {@link VcpuProgress} sample.
  */
 final class VcpuThread implements Runnable {
     private static final long IDLE_PARK_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
+    private static final long RFLAGS_IF = 1L << 9;
+    private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
 
     private final Machine machine;
     private final int index;
     private final VirtualCpu vcpu;
     private final IrqChip chip;
+    private final MachineIo io;
+    /** Null without a watchdog. */
+    private final VcpuProgress progress;
     private final Thread thread;
 
-    VcpuThread(Machine machine, int index, VirtualCpu vcpu, IrqChip chip) {
+    VcpuThread(Machine machine, int index, VirtualCpu vcpu, IrqChip chip, MachineIo io, VcpuProgress progress) {
         this.machine = machine;
         this.index = index;
         this.vcpu = vcpu;
         this.chip = chip;
+        this.io = io;
+        this.progress = progress;
         this.thread = Thread.ofPlatform().name("vcpu-" + index).daemon().unstarted(this);
     }
 
@@ -43,6 +53,14 @@ final class VcpuThread implements Runnable {
         LockSupport.unpark(thread);
     }
 
+    /** From the watchdog thread: answer with a progress sample soon (a running vCPU is kicked out to do so). */
+    void askForProgress() {
+        if (progress != null && !progress.requested()) {
+            progress.request();
+            vcpu.kick();
+        }
+    }
+
     @Override
     public void run() {
         try {
@@ -52,7 +70,12 @@ final class VcpuThread implements Runnable {
             while (!machine.stopping()) {
                 VcpuExit exit = vcpu.run();
                 switch (exit) {
-                    case VcpuExit.Halted h -> sleepUntilInterrupt();
+                    case VcpuExit.Halted h -> {
+                        if (progress != null) {
+                            progress.halted();
+                        }
+                        sleepUntilInterrupt();
+                    }
                     case VcpuExit.Kicked k -> { }
                     case VcpuExit.Shutdown s -> {
                         machine.guestFailed(index, "triple fault (" + s.reason() + ")", vcpu.state());
@@ -68,6 +91,9 @@ final class VcpuThread implements Runnable {
                     }
                     case VcpuExit.DebugTrap d -> { }
                 }
+                if (progress != null && progress.requested() && !answerProgress()) {
+                    return;
+                }
             }
         } catch (RuntimeException | Error e) {
             machine.guestFailed(index, "vCPU thread died: " + e, null);
@@ -76,7 +102,25 @@ final class VcpuThread implements Runnable {
 
     private void sleepUntilInterrupt() {
         while (!machine.stopping() && !vcpu.interruptPending()) {
+            answerWhileIdle();
             LockSupport.parkNanos(this, IDLE_PARK_NANOS);
+        }
+    }
+
+    /** A progress sample of the running vCPU; false when the watchdog ended the VM. */
+    private boolean answerProgress() {
+        X86CpuState s = vcpu.state();
+        if (progress.sample((s.rflags & RFLAGS_IF) != 0, s.halted, io.accesses(index),
+                THREADS.getCurrentThreadCpuTime())) {
+            machine.watchdogExpired(index, progress.reason(), s);
+            return false;
+        }
+        return true;
+    }
+
+    private void answerWhileIdle() {
+        if (progress != null && progress.requested()) {
+            progress.idle();
         }
     }
 
@@ -97,6 +141,7 @@ final class VcpuThread implements Runnable {
                     return true;
                 }
             }
+            answerWhileIdle();
             LockSupport.parkNanos(this, IDLE_PARK_NANOS);
         }
         return false;

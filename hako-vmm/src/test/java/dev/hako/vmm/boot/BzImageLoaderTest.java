@@ -149,6 +149,17 @@ class BzImageLoaderTest {
     }
 
     @Test
+    void nonAsciiCommandLineReachesTheGuestAsItsUtf8Bytes() throws Exception {
+        String cmdline = "console=ttyS0 hako.word=h\u00e9llo-\u20ac-\u732b";
+        loader().load(memory, BootSpec.of(memory.size(), cmdline, new byte[0], RSDP));
+        byte[] utf8 = cmdline.getBytes(StandardCharsets.UTF_8);
+        byte[] line = new byte[utf8.length + 1];
+        memory.read(BootLayout.CMDLINE, line, 0, line.length);
+        assertThat(Arrays.copyOf(line, utf8.length)).containsExactly(utf8);
+        assertThat(line[utf8.length]).isZero();
+    }
+
+    @Test
     void initrdIsHighPageAlignedAboveTheKernelAndIntact() throws Exception {
         load();
         BootParams p = zeroPage();

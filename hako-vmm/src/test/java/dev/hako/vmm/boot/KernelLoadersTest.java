@@ -7,7 +7,10 @@ import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
+import dev.hako.vmm.host.UnusableFileException;
+import java.io.RandomAccessFile;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.zip.GZIPOutputStream;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -37,12 +40,39 @@ class KernelLoadersTest {
     @Test
     void missingFile() {
         assertThatThrownBy(() -> KernelLoaders.forFile(dir.resolve("nope")))
-                .isInstanceOf(KernelFormatException.class).hasMessageContaining("does not exist");
+                .isInstanceOf(UnusableFileException.class).hasMessageContaining("no such file");
     }
 
     @Test
     void directory() {
         assertThatThrownBy(() -> KernelLoaders.forFile(dir)).hasMessageContaining("is a directory");
+    }
+
+    @Test
+    void characterDevice() {
+        assertThatThrownBy(() -> KernelLoaders.forFile(Path.of("/dev/null")))
+                .hasMessage("kernel /dev/null is a character device, not a file");
+    }
+
+    @Test
+    void fileLargerThanTheGuestsRamIsRefusedBeforeItIsRead() throws Exception {
+        Path huge = dir.resolve("huge");
+        try (RandomAccessFile file = new RandomAccessFile(huge.toFile(), "rw")) {
+            file.setLength(3L << 30); // sparse: nothing is written, and nothing may be read
+        }
+        long start = System.nanoTime();
+        assertThatThrownBy(() -> KernelLoaders.forFile(huge, 512L << 20, "the guest's 512 MiB of RAM"))
+                .isInstanceOf(UnusableFileException.class)
+                .hasMessage("kernel " + huge + " is 3 GiB, more than the guest's 512 MiB of RAM");
+        assertThat(System.nanoTime() - start).isLessThan(1_000_000_000L);
+    }
+
+    @Test
+    void truncatedBzImageIsNamedSo() throws Exception {
+        byte[] whole = DebianKernelFixture.bzImage();
+        Path part = write("vmlinuz-part", Arrays.copyOf(whole, 5 << 20));
+        assertThatThrownBy(() -> KernelLoaders.forFile(part)).isInstanceOf(KernelFormatException.class)
+                .hasMessageContaining("is truncated").hasMessageContaining("the file has " + (5 << 20));
     }
 
     @Test

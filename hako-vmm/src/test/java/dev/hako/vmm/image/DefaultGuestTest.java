@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
+import java.nio.file.attribute.FileTime;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -74,7 +75,7 @@ class DefaultGuestTest {
         Path program = dir.resolve("program");
         Files.write(program, new byte[] {0x7F, 'E', 'L', 'F', 1, 2, 3});
         Files.setPosixFilePermissions(program, PosixFilePermissions.fromString("rwxr-x---"));
-        Path root = unpack(DefaultGuest.initramfs(busybox, "#!/bin/busybox sh\necho mine\n", List.of(
+        Path root = unpack(DefaultGuest.initramfs(busybox, "#!/bin/busybox sh\necho mine\n".getBytes(StandardCharsets.UTF_8), List.of(
                 DefaultGuest.GuestFile.copyOf(program, "/opt/deep/dir/program"),
                 new DefaultGuest.GuestFile("/bin/tr", 0644, "not the applet".getBytes(StandardCharsets.US_ASCII)))));
         assertThat(Files.readAllBytes(root.resolve("opt/deep/dir/program")))
@@ -89,11 +90,59 @@ class DefaultGuestTest {
     @Test
     void addedFilesMayNotTakeTheInitsPlaceOrBeRelative() throws Exception {
         Path busybox = DebianPackages.inDefaultCache().busybox();
-        assertThatThrownBy(() -> DefaultGuest.initramfs(busybox, DefaultGuest.initScript(),
+        assertThatThrownBy(() -> DefaultGuest.initramfs(busybox, DefaultGuest.initScript().getBytes(StandardCharsets.UTF_8),
                 List.of(new DefaultGuest.GuestFile("/init", 0755, new byte[0])))).hasMessageContaining("/init");
         assertThatThrownBy(() -> new DefaultGuest.GuestFile("opt/x", 0755, new byte[0]))
                 .hasMessageContaining("not an absolute file path");
         assertThatThrownBy(() -> new DefaultGuest.GuestFile("/opt/../init", 0755, new byte[0]))
                 .hasMessageContaining("not an absolute file path");
+    }
+
+    @Test
+    void cachedInitramfsIsWrittenOnceAndThenOnlyRead() throws Exception {
+        Path busybox = DebianPackages.inDefaultCache().busybox();
+        Path cache = Files.createDirectory(dir.resolve("cache"));
+        Path first = DefaultGuest.cachedInitramfs(busybox, cache);
+        assertThat(first.getParent()).isEqualTo(cache);
+        assertThat(Files.readAllBytes(first)).isEqualTo(DefaultGuest.initramfs(busybox));
+        Object inode = Files.getAttribute(first, "unix:ino");
+        FileTime written = Files.getLastModifiedTime(first);
+        Thread.sleep(20);
+        Path second = DefaultGuest.cachedInitramfs(busybox, cache);
+        assertThat(second).isEqualTo(first);
+        assertThat(Files.getAttribute(second, "unix:ino")).as("not replaced").isEqualTo(inode);
+        assertThat(Files.getLastModifiedTime(second)).as("not rewritten").isEqualTo(written);
+        try (var files = Files.list(cache)) {
+            assertThat(files.toList()).containsExactly(first);
+        }
+    }
+
+    @Test
+    void runsAtTheSameTimeShareOneWholeEntry() throws Exception {
+        Path busybox = DebianPackages.inDefaultCache().busybox();
+        Path cache = Files.createDirectory(dir.resolve("cache"));
+        byte[] expected = DefaultGuest.initramfs(busybox);
+        var pool = java.util.concurrent.Executors.newFixedThreadPool(4);
+        try {
+            var runs = new java.util.ArrayList<java.util.concurrent.Future<byte[]>>();
+            for (int i = 0; i < 6; i++) {
+                runs.add(pool.submit(() -> Files.readAllBytes(DefaultGuest.cachedInitramfs(busybox, cache))));
+            }
+            for (var run : runs) {
+                assertThat(run.get()).isEqualTo(expected);
+            }
+        } finally {
+            pool.shutdown();
+        }
+    }
+
+    @Test
+    void aCacheThatCannotBeWrittenFallsBackToATemporaryFile() throws Exception {
+        Path busybox = DebianPackages.inDefaultCache().busybox();
+        // Tests run as root, for whom permissions do not stop a write: a directory under a file cannot exist.
+        Path unwritable = Files.writeString(dir.resolve("a-file"), "x").resolve("cache");
+        Path file = DefaultGuest.cachedInitramfs(busybox, unwritable);
+        assertThat(file.startsWith(unwritable)).isFalse();
+        assertThat(Files.readAllBytes(file)).isEqualTo(DefaultGuest.initramfs(busybox));
     }
 }

@@ -8,6 +8,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.HexFormat;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -15,9 +16,10 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Guests that go wrong end the VM with a non-zero status and a register dump, and the JVM carries on: a
- * triple fault (an exception with no usable IDT, in long and in 32-bit mode), and code hako cannot run
- * (instructions fetched from a device's MMIO page).
- * The "kernels" are tiny PVH ELF files built here.
+ * triple fault (an exception with no usable IDT, in long and in 32-bit mode), code hako cannot run
+ * (instructions fetched from a device's MMIO page), and a vCPU that spins with interrupts off (the watchdog);
+ * while guests that idle or keep busy with interrupts on or with devices are left alone by the watchdog.
+ * The "kernels" are tiny PVH ELF files built here; they start in 32-bit mode with interrupts off.
  */
 class GuestFailureIT {
     private static final long BASE = 0x200000, PML4 = BASE + 0x1000, GDT = BASE + 0x4000;
@@ -59,12 +61,18 @@ class GuestFailureIT {
     private record Outcome(int status, String log) {}
 
     private Outcome run(Path kernel) throws Exception {
+        return run(kernel, MachineConfig.DEFAULT_WATCHDOG, Duration.ofMinutes(1));
+    }
+
+    private Outcome run(Path kernel, Duration watchdog, Duration timeLimit) throws Exception {
         ByteArrayOutputStream log = new ByteArrayOutputStream();
-        MachineConfig config = new MachineConfig(kernel, null, "", 64L << 20, 1, "soft");
+        MachineConfig config = new MachineConfig(kernel, null, "", 64L << 20, 1, "soft", watchdog);
         try (Machine m = Machine.create(config, new RecordingConsole(), new PrintStream(log, true))) {
-            return new Outcome(m.run(1, TimeUnit.MINUTES), log.toString());
+            return new Outcome(m.run(timeLimit.toNanos(), TimeUnit.NANOSECONDS), log.toString());
         }
     }
+
+    private static final Duration WATCHDOG = Duration.ofMillis(300), LONG_ENOUGH = Duration.ofSeconds(2);
 
     @Test
     void tripleFaultEndsTheVmWithARegisterDump() throws Exception {
@@ -94,5 +102,41 @@ class GuestFailureIT {
         Outcome o = run(pvhKernel("B80000C0FE FFE0")); // mov eax,0xFEC00000 (the IOAPIC); jmp eax
         assertThat(o.status()).as(o.log()).isEqualTo(Machine.EXIT_FAILURE);
         assertThat(o.log()).contains("emulation failure", "instruction fetch from MMIO", "RIP=");
+    }
+
+    @Test
+    void spinWithInterruptsOffEndsTheVmThroughTheWatchdog() throws Exception {
+        long start = System.nanoTime();
+        Outcome o = run(pvhKernel("F390 EBFC"), WATCHDOG, Duration.ofMinutes(1)); // 1: pause; jmp 1b
+        assertThat(o.status()).as(o.log()).isEqualTo(Machine.EXIT_WATCHDOG);
+        assertThat(o.log()).contains("vCPU 0: watchdog: no progress for", "interrupts off", "RIP=", "CR0=");
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(20));
+    }
+
+    @Test
+    void watchdogLeavesAnIdleGuestAlone() throws Exception {
+        Outcome o = run(pvhKernel("F4 EBFD"), WATCHDOG, LONG_ENOUGH); // 1: hlt; jmp 1b (never woken: IF is 0)
+        assertThat(o.status()).as(o.log()).isEqualTo(-1);
+        assertThat(o.log()).contains("time limit reached").doesNotContain("watchdog");
+    }
+
+    @Test
+    void watchdogLeavesAGuestPollingADeviceAlone() throws Exception {
+        Outcome o = run(pvhKernel("E480 EBFC"), WATCHDOG, LONG_ENOUGH); // 1: in al, 0x80; jmp 1b
+        assertThat(o.status()).as(o.log()).isEqualTo(-1);
+        assertThat(o.log()).doesNotContain("watchdog");
+    }
+
+    @Test
+    void watchdogLeavesASpinWithInterruptsOnAlone() throws Exception {
+        Outcome o = run(pvhKernel("FB EBFE"), WATCHDOG, LONG_ENOUGH); // sti; jmp $
+        assertThat(o.status()).as(o.log()).isEqualTo(-1);
+        assertThat(o.log()).doesNotContain("watchdog");
+    }
+
+    @Test
+    void aWatchdogOfZeroIsOff() throws Exception {
+        Outcome o = run(pvhKernel("EBFE"), Duration.ZERO, LONG_ENOUGH); // jmp $
+        assertThat(o.status()).as(o.log()).isEqualTo(-1);
     }
 }

@@ -1,0 +1,45 @@
+package dev.hako.mgmt.cli;
+
+import dev.hako.vmm.machine.Machine;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * The exit statuses of hako's commands. {@code hako run} ends with the guest's outcome ({@link Machine}'s
+ * 0 to 3); the rest follow sysexits.h, so that no failure of hako itself looks like a guest's.
+ */
+final class ExitStatus {
+    /** EX_USAGE: the command line asks for something wrong or impossible here (an option, a value, a file). */
+    static final int USAGE = 64;
+    /** EX_UNAVAILABLE: the host lacks something hako needs (apt for the default guest, memory for the guest). */
+    static final int UNAVAILABLE = 69;
+    /** EX_SOFTWARE: a bug in hako; the only case that prints a stack trace. */
+    static final int INTERNAL_ERROR = 70;
+    /** EX_IOERR: reading or writing a host file failed. */
+    static final int IO_ERROR = 74;
+
+    /** What each status of {@code hako run} means, in order, for its --help. */
+    static final Map<String, String> RUN = statuses(
+        Machine.EXIT_POWER_OFF, "the guest powered off or reset, or Ctrl-A X ended it",
+        Machine.EXIT_TRIPLE_FAULT, "the guest triple-faulted (with a register dump)",
+        Machine.EXIT_FAILURE, "hako could not run the guest: an emulation or accelerator failure (with a register "
+                + "dump)",
+        Machine.EXIT_WATCHDOG, "the watchdog ended a vCPU that made no progress (with a register dump)",
+        USAGE, "the command line is wrong (an option, a value, or a file that is missing, unreadable, not a "
+                + "kernel or too large) or asks for what this host cannot do (--accel kvm without a KVM that runs "
+                + "the guest)",
+        UNAVAILABLE, "the host lacks what hako needs for the default guest (apt) or memory for the guest",
+        INTERNAL_ERROR, "a bug in hako (with a stack trace: please report it)",
+        IO_ERROR, "reading or writing a host file failed");
+
+    private static Map<String, String> statuses(Object... pairs) {
+        Map<String, String> map = new LinkedHashMap<>();
+        for (int i = 0; i < pairs.length; i += 2) {
+            map.put(String.format("%3d", (Integer) pairs[i]), (String) pairs[i + 1]);
+        }
+        return Collections.unmodifiableMap(map);
+    }
+
+    private ExitStatus() {}
+}

@@ -1,0 +1,155 @@
+package dev.hako.mgmt.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.hako.vmm.image.DebianPackages;
+import dev.hako.vmm.machine.Machine;
+import java.io.RandomAccessFile;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Ordinary mistakes, as a new user makes them, each answered with one line and a documented status (no stack
+ * trace, no usage dump). The CLI runs in this JVM: every case here fails before a guest would start.
+ */
+class CliMistakesTest {
+    private static final int USAGE = ExitStatus.USAGE;
+
+    @TempDir
+    Path dir;
+
+    private static String kernel;
+
+    @BeforeAll
+    static void debianKernel() throws Exception {
+        kernel = DebianPackages.inDefaultCache().debianKernel().toString();
+    }
+
+    private Path sparse(String name, long size) throws Exception {
+        Path file = dir.resolve(name);
+        try (RandomAccessFile f = new RandomAccessFile(file.toFile(), "rw")) {
+            f.setLength(size); // nothing written: a read of it would take long and fill the heap
+        }
+        return file;
+    }
+
+    @Test
+    void initramfsIntoAMissingDirectory() {
+        CliResult.inProcess("initramfs", "/no/such/dir/x.cpio").refusedWith(USAGE, "no directory /no/such/dir");
+    }
+
+    @Test
+    void initramfsIntoADirectory() {
+        CliResult.inProcess("initramfs", dir.toString()).refusedWith(USAGE, dir + " is a directory");
+    }
+
+    @Test
+    void initThatIsMissingADirectoryOrNotAProgram() throws Exception {
+        String out = dir.resolve("x.cpio").toString();
+        CliResult.inProcess("initramfs", "--init", "/no/such", out).refusedWith(USAGE, "--init /no/such: no such file");
+        CliResult.inProcess("initramfs", "--init", dir.toString(), out).refusedWith(USAGE, "is a directory");
+        CliResult.inProcess("initramfs", "--init", "/bin/true", out)
+                .refusedWith(USAGE, "/bin/true is dynamically linked");
+        Path notes = Files.writeString(dir.resolve("notes"), "echo hello\n");
+        CliResult.inProcess("initramfs", "--init", notes.toString(), out)
+                .refusedWith(USAGE, "neither a script starting with #! nor an ELF executable");
+        assertThat(Path.of(out)).doesNotExist();
+    }
+
+    @Test
+    void initScriptGoesIntoTheArchiveByteForByte() throws Exception {
+        byte[] script = "#!/bin/sh\necho h\u00e9llo \u732b\npoweroff -f\n".getBytes(StandardCharsets.UTF_8);
+        Path init = Files.write(dir.resolve("init.sh"), script);
+        Path out = dir.resolve("x.cpio");
+        CliResult r = CliResult.inProcess("initramfs", "--init", init.toString(), out.toString());
+        assertThat(r.status()).as(r.err()).isZero();
+        byte[] archive = Files.readAllBytes(out);
+        assertThat(indexOf(archive, script)).isGreaterThan(0);
+    }
+
+    private static int indexOf(byte[] haystack, byte[] needle) {
+        for (int i = 0; i + needle.length <= haystack.length; i++) {
+            if (Arrays.equals(haystack, i, i + needle.length, needle, 0, needle.length)) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    @Test
+    void kernelThatIsADirectoryOrADevice() {
+        CliResult.inProcess("run", "--kernel", dir.toString()).refusedWith(USAGE, dir + " is a directory, not a file");
+        CliResult.inProcess("run", "--kernel", "/dev/null")
+                .refusedWith(USAGE, "/dev/null is a character device, not a file");
+        CliResult.inProcess("run", "--kernel", dir.resolve("nope").toString()).refusedWith(USAGE, "no such file");
+    }
+
+    @Test
+    void hugeKernelOrInitrdIsRefusedBeforeItIsRead() throws Exception {
+        long start = System.nanoTime();
+        Path threeGiB = sparse("huge", 3L << 30);
+        CliResult.inProcess("run", "--kernel", threeGiB.toString())
+                .refusedWith(USAGE, "is 3 GiB, more than the guest's 512 MiB of RAM");
+        CliResult.inProcess("run", "--kernel", kernel, "--initrd", threeGiB.toString())
+                .refusedWith(USAGE, "initrd " + threeGiB + " is 3 GiB, more than the guest's 512 MiB of RAM");
+        Path oneGiB = sparse("big", 1L << 30);
+        CliResult.inProcess("run", "--kernel", kernel, "--initrd", oneGiB.toString())
+                .refusedWith(USAGE, "is 1 GiB, more than the guest's 512 MiB of RAM");
+        CliResult.inProcess("run", "--kernel", kernel, "--initrd", threeGiB.toString(), "--memory", "3G")
+                .refusedWith(USAGE, "is 3 GiB, more than the 2 GiB hako can load");
+        assertThat(System.nanoTime() - start).as("refused from the size alone").isLessThan(5_000_000_000L);
+    }
+
+    @Test
+    void truncatedBzImage() throws Exception {
+        byte[] whole = Files.readAllBytes(Path.of(kernel));
+        Path part = Files.write(dir.resolve("vmlinuz-part"), Arrays.copyOf(whole, 5 << 20));
+        CliResult.inProcess("run", "--kernel", part.toString()).refusedWith(USAGE, part + " is truncated");
+    }
+
+    @Test
+    void memoryIsReportedAsTheUserWroteIt() {
+        CliResult.inProcess("run", "--memory", "-5").refusedWith(USAGE, "--memory -5: ");
+        CliResult.inProcess("run", "--memory", "5G").refusedWith(USAGE, "--memory 5G: the guest's RAM must be");
+        CliResult.inProcess("run", "--memory", "lots").refusedWith(USAGE, "--memory lots: not a size");
+    }
+
+    @Test
+    void commandLineBytesTheLocaleCouldNotDecodeAreRefusedNotSubstituted() {
+        CliResult.inProcess("run", "--kernel", kernel, "--append", "console=ttyS0 word=h\uFFFDllo")
+                .refusedWith(USAGE, "UTF-8 locale");
+    }
+
+    @Test
+    void kvmThatCannotRunTheGuestIsRefusedAtOnce() {
+        org.junit.jupiter.api.Assumptions.assumeFalse(dev.hako.kvm.KvmProbe.host().runsUnmodifiedKernels(),
+                "this host's KVM runs unmodified kernels: nothing to refuse");
+        CliResult.inProcess("run", "--kernel", kernel, "--accel", "kvm").refusedWith(USAGE, "--accel kvm: ");
+    }
+
+    @Test
+    void syntaxErrorsPointAtHelp() {
+        assertThat(CliResult.inProcess("run", "--frobnicate").refusedWith(USAGE, "Unknown option: '--frobnicate'")
+                .err()).contains("(see 'hako run --help')");
+        CliResult.inProcess().refusedWith(USAGE, "say what to do");
+        CliResult.inProcess("run", "--watchdog", "-1").refusedWith(USAGE, "--watchdog -1: a number of seconds");
+        CliResult.inProcess("run", "--cpus", "many").refusedWith(USAGE, "'many' is not an int");
+    }
+
+    @Test
+    void helpDocumentsEveryExitStatus() {
+        CliResult r = CliResult.inProcess("run", "--help");
+        assertThat(r.status()).isZero();
+        assertThat(r.out()).contains("Exit status:", "--watchdog", "Ctrl-D");
+        for (int status : new int[] {Machine.EXIT_POWER_OFF, Machine.EXIT_TRIPLE_FAULT, Machine.EXIT_FAILURE,
+            Machine.EXIT_WATCHDOG, ExitStatus.USAGE, ExitStatus.UNAVAILABLE, ExitStatus.INTERNAL_ERROR,
+            ExitStatus.IO_ERROR}) {
+            assertThat(r.out()).containsPattern("(?m)^ +" + status + " +\\S");
+        }
+    }
+}

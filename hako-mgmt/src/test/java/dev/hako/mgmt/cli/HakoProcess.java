@@ -1,0 +1,59 @@
+package dev.hako.mgmt.cli;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * hako's CLI as a separate process on this test's class path, for what only a process shows: its standard input
+ * as a pipe, and a user whom the kernel's permission checks stop.
+ */
+final class HakoProcess {
+    private HakoProcess() {}
+
+    /** The command that runs {@code hako ARGS}, after {@code prefix} (e.g. setpriv and its options). */
+    static List<String> command(List<String> prefix, String... args) {
+        List<String> command = new ArrayList<>(prefix);
+        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        command.addAll(List.of("--enable-native-access=ALL-UNNAMED", "-Xss16m", "-cp", classPath(),
+                "-Dhako.cache=" + System.getProperty("hako.cache", ""), Main.class.getName()));
+        command.addAll(List.of(args));
+        return command;
+    }
+
+    /** Runs it with {@code input} on standard input; waits at most {@code seconds}. */
+    static CliResult run(List<String> command, byte[] input, long seconds) throws IOException, InterruptedException {
+        ProcessBuilder builder = new ProcessBuilder(command);
+        builder.environment().put("LC_ALL", "C.UTF-8"); // as the hako launcher sets it
+        Process p = builder.start();
+        CompletableFuture<String> out = drain(p.getInputStream()), err = drain(p.getErrorStream());
+        try (var stdin = p.getOutputStream()) {
+            stdin.write(input);
+        }
+        if (!p.waitFor(seconds, TimeUnit.SECONDS)) {
+            p.destroyForcibly().waitFor();
+            throw new AssertionError("hako did not end within " + seconds + " s; it printed:\n" + out.join()
+                    + "\n" + err.join());
+        }
+        return new CliResult(p.exitValue(), out.join(), err.join());
+    }
+
+    private static CompletableFuture<String> drain(java.io.InputStream stream) {
+        return CompletableFuture.supplyAsync(() -> {
+            try {
+                return new String(stream.readAllBytes(), StandardCharsets.UTF_8);
+            } catch (IOException e) {
+                return "";
+            }
+        });
+    }
+
+    private static String classPath() {
+        String surefire = System.getProperty("surefire.test.class.path");
+        return surefire != null && !surefire.isBlank() ? surefire : System.getProperty("java.class.path");
+    }
+}
