@@ -5,7 +5,8 @@ import dev.hako.soft.fpu.Extended80;
 /**
  * x87 FPU state. Each register holds an 80-bit extended-precision value as a 64-bit significand (with the
  * explicit integer bit) and a 16-bit sign-and-exponent, exactly as FXSAVE stores it. Arrays are indexed by
- * physical register; ST(i) is physical register (top + i) & 7.
+ * physical register; ST(i) is physical register (top + i) & 7. MMX register MMi is the significand of
+ * physical register i (see {@link Mmx}).
  */
 public final class X87 {
     /** FSW bits. */
