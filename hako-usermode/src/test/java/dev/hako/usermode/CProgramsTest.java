@@ -19,7 +19,7 @@ class CProgramsTest {
     static Path dir;
 
     static Stream<Arguments> programs() {
-        return Stream.concat(Stream.of("arith", "floats", "control", "strings", "smc")
+        return Stream.concat(Stream.of("arith", "floats", "control", "strings", "smc", "mmx")
                 .flatMap(p -> Stream.of(Arguments.of(p, "-static -O0"), Arguments.of(p, "-static -O2"))),
                 Stream.of(Arguments.of("control", "-static-pie -O2"), Arguments.of("floats", "-static-pie -O2"),
                         Arguments.of("vectorized", "-static -O3")));
@@ -34,5 +34,17 @@ class CProgramsTest {
         assertThat(actual.messages()).as("hako messages").isEmpty();
         assertThat(actual.out()).isEqualTo(expected.out());
         assertThat(actual.status()).isEqualTo(expected.status());
+    }
+
+    @org.junit.jupiter.api.Test
+    void int1EndsTheProcessWithSigtrap() throws Exception {
+        Path binary = CPrograms.compile(dir, "int1", "-static -O2");
+        GuestRun.Result expected = GuestRun.hostRun(dir, null, binary.toString());
+        GuestRun.Result actual = GuestRun.hako(dir, null, binary.toString());
+        int sigtrap = 5;
+        assertThat(expected.status()).as("native status").isEqualTo(128 + sigtrap);
+        assertThat(actual.status()).isEqualTo(expected.status());
+        assertThat(actual.out()).isEqualTo(expected.out()).isEqualTo("before int1\n");
+        assertThat(actual.messages()).contains("#DB");
     }
 }
