@@ -14,7 +14,9 @@ import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
 import java.util.UUID;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
 
 /**
@@ -145,8 +147,9 @@ final class BuildWorkspace implements AutoCloseable {
     }
 
     /**
-     * Stops the build from another thread (the shutdown hook of Ctrl-C): the running tool gets SIGTERM and time to
-     * clean up after itself, then SIGKILL; then the workspace is removed.
+     * Stops the build from another thread (the shutdown hook of Ctrl-C): the running tool, then what it started,
+     * get SIGTERM and time to clean up after themselves, then SIGKILL; then the workspace is removed, after
+     * unmounting what a stopped mmdebstrap left mounted in it.
      */
     void cancel() {
         Process process;
@@ -159,18 +162,27 @@ final class BuildWorkspace implements AutoCloseable {
         }
         progress.accept("interrupted: stopping and removing the partial build " + root);
         if (process != null) {
-            process.destroy();
-            try {
-                if (!process.waitFor(STOP_WAIT_SECONDS, TimeUnit.SECONDS)) {
-                    process.destroyForcibly().waitFor(STOP_WAIT_SECONDS, TimeUnit.SECONDS);
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
+            // Its helpers too (apt, dpkg, maintainer scripts): once it exits they would be strays in the chroot.
+            List<ProcessHandle> helpers = process.descendants().toList();
+            stop(List.of(process.toHandle()));
+            stop(helpers.stream().filter(ProcessHandle::isAlive).toList());
         }
         close();
-        if (leftBehind != null) {
-            progress.accept(leftBehind);
+    }
+
+    /** SIGTERM, time to exit, then SIGKILL. */
+    private static void stop(List<ProcessHandle> processes) {
+        processes.forEach(ProcessHandle::destroy);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(STOP_WAIT_SECONDS);
+        for (ProcessHandle process : processes) {
+            try {
+                process.onExit().get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            } catch (ExecutionException | TimeoutException e) {
+                process.destroyForcibly();
+            }
         }
     }
 
@@ -181,39 +193,50 @@ final class BuildWorkspace implements AutoCloseable {
             return;
         }
         closed = true;
-        remove(root);
-    }
-
-    /** Why the workspace, or part of it, could not be removed; null if it could. */
-    synchronized String leftBehind() {
-        return leftBehind;
+        if (!remove(root)) {
+            progress.accept(leftBehind);
+        }
     }
 
     private boolean remove(Path directory) {
         if (!Files.exists(directory)) {
             return true;
         }
+        // A tool stopped half-way may leave its mounts (mmdebstrap's /proc, /sys, /dev/pts in the chroot).
         List<Path> mounts = HostMounts.under(directory);
+        for (Path mount : mounts.reversed()) {
+            if (command(List.of("umount", mount.toString())) != 0) {
+                command(List.of("umount", "--lazy", mount.toString()));
+            }
+        }
+        mounts = HostMounts.under(directory);
         if (!mounts.isEmpty()) {
             leftBehind = "left " + directory + " in place: " + mounts.getFirst()
                     + " is still mounted there; unmount it (umount -R) and remove the directory";
             return false;
         }
-        try {
-            Process rm = new ProcessBuilder("rm", "-rf", "--one-file-system", "--", directory.toString())
-                    .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-            rm.waitFor();
-        } catch (IOException e) {
-            leftBehind = "could not remove " + directory + ": " + e.getMessage();
+        if (command(List.of("rm", "-rf", "--one-file-system", "--", directory.toString())) < 0) {
+            leftBehind = "could not run rm to remove " + directory;
             return false;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
         }
         if (Files.exists(directory)) {
             leftBehind = "could not remove all of " + directory + "; remove it by hand";
             return false;
         }
         return true;
+    }
+
+    /** Runs a short host command to its end, its output discarded: its exit status, or -1 if it cannot run. */
+    private static int command(List<String> command) {
+        try {
+            return new ProcessBuilder(command).redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).start().waitFor();
+        } catch (IOException e) {
+            return -1;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return -1;
+        }
     }
 
     synchronized boolean cancelled() {

@@ -98,9 +98,6 @@ public final class DebianImageBuilder {
                 // The hook is running: it cleans up.
             }
             workspace.close();
-            if (workspace.leftBehind() != null) {
-                progress.accept(workspace.leftBehind());
-            }
         }
         try {
             Bundle bundle = Bundle.load(directory);
