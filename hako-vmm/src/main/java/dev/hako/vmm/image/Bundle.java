@@ -91,7 +91,8 @@ public record Bundle(Path directory, String kernel, String initrd, String cmdlin
         try {
             root = JSON.readTree(Files.readString(file, StandardCharsets.UTF_8));
         } catch (NoSuchFileException e) {
-            throw new BundleFormatException(file + ": missing; " + directory + " is not a bundle made by hako image create");
+            throw new BundleFormatException(file + ": missing; " + directory
+                    + " is not a bundle made by hako image create");
         } catch (JacksonException e) {
             JsonLocation at = e.getLocation();
             String where = at == null ? "" : " at line " + at.getLineNr() + ", column " + at.getColumnNr();
@@ -163,7 +164,8 @@ public record Bundle(Path directory, String kernel, String initrd, String cmdlin
 
     private void requireFile(String name, String role) throws BundleFormatException {
         if (!Files.isRegularFile(directory.resolve(name))) {
-            throw new BundleFormatException(directory.resolve(name) + ": missing (" + FILE + " names it as " + role + ")");
+            throw new BundleFormatException(directory.resolve(name) + ": missing (" + FILE + " names it as "
+                    + role + ")");
         }
     }
 

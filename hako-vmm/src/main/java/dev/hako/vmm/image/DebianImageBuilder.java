@@ -204,7 +204,8 @@ public final class DebianImageBuilder {
         recipe.append(customization.cmdline()).append('\n').append(spec.diskBytes()).append(' ')
                 .append(spec.memoryMiB()).append(' ').append(spec.cpus()).append('\n');
         try {
-            byte[] digest = MessageDigest.getInstance("SHA-256").digest(recipe.toString().getBytes(StandardCharsets.UTF_8));
+            byte[] digest = MessageDigest.getInstance("SHA-256")
+                    .digest(recipe.toString().getBytes(StandardCharsets.UTF_8));
             return HexFormat.of().formatHex(digest).substring(0, FINGERPRINT_HEX_DIGITS);
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("every Java platform has SHA-256", e);
