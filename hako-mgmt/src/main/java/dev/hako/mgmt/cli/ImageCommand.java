@@ -4,7 +4,8 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /** {@code hako image}: guest images. */
-@Command(name = "image", mixinStandardHelpOptions = true, description = "Build guest images.", subcommands = ImageCreateCommand.class)
+@Command(name = "image", mixinStandardHelpOptions = true, description = "Build guest images.",
+        subcommands = ImageCreateCommand.class)
 final class ImageCommand implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

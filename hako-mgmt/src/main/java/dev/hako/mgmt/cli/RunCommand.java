@@ -129,7 +129,7 @@ final class RunCommand implements Callable<Integer> {
         }
         List<DiskOption> diskOptions = new ArrayList<>();
         if (bundle != null) {
-            diskOptions.add(new DiskOption(bundle.diskFile(), DiskFormat.named(bundle.disk().format().jsonName()),
+            diskOptions.add(new DiskOption(bundle.diskFile(), bundle.disk().format(),
                     false, "hako-disk0"));
         }
         for (String text : disks) {

@@ -61,7 +61,8 @@ final class BuildWorkspace implements AutoCloseable {
         Path parent = target.toAbsolutePath().normalize().getParent();
         Files.createDirectories(parent);
         Path real = parent.toRealPath();
-        Path root = real.resolve("." + target.getFileName() + ".partial-" + UUID.randomUUID().toString().substring(0, 8));
+        String random = UUID.randomUUID().toString().substring(0, 8);
+        Path root = real.resolve("." + target.getFileName() + ".partial-" + random);
         Files.createDirectory(root);
         BuildWorkspace workspace = new BuildWorkspace(root, progress);
         Files.createDirectory(workspace.work);

@@ -1,5 +1,6 @@
 package dev.hako.vmm.image;
 
+import dev.hako.vmm.image.disk.DiskFormat;
 import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -91,7 +92,8 @@ public record Bundle(Path directory, String kernel, String initrd, String cmdlin
         try {
             root = JSON.readTree(Files.readString(file, StandardCharsets.UTF_8));
         } catch (NoSuchFileException e) {
-            throw new BundleFormatException(file + ": missing; " + directory + " is not a bundle made by hako image create");
+            throw new BundleFormatException(file + ": missing; " + directory
+                    + " is not a bundle made by hako image create");
         } catch (JacksonException e) {
             JsonLocation at = e.getLocation();
             String where = at == null ? "" : " at line " + at.getLineNr() + ", column " + at.getColumnNr();
@@ -111,8 +113,13 @@ public record Bundle(Path directory, String kernel, String initrd, String cmdlin
         }
         JsonNode diskNode = fields.object(root, "disk");
         String formatName = fields.text(diskNode, "disk.format");
-        DiskFormat format = DiskFormat.byName(formatName).orElseThrow(() -> new BundleFormatException(
-                file + ": \"disk.format\" must be \"raw\" or \"qcow2\", not \"" + formatName + "\""));
+        DiskFormat format;
+        try {
+            format = DiskFormat.named(formatName);
+        } catch (IOException e) {
+            throw new BundleFormatException(file + ": \"disk.format\" must be \"raw\" or \"qcow2\", not \""
+                    + formatName + "\"");
+        }
         Bundle bundle = new Bundle(directory,
                 fields.checkedText(root, "kernel", Bundle::nameProblem),
                 fields.checkedText(root, "initrd", Bundle::nameProblem),
@@ -136,7 +143,7 @@ public record Bundle(Path directory, String kernel, String initrd, String cmdlin
         root.put("cmdline", cmdline);
         ObjectNode diskNode = root.putObject("disk");
         diskNode.put("file", disk.file());
-        diskNode.put("format", disk.format().jsonName());
+        diskNode.put("format", disk.format().qemuName());
         root.put("memoryMiB", memoryMiB);
         root.put("cpus", cpus);
         ObjectNode aboutNode = root.putObject("about");
@@ -163,7 +170,8 @@ public record Bundle(Path directory, String kernel, String initrd, String cmdlin
 
     private void requireFile(String name, String role) throws BundleFormatException {
         if (!Files.isRegularFile(directory.resolve(name))) {
-            throw new BundleFormatException(directory.resolve(name) + ": missing (" + FILE + " names it as " + role + ")");
+            throw new BundleFormatException(directory.resolve(name) + ": missing (" + FILE + " names it as "
+                    + role + ")");
         }
     }
 

@@ -1,5 +1,7 @@
 package dev.hako.vmm.image;
 
+import dev.hako.vmm.image.disk.DiskFormat;
+import dev.hako.vmm.image.disk.DiskImages;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,6 +19,19 @@ public interface BundleDiskWriter {
         String name = "disk.raw";
         Files.move(filesystem, bundleDirectory.resolve(name), StandardCopyOption.ATOMIC_MOVE);
         return new BundleDisk(name, DiskFormat.RAW);
+    };
+
+    /**
+     * The file system image becomes a qcow2 disk (64 KiB clusters; all-zero clusters left unallocated), written
+     * under a temporary name and renamed into place; the raw file is removed afterwards.
+     */
+    BundleDiskWriter QCOW2 = (filesystem, bundleDirectory) -> {
+        String name = "disk.qcow2";
+        Path partial = bundleDirectory.resolve(name + ".partial");
+        DiskImages.convertToQcow2(filesystem, DiskFormat.RAW, partial, 16);
+        Files.move(partial, bundleDirectory.resolve(name), StandardCopyOption.ATOMIC_MOVE);
+        Files.delete(filesystem);
+        return new BundleDisk(name, DiskFormat.QCOW2);
     };
 
     /**

@@ -37,7 +37,7 @@ import java.util.stream.Stream;
  */
 public final class DebianImageBuilder {
     /** How new bundles store their disk: the one line to change to write qcow2 instead. */
-    public static final BundleDiskWriter DISK_WRITER = BundleDiskWriter.RAW;
+    public static final BundleDiskWriter DISK_WRITER = BundleDiskWriter.QCOW2;
     public static final String KERNEL_FILE = "vmlinuz";
     public static final String INITRD_FILE = "initrd.img";
     private static final Duration PROBE_TIMEOUT = Duration.ofSeconds(15);
@@ -204,7 +204,8 @@ public final class DebianImageBuilder {
         recipe.append(customization.cmdline()).append('\n').append(spec.diskBytes()).append(' ')
                 .append(spec.memoryMiB()).append(' ').append(spec.cpus()).append('\n');
         try {
-            byte[] digest = MessageDigest.getInstance("SHA-256").digest(recipe.toString().getBytes(StandardCharsets.UTF_8));
+            byte[] digest = MessageDigest.getInstance("SHA-256")
+                    .digest(recipe.toString().getBytes(StandardCharsets.UTF_8));
             return HexFormat.of().formatHex(digest).substring(0, FINGERPRINT_HEX_DIGITS);
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("every Java platform has SHA-256", e);

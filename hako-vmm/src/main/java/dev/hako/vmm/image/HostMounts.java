@@ -16,7 +16,7 @@ final class HostMounts {
     private HostMounts() {
     }
 
-    /** Mount points at or below {@code directory}; if the table cannot be read, {@code directory} itself, to be safe. */
+    /** Mount points at or below {@code directory}; if mountinfo cannot be read, {@code directory} itself. */
     static List<Path> under(Path directory) {
         try {
             return under(directory, Files.readAllLines(MOUNTINFO));

@@ -1,5 +1,6 @@
 package dev.hako.vmm.image;
 
+import dev.hako.vmm.image.disk.DiskFormat;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

@@ -1,5 +1,6 @@
 package dev.hako.vmm.image;
 
+import dev.hako.vmm.image.disk.DiskFormat;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -80,15 +81,16 @@ class DebianImageBuilderTest {
         assertThat(bundle.memoryMiB()).isEqualTo(256);
         assertThat(bundle.about()).containsEntry("kernel", "6.1.0-99-cloud-amd64")
                 .containsEntry("recipe", DebianImageBuilder.fingerprint(spec));
-        assertThat(tool("e2fsck", "-fn", bundle.diskFile().toString())).startsWith("0:");
+        assertThat(HostCommand.run("e2fsck", "-fn", bundle.diskFile().toString())).startsWith("0:");
         // The disk holds the system, with the files the essential hook installed and their modes.
-        String superblock = tool("debugfs", "-R", "stats", bundle.diskFile().toString());
+        String superblock = HostCommand.run("debugfs", "-R", "stats", bundle.diskFile().toString());
         String uuid = bundle.cmdline().replaceFirst("^root=UUID=(\\S+) .*", "$1");
         assertThat(superblock).contains("Filesystem UUID:          " + uuid)
                 .contains("Filesystem volume name:   hako-root");
-        assertThat(tool("debugfs", "-R", "cat /etc/initramfs-tools/conf.d/hako", bundle.diskFile().toString()))
+        String disk = bundle.diskFile().toString();
+        assertThat(HostCommand.run("debugfs", "-R", "cat /etc/initramfs-tools/conf.d/hako", disk))
                 .contains("MODULES=list");
-        assertThat(tool("debugfs", "-R", "stat /etc/initramfs-tools/hooks/hako", bundle.diskFile().toString()))
+        assertThat(HostCommand.run("debugfs", "-R", "stat /etc/initramfs-tools/hooks/hako", disk))
                 .contains("Mode:  0755");
         assertThat(progress).anyMatch(l -> l.startsWith("[4/4]")).anyMatch(l -> l.startsWith("done in"));
     }
@@ -193,8 +195,9 @@ class DebianImageBuilderTest {
     }
 
     private DebianImageBuilder builder(int uid) {
+        // A raw disk, so that debugfs and e2fsck read the file system directly; DebianImageIT checks the qcow2.
         return new DebianImageBuilder(new HostTools(List.of(bin, Path.of("/usr/sbin"), Path.of("/sbin")), uid,
-                keyring), progress::add);
+                keyring), BundleDiskWriter.RAW, progress::add);
     }
 
     private void fakeMmdebstrap(String script) throws IOException {
@@ -213,19 +216,5 @@ class DebianImageBuilderTest {
         try (Stream<Path> entries = Files.list(directory)) {
             return entries.map(p -> p.getFileName().toString()).toList();
         }
-    }
-
-    /** "STATUS:OUTPUT" of a host tool, found in the sbin directories too. */
-    private static String tool(String... command) throws Exception {
-        List<String> argv = new ArrayList<>(List.of(command));
-        for (String dir : List.of("/usr/sbin", "/sbin")) {
-            if (Files.isExecutable(Path.of(dir, command[0]))) {
-                argv.set(0, dir + "/" + command[0]);
-                break;
-            }
-        }
-        Process p = new ProcessBuilder(argv).redirectErrorStream(true).start();
-        String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        return p.waitFor() + ":" + output;
     }
 }

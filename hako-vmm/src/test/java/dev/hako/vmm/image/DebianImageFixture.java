@@ -3,7 +3,6 @@ package dev.hako.vmm.image;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -79,15 +78,14 @@ public final class DebianImageFixture {
     }
 
     private static void run(List<String> command) throws IOException {
+        String result;
         try {
-            Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-            String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            if (p.waitFor() != 0) {
-                throw new IOException(String.join(" ", command) + " failed: " + output.strip());
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted: " + command.getFirst(), e);
+            result = HostCommand.run(command.toArray(String[]::new));
+        } catch (Exception e) {
+            throw new IOException(command.getFirst() + " failed: " + e, e);
+        }
+        if (!result.startsWith("0:")) {
+            throw new IOException(String.join(" ", command) + " failed: " + result.strip());
         }
     }
 }

@@ -1,5 +1,7 @@
 package dev.hako.vmm.image;
 
+import dev.hako.vmm.image.disk.DiskFormat;
+
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.hako.vmm.image.DebianImageFixture.Image;
@@ -10,7 +12,6 @@ import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.MatchResult;
@@ -40,14 +41,13 @@ class DebianImageIT {
         Bundle bundle = image.bundle();
         Assumptions.assumeTrue(HostTools.ofThisProcess().find("qemu-system-x86_64").isPresent(),
                 "the independent check needs qemu-system-x86_64 (apt-get install qemu-system-x86)");
-        Path disk = work.resolve("disk.raw");
-        assertThat(run("cp", "--sparse=always", bundle.diskFile().toString(), disk.toString())).startsWith("0:");
+        Path disk = rawCopy(bundle, work.resolve("disk.raw"));
         int port = freePort();
         List<String> qemu = List.of("qemu-system-x86_64", "-accel", "tcg", "-M", "q35",
                 "-m", bundle.memoryMiB() + "M", "-smp", String.valueOf(bundle.cpus()),
                 "-kernel", bundle.kernelFile().toString(), "-initrd", bundle.initrdFile().toString(),
                 "-append", bundle.cmdline(),
-                "-drive", "file=" + disk + ",if=none,id=d,format=" + bundle.disk().format().jsonName(),
+                "-drive", "file=" + disk + ",if=none,id=d,format=raw",
                 "-device", "virtio-blk-pci,drive=d",
                 "-netdev", "user,id=n,hostfwd=tcp:127.0.0.1:" + port + "-:22", "-device", "virtio-net-pci,netdev=n",
                 "-nographic", "-no-reboot");
@@ -66,9 +66,9 @@ class DebianImageIT {
             assertThat(inside).as(inside).startsWith("0:" + DebianImageSpec.DEFAULT_HOSTNAME + "\n")
                     .containsPattern("(?m)^running$").contains(bundle.cmdline())
                     .contains("virtio_pci.ko").contains("virtio_blk.ko");
-            String withoutKey = run("ssh", "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", "IdentityFile=none",
-                    "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-p", String.valueOf(port),
-                    "root@127.0.0.1", "true");
+            String withoutKey = HostCommand.run("ssh", "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes",
+                    "-o", "IdentityFile=none", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+                    "-p", String.valueOf(port), "root@127.0.0.1", "true");
             assertThat(withoutKey).as(withoutKey).startsWith("255:").contains("Permission denied (publickey)");
 
             serial.await(Pattern.compile("root@" + DebianImageSpec.DEFAULT_HOSTNAME + ":~# "), 60);
@@ -81,7 +81,7 @@ class DebianImageIT {
         } finally {
             process.destroyForcibly();
         }
-        String fsck = run("e2fsck", "-fn", disk.toString());
+        String fsck = HostCommand.run("e2fsck", "-fn", disk.toString());
         assertThat(fsck).as(fsck).startsWith("0:");
     }
 
@@ -89,7 +89,7 @@ class DebianImageIT {
     void theDiskHoldsTheLoginPolicyAndBootSettings() throws Exception {
         Image image = DebianImageFixture.image();
         Bundle bundle = image.bundle();
-        String diskFile = bundle.diskFile().toString();
+        String diskFile = rawCopy(bundle, work.resolve("disk.raw")).toString();
         String publicKey = Files.readString(image.privateKey().resolveSibling(image.privateKey().getFileName() + ".pub"));
         assertThat(debugfs(diskFile, "cat /root/.ssh/authorized_keys")).isEqualTo(publicKey.strip() + "\n");
         assertThat(debugfs(diskFile, "stat /root/.ssh/authorized_keys")).contains("Mode:  0600").contains("User:     0");
@@ -110,41 +110,27 @@ class DebianImageIT {
         assertThat(debugfs(diskFile, "ls /var/cache/apt/archives")).doesNotContain(".deb");
         assertThat(debugfs(diskFile, "stat /usr/share/man/man1/ls.1.gz")).contains("File not found");
         assertThat(debugfs(diskFile, "stat /usr/share/doc/coreutils/copyright")).contains("Type: regular");
-        assertThat(run("e2fsck", "-fn", diskFile)).startsWith("0:");
+        assertThat(HostCommand.run("e2fsck", "-fn", diskFile)).startsWith("0:");
     }
 
     private Path dumped(String disk, String link) throws Exception {
         String target = debugfs(disk, "stat " + link).replaceFirst("(?s).*Fast link dest: \"([^\"]+)\".*", "$1");
         Path out = work.resolve(link.substring(1));
         String path = target.startsWith("/") ? target : "/" + target;
-        assertThat(run("debugfs", "-R", "dump " + path + " " + out, disk)).startsWith("0:");
+        assertThat(HostCommand.run("debugfs", "-R", "dump " + path + " " + out, disk)).startsWith("0:");
         return out;
     }
 
     private static String debugfs(String disk, String request) throws Exception {
-        String result = run("debugfs", "-R", request, disk);
+        String result = HostCommand.run("debugfs", "-R", request, disk);
         // "STATUS:debugfs 1.47.0 (5-Feb-2023)\n..." without the status and the banner line.
         return result.substring(result.indexOf(':') + 1).replaceFirst("^debugfs [^\\n]*\\n", "");
     }
 
     private static String ssh(Path key, int port, String command) throws Exception {
-        return run("ssh", "-i", key.toString(), "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes",
+        return HostCommand.run("ssh", "-i", key.toString(), "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes",
                 "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
                 "-o", "ConnectTimeout=60", "-p", String.valueOf(port), "root@127.0.0.1", command);
-    }
-
-    /** "STATUS:OUTPUT" of a host command (stdout and stderr), found in the sbin directories too. */
-    private static String run(String... command) throws Exception {
-        List<String> argv = new ArrayList<>(List.of(command));
-        HostTools.ofThisProcess().find(command[0]).ifPresent(p -> argv.set(0, p.toString()));
-        Process p = new ProcessBuilder(argv).redirectErrorStream(true)
-                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
-        String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        if (!p.waitFor(120, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            return "timeout:" + output;
-        }
-        return p.exitValue() + ":" + output;
     }
 
     private static int freePort() throws IOException {
@@ -196,5 +182,18 @@ class DebianImageIT {
         synchronized String tail() {
             return text.substring(Math.max(0, text.length() - 3000));
         }
+    }
+
+    /**
+     * The bundle's disk as a raw file for QEMU, e2fsck and debugfs: a qcow2 disk (written by hako's converter) is
+     * turned into raw by Debian's qemu-img, so every check below also checks that hako wrote a correct qcow2.
+     */
+    private static Path rawCopy(Bundle bundle, Path target) throws Exception {
+        String from = bundle.diskFile().toString();
+        String result = bundle.disk().format() == DiskFormat.RAW
+                ? HostCommand.run("cp", "--sparse=always", from, target.toString())
+                : HostCommand.run("qemu-img", "convert", "-f", "qcow2", "-O", "raw", from, target.toString());
+        assertThat(result).startsWith("0:");
+        return target;
     }
 }

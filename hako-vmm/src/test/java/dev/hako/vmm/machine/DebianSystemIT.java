@@ -24,7 +24,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * A whole Debian 12 system (the bundle `hako image create` makes, built once per run by {@link DebianImageFixture})
  * boots on the soft CPU from a virtio-blk disk to systemd's multi-user target, through a qcow2 overlay over the
- * bundle's disk as its read-only base: a file written and synced survives a power-off and a second boot, the base
+ * bundle's disk (as raw) as its read-only base: a file written and synced survives a power-off and a second boot, the base
  * is unchanged, and Debian's own qemu-img finds the overlay clean.
  */
 class DebianSystemIT {
@@ -38,11 +38,16 @@ class DebianSystemIT {
     @Test
     void bootsToMultiUserKeepsWhatItWritesAndLeavesTheBaseAlone() throws Exception {
         Bundle bundle = DebianImageFixture.image().bundle();
+        // The overlay's base is raw: the bundle's own disk when it is raw, else Debian's qemu-img makes one.
         Path base = bundle.diskFile();
+        if (bundle.disk().format() != DiskFormat.RAW) {
+            base = work.resolve("base.raw");
+            assertThat(qemuImg("convert", "-f", bundle.disk().format().qemuName(), "-O", "raw",
+                    bundle.diskFile().toString(), base.toString())).isEmpty();
+        }
         String baseDigest = sha256(base);
         Path overlay = work.resolve("overlay.qcow2");
-        DiskFormat baseFormat = DiskFormat.named(bundle.disk().format().jsonName());
-        Qcow2Image.create(overlay, 0, 16, base.toAbsolutePath().toString(), baseFormat).close();
+        Qcow2Image.create(overlay, 0, 16, base.toAbsolutePath().toString(), DiskFormat.RAW).close();
 
         String first = boot(bundle, overlay, List.of(
                 "echo hako-it-$((6*7)) > /root/persisted && sync /root/persisted && echo written-$((1+1))",
