@@ -13,6 +13,10 @@ public interface PciFunction {
     /** BAR {@code index} (0..5), or null when unused or the upper half of a 64-bit BAR. */
     PciBar bar(int index);
 
+    /** The guest is about to read configuration bytes {@code [offset, offset+size)}: a window register fills in. */
+    default void configReading(int offset, int size) {
+    }
+
     /** The guest wrote configuration bytes {@code [offset, offset+size)}; called after the write took effect. */
     default void configWritten(int offset, int size) {
     }

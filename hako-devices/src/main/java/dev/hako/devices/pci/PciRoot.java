@@ -204,7 +204,11 @@ public final class PciRoot implements Snapshotable<PciRootState> {
     /** {@code busDeviceFunction} is bus 15:8, device 7:3, function 2:0, as in CONFIG_ADDRESS bits 23:8. */
     private int configRead(int busDeviceFunction, int offset, int size) {
         PciFunction function = functionAt(busDeviceFunction);
-        return function == null ? (int) BusAccess.allOnes(size) : function.config().read(offset, size);
+        if (function == null) {
+            return (int) BusAccess.allOnes(size);
+        }
+        function.configReading(offset, size);
+        return function.config().read(offset, size);
     }
 
     private void configWrite(int busDeviceFunction, int offset, int size, int value) {

@@ -24,9 +24,10 @@ import java.util.function.Consumer;
  * reset, queue setup and enabling through the common configuration, split virtqueues with indirect descriptors and
  * event index ({@link Virtqueue}), one MSI-X vector per queue and one for configuration changes (a vector the table
  * does not have reads back as NO_VECTOR), INTx with the ISR when MSI-X is off, and DEVICE_NEEDS_RESET for a guest
- * that breaks the protocol. Queue notifications are processed on the notifying vCPU's thread, as QEMU does without
- * I/O threads. Not implemented: the legacy interface, the PCI configuration access capability
- * (VIRTIO_PCI_CAP_PCI_CFG, unused by Linux), packed queues, VIRTIO_F_RING_RESET, notification data.
+ * that breaks the protocol, and the PCI configuration access capability (§4.1.4.9: a window in configuration space
+ * onto the BAR, for drivers that cannot map it). Queue notifications are processed on the notifying vCPU's thread,
+ * as QEMU does without I/O threads. Not implemented: the legacy interface, packed queues, VIRTIO_F_RING_RESET,
+ * notification data.
  *
  * <p>Guest control: every common configuration field, the ISR (read to acknowledge), the device configuration
  * through the device, the MSI-X table, and the rings in guest memory. Accesses to the BAR are serialised here and
@@ -36,7 +37,9 @@ public final class VirtioPciFunction implements PciFunction, VirtioTransport, Sn
     public static final int VENDOR_ID = 0x1AF4, DEVICE_ID_BASE = 0x1040, REVISION = 1, SUBSYSTEM_ID = 0x1100;
     public static final int NO_VECTOR = 0xFFFF;
     /** Structure types of the virtio PCI capabilities (§4.1.4). */
-    public static final int CAP_COMMON = 1, CAP_NOTIFY = 2, CAP_ISR = 3, CAP_DEVICE = 4;
+    public static final int CAP_COMMON = 1, CAP_NOTIFY = 2, CAP_ISR = 3, CAP_DEVICE = 4, CAP_PCI_CFG = 5;
+    /** struct virtio_pci_cap fields, from the capability's start. */
+    public static final int CAP_BAR = 4, CAP_OFFSET = 8, CAP_LENGTH = 12, CAP_PCI_CFG_DATA = 16;
     /** Where each structure sits in BAR 0. */
     public static final int COMMON_OFFSET = 0x0000, ISR_OFFSET = 0x1000, DEVICE_OFFSET = 0x2000,
             NOTIFY_OFFSET = 0x3000, MSIX_TABLE_OFFSET = 0x4000, MSIX_PBA_OFFSET = 0x6000, BAR_SIZE = 0x8000;
@@ -58,6 +61,7 @@ public final class VirtioPciFunction implements PciFunction, VirtioTransport, Sn
     private final Virtqueue[] queues;
     private final PciBar bar0;
     private final long offered;
+    private final int pciCfgCapability;
     private IrqLine intx = IrqLine.NONE;
     private int deviceFeatureSelect;
     private int driverFeatureSelect;
@@ -109,6 +113,11 @@ public final class VirtioPciFunction implements PciFunction, VirtioTransport, Sn
         if (device.configSize() > 0) {
             addVirtioCapability(CAP_DEVICE, DEVICE_OFFSET, device.configSize(), 16);
         }
+        pciCfgCapability = addVirtioCapability(CAP_PCI_CFG, 0, 0, 20);
+        config.writable(pciCfgCapability + CAP_BAR, 1, 0xFF);
+        config.writable(pciCfgCapability + CAP_OFFSET, 4, -1);
+        config.writable(pciCfgCapability + CAP_LENGTH, 4, -1);
+        config.writable(pciCfgCapability + CAP_PCI_CFG_DATA, 4, -1);
         this.msix = new MsixTable(config, queueCount + 1, 0, MSIX_TABLE_OFFSET, MSIX_PBA_OFFSET, msiSink);
         this.bar0 = PciBar.memory64(BAR_SIZE, barDevice);
     }
@@ -147,11 +156,40 @@ public final class VirtioPciFunction implements PciFunction, VirtioTransport, Sn
     }
 
     @Override
+    public void configReading(int offset, int size) {
+        if (overlapsPciCfgData(offset, size) && pciCfgAccessIsValid()) {
+            long value = barRead(config.u32(pciCfgCapability + CAP_OFFSET) & 0xFFFF_FFFFL, pciCfgLength());
+            config.set32(pciCfgCapability + CAP_PCI_CFG_DATA, (int) value);
+        }
+    }
+
+    @Override
     public void configWritten(int offset, int size) {
+        if (overlapsPciCfgData(offset, size) && pciCfgAccessIsValid()) {
+            barWrite(config.u32(pciCfgCapability + CAP_OFFSET) & 0xFFFF_FFFFL, pciCfgLength(),
+                    config.u32(pciCfgCapability + CAP_PCI_CFG_DATA) & 0xFFFF_FFFFL);
+        }
         msix.configWritten();
         synchronized (this) {
             updateIntx();
         }
+    }
+
+    private boolean overlapsPciCfgData(int offset, int size) {
+        int data = pciCfgCapability + CAP_PCI_CFG_DATA;
+        return offset < data + 4 && data < offset + size;
+    }
+
+    private int pciCfgLength() {
+        return config.u32(pciCfgCapability + CAP_LENGTH);
+    }
+
+    /** §4.1.4.9.1: BAR 0, a length of 1, 2 or 4 and an offset aligned to it, inside the BAR. */
+    private boolean pciCfgAccessIsValid() {
+        long offset = config.u32(pciCfgCapability + CAP_OFFSET) & 0xFFFF_FFFFL;
+        int length = pciCfgLength();
+        return config.u8(pciCfgCapability + CAP_BAR) == 0 && (length == 1 || length == 2 || length == 4)
+                && offset % length == 0 && offset + length <= BAR_SIZE;
     }
 
     @Override

@@ -297,6 +297,40 @@ class PciRootTest {
     }
 
     @Test
+    void randomConfigurationWritesKeepTheBusConsistent() {
+        java.util.SplittableRandom random = new java.util.SplittableRandom(42);
+        root.placeBar(3, 0, 0x10_0000_0000L);
+        root.placeBar(3, 2, 0xC000_0000L);
+        root.placeBar(3, 3, 0xC000);
+        root.enableDecoding(3);
+        int[] sizes = {1, 2, 4, 8};
+        for (int i = 0; i < 100_000; i++) {
+            int slot = random.nextInt(5);
+            int offset = random.nextInt(8) == 0 ? random.nextInt(0x1000) : random.nextInt(0x40);
+            int size = sizes[random.nextInt(4)];
+            long value = random.nextInt(4) == 0 ? -1L : random.nextLong();
+            if (random.nextBoolean()) {
+                mmio.write(0, ECAM + ((long) slot << 15) + offset, size, value);
+            } else {
+                pio.write(0, PciRoot.CONFIG_ADDRESS_PORT, 4, random.nextInt(16) == 0 ? random.nextInt()
+                        : 0x8000_0000L | slot << 11 | offset & 0xFC);
+                pio.write(0, PciRoot.CONFIG_DATA_PORT + (offset & 3), Math.min(size, 4), value);
+            }
+            ecamRead(slot, random.nextInt(0x1000), sizes[random.nextInt(4)]);
+        }
+        // Whatever the guest did, each BAR is decoded exactly where its register and the command register say.
+        int command = (int) ecamRead(3, PciHeader.COMMAND, 2);
+        long bar2 = ecamRead(3, PciHeader.bar(2), 4) & ~0xFL;
+        boolean memoryOn = (command & PciHeader.COMMAND_MEMORY) != 0;
+        assertThat(root.mappedAddress(3, 2)).isIn(memoryOn && bar2 != 0 ? bar2 : -1, -1L);
+        if (root.mappedAddress(3, 2) != -1) {
+            assertThat(mmio.read(0, bar2 + 8, 4)).isEqualTo(0xB2_0008);
+        }
+        assertThat(ecamRead(3, PciHeader.VENDOR_ID, 4)).as("identity is read-only").isEqualTo(0x1234_1AF4L);
+        assertThat(ecamRead(0, PciHeader.CLASS_DEVICE, 2)).isEqualTo(0x0600);
+    }
+
+    @Test
     void saveAndRestoreBringBackConfigurationAndDecoding() {
         root.placeBar(3, 2, 0xC000_1000L);
         root.enableDecoding(3);

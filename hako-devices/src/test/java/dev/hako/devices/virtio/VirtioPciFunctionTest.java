@@ -64,7 +64,7 @@ class VirtioPciFunctionTest {
             at = function.config().u8(at + 1);
         }
         assertThat(types).containsExactly(VirtioPciFunction.CAP_COMMON, VirtioPciFunction.CAP_NOTIFY,
-                VirtioPciFunction.CAP_ISR, VirtioPciFunction.CAP_DEVICE);
+                VirtioPciFunction.CAP_ISR, VirtioPciFunction.CAP_DEVICE, VirtioPciFunction.CAP_PCI_CFG);
         assertThat(driver.common(VirtioPciFunction.NUM_QUEUES, 2)).isEqualTo(2);
     }
 
@@ -273,6 +273,34 @@ class VirtioPciFunctionTest {
         assertThat(intx.level()).as("INTx disabled in the command register").isFalse();
         assertThat(driver.readIsr()).isEqualTo(VirtioPciFunction.ISR_CONFIG);
         assertThat(driver.common(VirtioPciFunction.CONFIG_GENERATION, 1)).isEqualTo(1);
+    }
+
+    @Test
+    void pciConfigurationAccessCapabilityIsAWindowOntoTheBar() {
+        int cap = 0;
+        for (int at = function.config().u8(PciHeader.CAPABILITIES_POINTER); at != 0; at = function.config().u8(at + 1)) {
+            if (function.config().u8(at + 3) == VirtioPciFunction.CAP_PCI_CFG) {
+                cap = at;
+            }
+        }
+        int data = cap + VirtioPciFunction.CAP_PCI_CFG_DATA;
+        function.config().write(cap + VirtioPciFunction.CAP_OFFSET, 4, VirtioPciFunction.COMMON_OFFSET
+                + VirtioPciFunction.NUM_QUEUES);
+        function.config().write(cap + VirtioPciFunction.CAP_LENGTH, 4, 2);
+        function.configReading(data, 4);
+        assertThat(function.config().read(data, 2)).as("num_queues through the window").isEqualTo(2);
+
+        function.config().write(cap + VirtioPciFunction.CAP_OFFSET, 4, VirtioPciFunction.DEVICE_OFFSET + 4);
+        function.config().write(cap + VirtioPciFunction.CAP_LENGTH, 4, 4);
+        function.config().write(data, 4, 0x1234_5678);
+        function.configWritten(data, 4);
+        assertThat(device.config[4]).isEqualTo((byte) 0x78);
+        assertThat(device.config[7]).isEqualTo((byte) 0x12);
+
+        function.config().write(cap + VirtioPciFunction.CAP_OFFSET, 4, VirtioPciFunction.DEVICE_OFFSET + 1);
+        function.config().write(data, 4, 0);
+        function.configWritten(data, 4);
+        assertThat(device.config[4]).as("a misaligned window access does nothing").isEqualTo((byte) 0x78);
     }
 
     @Test

@@ -47,6 +47,18 @@ class E820MapTest {
     }
 
     @Test
+    void reservedWindowsAreAddedInOrderAndMayNotCoverRam() {
+        E820Map map = E820Map.forRam(256 * MIB).withReserved(0xE000_0000L, 1 << 20);
+        E820Map.Entry last = map.entries().get(map.entries().size() - 1);
+        assertThat(last).isEqualTo(new E820Map.Entry(0xE000_0000L, 1 << 20, E820Map.TYPE_RESERVED));
+        assertThat(map.isRam(0xE000_0000L, 1)).isFalse();
+        E820Map below = E820Map.forRam(256 * MIB).withReserved(0x2000_0000L, 4096);
+        assertThat(below.entries()).isSortedAccordingTo(java.util.Comparator.comparingLong(E820Map.Entry::address));
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> map.withReserved(0x100_0000L, 4096))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("overlaps RAM");
+    }
+
+    @Test
     void highestFitIsPageAlignedBelowTheLimitAndAboveTheFloor() {
         E820Map map = E820Map.forRam(256 * MIB);
         assertThat(map.highestFit(10_000, 64 * MIB, 256 * MIB)).isEqualTo(256 * MIB - 0x3000);

@@ -259,6 +259,17 @@ class VirtioBlockTest {
     }
 
     @Test
+    void stateSurvivesSaveAndRestore() throws IOException {
+        start(false, FEATURES);
+        VirtioBlock block = (VirtioBlock) function.device();
+        VirtioBlockState state = block.save();
+        assertThat(state.activeFeatures()).isEqualTo(FEATURES & driver.deviceFeatures());
+        VirtioBlock copy = new VirtioBlock(backend, "hako-serial-1");
+        copy.restore(state);
+        assertThat(copy.save()).isEqualTo(state);
+    }
+
+    @Test
     void configurationSpaceDescribesTheDisk() throws IOException {
         start(false, FEATURES);
         long base = VirtioPciFunction.DEVICE_OFFSET;
