@@ -8,14 +8,9 @@ export JAVA_HOME="${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}"
 mib="${1:-1024}"
 kib="${2:-64}"
 work="$(mktemp -d)"
-cp="$work/classpath"
 trap 'rm -rf "$work"' EXIT
-cd "$here"
-./mvnw -q -B -o -pl hako-vmm -am test-compile dependency:build-classpath \
-  -Dmdep.outputFile="$cp" -Dmdep.includeScope=test >&2
-classes="$here/hako-vmm/target/test-classes:$here/hako-vmm/target/classes"
-for m in hako-core hako-sys hako-soft hako-kvm hako-devices; do classes="$classes:$here/$m/target/classes"; done
-"$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -cp "$classes:$(cat "$cp")" \
+classpath="$("$here/bench/test-classpath.sh" hako-vmm)"
+"$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -cp "$classpath" \
   dev.hako.vmm.image.disk.DiskSpeed "$work/hako.qcow2" "$mib" "$kib"
 
 count=$(( mib * 1024 / kib ))
