@@ -5,12 +5,6 @@
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export JAVA_HOME="${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}"
-cp="$(mktemp)"
-trap 'rm -f "$cp"' EXIT
-cd "$here"
-./mvnw -q -B -o -pl hako-kvm -am test-compile dependency:build-classpath \
-  -Dmdep.outputFile="$cp" -Dmdep.includeScope=test >&2
-classes="$here/hako-kvm/target/test-classes:$here/hako-kvm/target/classes"
-for m in hako-core hako-sys hako-soft hako-devices hako-testkit; do classes="$classes:$here/$m/target/classes"; done
-exec "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -cp "$classes:$(cat "$cp")" \
+classpath="$("$here/bench/test-classpath.sh" hako-kvm)"
+exec "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -cp "$classpath" \
   dev.hako.kvm.PortIoExitRate "$@"
