@@ -192,7 +192,7 @@ public final class DebianImageBuilder {
      */
     public static String fingerprint(DebianImageSpec spec) {
         DebianCustomization customization = new DebianCustomization(spec, new UUID(0, 0));
-        StringBuilder recipe = new StringBuilder("hako debian image 1\n");
+        StringBuilder recipe = new StringBuilder("hako debian image 2 (qcow2 disk)\n");
         Mmdebstrap.command(Path.of("mmdebstrap"), spec, Path.of("/system"), Path.of("/setup"))
                 .forEach(argument -> recipe.append(argument).append('\n'));
         for (Stage stage : Stage.values()) {
