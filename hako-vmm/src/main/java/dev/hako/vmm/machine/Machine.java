@@ -120,7 +120,7 @@ public final class Machine implements AutoCloseable {
         this.vcpuThreads = new VcpuThread[config.cpus()];
         long watchdogNanos = config.watchdog() == null ? 0 : config.watchdog().toNanos();
         for (int i = 0; i < config.cpus(); i++) {
-            VirtualCpu vcpu = vm.createVcpu(i, io, new ApicInterrupts(irqChip, i));
+            VirtualCpu vcpu = devices.add("vcpu" + i, vm.createVcpu(i, io, new ApicInterrupts(irqChip, i)));
             if (i == 0) {
                 vcpu.load(BootStates.toCpuState(boot));
             }

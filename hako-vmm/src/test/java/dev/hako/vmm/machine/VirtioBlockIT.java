@@ -1,5 +1,7 @@
 package dev.hako.vmm.machine;
 
+import dev.hako.vmm.image.disk.DiskFormat;
+import dev.hako.vmm.image.disk.DiskImages;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.hako.vmm.image.CpioWriter;
@@ -112,8 +114,8 @@ class VirtioBlockIT {
 
         RecordingConsole console = new RecordingConsole();
         ByteArrayOutputStream log = new ByteArrayOutputStream();
-        List<Disk> disks = List.of(new Disk(new RawImageFile(rw, false), "hako-rw-0"),
-                new Disk(new RawImageFile(ro, true), "hako-ro-1"));
+        List<Disk> disks = List.of(new Disk(DiskImages.open(rw, DiskFormat.RAW, false), "hako-rw-0"),
+                new Disk(DiskImages.open(ro, DiskFormat.RAW, true), "hako-ro-1"));
         MachineConfig config = new MachineConfig(kernel, initrdFile, CMDLINE + extraCmdline, 512L << 20, 1, "soft",
                 disks);
         int status;

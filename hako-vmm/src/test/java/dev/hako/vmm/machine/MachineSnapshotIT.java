@@ -1,0 +1,76 @@
+package dev.hako.vmm.machine;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.hako.core.state.Snapshotable;
+import dev.hako.vmm.image.DebianPackages;
+import dev.hako.vmm.image.DefaultGuest;
+import dev.hako.vmm.image.disk.DiskFormat;
+import dev.hako.vmm.image.disk.DiskImages;
+import dev.hako.vmm.image.disk.Qcow2Image;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The {@link Snapshotable} contract over every component of a booted machine (two vCPUs, the legacy devices, the
+ * interrupt controllers, the PCI bus and a virtio disk): the machine runs Debian's kernel for a while and stops;
+ * each component's save is restored into a freshly built machine of the same configuration, whose saves are then
+ * equal to the first ones, component by component.
+ */
+class MachineSnapshotIT {
+    @TempDir
+    Path work;
+
+    @Test
+    void everyComponentOfABootedMachineRoundTrips() throws Exception {
+        DebianPackages packages = DebianPackages.inDefaultCache();
+        Path initrd = DefaultGuest.cachedInitramfs(packages);
+        Path disk = work.resolve("disk.qcow2");
+        Qcow2Image.create(disk, 64L << 20, 16).close();
+
+        Map<String, Record> saved;
+        ByteArrayOutputStream log = new ByteArrayOutputStream();
+        RecordingConsole console = new RecordingConsole();
+        try (Machine m = Machine.create(config(packages.debianKernel(), initrd, disk), console,
+                new PrintStream(log, true))) {
+            assertThat(m.run(12, TimeUnit.SECONDS)).as("still running at the time limit; hako said: %s", log)
+                    .isEqualTo(-1);
+            assertThat(console.output()).as("the guest ran").contains("Linux version");
+            saved = saveAll(m);
+        }
+        assertThat(saved).containsKeys("vcpu0", "vcpu1", "irqchip", "com1", "pit", "rtc", "pci", "virtio-blk0");
+
+        try (Machine fresh = Machine.create(config(packages.debianKernel(), initrd, disk), new RecordingConsole(),
+                new PrintStream(new ByteArrayOutputStream(), true))) {
+            restoreAll(fresh, saved);
+            Map<String, Record> again = saveAll(fresh);
+            assertThat(again.keySet()).containsExactlyElementsOf(saved.keySet());
+            for (String id : saved.keySet()) {
+                assertThat(again.get(id)).as("component %s restored and saved again", id).isEqualTo(saved.get(id));
+            }
+        }
+    }
+
+    private static MachineConfig config(Path kernel, Path initrd, Path disk) throws Exception {
+        return new MachineConfig(kernel, initrd, DefaultGuest.CMDLINE, 256L << 20, 2, "soft",
+                List.of(new Disk(DiskImages.open(disk, DiskFormat.QCOW2, false), "snapshot-0")));
+    }
+
+    private static Map<String, Record> saveAll(Machine m) {
+        Map<String, Record> out = new LinkedHashMap<>();
+        m.devices().snapshotables().forEach((id, component) -> out.put(id, component.save()));
+        return out;
+    }
+
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    private static void restoreAll(Machine m, Map<String, Record> saved) {
+        m.devices().snapshotables().forEach((id, component) -> ((Snapshotable) component).restore(saved.get(id)));
+    }
+}
