@@ -5,6 +5,7 @@ import static dev.hako.vmm.image.disk.Qcow2Format.*;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.util.zip.DataFormatException;
 import java.util.zip.Inflater;
@@ -65,7 +66,7 @@ final class CompressedClusters {
                     + " end of the file");
         }
         file.read(offset, input, 0, length);
-        input.set(java.lang.foreign.ValueLayout.JAVA_BYTE, length, (byte) 0);
+        input.set(ValueLayout.JAVA_BYTE, length, (byte) 0);
         inflater.reset();
         inputBuffer.clear().limit((int) length + 1);
         outputBuffer.clear();

@@ -2,6 +2,7 @@ package dev.hako.vmm.image.disk;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
 
 /**
  * A bounded cache of cluster-sized metadata tables (L2 tables, refcount blocks), preallocated off-heap when the
@@ -36,7 +37,7 @@ final class MetadataCache {
         this.hostOffsets = new long[slots];
         this.lastUse = new long[slots];
         this.dirty = new boolean[slots];
-        java.util.Arrays.fill(keys, EMPTY);
+        Arrays.fill(keys, EMPTY);
     }
 
     MemorySegment memory() {

@@ -54,7 +54,12 @@ public final class Qcow2Image implements DiskImage {
     private long runHost;
     private long runAddress;
     private long runLength;
-    private boolean corrupt;
+    /**
+     * Why writing stopped, or null. After corrupt metadata is found or a write, zeroing or flush fails half-way
+     * (say ENOSPC after L2 entries already point to clusters whose data never arrived), the metadata in memory
+     * must not reach the disk: the image stays as its last consistent state on disk, and writes are refused.
+     */
+    private String failure;
     private boolean closed;
 
     private Qcow2Image(Path path, ImageFile file, Qcow2Header header, boolean readOnly, DiskImage backing)
@@ -176,7 +181,7 @@ public final class Qcow2Image implements DiskImage {
         while (length > 0) {
             long inCluster = offset & (clusterSize - 1);
             int n = (int) Math.min(length, clusterSize - inCluster);
-            long entry = checked(map.entry(offset));
+            long entry = checked(map.entry(offset), offset);
             int next;
             long from = offset;
             if ((entry & OFLAG_COMPRESSED) != 0) {
@@ -240,8 +245,10 @@ public final class Qcow2Image implements DiskImage {
         }
         try {
             writeClusters(offset, memory, memoryOffset, length);
-        } finally {
             issueRun();
+        } catch (IOException | RuntimeException e) {
+            fail(e);
+            throw e;
         }
     }
 
@@ -251,7 +258,7 @@ public final class Qcow2Image implements DiskImage {
             long inCluster = offset & (clusterSize - 1);
             long n = Math.min(length, clusterSize - inCluster);
             int slot = map.tableForWrite(offset);
-            long entry = checked(map.entryAt(slot, offset));
+            long entry = checked(map.entryAt(slot, offset), offset);
             if ((entry & (OFLAG_COMPRESSED | OFLAG_ZERO)) == 0 && (entry & OFLAG_COPIED) != 0) {
                 addToRun(dataOffset(entry, offset) + inCluster, memory.address() + memoryOffset, n);
             } else {
@@ -344,8 +351,10 @@ public final class Qcow2Image implements DiskImage {
         checkRequest(offset, length);
         try {
             zeroRange(offset, length, unmap, false);
-        } finally {
             issueRun();
+        } catch (IOException | RuntimeException e) {
+            fail(e);
+            throw e;
         }
     }
 
@@ -355,8 +364,10 @@ public final class Qcow2Image implements DiskImage {
         checkRequest(offset, length);
         try {
             zeroRange(offset, length, true, true);
-        } finally {
             issueRun();
+        } catch (IOException | RuntimeException e) {
+            fail(e);
+            throw e;
         }
     }
 
@@ -386,7 +397,7 @@ public final class Qcow2Image implements DiskImage {
     }
 
     private void zeroCluster(long offset, boolean unmap) throws IOException {
-        long entry = checked(map.entry(offset));
+        long entry = checked(map.entry(offset), offset);
         boolean keep = version3 && !unmap && (entry & OFLAG_COMPRESSED) == 0 && (entry & OFLAG_COPIED) != 0
                 && (entry & OFFSET_MASK) != 0;
         long zeroed = keep ? dataOffset(entry, offset) | OFLAG_COPIED | OFLAG_ZERO
@@ -395,7 +406,7 @@ public final class Qcow2Image implements DiskImage {
             return;
         }
         int slot = map.tableForWrite(offset);
-        entry = checked(map.entryAt(slot, offset));
+        entry = checked(map.entryAt(slot, offset), offset);
         map.setEntry(slot, offset, zeroed);
         if (!keep) {
             releaseCluster(entry);
@@ -407,7 +418,19 @@ public final class Qcow2Image implements DiskImage {
         if (closed || readOnly) {
             return;
         }
-        commitMetadata();
+        checkWritable();
+        try {
+            commitMetadata();
+        } catch (IOException | RuntimeException e) {
+            fail(e);
+            throw e;
+        }
+    }
+
+    private void fail(Exception e) {
+        if (failure == null) {
+            failure = String.valueOf(e.getMessage());
+        }
     }
 
     /**
@@ -451,23 +474,23 @@ public final class Qcow2Image implements DiskImage {
     }
 
     /** An L2 entry, checked for what no valid image has. */
-    private long checked(long entry) throws IOException {
+    private long checked(long entry, long guestOffset) throws IOException {
         if ((entry & OFLAG_COMPRESSED) != 0) {
             return entry;
         }
         if ((entry & OFLAG_ZERO) != 0 && !version3) {
-            throw corruptEntry(-1, "has the zero flag, which version 2 images do not have");
+            throw corruptEntry(guestOffset, "has the zero flag, which version 2 images do not have");
         }
         if ((entry & OFFSET_MASK) == 0 && (entry & OFLAG_COPIED) != 0 && (entry & OFLAG_ZERO) == 0) {
-            throw corruptEntry(-1, "points into the image header (host offset 0)");
+            throw corruptEntry(guestOffset, "points into the image header (host offset 0)");
         }
         return entry;
     }
 
     private IOException corruptEntry(long guestOffset, String problem) {
-        corrupt = true;
-        return Qcow2Header.corrupt(file, "an L2 entry" + (guestOffset >= 0 ? " for guest offset " + guestOffset
-                : "") + " " + problem);
+        IOException e = Qcow2Header.corrupt(file, "the L2 entry for guest offset " + guestOffset + " " + problem);
+        fail(e);
+        return e;
     }
 
     private void checkRequest(long offset, long length) throws IOException {
@@ -484,8 +507,8 @@ public final class Qcow2Image implements DiskImage {
         if (readOnly) {
             throw new IOException(path + ": opened read-only");
         }
-        if (corrupt) {
-            throw new IOException(path + ": writes refused after finding corrupt metadata");
+        if (failure != null) {
+            throw new IOException(path + ": writes refused after an earlier failure (" + failure + ")");
         }
     }
 
@@ -496,10 +519,8 @@ public final class Qcow2Image implements DiskImage {
             return;
         }
         try {
-            if (!readOnly && !corrupt) {
+            if (!readOnly && failure == null) {
                 commitMetadata();
-                refcounts.writeback();
-                file.sync();
             }
         } finally {
             closed = true;

@@ -12,8 +12,9 @@ import java.util.Random;
 
 /**
  * The child process of {@link Qcow2CrashTest}: opens a qcow2 image and runs a deterministic stream of writes,
- * write-zeroes, discards and flushes until it is killed, logging "B i" before operation i starts and "F i" once
- * flush i has returned, so the parent knows which operations are durable and which may have half happened.
+ * write-zeroes, discards and flushes until it is killed or runs out of space, logging "B i" before operation i
+ * starts and "F i" once flush i has returned, so the parent knows which operations are durable and which may
+ * have half happened; out of space, it logs "E" with the error and "R" with the refusal of a last flush.
  */
 public final class CrashWriter {
     enum Kind { WRITE, ZEROES, DISCARD, FLUSH }
@@ -71,19 +72,35 @@ public final class CrashWriter {
             for (long i = 0; ; i++) {
                 Op op = Op.of(seed, i, disk.size());
                 log.write(("B " + i + "\n").getBytes(StandardCharsets.US_ASCII));
-                switch (op.kind()) {
-                    case WRITE -> {
-                        MemorySegment.copy(op.data(), 0, memory, ValueLayout.JAVA_BYTE, 0, op.length());
-                        disk.write(op.offset(), memory, 0, op.length());
-                    }
-                    case ZEROES -> disk.writeZeroes(op.offset(), op.length(), (op.dataSeed() & 1) == 0);
-                    case DISCARD -> disk.discard(op.offset(), op.length());
-                    case FLUSH -> {
+                try {
+                    run(op, disk, memory);
+                } catch (IOException e) {
+                    // Out of space (the test's file size limit): writing must stop, leaving the image consistent.
+                    log.write(("E " + e.getMessage() + "\n").getBytes(StandardCharsets.UTF_8));
+                    try {
                         disk.flush();
-                        log.write(("F " + i + "\n").getBytes(StandardCharsets.US_ASCII));
+                        log.write("FLUSHED AFTER FAILURE\n".getBytes(StandardCharsets.US_ASCII));
+                    } catch (IOException refused) {
+                        log.write(("R " + refused.getMessage() + "\n").getBytes(StandardCharsets.UTF_8));
                     }
+                    return;
+                }
+                if (op.kind() == Kind.FLUSH) {
+                    log.write(("F " + i + "\n").getBytes(StandardCharsets.US_ASCII));
                 }
             }
+        }
+    }
+
+    private static void run(Op op, DiskImage disk, MemorySegment memory) throws IOException {
+        switch (op.kind()) {
+            case WRITE -> {
+                MemorySegment.copy(op.data(), 0, memory, ValueLayout.JAVA_BYTE, 0, op.length());
+                disk.write(op.offset(), memory, 0, op.length());
+            }
+            case ZEROES -> disk.writeZeroes(op.offset(), op.length(), (op.dataSeed() & 1) == 0);
+            case DISCARD -> disk.discard(op.offset(), op.length());
+            case FLUSH -> disk.flush();
         }
     }
 }

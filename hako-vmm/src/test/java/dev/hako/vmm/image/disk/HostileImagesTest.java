@@ -7,12 +7,14 @@ import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -210,7 +212,7 @@ class HostileImagesTest {
         // Every refcount at its maximum: nothing there is free, so new clusters go past them.
         Files.write(image, good);
         byte[] full = new byte[CLUSTER];
-        java.util.Arrays.fill(full, (byte) 0xff);
+        Arrays.fill(full, (byte) 0xff);
         poke(image, block, ByteBuffer.wrap(full).position(CLUSTER));
         try (DiskImage disk = DiskImages.open(image, null, false); Arena arena = Arena.ofConfined()) {
             MemorySegment memory = arena.allocate(CLUSTER);
@@ -218,9 +220,10 @@ class HostileImagesTest {
             disk.write(3 << 20, memory, 0, CLUSTER);
             memory.fill((byte) 0);
             disk.read(3 << 20, memory, 0, CLUSTER);
-            assertThat(memory.get(java.lang.foreign.ValueLayout.JAVA_BYTE, 100)).isEqualTo((byte) 0x77);
+            assertThat(memory.get(ValueLayout.JAVA_BYTE, 100)).isEqualTo((byte) 0x77);
         }
-        assertThat(Files.size(image)).as("past the 2048 clusters the first block counts").isGreaterThan(2048L * CLUSTER);
+        assertThat(Files.size(image)).as("past the 2048 clusters the first block counts")
+                .isGreaterThan(2048L * CLUSTER);
     }
 
     @Test
@@ -258,7 +261,8 @@ class HostileImagesTest {
             for (int flips = 1 + random.nextInt(4); flips > 0; flips--) {
                 int at = random.nextBoolean() ? random.nextInt(4 * CLUSTER)
                         : (int) l2 + random.nextInt(CLUSTER);
-                bad[at] = random.nextInt(4) == 0 ? (byte) random.nextInt() : (byte) (bad[at] ^ (1 << random.nextInt(8)));
+                bad[at] = random.nextInt(4) == 0 ? (byte) random.nextInt()
+                        : (byte) (bad[at] ^ (1 << random.nextInt(8)));
             }
             Files.write(image, bad);
             failures += assertTimeoutPreemptively(Duration.ofSeconds(20), () -> exercise(image, random));

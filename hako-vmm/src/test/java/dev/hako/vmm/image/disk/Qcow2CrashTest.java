@@ -28,16 +28,18 @@ import org.junit.jupiter.params.provider.ValueSource;
  */
 class Qcow2CrashTest {
     private static final long SIZE = 16 << 20;
-    private static final int KILLS = 5;
+    private static final int KILLS = 4;
 
     @TempDir
     Path dir;
 
+    /** How the writer is stopped. */
+    enum Stop { AT_A_RANDOM_MOMENT, ON_A_CHOSEN_WRITE, BY_A_FULL_DISK }
+
     @ParameterizedTest
-    @ValueSource(strings = {"cluster_size=512,refcount_bits=64", "cluster_size=4096", "compat=0.10,cluster_size=1024",
-            "overlay"})
+    @ValueSource(strings = {"cluster_size=512,refcount_bits=64", "compat=0.10,cluster_size=1024", "overlay"})
     void writersKilledAtRandomMomentsLeaveConsistentImages(String options) throws Exception {
-        crashRepeatedly(options, false);
+        stopRepeatedly(options, Stop.AT_A_RANDOM_MOMENT);
     }
 
     /**
@@ -52,10 +54,20 @@ class Qcow2CrashTest {
         } catch (IOException e) {
             Assumptions.abort("strace is not installed: no syscall fault injection");
         }
-        crashRepeatedly(options, true);
+        stopRepeatedly(options, Stop.ON_A_CHOSEN_WRITE);
     }
 
-    private void crashRepeatedly(String options, boolean atWrite) throws Exception {
+    /**
+     * A file size limit (RLIMIT_FSIZE) makes a write fail half-way through an update, as a full disk would: the
+     * writer gets an IOException, its next flush is refused, and what is on disk stays consistent.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"cluster_size=512,refcount_bits=64", "overlay"})
+    void writersThatRunOutOfSpaceLeaveConsistentImages(String options) throws Exception {
+        stopRepeatedly(options, Stop.BY_A_FULL_DISK);
+    }
+
+    private void stopRepeatedly(String options, Stop stop) throws Exception {
         Path image = dir.resolve("crash.qcow2");
         long clusterSize;
         if (options.equals("overlay")) {
@@ -74,19 +86,27 @@ class Qcow2CrashTest {
         for (int kill = 0; kill < KILLS; kill++) {
             long seed = random.nextLong();
             Path log = dir.resolve("log-" + kill);
-            int killAt = atWrite ? 1 + random.nextInt(3000) : 0;
-            Process writer = startWriter(image, seed, log, killAt);
-            if (atWrite) {
-                writer.waitFor(10, TimeUnit.SECONDS);
-            } else {
+            int limit = switch (stop) {
+                case AT_A_RANDOM_MOMENT -> 0;
+                case ON_A_CHOSEN_WRITE -> 1 + random.nextInt(3000);
+                case BY_A_FULL_DISK -> (int) (Files.size(image) / 1024) + 64 + random.nextInt(1024);
+            };
+            Process writer = startWriter(image, seed, log, stop, limit);
+            if (stop == Stop.AT_A_RANDOM_MOMENT) {
                 waitForLine(log, "READY", writer);
                 Thread.sleep(150 + random.nextInt(1200));
+            } else {
+                writer.waitFor(20, TimeUnit.SECONDS);
             }
             writer.descendants().forEach(ProcessHandle::destroyForcibly);
             writer.destroyForcibly();
             assertThat(writer.waitFor(30, TimeUnit.SECONDS)).isTrue();
+            if (stop == Stop.BY_A_FULL_DISK) {
+                String written = Files.readString(log);
+                assertThat(written).contains("EFBIG").contains("R ").contains("writes refused");
+            }
 
-            List<String> lines = Files.exists(log) ? Files.readAllLines(log, StandardCharsets.US_ASCII) : List.of();
+            List<String> lines = Files.exists(log) ? Files.readAllLines(log, StandardCharsets.UTF_8) : List.of();
             long lastFlush = -1;
             long lastBegun = -1;
             for (String line : lines) {
@@ -96,7 +116,7 @@ class Qcow2CrashTest {
                     lastBegun = Long.parseLong(line.substring(2));
                 }
             }
-            if (!atWrite) {
+            if (stop == Stop.AT_A_RANDOM_MOMENT) {
                 assertThat(lastFlush).as("the writer flushed at least once before it was killed").isPositive();
             }
             boolean[] uncertain = new boolean[(int) SIZE];
@@ -129,13 +149,18 @@ class Qcow2CrashTest {
         }
     }
 
-    /** The writer; with {@code killAtWrite} > 0, strace kills it on entering its that-many-th pwrite64. */
-    private static Process startWriter(Path image, long seed, Path log, int killAtWrite) throws Exception {
+    /**
+     * The writer, stopped by {@code stop}: strace kills it on entering its {@code limit}-th pwrite64, or its files
+     * may not grow past {@code limit} KiB.
+     */
+    private static Process startWriter(Path image, long seed, Path log, Stop stop, int limit) throws Exception {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         List<String> command = new ArrayList<>();
-        if (killAtWrite > 0) {
+        if (stop == Stop.ON_A_CHOSEN_WRITE) {
             command.addAll(List.of("strace", "-f", "-qq", "-o", "/dev/null", "-e", "trace=pwrite64",
-                    "-e", "inject=pwrite64:signal=KILL:when=" + killAtWrite));
+                    "-e", "inject=pwrite64:signal=KILL:when=" + limit));
+        } else if (stop == Stop.BY_A_FULL_DISK) {
+            command.addAll(List.of("bash", "-c", "ulimit -f " + limit + " && exec \"$0\" \"$@\""));
         }
         command.addAll(List.of(java, "--enable-native-access=ALL-UNNAMED", "-Xshare:auto",
                 "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"),

@@ -15,6 +15,8 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
 import java.util.Random;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -118,7 +120,7 @@ class QemuMadeImagesTest {
         Files.write(raw, data);
         Path image = path("compressed.qcow2");
         QemuTools.img("convert", "-q", "-c", "-O", "qcow2", "-o", options, raw.toString(), image.toString());
-        java.util.regex.Matcher compressedShare = java.util.regex.Pattern.compile("([0-9.]+)% compressed clusters")
+        Matcher compressedShare = Pattern.compile("([0-9.]+)% compressed clusters")
                 .matcher(QemuTools.img("check", image.toString()));
         assertThat(compressedShare.find()).isTrue();
         assertThat(Double.parseDouble(compressedShare.group(1))).as("share of compressed clusters").isGreaterThan(50);

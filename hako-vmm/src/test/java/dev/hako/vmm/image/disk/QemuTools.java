@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -72,8 +73,8 @@ final class QemuTools {
     static byte[] contents(Path image, Path scratch) throws IOException, InterruptedException {
         Path raw = scratch.resolve("converted-" + System.nanoTime() + ".raw");
         img("convert", "-O", "raw", image.toString(), raw.toString());
-        byte[] bytes = java.nio.file.Files.readAllBytes(raw);
-        java.nio.file.Files.delete(raw);
+        byte[] bytes = Files.readAllBytes(raw);
+        Files.delete(raw);
         return bytes;
     }
 }
