@@ -6,6 +6,7 @@ import dev.hako.vmm.image.DebianPackages;
 import dev.hako.vmm.image.DefaultGuest;
 import dev.hako.vmm.machine.Machine;
 import dev.hako.vmm.machine.MachineConfig;
+import dev.hako.vmm.machine.VirtioDevices;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -44,11 +45,20 @@ final class RunCommand implements Callable<Integer> {
                     + "and soft otherwise (default: ${DEFAULT-VALUE}).")
     String accel;
 
+    @Option(names = "--rng", paramLabel = "RATE", arity = "0..1", fallbackValue = "4M",
+            description = "A virtio-rng entropy device (the guest's /dev/hwrng) fed by the host's getrandom, "
+                    + "at most RATE bytes per second (default 4M), e.g. --rng or --rng=1M.")
+    String rng;
+
     @Override
     public Integer call() throws Exception {
         long bytes;
+        VirtioDevices virtio = VirtioDevices.NONE;
         try {
             bytes = SizeArgument.parse("--memory", memory);
+            if (rng != null) {
+                virtio = virtio.withRng(SizeArgument.parse("--rng", rng));
+            }
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }
@@ -78,7 +88,8 @@ final class RunCommand implements Callable<Integer> {
         if (initrdFile != null) {
             requireFile(initrdFile, "--initrd");
         }
-        MachineConfig config = new MachineConfig(kernelFile, initrdFile, cmdline, bytes, cpus, accel);
+        MachineConfig config = new MachineConfig(kernelFile, initrdFile, cmdline, bytes, cpus, accel)
+                .withVirtio(virtio);
         Machine[] machine = new Machine[1];
         StdioConsole console = new StdioConsole(System.in, System.out, () -> machine[0].stop("quit from the console"));
         try {
