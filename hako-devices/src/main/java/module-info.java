@@ -7,4 +7,5 @@ module dev.hako.devices {
     exports dev.hako.devices.pci;
     exports dev.hako.devices.virtio;
     exports dev.hako.devices.virtio.blk;
+    exports dev.hako.devices.virtio.rng;
 }

@@ -37,4 +37,12 @@ public interface VirtioDevice {
 
     /** Device reset (§2.4): back to the state before the driver touched it. */
     void reset();
+
+    /**
+     * Called once by the transport that carries this device, before the guest runs: a device with host-side
+     * input or host-side controls keeps {@code transport} to call {@link VirtioTransport#processFromHost} and
+     * {@link VirtioTransport#configChanged} from its own threads.
+     */
+    default void connect(VirtioTransport transport) {
+    }
 }

@@ -26,8 +26,10 @@ import java.util.function.Consumer;
  * does not have reads back as NO_VECTOR), INTx with the ISR when MSI-X is off, and DEVICE_NEEDS_RESET for a guest
  * that breaks the protocol, and the PCI configuration access capability (§4.1.4.9: a window in configuration space
  * onto the BAR, for drivers that cannot map it). Queue notifications are processed on the notifying vCPU's thread,
- * as QEMU does without I/O threads. Not implemented: the legacy interface, packed queues, VIRTIO_F_RING_RESET,
- * notification data.
+ * as QEMU does without I/O threads; work the host starts ({@link #processFromHost}: console input, vsock sockets,
+ * timers) runs on the host's thread under the same lock, so a device's {@code process} never runs on two threads at
+ * once and its completions and interrupts are ordered with the driver's. Not implemented: the legacy interface,
+ * packed queues, VIRTIO_F_RING_RESET, notification data.
  *
  * <p>Guest control: every common configuration field, the ISR (read to acknowledge), the device configuration
  * through the device, the MSI-X table, and the rings in guest memory. Accesses to the BAR are serialised here and
@@ -120,6 +122,7 @@ public final class VirtioPciFunction implements PciFunction, VirtioTransport, Sn
         config.writable(pciCfgCapability + CAP_PCI_CFG_DATA, 4, -1);
         this.msix = new MsixTable(config, queueCount + 1, 0, MSIX_TABLE_OFFSET, MSIX_PBA_OFFSET, msiSink);
         this.bar0 = PciBar.memory64(BAR_SIZE, barDevice);
+        device.connect(this);
     }
 
     /** struct virtio_pci_cap: vendor capability with cfg_type, bar, offset and length. */
@@ -250,7 +253,7 @@ public final class VirtioPciFunction implements PciFunction, VirtioTransport, Sn
         interrupt(configVector, ISR_CONFIG);
     }
 
-    /** The device's configuration changed (§2.5.1): a new generation and the configuration interrupt. */
+    @Override
     public synchronized void configChanged() {
         configGeneration = (configGeneration + 1) & 0xFF;
         if ((status & VirtioFeatures.STATUS_DRIVER_OK) != 0) {
@@ -315,6 +318,13 @@ public final class VirtioPciFunction implements PciFunction, VirtioTransport, Sn
             } else if (offset >= NOTIFY_OFFSET && offset < NOTIFY_OFFSET + (long) queues.length * NOTIFY_MULTIPLIER) {
                 notifyQueue((int) (offset - NOTIFY_OFFSET) / NOTIFY_MULTIPLIER);
             }
+        }
+    }
+
+    @Override
+    public synchronized void processFromHost(int queue) {
+        if (queue >= 0 && queue < queues.length) {
+            notifyQueue(queue);
         }
     }
 

@@ -25,4 +25,18 @@ public interface VirtioTransport {
 
     /** Whether the device may still serve requests (DRIVER_OK and not DEVICE_NEEDS_RESET). */
     boolean live();
+
+    /**
+     * The device's configuration space changed on the host's initiative (§2.5.1): a new configuration generation
+     * and the configuration interrupt. Callable from any thread.
+     */
+    void configChanged();
+
+    /**
+     * The device has work for queue {@code queue} that the host, not the driver, started (input arrived, a timer
+     * fired): runs {@link VirtioDevice#process} under the transport's lock, exactly as a driver notification
+     * would, when the device is live and the queue enabled. Callable from any thread; a device must not call it
+     * from inside {@code process}.
+     */
+    void processFromHost(int queue);
 }

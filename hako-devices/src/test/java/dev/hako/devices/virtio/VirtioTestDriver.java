@@ -3,6 +3,7 @@ package dev.hako.devices.virtio;
 import dev.hako.core.bus.MmioDevice;
 import dev.hako.core.memory.GuestMemory;
 import dev.hako.devices.pci.PciHeader;
+import java.util.Arrays;
 
 /**
  * A guest virtio driver in miniature, for tests: it talks to a {@link VirtioPciFunction} through its BAR and
@@ -15,8 +16,11 @@ public final class VirtioTestDriver {
     public final GuestMemory memory;
     public final VirtioPciFunction function;
     private final MmioDevice bar;
+    /** Queue q's rings sit at DESC, AVAIL and USED plus q times this (room for 256 entries each). */
+    public static final long QUEUE_STRIDE = 0x1000;
+    private final int[] sizes = new int[8];
+    private final int[] availIdx = new int[8];
     private int size;
-    private int availIdx;
 
     public VirtioTestDriver(GuestMemory memory, VirtioPciFunction function) {
         this.memory = memory;
@@ -54,7 +58,7 @@ public final class VirtioTestDriver {
     /** ACKNOWLEDGE, DRIVER, the features, FEATURES_OK; returns whether the device kept FEATURES_OK. */
     public boolean negotiate(long features) {
         status(0);
-        availIdx = 0;
+        Arrays.fill(availIdx, 0);
         status(VirtioFeatures.STATUS_ACKNOWLEDGE);
         status(VirtioFeatures.STATUS_ACKNOWLEDGE | VirtioFeatures.STATUS_DRIVER);
         common(VirtioPciFunction.DRIVER_FEATURE_SELECT, 4, 0);
@@ -65,25 +69,33 @@ public final class VirtioTestDriver {
         return (status() & VirtioFeatures.STATUS_FEATURES_OK) != 0;
     }
 
-    /** Queue {@code queue} of {@code size} entries at DESC/AVAIL/USED, zeroed, with MSI-X vector {@code vector}. */
+    /**
+     * Queue {@code queue} of {@code size} entries at DESC/AVAIL/USED (plus {@code queue * QUEUE_STRIDE}), zeroed,
+     * with MSI-X vector {@code vector}.
+     */
     public void setupQueue(int queue, int size, int vector) {
-        this.size = size;
-        memory.fill(DESC, 16L * size, (byte) 0);
-        memory.fill(AVAIL, 6 + 2L * size, (byte) 0);
-        memory.fill(USED, 6 + 8L * size, (byte) 0);
+        if (queue == 0) {
+            this.size = size;
+        }
+        sizes[queue] = size;
+        long shift = queue * QUEUE_STRIDE;
+        memory.fill(DESC + shift, 16L * size, (byte) 0);
+        memory.fill(AVAIL + shift, 6 + 2L * size, (byte) 0);
+        memory.fill(USED + shift, 6 + 8L * size, (byte) 0);
         common(VirtioPciFunction.QUEUE_SELECT, 2, queue);
         common(VirtioPciFunction.QUEUE_SIZE, 2, size);
         common(VirtioPciFunction.QUEUE_MSIX_VECTOR, 2, vector);
-        common(VirtioPciFunction.QUEUE_DESC, 4, DESC);
+        common(VirtioPciFunction.QUEUE_DESC, 4, DESC + shift);
         common(VirtioPciFunction.QUEUE_DESC + 4, 4, 0);
-        common(VirtioPciFunction.QUEUE_DRIVER, 8, AVAIL);
-        common(VirtioPciFunction.QUEUE_DEVICE, 4, USED);
+        common(VirtioPciFunction.QUEUE_DRIVER, 8, AVAIL + shift);
+        common(VirtioPciFunction.QUEUE_DEVICE, 4, USED + shift);
         common(VirtioPciFunction.QUEUE_ENABLE, 2, 1);
     }
 
     /** For a driver that attaches to rings another driver set up. */
     public void setupQueueSizeForReading(int size) {
         this.size = size;
+        sizes[0] = size;
     }
 
     public void driverOk() {
@@ -126,11 +138,34 @@ public final class VirtioTestDriver {
         descriptor(DESC, index, address, length, flags, next);
     }
 
-    /** Puts {@code head} in the available ring and publishes it. */
+    /** Puts {@code head} in queue 0's available ring and publishes it. */
     public void publish(int head) {
-        memory.setU16(AVAIL + 4 + 2L * (availIdx % size), head);
-        availIdx = (availIdx + 1) & 0xFFFF;
-        memory.setU16(AVAIL + 2, availIdx);
+        publish(0, head);
+    }
+
+    /** Descriptor {@code index} of queue {@code queue}'s table. */
+    public void queueDescriptor(int queue, int index, long address, long length, int flags, int next) {
+        descriptor(DESC + queue * QUEUE_STRIDE, index, address, length, flags, next);
+    }
+
+    /** Puts {@code head} in queue {@code queue}'s available ring and publishes it. */
+    public void publish(int queue, int head) {
+        long avail = AVAIL + queue * QUEUE_STRIDE;
+        memory.setU16(avail + 4 + 2L * (availIdx[queue] % sizes[queue]), head);
+        availIdx[queue] = (availIdx[queue] + 1) & 0xFFFF;
+        memory.setU16Release(avail + 2, availIdx[queue]);
+    }
+
+    public int usedIdx(int queue) {
+        return memory.getU16Acquire(USED + queue * QUEUE_STRIDE + 2);
+    }
+
+    public long usedId(int queue, int i) {
+        return memory.getU32(USED + queue * QUEUE_STRIDE + 4 + 8L * (i % sizes[queue]));
+    }
+
+    public long usedLength(int queue, int i) {
+        return memory.getU32(USED + queue * QUEUE_STRIDE + 8 + 8L * (i % sizes[queue]));
     }
 
     public void kick(int queue) {

@@ -13,6 +13,7 @@ import dev.hako.vmm.image.disk.DiskImages;
 import dev.hako.vmm.machine.Disk;
 import dev.hako.vmm.machine.Machine;
 import dev.hako.vmm.machine.MachineConfig;
+import dev.hako.vmm.machine.VirtioDevices;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -88,12 +89,25 @@ final class RunCommand implements Callable<Integer> {
                     + "neither halts nor touches a device; 0 turns the watchdog off (default: ${DEFAULT-VALUE}).")
     String watchdog;
 
+    @Option(names = "--rng", paramLabel = "RATE", arity = "0..1", fallbackValue = "4M",
+            description = "A virtio-rng entropy device (the guest's /dev/hwrng) fed by the host's getrandom, "
+                    + "at most RATE bytes per second (default 4M), e.g. --rng or --rng=1M.")
+    String rng;
+
     @Override
     public Integer call() throws Exception {
         Bundle bundle = loadBundle();
         long bytes = memory != null ? memoryBytes() : bundle != null ? bundle.memoryBytes() : MachineConfig.DEFAULT_MEMORY;
         int vcpus = cpus != null ? cpus : bundle != null ? bundle.cpus() : 1;
         Duration watchdogLimit = watchdogLimit();
+        VirtioDevices virtio = VirtioDevices.NONE;
+        if (rng != null) {
+            try {
+                virtio = virtio.withRng(SizeArgument.parse("--rng", rng));
+            } catch (IllegalArgumentException e) {
+                throw CommandError.usage(e.getMessage());
+            }
+        }
         // A kernel of the user's own replaces the bundle's kernel, initrd and command line together.
         boolean bundleBoots = bundle != null && kernel == null;
         Path kernelFile = bundleBoots ? bundle.kernelFile() : kernel;
@@ -141,7 +155,7 @@ final class RunCommand implements Callable<Integer> {
         }
         List<Disk> opened = openDisks(diskOptions);
         MachineConfig config = new MachineConfig(kernelFile, initrdFile, cmdline, bytes, vcpus, accel, opened,
-                watchdogLimit);
+                watchdogLimit, virtio);
         Machine[] machine = new Machine[1];
         StdioConsole console = new StdioConsole(System.in, System.out, () -> machine[0].stop("quit from the console"));
         try {

@@ -26,8 +26,11 @@ import dev.hako.devices.pci.PciBar;
 import dev.hako.devices.pci.PciFunction;
 import dev.hako.devices.pci.PciHeader;
 import dev.hako.devices.pci.PciRoot;
+import dev.hako.devices.virtio.VirtioDevice;
 import dev.hako.devices.virtio.VirtioPciFunction;
 import dev.hako.devices.virtio.blk.VirtioBlock;
+import dev.hako.devices.virtio.rng.VirtioRng;
+import dev.hako.sys.HostRandom;
 import dev.hako.sys.Mman;
 import dev.hako.vmm.boot.BootSpec;
 import dev.hako.vmm.boot.BootState;
@@ -106,6 +109,7 @@ public final class Machine implements AutoCloseable {
         for (int i = 0; i < config.disks().size(); i++) {
             addDisk("virtio-blk" + i, config.disks().get(i));
         }
+        addVirtioDevices(config.virtio());
 
         long rsdp = AcpiTables.write(memory, acpi).rsdp();
         byte[] initrd = config.initrd() == null ? new byte[0]
@@ -225,10 +229,22 @@ public final class Machine implements AutoCloseable {
     }
 
     private void addDisk(String id, Disk disk) {
-        VirtioBlock block = devices.add(id + "-device", new VirtioBlock(disk.backend(), disk.serial()));
-        VirtioPciFunction function = new VirtioPciFunction(id, memory, block, irqChip::deliverMsi);
+        addVirtio(id, new VirtioBlock(disk.backend(), disk.serial()));
+    }
+
+    private void addVirtioDevices(VirtioDevices virtio) {
+        if (virtio.rngBytesPerSecond() > 0) {
+            addVirtio("virtio-rng", new VirtioRng(HostRandom::fill, timers, virtio.rngBytesPerSecond()));
+        }
+    }
+
+    /** {@code device} (in the table as {@code id-device}) on its own virtio PCI function {@code id}. */
+    private <T extends VirtioDevice> T addVirtio(String id, T device) {
+        devices.add(id + "-device", device);
+        VirtioPciFunction function = new VirtioPciFunction(id, memory, device, irqChip::deliverMsi);
         resources.allocateMsiVectors(id, function.msix().vectors());
         addPciFunction(id, function);
+        return device;
     }
 
     private IrqLine isaIrq(String owner, int irq) {

@@ -6,12 +6,12 @@ import java.util.List;
 
 /**
  * What the user asked for: the kernel, an optional initrd, the command line, RAM in bytes, vCPUs, the
- * accelerator, the disks (virtio-blk, in PCI slot order: the first is the guest's /dev/vda), and the watchdog's
- * limit (how much CPU time a vCPU may spend making no progress; zero for no watchdog, see {@link Machine}).
- * {@link Machine} validates it.
+ * accelerator, the disks (virtio-blk, in PCI slot order: the first is the guest's /dev/vda), the watchdog's
+ * limit (how much CPU time a vCPU may spend making no progress; zero for no watchdog, see {@link Machine}) and the
+ * other virtio devices. {@link Machine} validates it.
  */
 public record MachineConfig(Path kernel, Path initrd, String cmdline, long memoryBytes, int cpus, String accel,
-        List<Disk> disks, Duration watchdog) {
+        List<Disk> disks, Duration watchdog, VirtioDevices virtio) {
     public static final long MIN_MEMORY = 16L << 20;
     public static final long DEFAULT_MEMORY = 512L << 20;
     /** Below the 32-bit MMIO hole that starts at 0xC0000000 (the IOAPIC and local APIC live above it). */
@@ -22,6 +22,17 @@ public record MachineConfig(Path kernel, Path initrd, String cmdline, long memor
 
     public MachineConfig {
         disks = List.copyOf(disks);
+        virtio = virtio == null ? VirtioDevices.NONE : virtio;
+    }
+
+    /** Disks and the watchdog, no other virtio devices. */
+    public MachineConfig(Path kernel, Path initrd, String cmdline, long memoryBytes, int cpus, String accel,
+            List<Disk> disks, Duration watchdog) {
+        this(kernel, initrd, cmdline, memoryBytes, cpus, accel, disks, watchdog, VirtioDevices.NONE);
+    }
+
+    public MachineConfig withVirtio(VirtioDevices devices) {
+        return new MachineConfig(kernel, initrd, cmdline, memoryBytes, cpus, accel, disks, watchdog, devices);
     }
 
     /** No disks, the default watchdog. */
