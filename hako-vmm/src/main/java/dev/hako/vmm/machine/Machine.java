@@ -91,6 +91,7 @@ public final class Machine implements AutoCloseable {
             KernelFormatException {
         this.config = validate(config);
         this.log = log;
+        clock.pause(); // guest time starts when the machine runs
         this.ramMapping = Mman.reserve(config.memoryBytes(), Mman.PROT_READ | Mman.PROT_WRITE);
         this.memory = new GuestMemory(ramMapping);
         AcpiSpec acpi = AcpiSpec.standard(config.cpus());
@@ -273,6 +274,7 @@ public final class Machine implements AutoCloseable {
 
     /** Runs with a time limit; returns -1 (and stops the guest) if it is still running then. */
     public int run(long timeout, TimeUnit unit) throws InterruptedException {
+        clock.resume();
         timerThread.start();
         for (VcpuThread t : vcpuThreads) {
             t.thread().start();
@@ -342,6 +344,8 @@ public final class Machine implements AutoCloseable {
                 return;
             }
         }
+        // A stopped machine is paused: its components' state no longer changes, and it can be saved.
+        clock.pause();
     }
 
     private void runTimers() {
