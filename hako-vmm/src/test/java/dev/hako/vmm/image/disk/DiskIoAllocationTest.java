@@ -19,7 +19,12 @@ import org.junit.jupiter.api.io.TempDir;
  * backing file, write-zeroes, discards and flushes.
  */
 class DiskIoAllocationTest {
-    private static final int ROUNDS = 20_000;
+    private static final int ROUNDS = 10_000;
+    /**
+     * Measured windows; the quietest counts. A request that allocates shows in every window, while a one-off
+     * recompilation (whose interpreted frames allocate what compiled code does not) shows in one at most.
+     */
+    private static final int WINDOWS = 3;
 
     @TempDir
     Path dir;
@@ -38,11 +43,14 @@ class DiskIoAllocationTest {
             MemorySegment memory = arena.allocate(1 << 20, 4096);
             Random random = new Random(1);
             long[] cursor = {16 << 20};
-            traffic(disk, memory, random, cursor, ROUNDS / 4); // warm up: caches, class loading, JIT
-            long before = threads.getCurrentThreadAllocatedBytes();
-            traffic(disk, memory, random, cursor, ROUNDS);
-            long allocated = threads.getCurrentThreadAllocatedBytes() - before;
-            assertThat(cursor[0]).as("the measured rounds allocated new clusters").isGreaterThan(64 << 20);
+            traffic(disk, memory, random, cursor, ROUNDS); // warm up: caches, class loading, JIT
+            long allocated = Long.MAX_VALUE;
+            for (int window = 0; window < WINDOWS; window++) {
+                long before = threads.getCurrentThreadAllocatedBytes();
+                traffic(disk, memory, random, cursor, ROUNDS);
+                allocated = Math.min(allocated, threads.getCurrentThreadAllocatedBytes() - before);
+            }
+            assertThat(cursor[0]).as("the measured rounds allocated new clusters").isGreaterThan(128 << 20);
             assertThat(allocated).as("bytes allocated by %d rounds of requests", ROUNDS).isLessThan(16_000);
         }
     }
@@ -54,10 +62,13 @@ class DiskIoAllocationTest {
         try (DiskImage disk = DiskImages.open(image, DiskFormat.RAW, false); Arena arena = Arena.ofConfined()) {
             MemorySegment memory = arena.allocate(1 << 16, 4096);
             Random random = new Random(2);
-            rawTraffic(disk, memory, random, ROUNDS / 4);
-            long before = threads.getCurrentThreadAllocatedBytes();
             rawTraffic(disk, memory, random, ROUNDS);
-            long allocated = threads.getCurrentThreadAllocatedBytes() - before;
+            long allocated = Long.MAX_VALUE;
+            for (int window = 0; window < WINDOWS; window++) {
+                long before = threads.getCurrentThreadAllocatedBytes();
+                rawTraffic(disk, memory, random, ROUNDS);
+                allocated = Math.min(allocated, threads.getCurrentThreadAllocatedBytes() - before);
+            }
             assertThat(allocated).as("bytes allocated by %d rounds of requests", ROUNDS).isLessThan(16_000);
         }
     }
