@@ -66,7 +66,10 @@ class DebianSystemIT {
     private static String boot(Bundle bundle, Path disk, List<String> commands, String expected) throws Exception {
         RecordingConsole console = new RecordingConsole();
         ByteArrayOutputStream log = new ByteArrayOutputStream();
-        MachineConfig config = new MachineConfig(bundle.kernelFile(), bundle.initrdFile(), bundle.cmdline(),
+        // systemd waits 90 s for a device by default; on a loaded host the soft CPU's udev may take longer for
+        // ttyS0, and the serial getty the test types into would then not start.
+        String cmdline = bundle.cmdline() + " systemd.default_device_timeout_sec=900";
+        MachineConfig config = new MachineConfig(bundle.kernelFile(), bundle.initrdFile(), cmdline,
                 bundle.memoryBytes(), bundle.cpus(), "soft",
                 List.of(new Disk(DiskImages.open(disk, DiskFormat.QCOW2, false), "hako-it-0")));
         try (Machine m = Machine.create(config, console, new PrintStream(log, true))) {
