@@ -34,7 +34,7 @@ import picocli.CommandLine.Parameters;
         exitCodeList = {
             "0:the bundle is complete",
             "1:a step failed (mmdebstrap, mkfs.ext4, I/O); nothing is left behind",
-            "2:wrong usage: a bad option, or DIR exists and is not empty",
+            "64:wrong usage: a bad option, or DIR exists and is not empty",
             "3:not root",
             "4:a host tool is missing (the message names the Debian package)",
             "5:no network: the Debian mirror cannot be reached",
@@ -42,7 +42,7 @@ import picocli.CommandLine.Parameters;
             "130:interrupted (Ctrl-C); nothing is left behind"})
 final class ImageCreateCommand implements Callable<Integer> {
     static final int FAILED = 1;
-    static final int USAGE = 2;
+    static final int USAGE = ExitStatus.USAGE;
     static final int NOT_ROOT = 3;
     static final int MISSING_TOOL = 4;
     static final int NO_NETWORK = 5;
