@@ -28,6 +28,16 @@ final class RecordingConsole implements CharBackend {
         return output.toString();
     }
 
+    /** The last {@code lines} lines of the output, for a failure message that a truncated CI log still shows. */
+    String tail(int lines) {
+        String all = output();
+        int at = all.length();
+        for (int i = 0; i < lines && at > 0; i++) {
+            at = all.lastIndexOf('\n', at - 1);
+        }
+        return all.substring(Math.max(at, 0));
+    }
+
     /** Waits until the output contains {@code text} after position {@code from}; returns its index or -1. */
     int await(String text, int from, Duration timeout) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
