@@ -8,4 +8,6 @@ module dev.hako.devices {
     exports dev.hako.devices.virtio;
     exports dev.hako.devices.virtio.blk;
     exports dev.hako.devices.virtio.rng;
+    exports dev.hako.devices.virtio.console;
+    exports dev.hako.devices.virtio.balloon;
 }

@@ -1,6 +1,7 @@
 package dev.hako.mgmt.cli;
 
 import dev.hako.vmm.boot.KernelFormatException;
+import dev.hako.vmm.host.FileConsole;
 import dev.hako.vmm.host.HostFile;
 import dev.hako.vmm.host.StdioConsole;
 import dev.hako.vmm.host.UnusableFileException;
@@ -94,6 +95,17 @@ final class RunCommand implements Callable<Integer> {
                     + "at most RATE bytes per second (default 4M), e.g. --rng or --rng=1M.")
     String rng;
 
+    @Option(names = "--virtio-console", paramLabel = "stdio|FILE",
+            description = "A virtio console whose port is the guest's /dev/hvc0: on hako's own terminal (stdio: "
+                    + "the terminal's input then goes to hvc0 instead of ttyS0) or appended to FILE, e.g. "
+                    + "--virtio-console stdio --append \"console=hvc0\".")
+    String virtioConsole;
+
+    @Option(names = "--balloon", paramLabel = "SIZE", arity = "0..1", fallbackValue = "0",
+            description = "A virtio memory balloon (statistics, deflate on OOM) that starts SIZE large, taking that "
+                    + "much RAM back from the guest (default 0), e.g. --balloon or --balloon=256M.")
+    String balloon;
+
     @Override
     public Integer call() throws Exception {
         Bundle bundle = loadBundle();
@@ -104,6 +116,13 @@ final class RunCommand implements Callable<Integer> {
         if (rng != null) {
             try {
                 virtio = virtio.withRng(SizeArgument.parse("--rng", rng));
+            } catch (IllegalArgumentException e) {
+                throw CommandError.usage(e.getMessage());
+            }
+        }
+        if (balloon != null) {
+            try {
+                virtio = virtio.withBalloon("0".equals(balloon.trim()) ? 0 : SizeArgument.parse("--balloon", balloon));
             } catch (IllegalArgumentException e) {
                 throw CommandError.usage(e.getMessage());
             }
@@ -158,7 +177,14 @@ final class RunCommand implements Callable<Integer> {
                 watchdogLimit, virtio);
         Machine[] machine = new Machine[1];
         StdioConsole console = new StdioConsole(System.in, System.out, () -> machine[0].stop("quit from the console"));
+        FileConsole hvcFile = null;
         try {
+            if ("stdio".equals(virtioConsole)) {
+                config = config.withVirtio(config.virtio().withConsole(console));
+            } else if (virtioConsole != null) {
+                hvcFile = openConsoleFile(virtioConsole);
+                config = config.withVirtio(config.virtio().withConsole(hvcFile));
+            }
             machine[0] = Machine.create(config, console, console.messages(System.err));
         } catch (KernelFormatException | UnusableFileException | IllegalArgumentException e) {
             closeAll(opened);
@@ -168,7 +194,7 @@ final class RunCommand implements Callable<Integer> {
             throw CommandError.unavailable("cannot set up the machine: " + (e instanceof IOException io
                     ? HostFile.describe(io) : e.getMessage()));
         }
-        try (Machine m = machine[0]; console) {
+        try (Machine m = machine[0]; console; FileConsole closedLast = hvcFile) {
             console.start();
             return m.run();
         }
@@ -197,6 +223,17 @@ final class RunCommand implements Callable<Integer> {
             return Bundle.load(bundleDirectory);
         } catch (BundleFormatException e) {
             throw CommandError.usage(e.getMessage());
+        }
+    }
+
+    private static FileConsole openConsoleFile(String file) {
+        try {
+            return new FileConsole(Path.of(file));
+        } catch (IOException e) {
+            throw CommandError.usage("--virtio-console " + file + ": cannot open for appending ("
+                    + HostFile.describe(e) + ")");
+        } catch (RuntimeException e) {
+            throw CommandError.usage("--virtio-console " + file + ": " + e.getMessage());
         }
     }
 

@@ -28,7 +28,9 @@ import dev.hako.devices.pci.PciHeader;
 import dev.hako.devices.pci.PciRoot;
 import dev.hako.devices.virtio.VirtioDevice;
 import dev.hako.devices.virtio.VirtioPciFunction;
+import dev.hako.devices.virtio.balloon.VirtioBalloon;
 import dev.hako.devices.virtio.blk.VirtioBlock;
+import dev.hako.devices.virtio.console.VirtioConsole;
 import dev.hako.devices.virtio.rng.VirtioRng;
 import dev.hako.sys.HostRandom;
 import dev.hako.sys.Mman;
@@ -236,6 +238,13 @@ public final class Machine implements AutoCloseable {
     private void addVirtioDevices(VirtioDevices virtio) {
         if (virtio.rngBytesPerSecond() > 0) {
             addVirtio("virtio-rng", new VirtioRng(HostRandom::fill, timers, virtio.rngBytesPerSecond()));
+        }
+        if (virtio.console() != null) {
+            addVirtio("virtio-console", new VirtioConsole(virtio.console()));
+        }
+        if (virtio.balloonBytes() >= 0) {
+            addVirtio("virtio-balloon", new VirtioBalloon((gpa, length) -> Mman.discard(ramMapping, gpa, length),
+                    config.memoryBytes(), virtio.balloonBytes()));
         }
     }
 
