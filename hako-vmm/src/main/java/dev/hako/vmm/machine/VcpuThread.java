@@ -19,7 +19,7 @@ final class VcpuThread implements Runnable {
     private static final long RFLAGS_IF = 1L << 9;
     private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
 
-    private final Machine machine;
+    private final MachineExit machineExit;
     private final int index;
     private final VirtualCpu vcpu;
     private final IrqChip chip;
@@ -28,8 +28,9 @@ final class VcpuThread implements Runnable {
     private final VcpuProgress progress;
     private final Thread thread;
 
-    VcpuThread(Machine machine, int index, VirtualCpu vcpu, IrqChip chip, MachineIo io, VcpuProgress progress) {
-        this.machine = machine;
+    VcpuThread(MachineExit machineExit, int index, VirtualCpu vcpu, IrqChip chip, MachineIo io,
+            VcpuProgress progress) {
+        this.machineExit = machineExit;
         this.index = index;
         this.vcpu = vcpu;
         this.chip = chip;
@@ -67,7 +68,7 @@ final class VcpuThread implements Runnable {
             if (index != 0 && !awaitStartup()) {
                 return;
             }
-            while (!machine.stopping()) {
+            while (!machineExit.stopping()) {
                 VcpuExit exit = vcpu.run();
                 switch (exit) {
                     case VcpuExit.Halted h -> {
@@ -78,15 +79,15 @@ final class VcpuThread implements Runnable {
                     }
                     case VcpuExit.Kicked k -> { }
                     case VcpuExit.Shutdown s -> {
-                        machine.guestFailed(index, "triple fault (" + s.reason() + ")", vcpu.state());
+                        machineExit.guestFailed(index, "triple fault (" + s.reason() + ")", vcpu.state());
                         return;
                     }
                     case VcpuExit.Reset r -> {
-                        machine.guestReset();
+                        machineExit.guestReset();
                         return;
                     }
                     case VcpuExit.Failed f -> {
-                        machine.guestFailed(index, f.reason(), vcpu.state());
+                        machineExit.guestFailed(index, f.reason(), vcpu.state());
                         return;
                     }
                     case VcpuExit.DebugTrap d -> { }
@@ -96,12 +97,12 @@ final class VcpuThread implements Runnable {
                 }
             }
         } catch (RuntimeException | Error e) {
-            machine.guestFailed(index, "vCPU thread died: " + e, null);
+            machineExit.guestFailed(index, "vCPU thread died: " + e, null);
         }
     }
 
     private void sleepUntilInterrupt() {
-        while (!machine.stopping() && !vcpu.interruptPending()) {
+        while (!machineExit.stopping() && !vcpu.interruptPending()) {
             answerWhileIdle();
             LockSupport.parkNanos(this, IDLE_PARK_NANOS);
         }
@@ -112,7 +113,7 @@ final class VcpuThread implements Runnable {
         X86CpuState s = vcpu.state();
         if (progress.sample((s.rflags & RFLAGS_IF) != 0, s.halted, io.accesses(index),
                 THREADS.getCurrentThreadCpuTime())) {
-            machine.watchdogExpired(index, progress.reason(), s);
+            machineExit.watchdogExpired(index, progress.reason(), s);
             return false;
         }
         return true;
@@ -127,7 +128,7 @@ final class VcpuThread implements Runnable {
     /** An AP waits for INIT, then for a SIPI whose vector gives its real-mode start address. */
     private boolean awaitStartup() {
         boolean initSeen = false;
-        while (!machine.stopping()) {
+        while (!machineExit.stopping()) {
             initSeen |= chip.takeInit(index);
             if (initSeen) {
                 int vector = chip.takeSipi(index);

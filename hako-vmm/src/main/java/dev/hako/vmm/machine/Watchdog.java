@@ -10,13 +10,13 @@ import java.util.concurrent.locks.LockSupport;
 final class Watchdog {
     private static final long MIN_PERIOD = TimeUnit.MILLISECONDS.toNanos(10), MAX_PERIOD = TimeUnit.SECONDS.toNanos(1);
 
-    private final Machine machine;
+    private final MachineExit machineExit;
     private final VcpuThread[] vcpus;
     private final long periodNanos;
     private final Thread thread;
 
-    Watchdog(Machine machine, VcpuThread[] vcpus, long limitNanos) {
-        this.machine = machine;
+    Watchdog(MachineExit machineExit, VcpuThread[] vcpus, long limitNanos) {
+        this.machineExit = machineExit;
         this.vcpus = vcpus;
         this.periodNanos = Math.clamp(limitNanos / 8, MIN_PERIOD, MAX_PERIOD);
         this.thread = Thread.ofPlatform().name("watchdog").daemon().unstarted(this::run);
@@ -31,7 +31,7 @@ final class Watchdog {
     }
 
     private void run() {
-        while (!machine.stopping() && !Thread.currentThread().isInterrupted()) {
+        while (!machineExit.stopping() && !Thread.currentThread().isInterrupted()) {
             LockSupport.parkNanos(this, periodNanos);
             for (VcpuThread vcpu : vcpus) {
                 vcpu.askForProgress();

@@ -1,0 +1,266 @@
+package dev.hako.vmm.machine;
+
+import dev.hako.core.accel.Accelerator;
+import dev.hako.core.accel.VirtualCpu;
+import dev.hako.core.accel.VirtualMachine;
+import dev.hako.core.bus.MmioBus;
+import dev.hako.core.bus.PioBus;
+import dev.hako.core.memory.GuestMemory;
+import dev.hako.core.time.NanoTimeClock;
+import dev.hako.core.time.TimerQueue;
+import dev.hako.core.time.VirtualClock;
+import dev.hako.core.bus.PioDevice;
+import dev.hako.core.irq.IrqLine;
+import dev.hako.devices.backend.CharBackend;
+import dev.hako.devices.irqchip.IoApic;
+import dev.hako.devices.irqchip.LocalApic;
+import dev.hako.devices.irqchip.Pic8259;
+import dev.hako.devices.irqchip.UserspaceIrqChip;
+import dev.hako.devices.legacy.AcpiPm;
+import dev.hako.devices.legacy.CmosRtc;
+import dev.hako.devices.legacy.I8042;
+import dev.hako.devices.legacy.Pit8254;
+import dev.hako.devices.legacy.Uart16550;
+import dev.hako.devices.pci.PciBar;
+import dev.hako.devices.pci.PciFunction;
+import dev.hako.devices.pci.PciHeader;
+import dev.hako.devices.pci.PciRoot;
+import dev.hako.devices.virtio.VirtioDevice;
+import dev.hako.devices.virtio.VirtioPciFunction;
+import dev.hako.devices.virtio.balloon.VirtioBalloon;
+import dev.hako.devices.virtio.blk.VirtioBlock;
+import dev.hako.devices.virtio.console.VirtioConsole;
+import dev.hako.devices.virtio.rng.VirtioRng;
+import dev.hako.sys.HostRandom;
+import dev.hako.sys.Mman;
+import dev.hako.vmm.boot.BootSpec;
+import dev.hako.vmm.boot.BootState;
+import dev.hako.vmm.boot.E820Map;
+import dev.hako.vmm.boot.KernelFormatException;
+import dev.hako.vmm.boot.KernelLoaders;
+import dev.hako.vmm.firmware.AcpiSpec;
+import dev.hako.vmm.firmware.AcpiTables;
+import dev.hako.vmm.firmware.PciHostSpec;
+import dev.hako.vmm.host.HostFile;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * Turns a {@link MachineConfig} into a {@link Machine}: reserves guest RAM, wires the legacy devices, the
+ * interrupt controllers, the PCI host bridge and the PCI functions the configuration asks for, writes the ACPI
+ * tables, loads the kernel, and creates the vCPUs. Every component goes into the {@link DeviceTable} under an
+ * id, and every port range, MMIO range, IRQ, PCI slot, BAR and MSI vector comes from the
+ * {@link ResourceAllocator}, which refuses a second claim: wiring is written once, here.
+ *
+ * <p>A builder builds one machine. The checks that need no RAM (the configuration, the accelerator, the kernel's
+ * and initrd's files) run before any is reserved, so a mistake costs nothing.
+ */
+public final class MachineBuilder {
+    private static final int COM1 = 0x3F8, COM1_IRQ = 4;
+    /** MSI-X vectors all PCI functions together may have (the split irqchip's route table in KVM is 4096). */
+    private static final int MSI_VECTOR_LIMIT = 1024;
+
+    private final MachineConfig config;
+    private final CharBackend console;
+    private final PrintStream log;
+    private final MachineExit exit;
+    private final VirtualClock clock = new NanoTimeClock();
+    private final TimerQueue timers = new TimerQueue(clock);
+    private final PioBus pio = new PioBus();
+    private final MmioBus mmio = new MmioBus();
+    private final DeviceTable devices = new DeviceTable();
+    private MemorySegment ramMapping;
+    private GuestMemory memory;
+    private ResourceAllocator resources;
+    private UserspaceIrqChip irqChip;
+    private PciRoot pci;
+
+    public MachineBuilder(MachineConfig config, CharBackend console, PrintStream log) {
+        this.config = validate(config);
+        this.console = console;
+        this.log = log;
+        this.exit = new MachineExit(log);
+    }
+
+    /** Builds the machine and loads the kernel; nothing runs until {@link Machine#run}. */
+    public Machine build() throws IOException, KernelFormatException {
+        if (ramMapping != null) {
+            throw new IllegalStateException("a MachineBuilder builds one machine");
+        }
+        AcceleratorChoice.requireAvailable(config.accel());
+        // Fail on a bad kernel or initrd before reserving guest RAM.
+        KernelLoaders.forFile(config.kernel(), config.memoryBytes(), ramLimit(config));
+        if (config.initrd() != null) {
+            HostFile.requireReadable(config.initrd(), "initrd", config.memoryBytes(), ramLimit(config));
+        }
+        clock.pause(); // guest time starts when the machine runs
+        ramMapping = Mman.reserve(config.memoryBytes(), Mman.PROT_READ | Mman.PROT_WRITE);
+        try {
+            return wire();
+        } catch (IOException | RuntimeException | Error e) {
+            Mman.release(ramMapping);
+            throw e;
+        }
+    }
+
+    private Machine wire() throws IOException, KernelFormatException {
+        memory = new GuestMemory(ramMapping);
+        AcpiSpec acpi = AcpiSpec.standard(config.cpus());
+        PciHostSpec host = acpi.pci();
+        resources = new ResourceAllocator(PciRoot.SLOTS, host.ioStart(), host.ioEnd(), host.mmio32Start(),
+                host.mmio32End(), host.mmio64Start(), host.mmio64End(), MSI_VECTOR_LIMIT);
+        addIrqChip();
+        addLegacyDevices(acpi);
+        pci = addPciRoot(host);
+        for (int i = 0; i < config.disks().size(); i++) {
+            Disk disk = config.disks().get(i);
+            addVirtio("virtio-blk" + i, new VirtioBlock(disk.backend(), disk.serial()));
+        }
+        addVirtioDevices(config.virtio());
+
+        long rsdp = AcpiTables.write(memory, acpi).rsdp();
+        byte[] initrd = config.initrd() == null ? new byte[0]
+                : HostFile.read(config.initrd(), "initrd", config.memoryBytes(), ramLimit(config));
+        E820Map memoryMap = E820Map.forRam(config.memoryBytes()).withReserved(host.ecamBase(), host.ecamSize());
+        BootState boot = KernelLoaders.forFile(config.kernel(), config.memoryBytes(), ramLimit(config))
+                .load(memory, new BootSpec(config.cmdline(), initrd, rsdp, memoryMap));
+
+        VirtualMachine vm = AcceleratorChoice.forName(config.accel(), log).createVm(memory, clock);
+        MachineIo io = new MachineIo(pio, mmio, config.cpus());
+        VcpuThread[] vcpuThreads = new VcpuThread[config.cpus()];
+        long watchdogNanos = config.watchdog() == null ? 0 : config.watchdog().toNanos();
+        for (int i = 0; i < config.cpus(); i++) {
+            VirtualCpu vcpu = devices.add("vcpu" + i, vm.createVcpu(i, io, new ApicInterrupts(irqChip, i)));
+            if (i == 0) {
+                vcpu.load(BootStates.toCpuState(boot));
+            }
+            VcpuThread t = new VcpuThread(exit, i, vcpu, irqChip, io,
+                    watchdogNanos > 0 ? new VcpuProgress(watchdogNanos) : null);
+            vcpuThreads[i] = t;
+            irqChip.setKick(i, t::wake);
+        }
+        Watchdog watchdog = watchdogNanos > 0 ? new Watchdog(exit, vcpuThreads, watchdogNanos) : null;
+        return new Machine(config, log, ramMapping, clock, timers, devices, vm, vcpuThreads, watchdog, exit);
+    }
+
+    private static String ramLimit(MachineConfig config) {
+        return "the guest's " + HostFile.human(config.memoryBytes()) + " of RAM";
+    }
+
+    private static MachineConfig validate(MachineConfig c) {
+        if (c.memoryBytes() < MachineConfig.MIN_MEMORY || c.memoryBytes() > MachineConfig.MAX_MEMORY) {
+            throw new IllegalArgumentException(String.format("memory of %d bytes is outside %d MiB..%d MiB",
+                    c.memoryBytes(), MachineConfig.MIN_MEMORY >> 20, MachineConfig.MAX_MEMORY >> 20));
+        }
+        if (c.watchdog() != null && c.watchdog().isNegative()) {
+            throw new IllegalArgumentException("watchdog limit " + c.watchdog() + " is negative");
+        }
+        if (c.cpus() < 1 || c.cpus() > MachineConfig.MAX_CPUS) {
+            throw new IllegalArgumentException("--cpus " + c.cpus() + " is outside 1.." + MachineConfig.MAX_CPUS);
+        }
+        if (!AcceleratorChoice.isKnown(c.accel())) {
+            throw new IllegalArgumentException("accelerator '" + c.accel() + "' is not available (soft, kvm, auto)");
+        }
+        return c;
+    }
+
+    private void addIrqChip() {
+        irqChip = devices.add("irqchip", new UserspaceIrqChip(config.cpus(), timers, Accelerator.TSC_HZ));
+        resources.claimPorts("irqchip", Pic8259.MASTER_PORT, 2);
+        resources.claimPorts("irqchip", Pic8259.SLAVE_PORT, 2);
+        resources.claimPorts("irqchip", Pic8259.ELCR_PORT, 2);
+        resources.claimMmio("irqchip", IoApic.DEFAULT_BASE, IoApic.MMIO_SIZE);
+        resources.claimMmio("irqchip", LocalApic.DEFAULT_BASE, LocalApic.PAGE_SIZE);
+        irqChip.registerOn(pio, mmio);
+    }
+
+    private void addLegacyDevices(AcpiSpec acpi) {
+        Uart16550 com1 = devices.add("com1", new Uart16550(isaIrq("com1", COM1_IRQ), console));
+        ports("com1", COM1, 8, com1);
+        Pit8254 pit = devices.add("pit", new Pit8254(timers, isaIrq("pit", Pit8254.IRQ)));
+        ports("pit", Pit8254.BASE_PORT, Pit8254.PORT_COUNT, pit);
+        ports("pit", Pit8254.PORT_B, 1, pit.portB());
+        CmosRtc rtc = devices.add("rtc", CmosRtc.fromHostClock(timers, isaIrq("rtc", CmosRtc.IRQ)));
+        rtc.setMemorySize(config.memoryBytes(), 0);
+        ports("rtc", CmosRtc.BASE_PORT, CmosRtc.PORT_COUNT, rtc);
+        I8042 i8042 = devices.add("i8042", new I8042(isaIrq("i8042", I8042.KEYBOARD_IRQ),
+                isaIrq("i8042", I8042.AUX_IRQ), exit::guestReset));
+        ports("i8042", I8042.DATA_PORT, 1, i8042.dataPort());
+        ports("i8042", I8042.COMMAND_PORT, 1, i8042.commandPort());
+        // The FADT describes a machine always in ACPI mode (no SMI command port), a 32-bit PM timer, no GPE0.
+        AcpiPm pm = devices.add("acpi-pm", new AcpiPm(timers, isaIrq("acpi-pm", acpi.sciIrq()), acpi.s5SleepType(),
+                true, true, 0, exit::guestPowerOff, exit::guestReset));
+        ports("acpi-pm", acpi.pm1aEventPort(), AcpiSpec.PM1_EVT_LEN, pm.eventBlock());
+        ports("acpi-pm", acpi.pm1aControlPort(), AcpiSpec.PM1_CNT_LEN, pm.controlBlock());
+        ports("acpi-pm", acpi.pmTimerPort(), AcpiSpec.PM_TMR_LEN, pm.timerBlock());
+        ports("acpi-pm", acpi.resetPort(), 1, pm.resetRegister());
+    }
+
+    private PciRoot addPciRoot(PciHostSpec host) {
+        PciRoot root = devices.add("pci", new PciRoot(pio, mmio, irqChip::gsi));
+        ports("pci", PciRoot.CONFIG_ADDRESS_PORT, 1, root.configAddressPort());
+        ports("pci", PciRoot.CONFIG_DATA_PORT, PciRoot.CONFIG_DATA_PORTS, root.configDataPort());
+        resources.claimMmio("pci", host.ecamBase(), host.ecamSize());
+        mmio.register(host.ecamBase(), host.ecamSize(), root.ecam());
+        for (int i = 0; i < PciRoot.INTX_GSIS; i++) {
+            resources.claimIrq("pci", PciRoot.INTX_FIRST_GSI + i);
+        }
+        return root;
+    }
+
+    /**
+     * Puts {@code function} in the next free slot and places its BARs in the host bridge's windows, as firmware
+     * does before the OS runs; returns the slot.
+     */
+    private int addPciFunction(String id, PciFunction function) {
+        devices.add(id, function);
+        int slot = resources.allocateSlot(id);
+        pci.attach(slot, function);
+        for (int i = 0; i < PciHeader.BAR_COUNT; i++) {
+            PciBar bar = function.bar(i);
+            if (bar != null) {
+                long address = switch (bar.kind()) {
+                    case IO -> resources.allocateIoBar(bar.size());
+                    case MEMORY_32 -> resources.allocateMmio32Bar(bar.size());
+                    case MEMORY_64 -> resources.allocateMmio64Bar(bar.size());
+                };
+                pci.placeBar(slot, i, address);
+            }
+        }
+        pci.enableDecoding(slot);
+        return slot;
+    }
+
+    private void addVirtioDevices(VirtioDevices virtio) {
+        if (virtio.rngBytesPerSecond() > 0) {
+            addVirtio("virtio-rng", new VirtioRng(HostRandom::fill, timers, virtio.rngBytesPerSecond()));
+        }
+        if (virtio.console() != null) {
+            addVirtio("virtio-console", new VirtioConsole(virtio.console()));
+        }
+        if (virtio.balloonBytes() >= 0) {
+            addVirtio("virtio-balloon", new VirtioBalloon((gpa, length) -> Mman.discard(ramMapping, gpa, length),
+                    config.memoryBytes(), virtio.balloonBytes()));
+        }
+    }
+
+    /** {@code device} (in the table as {@code id-device}) on its own virtio PCI function {@code id}. */
+    private <T extends VirtioDevice> T addVirtio(String id, T device) {
+        devices.add(id + "-device", device);
+        VirtioPciFunction function = new VirtioPciFunction(id, memory, device, irqChip::deliverMsi);
+        resources.allocateMsiVectors(id, function.msix().vectors());
+        addPciFunction(id, function);
+        return device;
+    }
+
+    private IrqLine isaIrq(String owner, int irq) {
+        resources.claimIrq(owner, irq);
+        return irqChip.isaIrq(irq);
+    }
+
+    private void ports(String owner, int port, int count, PioDevice device) {
+        resources.claimPorts(owner, port, count);
+        pio.register(port, count, device);
+    }
+}

@@ -1,0 +1,74 @@
+package dev.hako.vmm.machine;
+
+import dev.hako.core.x86.X86CpuState;
+import java.io.PrintStream;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * How a machine's run ends: the first of the guest (power-off, reset, failure), the watchdog and the host to
+ * report an end sets the exit status and reason, prints the reason once, and releases {@link #await}. Devices and
+ * vCPU threads hold this, not the machine, so the builder can wire them before the machine exists.
+ */
+final class MachineExit {
+    private final PrintStream log;
+    private final CountDownLatch finished = new CountDownLatch(1);
+    private volatile boolean stopping;
+    private volatile int status = -1;
+    private volatile String reason;
+
+    MachineExit(PrintStream log) {
+        this.log = log;
+    }
+
+    boolean stopping() {
+        return stopping;
+    }
+
+    /** Stops every thread of the machine without setting a status (the machine is being torn down). */
+    void halt() {
+        stopping = true;
+    }
+
+    int status() {
+        return status;
+    }
+
+    String reason() {
+        return reason;
+    }
+
+    /** Waits for an end; false if {@code timeout} passed first. */
+    boolean await(long timeout, TimeUnit unit) throws InterruptedException {
+        return finished.await(timeout, unit);
+    }
+
+    void guestPowerOff() {
+        finish(Machine.EXIT_POWER_OFF, "guest powered off");
+    }
+
+    void guestReset() {
+        finish(Machine.EXIT_POWER_OFF, "guest reset (hako does not reboot)");
+    }
+
+    void guestFailed(int vcpu, String why, X86CpuState state) {
+        String dump = state == null ? "" : "\n" + RegisterDump.format(vcpu, state);
+        finish(why.startsWith("triple fault") ? Machine.EXIT_TRIPLE_FAULT : Machine.EXIT_FAILURE,
+                "vCPU " + vcpu + ": " + why + dump);
+    }
+
+    void watchdogExpired(int vcpu, String why, X86CpuState state) {
+        finish(Machine.EXIT_WATCHDOG, "vCPU " + vcpu + ": " + why + "\n" + RegisterDump.format(vcpu, state));
+    }
+
+    synchronized void finish(int exitStatus, String why) {
+        if (status != -1 || finished.getCount() == 0) {
+            return;
+        }
+        status = exitStatus;
+        reason = why;
+        log.println("hako: " + why);
+        stopping = true;
+        finished.countDown();
+    }
+}
