@@ -5,9 +5,7 @@ import dev.hako.soft.decode.Insn;
 import dev.hako.soft.decode.OpSpec;
 import dev.hako.soft.fault.CpuFault;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 
 /**
  * Decoded code, kept per guest address and dropped per host page when the page is written. A block is used
@@ -24,8 +22,8 @@ final class BlockCache {
     private static final int MAX_CHAIN = 8;
     private final Block[] fast = new Block[1 << FAST_BITS];
     /** The newest block at each linear address; older ones follow through {@link Block#sameLinear}. */
-    private final Map<Long, Block> blocks = new HashMap<>();
-    private final Map<Long, List<Block>> byPage = new HashMap<>();
+    private final LongMap<Block> blocks = new LongMap<>();
+    private final LongMap<List<Block>> byPage = new LongMap<>();
     private final Decoder decoder;
     /** The block being run, so a store into it can end it early. */
     Block running;
@@ -109,7 +107,11 @@ final class BlockCache {
     }
 
     private void onPage(long hostPage, Block b) {
-        List<Block> list = byPage.computeIfAbsent(hostPage, k -> new ArrayList<>());
+        List<Block> list = byPage.get(hostPage);
+        if (list == null) {
+            list = new ArrayList<>();
+            byPage.put(hostPage, list);
+        }
         list.add(b);
         if ((list.size() & 63) == 0) {
             list.removeIf(old -> !old.valid); // retired blocks of a page that is never written
