@@ -32,6 +32,7 @@ import dev.hako.devices.virtio.balloon.VirtioBalloon;
 import dev.hako.devices.virtio.blk.VirtioBlock;
 import dev.hako.devices.virtio.console.VirtioConsole;
 import dev.hako.devices.virtio.rng.VirtioRng;
+import dev.hako.devices.virtio.vsock.VirtioVsock;
 import dev.hako.sys.HostRandom;
 import dev.hako.sys.Mman;
 import dev.hako.vmm.boot.BootSpec;
@@ -85,6 +86,8 @@ public final class Machine implements AutoCloseable {
     private final Watchdog watchdog;
     private final CountDownLatch finished = new CountDownLatch(1);
     private final PrintStream log;
+    /** Closed with the machine: its host thread, sockets and socket file. */
+    private VirtioVsock vsock;
     private volatile boolean stopping;
     private volatile int exitStatus = -1;
     private volatile String exitReason;
@@ -114,30 +117,38 @@ public final class Machine implements AutoCloseable {
         }
         addVirtioDevices(config.virtio());
 
-        long rsdp = AcpiTables.write(memory, acpi).rsdp();
-        byte[] initrd = config.initrd() == null ? new byte[0]
-                : HostFile.read(config.initrd(), "initrd", config.memoryBytes(), ramLimit(config));
-        E820Map memoryMap = E820Map.forRam(config.memoryBytes()).withReserved(host.ecamBase(), host.ecamSize());
-        BootState boot = KernelLoaders.forFile(config.kernel(), config.memoryBytes(), ramLimit(config))
-                .load(memory, new BootSpec(config.cmdline(), initrd, rsdp, memoryMap));
+        try {
+            long rsdp = AcpiTables.write(memory, acpi).rsdp();
+            byte[] initrd = config.initrd() == null ? new byte[0]
+                    : HostFile.read(config.initrd(), "initrd", config.memoryBytes(), ramLimit(config));
+            E820Map memoryMap = E820Map.forRam(config.memoryBytes())
+                    .withReserved(host.ecamBase(), host.ecamSize());
+            BootState boot = KernelLoaders.forFile(config.kernel(), config.memoryBytes(), ramLimit(config))
+                    .load(memory, new BootSpec(config.cmdline(), initrd, rsdp, memoryMap));
 
-        Accelerator accelerator = AcceleratorChoice.forName(config.accel(), log);
-        this.vm = accelerator.createVm(memory, clock);
-        MachineIo io = new MachineIo(pio, mmio, config.cpus());
-        this.vcpuThreads = new VcpuThread[config.cpus()];
-        long watchdogNanos = config.watchdog() == null ? 0 : config.watchdog().toNanos();
-        for (int i = 0; i < config.cpus(); i++) {
-            VirtualCpu vcpu = devices.add("vcpu" + i, vm.createVcpu(i, io, new ApicInterrupts(irqChip, i)));
-            if (i == 0) {
-                vcpu.load(BootStates.toCpuState(boot));
+            Accelerator accelerator = AcceleratorChoice.forName(config.accel(), log);
+            this.vm = accelerator.createVm(memory, clock);
+            MachineIo io = new MachineIo(pio, mmio, config.cpus());
+            this.vcpuThreads = new VcpuThread[config.cpus()];
+            long watchdogNanos = config.watchdog() == null ? 0 : config.watchdog().toNanos();
+            for (int i = 0; i < config.cpus(); i++) {
+                VirtualCpu vcpu = devices.add("vcpu" + i, vm.createVcpu(i, io, new ApicInterrupts(irqChip, i)));
+                if (i == 0) {
+                    vcpu.load(BootStates.toCpuState(boot));
+                }
+                VcpuThread t = new VcpuThread(this, i, vcpu, irqChip, io,
+                        watchdogNanos > 0 ? new VcpuProgress(watchdogNanos) : null);
+                vcpuThreads[i] = t;
+                irqChip.setKick(i, t::wake);
             }
-            VcpuThread t = new VcpuThread(this, i, vcpu, irqChip, io,
-                    watchdogNanos > 0 ? new VcpuProgress(watchdogNanos) : null);
-            vcpuThreads[i] = t;
-            irqChip.setKick(i, t::wake);
+            this.timerThread = Thread.ofPlatform().name("timers").daemon().unstarted(this::runTimers);
+            this.watchdog = watchdogNanos > 0 ? new Watchdog(this, vcpuThreads, watchdogNanos) : null;
+        } catch (IOException | KernelFormatException | RuntimeException e) {
+            if (vsock != null) {
+                vsock.close();  // its socket file and thread would outlive a machine that was never built
+            }
+            throw e;
         }
-        this.timerThread = Thread.ofPlatform().name("timers").daemon().unstarted(this::runTimers);
-        this.watchdog = watchdogNanos > 0 ? new Watchdog(this, vcpuThreads, watchdogNanos) : null;
     }
 
     /** Builds the machine and loads the kernel; nothing runs until {@link #run}. */
@@ -245,6 +256,14 @@ public final class Machine implements AutoCloseable {
         if (virtio.balloonBytes() >= 0) {
             addVirtio("virtio-balloon", new VirtioBalloon((gpa, length) -> Mman.discard(ramMapping, gpa, length),
                     config.memoryBytes(), virtio.balloonBytes()));
+        }
+        if (virtio.vsockPath() != null) {
+            try {
+                vsock = addVirtio("virtio-vsock", new VirtioVsock(virtio.vsockCid(), virtio.vsockPath()));
+            } catch (IOException e) {
+                throw new IllegalArgumentException("vsock socket " + virtio.vsockPath() + ": cannot listen there ("
+                        + HostFile.describe(e) + ")");
+            }
         }
     }
 
@@ -373,6 +392,9 @@ public final class Machine implements AutoCloseable {
     public void close() {
         stopAll();
         vm.close();
+        if (vsock != null) {
+            vsock.close();
+        }
         for (Disk disk : config.disks()) {
             try {
                 disk.backend().close();
