@@ -51,14 +51,6 @@ final class ByteRing {
         }
     }
 
-    /** Appends {@code length} bytes of {@code source} from {@code from} (the caller checked {@link #space}). */
-    void put(byte[] source, int from, int length) {
-        for (int i = 0; i < length; i++) {
-            bytes[(start + count) % bytes.length] = source[from + i];
-            count++;
-        }
-    }
-
     /** Moves the oldest {@code length} bytes (at most {@link #size}) into guest memory at {@code gpa}. */
     void takeToGuest(GuestMemory memory, long gpa, int length) {
         int done = 0;

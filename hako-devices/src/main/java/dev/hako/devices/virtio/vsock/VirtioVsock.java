@@ -274,7 +274,7 @@ public final class VirtioVsock implements VirtioDevice, Snapshotable<VirtioVsock
                     return;
                 }
                 wakeHost |= c.toHost.isEmpty() && h.len > 0;
-                copyPayload(chain, memory, (int) h.len, c.toHost);
+                movePayload(chain, memory, (int) h.len, c.toHost, false);
                 c.rxCnt = (c.rxCnt + h.len) & 0xFFFF_FFFFL;
             }
             case VsockHeader.OP_CREDIT_UPDATE -> {
@@ -310,17 +310,28 @@ public final class VirtioVsock implements VirtioDevice, Snapshotable<VirtioVsock
         wakeHost = true;
     }
 
-    private static void copyPayload(DescriptorChain chain, GuestMemory memory, int length, ByteRing ring) {
+    /**
+     * Moves {@code length} payload bytes between {@code ring} and the chain's bytes after the header: from the
+     * readable segments into the ring ({@code toGuest} false), or from the ring into the writable ones.
+     */
+    private static void movePayload(DescriptorChain chain, GuestMemory memory, int length, ByteRing ring,
+            boolean toGuest) {
         long skip = VsockHeader.SIZE;
         int left = length;
-        for (int s = 0; s < chain.readableSegments() && left > 0; s++) {
+        int from = toGuest ? chain.readableSegments() : 0;
+        int to = toGuest ? chain.segments() : chain.readableSegments();
+        for (int s = from; s < to && left > 0; s++) {
             long segment = chain.length(s);
             if (skip >= segment) {
                 skip -= segment;
                 continue;
             }
             int n = (int) Math.min(segment - skip, left);
-            ring.putFromGuest(memory, chain.address(s) + skip, n);
+            if (toGuest) {
+                ring.takeToGuest(memory, chain.address(s) + skip, n);
+            } else {
+                ring.putFromGuest(memory, chain.address(s) + skip, n);
+            }
             left -= n;
             skip = 0;
         }
@@ -516,7 +527,7 @@ public final class VirtioVsock implements VirtioDevice, Snapshotable<VirtioVsock
                     Math.min(chain.writableBytes() - VsockHeader.SIZE, MAX_PAYLOAD));
             wakeHost |= c.toGuest.space() == 0;
             h.len = payload;
-            fillPayload(chain, memory, payload, c.toGuest);
+            movePayload(chain, memory, payload, c.toGuest, true);
             c.txCnt = (c.txCnt + payload) & 0xFFFF_FFFFL;
         } else if (c.owesShutdown && c.toGuest.isEmpty()) {
             h.op = VsockHeader.OP_SHUTDOWN;
@@ -527,22 +538,6 @@ public final class VirtioVsock implements VirtioDevice, Snapshotable<VirtioVsock
         }
         h.write(chain, memory);
         return payload;
-    }
-
-    private static void fillPayload(DescriptorChain chain, GuestMemory memory, int length, ByteRing ring) {
-        long skip = VsockHeader.SIZE;
-        int left = length;
-        for (int s = chain.readableSegments(); s < chain.segments() && left > 0; s++) {
-            long segment = chain.length(s);
-            if (skip >= segment) {
-                skip -= segment;
-                continue;
-            }
-            int n = (int) Math.min(segment - skip, left);
-            ring.takeToGuest(memory, chain.address(s) + skip, n);
-            left -= n;
-            skip = 0;
-        }
     }
 
     @Override
