@@ -10,4 +10,5 @@ module dev.hako.devices {
     exports dev.hako.devices.virtio.rng;
     exports dev.hako.devices.virtio.console;
     exports dev.hako.devices.virtio.balloon;
+    exports dev.hako.devices.virtio.vsock;
 }

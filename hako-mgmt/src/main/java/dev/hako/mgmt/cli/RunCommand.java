@@ -1,5 +1,6 @@
 package dev.hako.mgmt.cli;
 
+import dev.hako.devices.virtio.vsock.VirtioVsock;
 import dev.hako.vmm.boot.KernelFormatException;
 import dev.hako.vmm.host.FileConsole;
 import dev.hako.vmm.host.HostFile;
@@ -16,6 +17,9 @@ import dev.hako.vmm.machine.Machine;
 import dev.hako.vmm.machine.MachineConfig;
 import dev.hako.vmm.machine.VirtioDevices;
 import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -40,6 +44,8 @@ import picocli.CommandLine.Parameters;
                 "  hako run ~/vms/debian --disk data.qcow2    the same with a second disk (/dev/vdb)",
                 "  hako run --kernel bzImage --initrd rootfs.cpio --append 'console=ttyS0 root=/dev/vda' \\",
                 "           --disk root.raw,format=raw --memory 1G --cpus 2",
+                "  hako run --vsock 3,/tmp/v.sock             vsock: then `socat - UNIX-CONNECT:/tmp/v.sock`, "
+                        + "type CONNECT 5000",
                 "",
                 "Console:",
                 "The guest's first serial port is on standard input and output. On a terminal, Ctrl-A X ends the "
@@ -106,6 +112,14 @@ final class RunCommand implements Callable<Integer> {
                     + "much RAM back from the guest (default 0), e.g. --balloon or --balloon=256M.")
     String balloon;
 
+    @Option(names = "--vsock", paramLabel = "CID,PATH",
+            description = "A virtio-vsock device for guest CID (3 or more), Firecracker-style: a host program "
+                    + "connects to the UNIX socket PATH (created by hako; it must not exist) and writes "
+                    + "\"CONNECT <port>\\n\" to reach the guest's listener on that port (hako answers \"OK "
+                    + "<hostport>\\n\"); the guest's connections to CID 2 port P go to the socket PATH_P, "
+                    + "e.g. --vsock 3,/tmp/v.sock.")
+    String vsock;
+
     @Override
     public Integer call() throws Exception {
         Bundle bundle = loadBundle();
@@ -126,6 +140,9 @@ final class RunCommand implements Callable<Integer> {
             } catch (IllegalArgumentException e) {
                 throw CommandError.usage(e.getMessage());
             }
+        }
+        if (vsock != null) {
+            virtio = withVsock(virtio, vsock);
         }
         // A kernel of the user's own replaces the bundle's kernel, initrd and command line together.
         boolean bundleBoots = bundle != null && kernel == null;
@@ -198,6 +215,39 @@ final class RunCommand implements Callable<Integer> {
             console.start();
             return m.run();
         }
+    }
+
+    /** --vsock CID,PATH: a guest CID of at least 3 and a socket path whose directory exists and that is free. */
+    static VirtioDevices withVsock(VirtioDevices virtio, String text) {
+        int comma = text.indexOf(',');
+        if (comma < 0) {
+            throw CommandError.usage("--vsock " + text + ": expected CID,PATH, e.g. --vsock 3,/tmp/v.sock");
+        }
+        long cid;
+        try {
+            cid = Long.parseLong(text.substring(0, comma).trim());
+        } catch (NumberFormatException e) {
+            cid = -1;
+        }
+        if (cid < VirtioVsock.MIN_GUEST_CID || cid > VirtioVsock.MAX_GUEST_CID) {
+            throw CommandError.usage("--vsock " + text + ": the guest CID must be a number from "
+                    + VirtioVsock.MIN_GUEST_CID + " to " + VirtioVsock.MAX_GUEST_CID + " (0-2 are reserved)");
+        }
+        Path path;
+        try {
+            path = Path.of(text.substring(comma + 1));
+        } catch (InvalidPathException e) {
+            throw CommandError.usage("--vsock " + text + ": " + e.getMessage());
+        }
+        Path parent = path.toAbsolutePath().getParent();
+        if (text.substring(comma + 1).isEmpty() || parent == null || !Files.isDirectory(parent)) {
+            throw CommandError.usage("--vsock " + text + ": no directory " + parent + " for the socket");
+        }
+        if (Files.exists(path, LinkOption.NOFOLLOW_LINKS)) {
+            throw CommandError.usage("--vsock " + text + ": " + path + " exists already (hako creates the socket; "
+                    + "remove a stale one first)");
+        }
+        return virtio.withVsock(cid, path);
     }
 
     /** The --memory size between the machine's limits; errors quote what the user wrote. */

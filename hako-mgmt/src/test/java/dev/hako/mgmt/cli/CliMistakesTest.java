@@ -39,6 +39,24 @@ class CliMistakesTest {
     }
 
     @Test
+    void vsockWithAReservedCidOrAnUnusablePath() throws Exception {
+        String socket = dir.resolve("v.sock").toString();
+        CliResult.inProcess("run", "--kernel", kernel, "--vsock", "2," + socket)
+                .refusedWith(USAGE, "the guest CID must be a number from 3");
+        CliResult.inProcess("run", "--kernel", kernel, "--vsock", "three," + socket)
+                .refusedWith(USAGE, "the guest CID must be a number from 3");
+        CliResult.inProcess("run", "--kernel", kernel, "--vsock", socket).refusedWith(USAGE, "expected CID,PATH");
+        CliResult.inProcess("run", "--kernel", kernel, "--vsock", "3,/no/such/dir/v.sock")
+                .refusedWith(USAGE, "no directory /no/such/dir");
+        Files.writeString(dir.resolve("taken"), "x");
+        CliResult.inProcess("run", "--kernel", kernel, "--vsock", "3," + dir.resolve("taken"))
+                .refusedWith(USAGE, "exists already");
+        String tooLong = dir.resolve("s".repeat(120)).toString();
+        CliResult.inProcess("run", "--kernel", kernel, "--vsock", "3," + tooLong)
+                .refusedWith(USAGE, "cannot listen there");
+    }
+
+    @Test
     void initramfsIntoAMissingDirectory() {
         CliResult.inProcess("initramfs", "/no/such/dir/x.cpio").refusedWith(USAGE, "no directory /no/such/dir");
     }

@@ -9,6 +9,7 @@ import dev.hako.vmm.boot.KernelFormatException;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.lang.foreign.MemorySegment;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -32,6 +33,7 @@ public final class Machine implements AutoCloseable {
     private final VirtualClock clock;
     private final TimerQueue timers;
     private final DeviceTable devices;
+    private final List<AutoCloseable> hostResources;
     private final VirtualMachine vm;
     private final VcpuThread[] vcpuThreads;
     /** Null without a watchdog. */
@@ -40,13 +42,15 @@ public final class Machine implements AutoCloseable {
     private final Thread timerThread;
 
     Machine(MachineConfig config, PrintStream log, MemorySegment ramMapping, VirtualClock clock, TimerQueue timers,
-            DeviceTable devices, VirtualMachine vm, VcpuThread[] vcpuThreads, Watchdog watchdog, MachineExit exit) {
+            DeviceTable devices, List<AutoCloseable> hostResources, VirtualMachine vm, VcpuThread[] vcpuThreads,
+            Watchdog watchdog, MachineExit exit) {
         this.config = config;
         this.log = log;
         this.ramMapping = ramMapping;
         this.clock = clock;
         this.timers = timers;
         this.devices = devices;
+        this.hostResources = List.copyOf(hostResources);
         this.vm = vm;
         this.vcpuThreads = vcpuThreads;
         this.watchdog = watchdog;
@@ -133,6 +137,7 @@ public final class Machine implements AutoCloseable {
     public void close() {
         stopAll();
         vm.close();
+        closeAll(hostResources, log);
         for (Disk disk : config.disks()) {
             try {
                 disk.backend().close();
@@ -141,5 +146,16 @@ public final class Machine implements AutoCloseable {
             }
         }
         Mman.release(ramMapping);
+    }
+
+    /** Closes each of {@code resources}; a failure is reported and does not stop the others from closing. */
+    static void closeAll(List<AutoCloseable> resources, PrintStream log) {
+        for (AutoCloseable resource : resources) {
+            try {
+                resource.close();
+            } catch (Exception e) {
+                log.println("hako: closing " + resource + " failed: " + e.getMessage());
+            }
+        }
     }
 }

@@ -31,6 +31,7 @@ import dev.hako.devices.virtio.balloon.VirtioBalloon;
 import dev.hako.devices.virtio.blk.VirtioBlock;
 import dev.hako.devices.virtio.console.VirtioConsole;
 import dev.hako.devices.virtio.rng.VirtioRng;
+import dev.hako.devices.virtio.vsock.VirtioVsock;
 import dev.hako.sys.HostRandom;
 import dev.hako.sys.Mman;
 import dev.hako.vmm.boot.BootSpec;
@@ -45,6 +46,8 @@ import dev.hako.vmm.host.HostFile;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * Turns a {@link MachineConfig} into a {@link Machine}: reserves guest RAM, wires the legacy devices, the
@@ -70,6 +73,8 @@ public final class MachineBuilder {
     private final PioBus pio = new PioBus();
     private final MmioBus mmio = new MmioBus();
     private final DeviceTable devices = new DeviceTable();
+    /** Host resources of devices (threads, sockets, socket files), closed with the machine or a failed build. */
+    private final List<AutoCloseable> hostResources = new ArrayList<>();
     private MemorySegment ramMapping;
     private GuestMemory memory;
     private ResourceAllocator resources;
@@ -99,6 +104,7 @@ public final class MachineBuilder {
         try {
             return wire();
         } catch (IOException | RuntimeException | Error e) {
+            Machine.closeAll(hostResources, log);
             Mman.release(ramMapping);
             throw e;
         }
@@ -141,7 +147,8 @@ public final class MachineBuilder {
             irqChip.setKick(i, t::wake);
         }
         Watchdog watchdog = watchdogNanos > 0 ? new Watchdog(exit, vcpuThreads, watchdogNanos) : null;
-        return new Machine(config, log, ramMapping, clock, timers, devices, vm, vcpuThreads, watchdog, exit);
+        return new Machine(config, log, ramMapping, clock, timers, devices, hostResources, vm, vcpuThreads,
+                watchdog, exit);
     }
 
     private static String ramLimit(MachineConfig config) {
@@ -242,6 +249,17 @@ public final class MachineBuilder {
         if (virtio.balloonBytes() >= 0) {
             addVirtio("virtio-balloon", new VirtioBalloon((gpa, length) -> Mman.discard(ramMapping, gpa, length),
                     config.memoryBytes(), virtio.balloonBytes()));
+        }
+        if (virtio.vsockPath() != null) {
+            VirtioVsock vsock;
+            try {
+                vsock = new VirtioVsock(virtio.vsockCid(), virtio.vsockPath());
+            } catch (IOException e) {
+                throw new IllegalArgumentException("vsock socket " + virtio.vsockPath() + ": cannot listen there ("
+                        + HostFile.describe(e) + ")");
+            }
+            hostResources.add(vsock);
+            addVirtio("virtio-vsock", vsock);
         }
     }
 
