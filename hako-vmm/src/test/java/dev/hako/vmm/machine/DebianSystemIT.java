@@ -6,7 +6,6 @@ import dev.hako.vmm.image.Bundle;
 import dev.hako.vmm.image.DebianImageFixture;
 import dev.hako.vmm.image.disk.DiskFormat;
 import dev.hako.vmm.image.disk.DiskImages;
-import dev.hako.vmm.image.disk.Qcow2Image;
 import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
 import java.io.PrintStream;
@@ -39,16 +38,10 @@ class DebianSystemIT {
     @Test
     void bootsToMultiUserKeepsWhatItWritesAndLeavesTheBaseAlone() throws Exception {
         Bundle bundle = DebianImageFixture.image().bundle();
-        // The overlay's base is raw: the bundle's own disk when it is raw, else Debian's qemu-img makes one.
-        Path base = bundle.diskFile();
-        if (bundle.disk().format() != DiskFormat.RAW) {
-            base = work.resolve("base.raw");
-            assertThat(qemuImg("convert", "-f", bundle.disk().format().qemuName(), "-O", "raw",
-                    bundle.diskFile().toString(), base.toString())).isEmpty();
-        }
+        DebianOverlay.Disks disks = DebianOverlay.create(bundle, work);
+        Path base = disks.base();
+        Path overlay = disks.overlay();
         String baseDigest = sha256(base);
-        Path overlay = work.resolve("overlay.qcow2");
-        Qcow2Image.create(overlay, 0, 16, base.toAbsolutePath().toString(), DiskFormat.RAW).close();
 
         String first = boot(bundle, overlay, List.of(
                 "echo hako-it-$((6*7)) > /root/persisted && sync /root/persisted && echo written-$((1+1))",
