@@ -51,6 +51,7 @@ class DiskCrashIT {
             "(i=0; while :; do i=$((i+1)); d=/root/small/$((i/100)); mkdir -p $d; echo \"$i $RANDOM\" > $d/f$i;"
                     + " [ $((i%50)) -eq 0 ] && sync; done) &");
     private static final int SIGKILL_STATUS = 128 + 9;
+    private static final Pattern TERMINAL_CONTROL = Pattern.compile("\u001b\\[[0-9;?]*[A-Za-z]");
     private static final Pattern LSPCI_LINE = Pattern.compile("[0-9a-f]{2}:[0-9a-f]{2}\\.[0-7] .*");
 
     @TempDir
@@ -207,7 +208,9 @@ class DiskCrashIT {
 
     /** The console's text between the output lines {@code first} and {@code last} (not the typed commands). */
     private static String section(String console, String first, String last) {
-        String text = console.replace("\r", "");
+        // Bash switches bracketed paste on and off around each command line, so an output line can start with
+        // an escape sequence.
+        String text = TERMINAL_CONTROL.matcher(console.replace("\r", "")).replaceAll("");
         int from = text.indexOf("\n" + first + "\n");
         int to = text.indexOf("\n" + last + "\n", Math.max(from, 0));
         assertThat(from).as("'%s' on the console:%n%s", first, text).isNotNegative();
