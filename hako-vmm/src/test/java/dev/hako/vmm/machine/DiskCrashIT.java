@@ -7,20 +7,15 @@ import dev.hako.devices.pci.PciHeader;
 import dev.hako.devices.pci.PciRoot;
 import dev.hako.vmm.image.Bundle;
 import dev.hako.vmm.image.DebianImageFixture;
-import dev.hako.vmm.image.disk.DiskFormat;
-import dev.hako.vmm.image.disk.DiskImages;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
@@ -37,14 +32,8 @@ import org.junit.jupiter.api.io.TempDir;
  * every PCI function the machine built, each with its vendor and device IDs, and nothing else.
  */
 class DiskCrashIT {
-    private static final Duration BOOT = Duration.ofMinutes(8);
-    private static final Duration PROMPT_WAIT = Duration.ofMinutes(5);
     private static final Duration WRITING = Duration.ofMinutes(6);
     private static final long GROWTH = 64L << 20;
-    private static final String RUNNING = "hako: system is running";
-    private static final String PROMPT = "root@hako:~# ";
-    /** systemd's default device timeout (90 s) can pass before a loaded host's soft CPU brings up ttyS0. */
-    private static final String PATIENT_DEVICES = " systemd.default_device_timeout_sec=900";
     /** Writes that never stop: 200 MiB of random data, and small files with a sync after every 50th. */
     private static final List<String> WRITES = List.of(
             "dd if=/dev/urandom of=/root/big bs=1M count=200 2>/dev/null &",
@@ -68,15 +57,14 @@ class DiskCrashIT {
                 + check.output());
         assertLeaksAtMost(check);
 
-        RecordingConsole console = new RecordingConsole();
-        List<String> functions = bootAgain(bundle, overlay, console);
-        String fsck = section(console.output(), "fsck-log-2", "fsck-end-4");
+        SecondBoot second = bootAgain(bundle, overlay);
+        String fsck = section(second.console(), "fsck-log-2", "fsck-end-4");
         System.out.println("DiskCrashIT: the root filesystem's check on the second boot:\n" + fsck);
         assertThat(fsck).as("fsck of the root filesystem after the crash").contains("recovering journal")
                 .containsPattern(": clean, \\d+/\\d+ files");
-        String lspci = section(console.output(), "lspci-6", "lspci-end-8");
+        String lspci = section(second.console(), "lspci-6", "lspci-end-8");
         System.out.println("DiskCrashIT: lspci -nn in the guest:\n" + lspci);
-        assertListsExactly(lspci, functions);
+        assertListsExactly(lspci, second.pciFunctions());
 
         assertLeaksAtMost(host("qemu-img", "check", "-f", "qcow2", overlay.toString()));
         Path raw = work.resolve("after.raw");
@@ -95,16 +83,18 @@ class DiskCrashIT {
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "--enable-native-access=ALL-UNNAMED", "-Xss16m", "-XX:+UseParallelGC", "-cp", classPath(),
                 "-Dhako.cache=" + System.getProperty("hako.cache", ""), StdioMachine.class.getName(),
-                bundle.kernelFile().toString(), bundle.initrdFile().toString(), bundle.cmdline() + PATIENT_DEVICES,
+                bundle.kernelFile().toString(), bundle.initrdFile().toString(),
+                bundle.cmdline() + DebianBoot.PATIENT_DEVICES,
                 Long.toString(bundle.memoryBytes()), Integer.toString(bundle.cpus()), overlay.toString()));
         Process hako = new ProcessBuilder(command).redirectError(messages.toFile()).start();
         try {
             RecordingConsole console = new RecordingConsole();
             Thread.ofPlatform().daemon().name("hako-stdout").start(() -> copy(hako.getInputStream(), console));
-            assertThat(console.await(RUNNING, 0, BOOT)).as("boot to multi-user; hako said: %s%nconsole's end:%n%s",
-                    readIfExists(messages), console.tail(80)).isNotNegative();
-            assertThat(console.await(PROMPT, 0, PROMPT_WAIT)).as("root prompt; console's end:%n%s",
-                    console.tail(80)).isNotNegative();
+            assertThat(console.await(DebianBoot.RUNNING, 0, DebianBoot.BOOT))
+                    .as("boot to multi-user; hako said: %s%nconsole's end:%n%s", readIfExists(messages),
+                            console.tail(80)).isNotNegative();
+            assertThat(console.await(DebianBoot.PROMPT, 0, DebianBoot.PROMPT_WAIT))
+                    .as("root prompt; console's end:%n%s", console.tail(80)).isNotNegative();
             long before = Files.size(overlay);
             OutputStream keyboard = hako.getOutputStream();
             for (String line : WRITES) {
@@ -139,38 +129,28 @@ class DiskCrashIT {
 
     /**
      * The second boot, in this JVM, with more virtio devices than the first (an RNG and a balloon) for lspci to
-     * list: prints the root filesystem's fsck log and lspci's list, and powers off. Returns what lspci must show,
-     * from the machine's own PCI root: one "slot vendor:device" for each function.
+     * list: prints the root filesystem's fsck log and lspci's list, and powers off.
      */
-    private static List<String> bootAgain(Bundle bundle, Path overlay, RecordingConsole console) throws Exception {
-        ByteArrayOutputStream log = new ByteArrayOutputStream();
-        MachineConfig config = new MachineConfig(bundle.kernelFile(), bundle.initrdFile(),
-                bundle.cmdline() + PATIENT_DEVICES, bundle.memoryBytes(), bundle.cpus(), "soft",
-                List.of(new Disk(DiskImages.open(overlay, DiskFormat.QCOW2, false), "hako-crash-0")))
-                .withVirtio(VirtioDevices.NONE.withRng(1 << 20).withBalloon(0));
-        try (Machine m = Machine.create(config, console, new PrintStream(log, true))) {
-            List<String> functions = pciFunctions(m.devices().get("pci", PciRoot.class));
-            CompletableFuture<Integer> status = CompletableFuture.supplyAsync(() -> {
-                try {
-                    return m.run(15, TimeUnit.MINUTES);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    return -2;
-                }
-            });
-            assertThat(console.await(RUNNING, 0, BOOT)).as("second boot; hako said: %s%nconsole's end:%n%s", log,
-                    console.tail(80)).isNotNegative();
-            assertThat(console.await(PROMPT, 0, PROMPT_WAIT)).as("root prompt; console's end:%n%s",
-                    console.tail(80)).isNotNegative();
-            console.type("echo fsck-log-$((1+1)); cat /run/initramfs/fsck.log;"
-                    + " journalctl -b -u systemd-fsck-root --no-pager; echo fsck-end-$((2+2))\n");
-            console.type("echo lspci-$((3+3)); lspci -nn; echo lspci-end-$((4+4))\n");
-            console.type("systemctl poweroff\n");
-            assertThat(status.get(5, TimeUnit.MINUTES)).as("exit status; hako said: %s%nconsole's end:%n%s", log,
-                    console.tail(80)).isZero();
-            return functions;
+    private static SecondBoot bootAgain(Bundle bundle, Path overlay) throws Exception {
+        try (DebianBoot boot = DebianBoot.start(bundle, overlay, "hako-crash-0",
+                VirtioDevices.NONE.withRng(1 << 20).withBalloon(0))) {
+            List<String> functions = pciFunctions(boot.machine().devices().get("pci", PciRoot.class));
+            boot.awaitRunning();
+            boot.awaitPrompt();
+            boot.type(List.of("echo fsck-log-$((1+1)); cat /run/initramfs/fsck.log;"
+                            + " journalctl -b -u systemd-fsck-root --no-pager; echo fsck-end-$((2+2))",
+                    "echo lspci-$((3+3)); lspci -nn; echo lspci-end-$((4+4))",
+                    "systemctl poweroff"));
+            boot.awaitPowerOff();
+            return new SecondBoot(boot.console().output(), functions);
         }
     }
+
+    /**
+     * The second boot's console, and what lspci must show there, from the machine's own PCI root: one
+     * "slot vendor:device" for each function.
+     */
+    private record SecondBoot(String console, List<String> pciFunctions) {}
 
     /** "ss vvvv:dddd" for every function on bus 0 of {@code root}. */
     private static List<String> pciFunctions(PciRoot root) {
