@@ -15,8 +15,9 @@ import org.junit.jupiter.api.Assumptions;
  * changed recipe builds anew; delete the directory to rebuild). A file lock next to it keeps two test JVMs
  * from building at once: the second waits and then finds the bundle.
  *
- * <p>The image is {@link DebianImageSpec#defaults()} with root's authorized key from a key pair kept in the
- * cache ({@code images/test-key}), so that tests can log in over ssh. Building needs root, mmdebstrap,
+ * <p>The image is {@link DebianImageSpec#defaults()} plus {@link #PACKAGES} (what tests run in the guest beyond
+ * the base system), with root's authorized key from a key pair kept in the cache ({@code images/test-key}), so
+ * that tests can log in over ssh. Building needs root, mmdebstrap,
  * e2fsprogs and ssh-keygen; without them the calling test is skipped, saying which is missing.
  *
  * <p>Tests in any package of hako-vmm use it; a test must boot a copy of the disk, never the cached one.
@@ -25,6 +26,9 @@ public final class DebianImageFixture {
     /** A built bundle and the private key its root accepts. */
     public record Image(Bundle bundle, Path privateKey) {
     }
+
+    /** Debian's pciutils: {@code lspci} lists the guest's PCI functions for DiskCrashIT. */
+    public static final List<String> PACKAGES = List.of("pciutils");
 
     private static Image image;
 
@@ -48,7 +52,9 @@ public final class DebianImageFixture {
         try (FileChannel lockFile = FileChannel.open(images.resolve(".lock"), StandardOpenOption.CREATE,
                 StandardOpenOption.WRITE); FileLock lock = lockFile.lock()) {
             Path key = testKey(images, host);
-            DebianImageSpec spec = DebianImageSpec.defaults()
+            DebianImageSpec defaults = DebianImageSpec.defaults();
+            DebianImageSpec spec = new DebianImageSpec(defaults.mirror(), PACKAGES, "", defaults.hostname(),
+                    defaults.diskBytes(), defaults.memoryMiB(), defaults.cpus())
                     .withAuthorizedKeys(Files.readString(key.resolveSibling(key.getFileName() + ".pub")));
             Path directory = images.resolve(DebianImageBuilder.fingerprint(spec));
             if (Files.isDirectory(directory)) {

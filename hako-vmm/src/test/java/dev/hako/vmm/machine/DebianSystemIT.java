@@ -4,20 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.hako.vmm.image.Bundle;
 import dev.hako.vmm.image.DebianImageFixture;
-import dev.hako.vmm.image.disk.DiskFormat;
-import dev.hako.vmm.image.disk.DiskImages;
-import dev.hako.vmm.image.disk.Qcow2Image;
-import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
-import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
-import java.time.Duration;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -28,10 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
  * is unchanged, and Debian's own qemu-img finds the overlay clean.
  */
 class DebianSystemIT {
-    private static final Duration BOOT = Duration.ofMinutes(8);
-    private static final Duration PROMPT_WAIT = Duration.ofMinutes(5);
-    private static final String RUNNING = "hako: system is running";
-    private static final String PROMPT = "root@hako:~# ";
+    private static final String RUNNING = DebianBoot.RUNNING;
 
     @TempDir
     Path work;
@@ -39,16 +28,10 @@ class DebianSystemIT {
     @Test
     void bootsToMultiUserKeepsWhatItWritesAndLeavesTheBaseAlone() throws Exception {
         Bundle bundle = DebianImageFixture.image().bundle();
-        // The overlay's base is raw: the bundle's own disk when it is raw, else Debian's qemu-img makes one.
-        Path base = bundle.diskFile();
-        if (bundle.disk().format() != DiskFormat.RAW) {
-            base = work.resolve("base.raw");
-            assertThat(qemuImg("convert", "-f", bundle.disk().format().qemuName(), "-O", "raw",
-                    bundle.diskFile().toString(), base.toString())).isEmpty();
-        }
+        DebianOverlay.Disks disks = DebianOverlay.create(bundle, work);
+        Path base = disks.base();
+        Path overlay = disks.overlay();
         String baseDigest = sha256(base);
-        Path overlay = work.resolve("overlay.qcow2");
-        Qcow2Image.create(overlay, 0, 16, base.toAbsolutePath().toString(), DiskFormat.RAW).close();
 
         String first = boot(bundle, overlay, List.of(
                 "echo hako-it-$((6*7)) > /root/persisted && sync /root/persisted && echo written-$((1+1))",
@@ -65,43 +48,18 @@ class DebianSystemIT {
 
     /** Boots the bundle's kernel with {@code disk}, types {@code commands} at the root prompt, returns the console. */
     private static String boot(Bundle bundle, Path disk, List<String> commands, String expected) throws Exception {
-        RecordingConsole console = new RecordingConsole();
-        ByteArrayOutputStream log = new ByteArrayOutputStream();
-        // systemd waits 90 s for a device by default; on a loaded host the soft CPU's udev may take longer for
-        // ttyS0, and the serial getty the test types into would then not start.
-        String cmdline = bundle.cmdline() + " systemd.default_device_timeout_sec=900";
-        MachineConfig config = new MachineConfig(bundle.kernelFile(), bundle.initrdFile(), cmdline,
-                bundle.memoryBytes(), bundle.cpus(), "soft",
-                List.of(new Disk(DiskImages.open(disk, DiskFormat.QCOW2, false), "hako-it-0")));
-        try (Machine m = Machine.create(config, console, new PrintStream(log, true))) {
-            CompletableFuture<Integer> status = CompletableFuture.supplyAsync(() -> {
-                try {
-                    return m.run(15, TimeUnit.MINUTES);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    return -2;
-                }
-            });
+        try (DebianBoot boot = DebianBoot.start(bundle, disk, "hako-it-0", VirtioDevices.NONE)) {
+            RecordingConsole console = boot.console();
             long start = System.nanoTime();
-            int ready = console.await(RUNNING, 0, BOOT);
-            assertThat(ready).as("boot to multi-user; hako said: %s%nconsole's end:%n%s", log, console.tail(80))
-                    .isNotNegative();
+            int ready = boot.awaitRunning();
             long running = System.nanoTime();
-            // The serial getty logs root in automatically, before or after the boot status line; root's login
-            // starts root's systemd user manager first, which a loaded host's soft CPU takes a while for.
-            int prompt = console.await(PROMPT, 0, PROMPT_WAIT);
-            assertThat(prompt).as("root prompt on the serial console; its end:%n%s", console.tail(80))
-                    .isNotNegative();
-            System.out.printf("DebianSystemIT: %s after %.1f s wall clock, root prompt %.1f s later%n",
-                    console.output().substring(ready, console.output().indexOf('\n', ready)).strip(),
-                    (running - start) / 1e9, (System.nanoTime() - running) / 1e9);
+            int prompt = boot.awaitPrompt();
             String line = console.output().substring(ready, console.output().indexOf('\n', ready));
+            System.out.printf("DebianSystemIT: %s after %.1f s wall clock, root prompt %.1f s later%n",
+                    line.strip(), (running - start) / 1e9, (System.nanoTime() - running) / 1e9);
             assertThat(line).as("systemctl is-system-running").doesNotContain("degraded");
-            for (String command : commands) {
-                console.type(command + "\n");
-            }
-            assertThat(status.get(5, TimeUnit.MINUTES)).as("exit status; hako said: %s%nconsole's end:%n%s", log,
-                    console.tail(80)).isZero();
+            boot.type(commands);
+            boot.awaitPowerOff();
             assertThat(console.output().substring(prompt)).contains(expected);
             return console.output();
         }
