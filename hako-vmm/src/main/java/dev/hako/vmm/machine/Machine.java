@@ -21,6 +21,7 @@ import dev.hako.devices.legacy.AcpiPm;
 import dev.hako.devices.legacy.CmosRtc;
 import dev.hako.devices.legacy.I8042;
 import dev.hako.devices.legacy.Pit8254;
+import dev.hako.devices.legacy.PvPanic;
 import dev.hako.devices.legacy.Uart16550;
 import dev.hako.devices.pci.PciBar;
 import dev.hako.devices.pci.PciFunction;
@@ -57,13 +58,16 @@ import java.util.concurrent.TimeUnit;
  * {@link #EXIT_POWER_OFF} when the guest powers off (or resets: hako does not reboot, like QEMU's -no-reboot),
  * and with a register dump {@link #EXIT_TRIPLE_FAULT}, {@link #EXIT_FAILURE} (emulation or accelerator failure)
  * or {@link #EXIT_WATCHDOG}: a vCPU made no progress for the configured limit ({@link VcpuProgress} has the
- * rule; a {@link MachineConfig#watchdog} of zero turns it off).
+ * rule; a {@link MachineConfig#watchdog} of zero turns it off); {@link #EXIT_GUEST_PANIC} when the guest kernel
+ * reports a panic through the pvpanic device (a kernel without its driver, booted with {@code panic=-1}, resets
+ * instead, which is {@link #EXIT_POWER_OFF}).
  *
  * <p>Every component is in the {@link DeviceTable} under an id, and every port range, MMIO range, IRQ, PCI slot
  * and BAR comes from the {@link ResourceAllocator}, which refuses a second claim.
  */
 public final class Machine implements AutoCloseable {
-    public static final int EXIT_POWER_OFF = 0, EXIT_TRIPLE_FAULT = 1, EXIT_FAILURE = 2, EXIT_WATCHDOG = 3;
+    public static final int EXIT_POWER_OFF = 0, EXIT_TRIPLE_FAULT = 1, EXIT_FAILURE = 2, EXIT_WATCHDOG = 3,
+            EXIT_GUEST_PANIC = 4;
     private static final int COM1 = 0x3F8, COM1_IRQ = 4;
     /** MSI-X vectors all PCI functions together may have (the split irqchip's route table in KVM is 4096). */
     private static final int MSI_VECTOR_LIMIT = 1024;
@@ -194,6 +198,11 @@ public final class Machine implements AutoCloseable {
         ports("acpi-pm", acpi.pm1aControlPort(), AcpiSpec.PM1_CNT_LEN, pm.controlBlock());
         ports("acpi-pm", acpi.pmTimerPort(), AcpiSpec.PM_TMR_LEN, pm.timerBlock());
         ports("acpi-pm", acpi.resetPort(), 1, pm.resetRegister());
+        if (acpi.pvpanicPort() != 0) {
+            PvPanic pvpanic = devices.add("pvpanic", new PvPanic(this::guestPanicked,
+                    () -> log.println("hako: the guest kernel panicked; its crash kernel takes over")));
+            ports("pvpanic", acpi.pvpanicPort(), PvPanic.PORT_COUNT, pvpanic);
+        }
     }
 
     private PciRoot addPciRoot(PciHostSpec host) {
@@ -313,6 +322,10 @@ public final class Machine implements AutoCloseable {
 
     void guestReset() {
         finish(EXIT_POWER_OFF, "guest reset (hako does not reboot)");
+    }
+
+    void guestPanicked() {
+        finish(EXIT_GUEST_PANIC, "the guest kernel panicked");
     }
 
     void guestFailed(int vcpu, String reason, X86CpuState state) {
