@@ -165,15 +165,20 @@ public final class UserMode {
         return edx;
     }
 
-    /** A guest fault ends the process as the matching signal would, with one line on stderr. */
-    private static void died(GuestProcess p, Cpu cpu, CpuFault fault) {
-        int vector = fault.vector();
-        int signal = switch (vector) {
+    /** The signal Linux sends a process for a fault of {@code vector} in user mode. */
+    static int signalOf(int vector) {
+        return switch (vector) {
             case CpuFault.DE, CpuFault.MF, CpuFault.XM -> GuestProcess.SIGFPE;
             case CpuFault.UD -> GuestProcess.SIGILL;
             case CpuFault.BP, CpuFault.DB -> 5; // SIGTRAP
             default -> GuestProcess.SIGSEGV;
         };
+    }
+
+    /** A guest fault ends the process as the matching signal would, with one line on stderr. */
+    private static void died(GuestProcess p, Cpu cpu, CpuFault fault) {
+        int vector = fault.vector();
+        int signal = signalOf(vector);
         long at = vector == CpuFault.PF ? fault.address() : cpu.rip;
         StringBuilder line = new StringBuilder(String.format("hako: %s: %s at %#x (rip %#x)", p.name,
                 CpuFault.name(vector), at, cpu.rip));
