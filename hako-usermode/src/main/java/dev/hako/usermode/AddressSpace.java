@@ -61,6 +61,11 @@ final class AddressSpace implements PageWalker {
             throw fault.raise(CpuFault.PF, present | PF_USER | (access == PageWalker.WRITE ? PF_WRITE : 0)
                     | (access == PageWalker.EXECUTE ? PF_FETCH : 0), true, gva);
         }
+        if ((gva << 16 >> 16) != gva) {
+            // A non-canonical address is #GP(0), not a page fault (SDM vol. 3 §6.15); Linux sends SIGSEGV with
+            // no address.
+            throw fault.raise(CpuFault.GP, 0, true, 0);
+        }
         throw fault.raise(CpuFault.PF, PF_USER | (access == PageWalker.WRITE ? PF_WRITE : 0), true, gva);
     }
 

@@ -96,14 +96,14 @@ final class GuestProcess {
 
     /**
      * Resolves guest name {@code gva} relative to guest {@code dirfd} into {@code buffer}; returns the host
-     * dirfd to use with it, or -errno.
+     * dirfd to use with it, or -errno. {@code follow}: the syscall follows a symbolic link in the last component.
      */
-    long hostPath(long dirfd, long gva, MemorySegment buffer) {
+    long hostPath(long dirfd, long gva, boolean follow, MemorySegment buffer) {
         String name = pathName(gva);
         if (name == null) {
             return pathError;
         }
-        return paths.resolve(fds, dirfd, name, buffer);
+        return paths.resolve(fds, dirfd, name, follow, buffer);
     }
 
     // ---- ending ----

@@ -11,7 +11,8 @@ import java.nio.charset.StandardCharsets;
 
 /**
  * Syscalls that take file names. Each is carried out by the host's {@code *at} form, relative to the
- * guest's working-directory fd and with the name resolved under the root (see {@link GuestPaths}); the
+ * guest's working-directory fd and with the name resolved under the root (see {@link GuestPaths}, told whether
+ * the call follows a symbolic link in the last component, as the kernel's lookup for that call does); the
  * old non-{@code at} calls are mapped onto those. {@code readlink("/proc/self/exe")} names the program.
  * Extended attributes are not supported (ENOTSUP).
  */
@@ -23,9 +24,9 @@ final class PathSyscalls {
             RENAMEAT = 264, LINKAT = 265, SYMLINKAT = 266, READLINKAT = 267, FCHMODAT = 268, FACCESSAT = 269,
             UTIMENSAT = 280, RENAMEAT2 = 316, STATX = 332, FACCESSAT2 = 439;
     private static final int SETXATTR = 188, FREMOVEXATTR = 199;
-    private static final int O_WRONLY = 1, O_CREAT = 0x40, O_TRUNC = 0x200, O_CLOEXEC = 0x80000,
-            O_PATH = 0x200000, O_DIRECTORY = 0x10000;
-    private static final int AT_SYMLINK_NOFOLLOW = 0x100, AT_REMOVEDIR = 0x200;
+    private static final int O_WRONLY = 1, O_CREAT = 0x40, O_EXCL = 0x80, O_TRUNC = 0x200, O_NOFOLLOW = 0x20000,
+            O_CLOEXEC = 0x80000, O_PATH = 0x200000, O_DIRECTORY = 0x10000;
+    private static final int AT_SYMLINK_NOFOLLOW = 0x100, AT_REMOVEDIR = 0x200, AT_SYMLINK_FOLLOW = 0x400;
     private static final String PROC_SELF_EXE = "/proc/self/exe";
 
     private PathSyscalls() {}
@@ -38,21 +39,22 @@ final class PathSyscalls {
         t.add(LSTAT, (p, path, buf, a2, a3, a4, a5) -> stat(p, AT_FDCWD, path, buf, AT_SYMLINK_NOFOLLOW));
         t.add(NEWFSTATAT, (p, dirfd, path, buf, flags, a4, a5) -> stat(p, dirfd, path, buf, flags));
         t.add(STATX, PathSyscalls::statx);
-        t.add(ACCESS, (p, path, mode, a2, a3, a4, a5) -> at(p, FACCESSAT, AT_FDCWD, path, mode, 0, 0));
-        t.add(FACCESSAT, (p, dirfd, path, mode, a3, a4, a5) -> at(p, FACCESSAT, dirfd, path, mode, 0, 0));
-        t.add(FACCESSAT2, (p, dirfd, path, mode, flags, a4, a5) -> at(p, FACCESSAT2, dirfd, path, mode, flags, 0));
-        t.add(MKDIR, (p, path, mode, a2, a3, a4, a5) -> at(p, MKDIRAT, AT_FDCWD, path, mode, 0, 0));
-        t.add(MKDIRAT, (p, dirfd, path, mode, a3, a4, a5) -> at(p, MKDIRAT, dirfd, path, mode, 0, 0));
-        t.add(MKNODAT, (p, dirfd, path, mode, dev, a4, a5) -> at(p, MKNODAT, dirfd, path, mode, dev, 0));
-        t.add(UNLINK, (p, path, a1, a2, a3, a4, a5) -> at(p, UNLINKAT, AT_FDCWD, path, 0, 0, 0));
-        t.add(RMDIR, (p, path, a1, a2, a3, a4, a5) -> at(p, UNLINKAT, AT_FDCWD, path, AT_REMOVEDIR, 0, 0));
-        t.add(UNLINKAT, (p, dirfd, path, flags, a3, a4, a5) -> at(p, UNLINKAT, dirfd, path, flags, 0, 0));
-        t.add(CHMOD, (p, path, mode, a2, a3, a4, a5) -> at(p, FCHMODAT, AT_FDCWD, path, mode, 0, 0));
-        t.add(FCHMODAT, (p, dirfd, path, mode, a3, a4, a5) -> at(p, FCHMODAT, dirfd, path, mode, 0, 0));
-        t.add(CHOWN, (p, path, uid, gid, a3, a4, a5) -> at(p, FCHOWNAT, AT_FDCWD, path, uid, gid, 0));
-        t.add(LCHOWN, (p, path, uid, gid, a3, a4, a5) -> at(p, FCHOWNAT, AT_FDCWD, path, uid, gid,
-                AT_SYMLINK_NOFOLLOW));
-        t.add(FCHOWNAT, (p, dirfd, path, uid, gid, flags, a5) -> at(p, FCHOWNAT, dirfd, path, uid, gid, flags));
+        t.add(ACCESS, (p, path, mode, a2, a3, a4, a5) -> at(p, FACCESSAT, FOLLOW, AT_FDCWD, path, mode, 0, 0));
+        t.add(FACCESSAT, (p, dirfd, path, mode, a3, a4, a5) -> at(p, FACCESSAT, FOLLOW, dirfd, path, mode, 0, 0));
+        t.add(FACCESSAT2, (p, dirfd, path, mode, flags, a4, a5) -> at(p, FACCESSAT2, follows(flags), dirfd, path, mode, flags, 0));
+        t.add(MKDIR, (p, path, mode, a2, a3, a4, a5) -> at(p, MKDIRAT, NO_FOLLOW, AT_FDCWD, path, mode, 0, 0));
+        t.add(MKDIRAT, (p, dirfd, path, mode, a3, a4, a5) -> at(p, MKDIRAT, NO_FOLLOW, dirfd, path, mode, 0, 0));
+        t.add(MKNODAT, (p, dirfd, path, mode, dev, a4, a5) -> at(p, MKNODAT, NO_FOLLOW, dirfd, path, mode, dev, 0));
+        t.add(UNLINK, (p, path, a1, a2, a3, a4, a5) -> at(p, UNLINKAT, NO_FOLLOW, AT_FDCWD, path, 0, 0, 0));
+        t.add(RMDIR, (p, path, a1, a2, a3, a4, a5) -> at(p, UNLINKAT, NO_FOLLOW, AT_FDCWD, path, AT_REMOVEDIR, 0, 0));
+        t.add(UNLINKAT, (p, dirfd, path, flags, a3, a4, a5) -> at(p, UNLINKAT, NO_FOLLOW, dirfd, path, flags, 0, 0));
+        t.add(CHMOD, (p, path, mode, a2, a3, a4, a5) -> at(p, FCHMODAT, FOLLOW, AT_FDCWD, path, mode, 0, 0));
+        t.add(FCHMODAT, (p, dirfd, path, mode, a3, a4, a5) -> at(p, FCHMODAT, FOLLOW, dirfd, path, mode, 0, 0));
+        t.add(CHOWN, (p, path, uid, gid, a3, a4, a5) -> at(p, FCHOWNAT, FOLLOW, AT_FDCWD, path, uid, gid, 0));
+        t.add(LCHOWN, (p, path, uid, gid, a3, a4, a5) -> at(p, FCHOWNAT, NO_FOLLOW, AT_FDCWD, path, uid,
+                gid, AT_SYMLINK_NOFOLLOW));
+        t.add(FCHOWNAT, (p, dirfd, path, uid, gid, flags, a5) -> at(p, FCHOWNAT, follows(flags), dirfd, path, uid, gid,
+                flags));
         t.add(RENAME, (p, from, to, a2, a3, a4, a5) -> twoNames(p, RENAMEAT2, AT_FDCWD, from, AT_FDCWD, to, 0));
         t.add(RENAMEAT, (p, fromDir, from, toDir, to, a4, a5) -> twoNames(p, RENAMEAT2, fromDir, from, toDir, to, 0));
         t.add(RENAMEAT2, (p, fromDir, from, toDir, to, flags, a5) ->
@@ -76,14 +78,22 @@ final class PathSyscalls {
         }
     }
 
-    /** A host {@code *at} syscall: (dirfd, name, a, b, c). */
-    private static long at(GuestProcess p, int nr, long dirfd, long path, long a, long b, long c) {
-        long hostDir = p.hostPath(dirfd, path, p.pathA);
+    private static final boolean FOLLOW = true, NO_FOLLOW = false;
+
+    /** Whether a call with *at {@code flags} follows a symbolic link in the last component. */
+    private static boolean follows(long flags) {
+        return (flags & AT_SYMLINK_NOFOLLOW) == 0;
+    }
+
+    /** A host {@code *at} syscall: (dirfd, name, a, b, c); {@code follow}: it follows a final symbolic link. */
+    private static long at(GuestProcess p, int nr, boolean follow, long dirfd, long path, long a, long b, long c) {
+        long hostDir = p.hostPath(dirfd, path, follow, p.pathA);
         return hostDir < 0 ? hostDir : Libc.syscall(nr, hostDir, p.pathA.address(), a, b, c, 0);
     }
 
     private static long openat(GuestProcess p, long dirfd, long path, long flags, long mode) {
-        long fd = at(p, OPENAT, dirfd, path, flags | O_CLOEXEC, mode, 0);
+        boolean follow = (flags & O_NOFOLLOW) == 0 && (flags & (O_CREAT | O_EXCL)) != (O_CREAT | O_EXCL);
+        long fd = at(p, OPENAT, follow, dirfd, path, flags | O_CLOEXEC, mode, 0);
         return fd < 0 ? fd : p.fds.add((int) fd, 0, (flags & O_CLOEXEC) != 0);
     }
 
@@ -92,7 +102,7 @@ final class PathSyscalls {
         if (host < 0) {
             return -EFAULT;
         }
-        return at(p, NEWFSTATAT, dirfd, path, host, flags, 0);
+        return at(p, NEWFSTATAT, follows(flags), dirfd, path, host, flags, 0);
     }
 
     private static long statx(GuestProcess p, long dirfd, long path, long flags, long mask, long buf, long a5) {
@@ -100,15 +110,17 @@ final class PathSyscalls {
         if (host < 0) {
             return -EFAULT;
         }
-        return at(p, STATX, dirfd, path, flags, mask, host);
+        return at(p, STATX, follows(flags), dirfd, path, flags, mask, host);
     }
 
+    /** renameat2 and linkat: neither follows a final link, but for linkat's source with AT_SYMLINK_FOLLOW. */
     private static long twoNames(GuestProcess p, int nr, long fromDir, long from, long toDir, long to, long flags) {
-        long hostFrom = p.hostPath(fromDir, from, p.pathA);
+        boolean followFrom = nr == LINKAT && (flags & AT_SYMLINK_FOLLOW) != 0;
+        long hostFrom = p.hostPath(fromDir, from, followFrom, p.pathA);
         if (hostFrom < 0) {
             return hostFrom;
         }
-        long hostTo = p.hostPath(toDir, to, p.pathB);
+        long hostTo = p.hostPath(toDir, to, NO_FOLLOW, p.pathB);
         if (hostTo < 0) {
             return hostTo;
         }
@@ -122,7 +134,7 @@ final class PathSyscalls {
             return p.pathError;
         }
         GuestPaths.putCString(targetName, p.pathB);
-        long hostDir = p.hostPath(dirfd, link, p.pathA);
+        long hostDir = p.hostPath(dirfd, link, NO_FOLLOW, p.pathA);
         return hostDir < 0 ? hostDir : Libc.syscall(SYMLINKAT, p.pathB.address(), hostDir, p.pathA.address(), 0, 0, 0);
     }
 
@@ -145,7 +157,7 @@ final class PathSyscalls {
             p.space.writeBytes(buf, exe, 0, n);
             return n;
         }
-        long hostDir = p.paths.resolve(p.fds, dirfd, name, p.pathA);
+        long hostDir = p.paths.resolve(p.fds, dirfd, name, NO_FOLLOW, p.pathA);
         return hostDir < 0 ? hostDir
                 : Libc.syscall(READLINKAT, hostDir, p.pathA.address(), p.out(buf, usable), usable, 0, 0);
     }
@@ -168,7 +180,7 @@ final class PathSyscalls {
         if (t < 0) {
             return -EFAULT;
         }
-        return at(p, nr, dirfd, path, t, flags, 0);
+        return at(p, nr, follows(flags), dirfd, path, t, flags, 0);
     }
 
     /** truncate and statfs have no {@code *at} form: open the name, then use the fd form. */
@@ -197,7 +209,7 @@ final class PathSyscalls {
     }
 
     private static long openHost(GuestProcess p, long path, int flags) {
-        return at(p, OPENAT, AT_FDCWD, path, flags | O_CLOEXEC, 0, 0);
+        return at(p, OPENAT, FOLLOW, AT_FDCWD, path, flags | O_CLOEXEC, 0, 0);
     }
 
     private static long getcwd(GuestProcess p, long buf, long size, long a2, long a3, long a4, long a5) {
@@ -214,7 +226,7 @@ final class PathSyscalls {
     }
 
     private static long chdir(GuestProcess p, long path, long a1, long a2, long a3, long a4, long a5) {
-        long hostDir = p.hostPath(AT_FDCWD, path, p.pathA);
+        long hostDir = p.hostPath(AT_FDCWD, path, FOLLOW, p.pathA);
         return hostDir < 0 ? hostDir : p.paths.changeDirectory(hostDir, p.pathA, p.scratch);
     }
 

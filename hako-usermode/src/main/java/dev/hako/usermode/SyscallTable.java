@@ -58,6 +58,7 @@ final class SyscallTable implements Cpu.SyscallHandler {
             result = unsupported(nr);
         } else {
             result = handler.call(process, r[Cpu.RDI], r[Cpu.RSI], r[Cpu.RDX], r[10], r[8], r[9]);
+            process.paths.releaseResolved();
         }
         r[Cpu.RAX] = result;
         if (process.space.codeMappingChanged) {

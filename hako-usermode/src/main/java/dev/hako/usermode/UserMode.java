@@ -7,6 +7,7 @@ import dev.hako.soft.mmu.Mmu;
 import dev.hako.sys.Libc;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -67,9 +68,18 @@ public final class UserMode {
         String program = argv.get(0);
         String exePath;
         Path hostProgram;
+        if (rootBytes != null && !GuestPaths.hostConfines()) {
+            log.println("hako: --root needs the host kernel's openat2 (Linux 5.6 or later) to confine names");
+            return 126;
+        }
         if (rootBytes != null) {
             exePath = GuestPaths.normalize("/" + GuestPaths.bytes(program));
-            hostProgram = root.resolve(exePath.substring(1));
+            String confined = GuestPaths.hostNameUnder(rootBytes, GuestPaths.bytes("/" + program));
+            if (confined == null) {
+                log.println("hako: " + root.resolve(exePath.substring(1)) + ": no such file");
+                return 127;
+            }
+            hostProgram = Path.of(new String(confined.getBytes(StandardCharsets.ISO_8859_1), StandardCharsets.UTF_8));
         } else {
             hostProgram = Path.of(program);
             exePath = GuestPaths.bytes(hostProgram.toAbsolutePath().normalize().toString());
@@ -155,15 +165,20 @@ public final class UserMode {
         return edx;
     }
 
-    /** A guest fault ends the process as the matching signal would, with one line on stderr. */
-    private static void died(GuestProcess p, Cpu cpu, CpuFault fault) {
-        int vector = fault.vector();
-        int signal = switch (vector) {
+    /** The signal Linux sends a process for a fault of {@code vector} in user mode. */
+    static int signalOf(int vector) {
+        return switch (vector) {
             case CpuFault.DE, CpuFault.MF, CpuFault.XM -> GuestProcess.SIGFPE;
             case CpuFault.UD -> GuestProcess.SIGILL;
             case CpuFault.BP, CpuFault.DB -> 5; // SIGTRAP
             default -> GuestProcess.SIGSEGV;
         };
+    }
+
+    /** A guest fault ends the process as the matching signal would, with one line on stderr. */
+    private static void died(GuestProcess p, Cpu cpu, CpuFault fault) {
+        int vector = fault.vector();
+        int signal = signalOf(vector);
         long at = vector == CpuFault.PF ? fault.address() : cpu.rip;
         StringBuilder line = new StringBuilder(String.format("hako: %s: %s at %#x (rip %#x)", p.name,
                 CpuFault.name(vector), at, cpu.rip));

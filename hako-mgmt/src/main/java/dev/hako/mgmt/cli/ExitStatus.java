@@ -7,7 +7,7 @@ import java.util.Map;
 
 /**
  * The exit statuses of hako's commands. {@code hako run} ends with the guest's outcome ({@link Machine}'s
- * 0 to 3); the rest follow sysexits.h, so that no failure of hako itself looks like a guest's.
+ * 0 to 4); the rest follow sysexits.h, so that no failure of hako itself looks like a guest's.
  */
 final class ExitStatus {
     /** EX_USAGE: the command line asks for something wrong or impossible here (an option, a value, a file). */
@@ -26,6 +26,8 @@ final class ExitStatus {
         Machine.EXIT_FAILURE, "hako could not run the guest: an emulation or accelerator failure (with a register "
                 + "dump)",
         Machine.EXIT_WATCHDOG, "the watchdog ended a vCPU that made no progress (with a register dump)",
+        Machine.EXIT_GUEST_PANIC, "the guest kernel panicked and said so through the pvpanic device (Linux's "
+                + "pvpanic-mmio driver, a module in Debian's kernels)",
         USAGE, "the command line is wrong (an option, a value, or a file that is missing, unreadable, not a "
                 + "kernel or too large) or asks for what this host cannot do (--accel kvm without a KVM that runs "
                 + "the guest)",

@@ -165,7 +165,7 @@ class CliMistakesTest {
         assertThat(r.status()).isZero();
         assertThat(r.out()).contains("Exit status:", "--watchdog", "Ctrl-D");
         for (int status : new int[] {Machine.EXIT_POWER_OFF, Machine.EXIT_TRIPLE_FAULT, Machine.EXIT_FAILURE,
-            Machine.EXIT_WATCHDOG, ExitStatus.USAGE, ExitStatus.UNAVAILABLE, ExitStatus.INTERNAL_ERROR,
+            Machine.EXIT_WATCHDOG, Machine.EXIT_GUEST_PANIC, ExitStatus.USAGE, ExitStatus.UNAVAILABLE, ExitStatus.INTERNAL_ERROR,
             ExitStatus.IO_ERROR}) {
             assertThat(r.out()).containsPattern("(?m)^ +" + status + " +\\S");
         }

@@ -10,7 +10,10 @@ import java.util.List;
  * {@code \_SB.PCI0} (§6.1.5 _HID PNP0A08 with _CID PNP0A03, i.e. PCI Express with a conventional fallback):
  * its segment and base bus, the _CRS windows (bus range, the configuration ports, I/O below and above them, the
  * 32- and 64-bit memory windows) and the _PRT (§6.2.13) that tells the OS which GSI each slot's INTA#..INTD#
- * drives. The legacy devices are found without AML (the 8250 and i8042 at their fixed ports).
+ * drives; and, when the machine has one, QEMU's pvpanic device {@code \_SB.PEVT} (_HID "QEMU0001", its one I/O
+ * port in _CRS, _STA present, enabled and functioning but not shown), as QEMU describes it, so that Linux's
+ * pvpanic-mmio driver binds. The other legacy devices are found without AML (the 8250 and i8042 at their fixed
+ * ports).
  */
 public final class Dsdt {
     public static final int REVISION = 2;
@@ -23,8 +26,15 @@ public final class Dsdt {
         List<byte[]> terms = new ArrayList<>();
         terms.add(Aml.name("_S5_", Aml.packageOf(Aml.integer(spec.s5SleepType()), Aml.integer(spec.s5SleepType()),
                 Aml.integer(0), Aml.integer(0))));
+        List<byte[]> systemBus = new ArrayList<>();
         if (spec.pci() != null) {
-            terms.add(Aml.scope("\\_SB_", pciHostBridge(spec.pci())));
+            systemBus.add(pciHostBridge(spec.pci()));
+        }
+        if (spec.pvpanicPort() != 0) {
+            systemBus.add(pvpanic(spec.pvpanicPort()));
+        }
+        if (!systemBus.isEmpty()) {
+            terms.add(Aml.scope("\\_SB_", systemBus.toArray(byte[][]::new)));
         }
         byte[] body = Aml.concat(terms.toArray(byte[][]::new));
         return new AcpiTable("DSDT", REVISION, "HAKODSDT", AcpiTable.HEADER_SIZE + body.length)
@@ -48,6 +58,16 @@ public final class Dsdt {
                 Aml.name("_UID", Aml.integer(0)),
                 Aml.name("_CRS", resources),
                 Aml.name("_PRT", Aml.packageOf(routing(pci.slots()))));
+    }
+
+    /** _STA bits (ACPI 6.5 §6.3.7): present, enabled, functioning; not shown in the UI, as QEMU leaves it. */
+    private static final int STA_PRESENT_ENABLED_FUNCTIONING = 0x0B;
+
+    static byte[] pvpanic(int port) {
+        return Aml.device("PEVT",
+                Aml.name("_HID", Aml.string("QEMU0001")),
+                Aml.name("_CRS", Aml.resourceTemplate(Aml.ioPort(port, 1))),
+                Aml.name("_STA", Aml.integer(STA_PRESENT_ENABLED_FUNCTIONING)));
     }
 
     /** One _PRT entry per slot and pin: {address (slot, any function), pin 0..3, no link device, GSI}. */

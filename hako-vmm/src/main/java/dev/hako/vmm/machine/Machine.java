@@ -20,12 +20,15 @@ import java.util.concurrent.TimeUnit;
  * {@link #EXIT_POWER_OFF} when the guest powers off (or resets: hako does not reboot, like QEMU's -no-reboot),
  * and with a register dump {@link #EXIT_TRIPLE_FAULT}, {@link #EXIT_FAILURE} (emulation or accelerator failure)
  * or {@link #EXIT_WATCHDOG}: a vCPU made no progress for the configured limit ({@link VcpuProgress} has the
- * rule; a {@link MachineConfig#watchdog} of zero turns it off).
+ * rule; a {@link MachineConfig#watchdog} of zero turns it off); {@link #EXIT_GUEST_PANIC} when the guest kernel
+ * reports a panic through the pvpanic device (a kernel without its driver, booted with {@code panic=-1}, resets
+ * instead, which is {@link #EXIT_POWER_OFF}).
  *
  * <p>{@link MachineBuilder} wires it; this class runs and stops it. Every component is in its {@link DeviceTable}.
  */
 public final class Machine implements AutoCloseable {
-    public static final int EXIT_POWER_OFF = 0, EXIT_TRIPLE_FAULT = 1, EXIT_FAILURE = 2, EXIT_WATCHDOG = 3;
+    public static final int EXIT_POWER_OFF = 0, EXIT_TRIPLE_FAULT = 1, EXIT_FAILURE = 2, EXIT_WATCHDOG = 3,
+            EXIT_GUEST_PANIC = 4;
 
     private final MachineConfig config;
     private final PrintStream log;

@@ -20,6 +20,7 @@ import dev.hako.devices.legacy.AcpiPm;
 import dev.hako.devices.legacy.CmosRtc;
 import dev.hako.devices.legacy.I8042;
 import dev.hako.devices.legacy.Pit8254;
+import dev.hako.devices.legacy.PvPanic;
 import dev.hako.devices.legacy.Uart16550;
 import dev.hako.devices.pci.PciBar;
 import dev.hako.devices.pci.PciFunction;
@@ -202,6 +203,11 @@ public final class MachineBuilder {
         ports("acpi-pm", acpi.pm1aControlPort(), AcpiSpec.PM1_CNT_LEN, pm.controlBlock());
         ports("acpi-pm", acpi.pmTimerPort(), AcpiSpec.PM_TMR_LEN, pm.timerBlock());
         ports("acpi-pm", acpi.resetPort(), 1, pm.resetRegister());
+        if (acpi.pvpanicPort() != 0) {
+            PvPanic pvpanic = devices.add("pvpanic", new PvPanic(exit::guestPanicked,
+                    () -> log.println("hako: the guest kernel panicked; its crash kernel takes over")));
+            ports("pvpanic", acpi.pvpanicPort(), PvPanic.PORT_COUNT, pvpanic);
+        }
     }
 
     private PciRoot addPciRoot(PciHostSpec host) {

@@ -51,6 +51,10 @@ final class MachineExit {
         finish(Machine.EXIT_POWER_OFF, "guest reset (hako does not reboot)");
     }
 
+    void guestPanicked() {
+        finish(Machine.EXIT_GUEST_PANIC, "the guest kernel panicked");
+    }
+
     void guestFailed(int vcpu, String why, X86CpuState state) {
         String dump = state == null ? "" : "\n" + RegisterDump.format(vcpu, state);
         finish(why.startsWith("triple fault") ? Machine.EXIT_TRIPLE_FAULT : Machine.EXIT_FAILURE,

@@ -65,6 +65,16 @@ class AcpiTablesIaslTest {
     }
 
     @Test
+    void dsdtDescribesThePvpanicDeviceAsQemuDoes() throws Exception {
+        String dsl = disassemble("dsdt", Dsdt.build(spec));
+        assertThat(dsl).contains("Device (PEVT)")
+                .containsPattern("Name \\(_HID, \"QEMU0001\"\\)")
+                .containsPattern("IO \\(Decode16,\\s*0x0505,\\s*// Range Minimum\\s*0x0505,\\s*// Range Maximum"
+                        + "\\s*0x01,\\s*// Alignment\\s*0x01,\\s*// Length")
+                .containsPattern("Name \\(_STA, 0x0B\\)");
+    }
+
+    @Test
     void mcfgGivesTheEcamWindowOfBusZero() throws Exception {
         String dsl = disassemble("mcfg", Mcfg.build(spec.pci()));
         assertThat(dsl).containsPattern("Base Address : 00000000E0000000")

@@ -45,7 +45,7 @@ class MachineBuilderTest {
                 .withVirtio(VirtioDevices.NONE.withRng(1 << 20).withBalloon(0));
         try (Machine m = new MachineBuilder(config, new RecordingConsole(), new PrintStream(log, true)).build()) {
             assertThat(m.devices().all().keySet()).containsExactlyInAnyOrder(
-                    "irqchip", "com1", "pit", "rtc", "i8042", "acpi-pm", "pci",
+                    "irqchip", "com1", "pit", "rtc", "i8042", "acpi-pm", "pvpanic", "pci",
                     "virtio-blk0", "virtio-blk0-device", "virtio-blk1", "virtio-blk1-device",
                     "virtio-rng", "virtio-rng-device", "virtio-balloon", "virtio-balloon-device",
                     "vcpu0", "vcpu1");
