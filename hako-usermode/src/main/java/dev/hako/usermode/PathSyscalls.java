@@ -78,8 +78,8 @@ final class PathSyscalls {
 
     /** A host {@code *at} syscall: (dirfd, name, a, b, c). */
     private static long at(GuestProcess p, int nr, long dirfd, long path, long a, long b, long c) {
-        long hostDir = p.hostPath(dirfd, path, p.pathA);
-        return hostDir < 0 ? hostDir : Libc.syscall(nr, hostDir, p.pathA.address(), a, b, c, 0);
+        long hostDir = p.hostPath(dirfd, path, p.pathA());
+        return hostDir < 0 ? hostDir : Libc.syscall(nr, hostDir, p.pathA().address(), a, b, c, 0);
     }
 
     private static long openat(GuestProcess p, long dirfd, long path, long flags, long mode) {
@@ -104,26 +104,26 @@ final class PathSyscalls {
     }
 
     private static long twoNames(GuestProcess p, int nr, long fromDir, long from, long toDir, long to, long flags) {
-        long hostFrom = p.hostPath(fromDir, from, p.pathA);
+        long hostFrom = p.hostPath(fromDir, from, p.pathA());
         if (hostFrom < 0) {
             return hostFrom;
         }
-        long hostTo = p.hostPath(toDir, to, p.pathB);
+        long hostTo = p.hostPath(toDir, to, p.pathB());
         if (hostTo < 0) {
             return hostTo;
         }
-        return Libc.syscall(nr, hostFrom, p.pathA.address(), hostTo, p.pathB.address(), flags, 0);
+        return Libc.syscall(nr, hostFrom, p.pathA().address(), hostTo, p.pathB().address(), flags, 0);
     }
 
     /** The link's target is stored as the guest wrote it; only the link's own name is resolved. */
     private static long symlink(GuestProcess p, long target, long dirfd, long link) {
         String targetName = p.pathName(target);
         if (targetName == null) {
-            return p.pathError;
+            return p.pathError();
         }
-        GuestPaths.putCString(targetName, p.pathB);
-        long hostDir = p.hostPath(dirfd, link, p.pathA);
-        return hostDir < 0 ? hostDir : Libc.syscall(SYMLINKAT, p.pathB.address(), hostDir, p.pathA.address(), 0, 0, 0);
+        GuestPaths.putCString(targetName, p.pathB());
+        long hostDir = p.hostPath(dirfd, link, p.pathA());
+        return hostDir < 0 ? hostDir : Libc.syscall(SYMLINKAT, p.pathB().address(), hostDir, p.pathA().address(), 0, 0, 0);
     }
 
     private static long readlink(GuestProcess p, long dirfd, long path, long buf, long size) {
@@ -136,7 +136,7 @@ final class PathSyscalls {
         }
         String name = p.pathName(path);
         if (name == null) {
-            return p.pathError;
+            return p.pathError();
         }
         if (name.equals(PROC_SELF_EXE)) {
             byte[] exe = p.exePath.getBytes(StandardCharsets.ISO_8859_1);
@@ -145,9 +145,9 @@ final class PathSyscalls {
             p.space.writeBytes(buf, exe, 0, n);
             return n;
         }
-        long hostDir = p.paths.resolve(p.fds, dirfd, name, p.pathA);
+        long hostDir = p.paths.resolve(p.fds, dirfd, name, p.pathA());
         return hostDir < 0 ? hostDir
-                : Libc.syscall(READLINKAT, hostDir, p.pathA.address(), p.out(buf, usable), usable, 0, 0);
+                : Libc.syscall(READLINKAT, hostDir, p.pathA().address(), p.out(buf, usable), usable, 0, 0);
     }
 
     /** utimensat: a NULL name means the file open as {@code dirfd}. */
@@ -214,8 +214,8 @@ final class PathSyscalls {
     }
 
     private static long chdir(GuestProcess p, long path, long a1, long a2, long a3, long a4, long a5) {
-        long hostDir = p.hostPath(AT_FDCWD, path, p.pathA);
-        return hostDir < 0 ? hostDir : p.paths.changeDirectory(hostDir, p.pathA, p.scratch);
+        long hostDir = p.hostPath(AT_FDCWD, path, p.pathA());
+        return hostDir < 0 ? hostDir : p.paths.changeDirectory(hostDir, p.pathA(), p.scratch());
     }
 
     private static long fchdir(GuestProcess p, long fd, long a1, long a2, long a3, long a4, long a5) {
@@ -223,9 +223,9 @@ final class PathSyscalls {
         if (h < 0) {
             return -Errno.EBADF;
         }
-        MemorySegment dot = p.pathA;
+        MemorySegment dot = p.pathA();
         GuestPaths.putCString(".", dot);
         long dir = Libc.syscall(OPENAT, h, dot.address(), O_PATH | O_DIRECTORY | O_CLOEXEC, 0, 0, 0);
-        return dir < 0 ? dir : p.paths.adoptWorkingDirectory((int) dir, p.scratch);
+        return dir < 0 ? dir : p.paths.adoptWorkingDirectory((int) dir, p.scratch());
     }
 }
