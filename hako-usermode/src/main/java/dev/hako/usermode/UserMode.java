@@ -20,8 +20,9 @@ import java.util.Map;
  * <p>hako user ends when the initial process ends; processes still running then are killed. Exit status:
  * the initial process's own; 128 + signal if a signal killed it (a fault it had no handler for: SIGSEGV for
  * #PF and #GP, SIGILL for #UD, SIGFPE for #DE, SIGTRAP for INT3/INT1, with one line on stderr); 127 if the
- * program file is missing, 126 if it cannot be run, 125 for an internal error. With {@code HAKO_STATS=1} in the environment, the guest instruction count and run time are printed
- * on stderr.
+ * program file is missing, 126 if it cannot be run, 125 for an internal error. With {@code HAKO_STATS=1} in
+ * the environment, the initial thread's instruction count and the run time are printed on stderr; with
+ * {@code HAKO_STRACE=1}, every syscall (thread id, name, first arguments, result).
  */
 public final class UserMode {
     /** Host fds the guest's stdin, stdout and stderr are copies of. */

@@ -111,7 +111,9 @@ class BusyboxTest {
                 Arguments.of("exit statuses", "false; echo $?; sh -c 'exit 3'; echo $?; sh -c 'kill -9 $$'; echo $?"),
                 Arguments.of("early reader exit", "yes | head -n 3; seq 1 100000 | head -n 2"),
                 Arguments.of("trap", "trap 'echo caught USR1' USR1; kill -USR1 $$; echo after"),
-                Arguments.of("background and wait", "(sleep 0.1; echo late) & echo early; wait; echo waited $?"));
+                Arguments.of("background and wait", "(sleep 0.1; echo late) & echo early; wait; echo waited $?"),
+                Arguments.of("find -exec", "find $DIR -maxdepth 1 -name 'words*' -exec wc -l {} \\; -exec echo found {} +"),
+                Arguments.of("#! script", "$DIR/bin/script.sh one 'two words'; echo status $?"));
     }
 
     @ParameterizedTest(name = "{0}")
@@ -124,8 +126,11 @@ class BusyboxTest {
                     "false", "yes", "head", "sleep", "find", "kill")) {
                 Files.createSymbolicLink(bin.resolve(applet), busybox);
             }
+            Path shebang = bin.resolve("script.sh");
+            Files.writeString(shebang, "#!" + bin.resolve("sh") + " -e\necho \"script $0 got $# args: $2\"\nexit 4\n");
+            shebang.toFile().setExecutable(true);
         }
-        String line = "PATH=" + bin + "; " + script.replace("$TEXT", text.toString());
+        String line = "PATH=" + bin + "; " + script.replace("$TEXT", text.toString()).replace("$DIR", dir.toString());
         String[] command = {busybox.toString(), "sh", "-c", line};
         GuestRun.Result expected = GuestRun.hostRun(dir, null, command);
         GuestRun.Result actual = GuestRun.hako(dir, null, command);
