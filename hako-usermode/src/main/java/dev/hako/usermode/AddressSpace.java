@@ -3,9 +3,13 @@ package dev.hako.usermode;
 import dev.hako.soft.fault.CpuFault;
 import dev.hako.soft.mmu.Mmu;
 import dev.hako.soft.mmu.PageWalker;
+import dev.hako.sys.Libc;
 import dev.hako.sys.Mman;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
  * The guest process's virtual address space: one host reservation of {@link #SIZE} bytes, committed lazily by
@@ -15,6 +19,11 @@ import java.lang.foreign.ValueLayout;
  * {@code ram.address() + gva}: a bad guest pointer gives {@code -EFAULT} and never reaches JVM memory.
  *
  * <p>x86 semantics without protection keys: a writable or executable page is also readable.
+ *
+ * <p>Shared: the threads of a process, and a vfork child until it execs, use one space; each holds a
+ * reference and the last one gives the reservation back. A mapping change reaches every thread using the
+ * space through {@link GuestThread#mappingChanged}. The page map is two-level (a chunk per 16 MiB, made on
+ * first use), so an idle process costs kilobytes of heap, not one byte per page of the 64 GiB.
  */
 final class AddressSpace implements PageWalker {
     /** 64 GiB: guest addresses are below 2^36. */
@@ -27,32 +36,111 @@ final class AddressSpace implements PageWalker {
     final MemorySegment ram;
     /** Host address of guest address 0. */
     final long base;
-    private final byte[] pages = new byte[(int) (SIZE / PAGE)];
+    private static final int CHUNK_BITS = 12;
+    private static final int CHUNK_MASK = (1 << CHUNK_BITS) - 1;
+    private final byte[][] chunks = new byte[(int) ((SIZE / PAGE) >>> CHUNK_BITS)][];
     private final CpuFault fault = new CpuFault();
-    private Mmu mmu;
-    /** Set when a page that may hold decoded code loses its mapping or protection; the runner drops code. */
-    boolean codeMappingChanged;
-    /** Set by {@link #readCString} when the string did not end within its limit. */
-    boolean tooLong;
+    private final List<GuestThread> users = new CopyOnWriteArrayList<>();
+    private int references;
+    /** Set by {@link #readCString} when the string did not end within its limit (per calling thread). */
+    private final ThreadLocal<boolean[]> tooLongFlag = ThreadLocal.withInitial(() -> new boolean[1]);
 
     AddressSpace() {
         ram = Mman.reserve(SIZE, Mman.PROT_READ | Mman.PROT_WRITE);
         base = ram.address();
     }
 
-    void attach(Mmu mmu) {
-        this.mmu = mmu;
+    /** A thread starts running on this space: it holds a reference and hears of mapping changes. */
+    void attach(GuestThread thread) {
+        synchronized (this) {
+            references++;
+        }
+        users.add(thread);
     }
 
-    /** Gives the reservation back to the host. */
-    void release() {
+    /** A thread stopped running on this space; the last one gives the reservation back to the host. */
+    void detach(GuestThread thread) {
+        users.remove(thread);
+        synchronized (this) {
+            if (--references > 0) {
+                return;
+            }
+        }
         Mman.release(ram);
     }
+
+    /** Gives the reservation back if no thread ever ran on the space (a load that failed). */
+    void releaseUnused() {
+        synchronized (this) {
+            if (references > 0) {
+                return;
+            }
+            references = -1;
+        }
+        Mman.release(ram);
+    }
+
+    boolean tooLong() {
+        return tooLongFlag.get()[0];
+    }
+
+    private int page(long p) {
+        byte[] c = chunks[(int) (p >>> CHUNK_BITS)];
+        return c == null ? 0 : c[(int) p & CHUNK_MASK];
+    }
+
+    private void setPage(long p, byte value) {
+        byte[] c = chunks[(int) (p >>> CHUNK_BITS)];
+        if (c == null) {
+            if (value == 0) {
+                return;
+            }
+            c = chunks[(int) (p >>> CHUNK_BITS)] = new byte[1 << CHUNK_BITS];
+        }
+        c[(int) p & CHUNK_MASK] = value;
+    }
+
+    /**
+     * A private copy for fork: the same mappings, and the contents of the pages the host has actually
+     * populated (found with mincore, so untouched parts of a large mapping are not committed in the copy).
+     */
+    synchronized AddressSpace copy() {
+        AddressSpace child = new AddressSpace();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment resident = arena.allocate(1 << CHUNK_BITS);
+            long chunkBytes = PAGE << CHUNK_BITS;
+            for (int k = 0; k < chunks.length; k++) {
+                byte[] c = chunks[k];
+                if (c == null) {
+                    continue;
+                }
+                child.chunks[k] = c.clone();
+                long start = k * chunkBytes;
+                if (Libc.syscall(MINCORE, base + start, chunkBytes, resident.address(), 0, 0, 0) < 0) {
+                    resident.fill((byte) 1);
+                }
+                int runStart = -1;
+                for (int i = 0; i <= c.length; i++) {
+                    boolean take = i < c.length && c[i] != 0 && (resident.get(ValueLayout.JAVA_BYTE, i) & 1) != 0;
+                    if (take && runStart < 0) {
+                        runStart = i;
+                    } else if (!take && runStart >= 0) {
+                        MemorySegment.copy(ram, start + runStart * PAGE, child.ram, start + runStart * PAGE,
+                                (i - runStart) * PAGE);
+                        runStart = -1;
+                    }
+                }
+            }
+        }
+        return child;
+    }
+
+    private static final long MINCORE = 27;
 
     @Override
     public long translate(long gva, int access) {
         if (Long.compareUnsigned(gva, SIZE) < 0) {
-            int p = pages[(int) (gva >>> 12)];
+            int p = page(gva >>> 12);
             int need = access == PageWalker.READ ? READ | WRITE | EXEC : access == PageWalker.WRITE ? WRITE : EXEC;
             if ((p & need) != 0) {
                 return gva & ~(PAGE - 1);
@@ -76,7 +164,7 @@ final class AddressSpace implements PageWalker {
     }
 
     int protection(long gva) {
-        return Long.compareUnsigned(gva, SIZE) < 0 ? pages[(int) (gva >>> 12)] : 0;
+        return Long.compareUnsigned(gva, SIZE) < 0 ? page(gva >>> 12) : 0;
     }
 
     /** True if every page of {@code [gva, gva+size)} allows {@code need} (READ, WRITE; 0 = mapped at all). */
@@ -89,7 +177,7 @@ final class AddressSpace implements PageWalker {
         }
         int mask = need == READ ? READ | WRITE | EXEC : need == 0 ? MAPPED : need;
         for (long p = gva >>> 12, last = (gva + size - 1) >>> 12; p <= last; p++) {
-            if ((pages[(int) p] & mask) == 0) {
+            if ((page(p) & mask) == 0) {
                 return false;
             }
         }
@@ -102,7 +190,7 @@ final class AddressSpace implements PageWalker {
             return false;
         }
         for (long p = gva >>> 12, end = (gva + size) >>> 12; p < end; p++) {
-            if (pages[(int) p] != 0) {
+            if (page(p) != 0) {
                 return false;
             }
         }
@@ -127,8 +215,10 @@ final class AddressSpace implements PageWalker {
     }
 
     private void dropCodeBeforeHostWrite(long gva, long size) {
+        GuestThread caller = GuestThread.current();
+        Mmu mmu = caller == null ? null : caller.cpu().mem;
         for (long p = gva >>> 12, last = (gva + size - 1) >>> 12; p <= last; p++) {
-            if ((pages[(int) p] & EXEC) != 0 && mmu != null) {
+            if ((page(p) & EXEC) != 0 && mmu != null) {
                 long a = p << 12;
                 mmu.write8(a, mmu.read8(a)); // the MMU's code watcher sees the store and drops the code
             }
@@ -149,7 +239,7 @@ final class AddressSpace implements PageWalker {
         long end = gva + size;
         long p = gva >>> 12;
         long reach = gva;
-        while (reach < end && (pages[(int) p] & mask) != 0) {
+        while (reach < end && (page(p) & mask) != 0) {
             p++;
             reach = p << 12;
         }
@@ -183,7 +273,8 @@ final class AddressSpace implements PageWalker {
      * is unreadable ({@code -EFAULT}) or the string is longer ({@link #tooLong} set).
      */
     byte[] readCString(long gva, int max) {
-        tooLong = false;
+        boolean[] tooLong = tooLongFlag.get();
+        tooLong[0] = false;
         for (int n = 0; n <= max; n++) {
             long a = gva + n;
             if (n == 0 || (a & (PAGE - 1)) == 0) {
@@ -197,67 +288,69 @@ final class AddressSpace implements PageWalker {
                 return s;
             }
         }
-        tooLong = true;
+        tooLong[0] = true;
         return null;
     }
 
     // ---- mapping changes ----
 
     /** Maps {@code [gva, gva+size)} (page-aligned) with {@code prot}; the pages read as zeros. */
-    void map(long gva, long size, int prot) {
+    synchronized void map(long gva, long size, int prot) {
         unmap(gva, size);
         setProtection(gva, size, prot);
     }
 
     /** Sets the protection of mapped or newly mapped pages, keeping contents. */
-    void setProtection(long gva, long size, int prot) {
+    synchronized void setProtection(long gva, long size, int prot) {
         byte value = (byte) (MAPPED | (prot & (READ | WRITE | EXEC)));
+        boolean code = false;
         for (long p = gva >>> 12, end = (gva + size) >>> 12; p < end; p++) {
-            if ((pages[(int) p] & EXEC) != 0 && (value & EXEC) == 0) {
-                codeMappingChanged = true;
+            if ((page(p) & EXEC) != 0 && (value & EXEC) == 0) {
+                code = true;
             }
-            pages[(int) p] = value;
+            setPage(p, value);
         }
-        flushTlb();
+        changed(code);
     }
 
     /** Unmaps {@code [gva, gva+size)} (page-aligned) and gives the memory back to the host (zeros later). */
-    void unmap(long gva, long size) {
-        boolean any = false;
+    synchronized void unmap(long gva, long size) {
+        boolean any = false, code = false;
         for (long p = gva >>> 12, end = (gva + size) >>> 12; p < end; p++) {
-            if (pages[(int) p] != 0) {
+            int old = page(p);
+            if (old != 0) {
                 any = true;
-                if ((pages[(int) p] & EXEC) != 0) {
-                    codeMappingChanged = true;
-                }
-                pages[(int) p] = 0;
+                code |= (old & EXEC) != 0;
+                setPage(p, (byte) 0);
             }
         }
         if (any) {
             Mman.discard(ram, gva, size);
-            flushTlb();
+            changed(code);
         }
     }
 
     /** Zeroes mapped pages as MADV_DONTNEED does for private anonymous memory. */
-    void discard(long gva, long size) {
+    synchronized void discard(long gva, long size) {
+        boolean code = false;
         for (long p = gva >>> 12, end = (gva + size) >>> 12; p < end; p++) {
-            if ((pages[(int) p] & EXEC) != 0) {
-                codeMappingChanged = true;
-            }
+            code |= (page(p) & EXEC) != 0;
         }
         Mman.discard(ram, gva, size);
+        if (code) {
+            changed(true);
+        }
     }
 
     /**
      * The highest free page-aligned range of {@code size} bytes within {@code [low, high)}, searched
      * top-down as Linux places mmaps; -1 if none.
      */
-    long findFree(long size, long low, long high) {
+    synchronized long findFree(long size, long low, long high) {
         long pagesNeeded = size >>> 12;
         long run = 0;
         for (long p = (high >>> 12) - 1; p >= (low >>> 12); p--) {
-            if (pages[(int) p] == 0) {
+            if (page(p) == 0) {
                 if (++run == pagesNeeded) {
                     return p << 12;
                 }
@@ -273,9 +366,10 @@ final class AddressSpace implements PageWalker {
         MemorySegment.copy(ram, from, ram, to, size);
     }
 
-    private void flushTlb() {
-        if (mmu != null) {
-            mmu.flush();
+    /** Every thread using the space drops its translations (and its decoded code if {@code code}). */
+    private void changed(boolean code) {
+        for (GuestThread t : users) {
+            t.mappingChanged(code);
         }
     }
 }

@@ -6,7 +6,9 @@ import java.util.Arrays;
 /**
  * The guest's file descriptors: each guest fd stands for a host fd the process owns (opened for it, or a
  * {@code dup} of one of the JVM's), so a guest closing or replacing fd 1 never closes the JVM's own. Numbers
- * are allocated lowest-first as POSIX requires. FD_CLOEXEC is kept per guest fd (there is no exec yet).
+ * are allocated lowest-first as POSIX requires. FD_CLOEXEC is kept per guest fd. A forked child gets a copy:
+ * new host fds for the same open file descriptions (offsets and status flags shared, as after fork). The
+ * threads of a process share the table; its methods are synchronized.
  */
 final class FdTable {
     /** RLIMIT_NOFILE as the guest sees it. */
@@ -22,20 +24,20 @@ final class FdTable {
     }
 
     /** Host fd for a guest fd, or -1 if it is not open. */
-    int host(long guestFd) {
+    synchronized int host(long guestFd) {
         return guestFd >= 0 && guestFd < MAX ? host[(int) guestFd] : -1;
     }
 
-    boolean cloexec(int guestFd) {
+    synchronized boolean cloexec(int guestFd) {
         return cloexec[guestFd];
     }
 
-    void setCloexec(int guestFd, boolean value) {
+    synchronized void setCloexec(int guestFd, boolean value) {
         cloexec[guestFd] = value;
     }
 
     /** Gives {@code hostFd} the lowest free guest number at or above {@code lowest}; -EMFILE (closing it) if none. */
-    long add(int hostFd, long lowest, boolean closeOnExec) {
+    synchronized long add(int hostFd, long lowest, boolean closeOnExec) {
         for (long fd = Math.max(0, lowest); fd < MAX; fd++) {
             if (host[(int) fd] < 0) {
                 host[(int) fd] = hostFd;
@@ -48,7 +50,7 @@ final class FdTable {
     }
 
     /** Adopts a copy of one of the JVM's fds as guest {@code guestFd} (stdin, stdout, stderr). */
-    void inherit(int guestFd, int jvmFd) {
+    synchronized void inherit(int guestFd, int jvmFd) {
         long copy = Libc.syscall(SYS_FCNTL, jvmFd, F_DUPFD_CLOEXEC, 3, 0, 0, 0);
         if (copy >= 0) {
             host[guestFd] = (int) copy;
@@ -56,7 +58,7 @@ final class FdTable {
     }
 
     /** Makes {@code guestFd} stand for {@code hostFd}, closing what it stood for before. */
-    void replace(int guestFd, int hostFd, boolean closeOnExec) {
+    synchronized void replace(int guestFd, int hostFd, boolean closeOnExec) {
         int old = host[guestFd];
         host[guestFd] = hostFd;
         cloexec[guestFd] = closeOnExec;
@@ -65,7 +67,7 @@ final class FdTable {
         }
     }
 
-    long close(long guestFd) {
+    synchronized long close(long guestFd) {
         int h = host(guestFd);
         if (h < 0) {
             return -Errno.EBADF;
@@ -80,11 +82,37 @@ final class FdTable {
         return Libc.syscall(SYS_FCNTL, hostFd, F_DUPFD_CLOEXEC, 3, 0, 0, 0);
     }
 
-    void closeAll() {
+    synchronized void closeAll() {
         for (int fd = 0; fd < MAX; fd++) {
             if (host[fd] >= 0) {
                 Libc.syscall(SYS_CLOSE, host[fd], 0, 0, 0, 0, 0);
                 host[fd] = -1;
+            }
+        }
+    }
+
+    /** A copy for a forked child; fds the host will not duplicate (out of fds) are left closed in the copy. */
+    synchronized FdTable copy() {
+        FdTable child = new FdTable();
+        for (int fd = 0; fd < MAX; fd++) {
+            if (host[fd] >= 0) {
+                long copy = duplicateHost(host[fd]);
+                if (copy >= 0) {
+                    child.host[fd] = (int) copy;
+                    child.cloexec[fd] = cloexec[fd];
+                }
+            }
+        }
+        return child;
+    }
+
+    /** execve: closes every fd marked close-on-exec. */
+    synchronized void closeOnExec() {
+        for (int fd = 0; fd < MAX; fd++) {
+            if (host[fd] >= 0 && cloexec[fd]) {
+                Libc.syscall(SYS_CLOSE, host[fd], 0, 0, 0, 0, 0);
+                host[fd] = -1;
+                cloexec[fd] = false;
             }
         }
     }

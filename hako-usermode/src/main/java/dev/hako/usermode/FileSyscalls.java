@@ -19,7 +19,7 @@ final class FileSyscalls {
             READV = 19, WRITEV = 20, PIPE = 22, DUP = 32, DUP2 = 33, SENDFILE = 40, FCNTL = 72, FLOCK = 73,
             FSYNC = 74, FDATASYNC = 75, FTRUNCATE = 77, FCHMOD = 91, FCHOWN = 93, FSTATFS = 138, GETDENTS64 = 217,
             FADVISE64 = 221, FALLOCATE = 285, DUP3 = 292, PIPE2 = 293, PREADV = 295, PWRITEV = 296;
-    private static final int O_CLOEXEC = 0x80000;
+    private static final int O_CLOEXEC = 0x80000, O_NONBLOCK = 0x800;
     private static final long MAX_RW = 0x7FFFF000L;
     private static final int IOV_MAX = 1024;
 
@@ -86,9 +86,29 @@ final class FileSyscalls {
         if (length > 0 && usable == 0) {
             return -EFAULT;
         }
+        if ((nr == READ || nr == WRITE) && usable > 0) {
+            long waited = awaitReady(h, fills);
+            if (waited < 0) {
+                return waited;
+            }
+        }
         long host = fills ? p.out(buf, usable) : p.in(buf, usable);
         long r = Libc.syscall(nr, h, host, usable, offset, 0, 0);
         return r == -Errno.EPIPE ? SignalSyscalls.brokenPipe(p) : r;
+    }
+
+    /**
+     * Before a read or write that may block (a pipe, a terminal): waits on the host until the fd is ready,
+     * so that a signal or the process's end can interrupt the wait; -ERESTARTSYS if one did. An fd in
+     * non-blocking mode is not waited for (the host call gives EAGAIN itself).
+     */
+    private static long awaitReady(int hostFd, boolean reading) {
+        long flags = Libc.syscall(FCNTL, hostFd, F_GETFL, 0, 0, 0, 0);
+        if (flags >= 0 && (flags & O_NONBLOCK) != 0) {
+            return 0;
+        }
+        int r = GuestThread.current().waitReady(hostFd, reading ? GuestThread.POLLIN : GuestThread.POLLOUT, -1);
+        return r < 0 ? -SignalDelivery.ERESTARTSYS : 0;
     }
 
     private static long vector(GuestProcess p, int nr, long fd, long iov, long count, long lo, long hi) {
@@ -104,7 +124,7 @@ final class FileSyscalls {
             return -EFAULT;
         }
         boolean fills = nr == READV || nr == PREADV;
-        MemorySegment table = p.scratch;
+        MemorySegment table = p.scratch();
         int used = 0;
         for (int k = 0; k < count; k++) {
             long base = p.space.readLong(iov + 16L * k);
@@ -125,6 +145,12 @@ final class FileSyscalls {
             used++;
             if (usable < len) {
                 break; // a short buffer ends the transfer there
+            }
+        }
+        if (nr == READV || nr == WRITEV) {
+            long waited = awaitReady(h, fills);
+            if (waited < 0) {
+                return waited;
             }
         }
         long r = Libc.syscall(nr, h, table.address(), used, lo, hi, 0);
@@ -181,7 +207,7 @@ final class FileSyscalls {
         if (p.out(fds, 8) < 0) {
             return -EFAULT;
         }
-        MemorySegment pair = p.scratch;
+        MemorySegment pair = p.scratch();
         long r = Libc.syscall(PIPE2, pair.address(), flags | O_CLOEXEC, 0, 0, 0, 0);
         if (r < 0) {
             return r;

@@ -24,6 +24,8 @@ import java.nio.charset.StandardCharsets;
 final class GuestPaths {
     static final int AT_FDCWD = -100;
     static final int PATH_MAX = 4096;
+    private static final long SYS_FCNTL = 72;
+    private static final int F_DUPFD_CLOEXEC = 1030;
     private static final long SYS_OPENAT = 257, SYS_READLINKAT = 267, SYS_CLOSE = 3, SYS_OPENAT2 = 437;
     private static final int O_PATH = 0x200000, O_DIRECTORY = 0x10000, O_CLOEXEC = 0x80000;
     private static final long RESOLVE_NO_MAGICLINKS = 0x02, RESOLVE_IN_ROOT = 0x10;
@@ -62,6 +64,33 @@ final class GuestPaths {
             }
             rootFd = (int) r;
         }
+    }
+
+    private GuestPaths(String root, int rootFd, String cwd, int cwdHostFd) {
+        this.root = root;
+        this.rootFd = rootFd;
+        this.cwd = cwd;
+        this.cwdHostFd = cwdHostFd;
+    }
+
+    /**
+     * A copy for a forked child (its own host fds for the same working and root directories), or null if the
+     * host has no fd left.
+     */
+    synchronized GuestPaths copy(MemorySegment scratch) {
+        long fd = Libc.syscall(SYS_FCNTL, cwdHostFd, F_DUPFD_CLOEXEC, 3, 0, 0, 0);
+        if (fd < 0) {
+            return null;
+        }
+        long rootCopy = -1;
+        if (rootFd >= 0) {
+            rootCopy = Libc.syscall(SYS_FCNTL, rootFd, F_DUPFD_CLOEXEC, 3, 0, 0, 0);
+            if (rootCopy < 0) {
+                Libc.syscall(SYS_CLOSE, fd, 0, 0, 0, 0, 0);
+                return null;
+            }
+        }
+        return new GuestPaths(root, (int) rootCopy, cwd, (int) fd);
     }
 
     static String bytes(String javaString) {
@@ -312,6 +341,17 @@ final class GuestPaths {
             sb.append('/').append(stack[k]);
         }
         return sb.toString();
+    }
+
+    /** The NUL-terminated bytes at the start of {@code buffer}. */
+    static byte[] cString(MemorySegment buffer) {
+        int n = 0;
+        while (n < buffer.byteSize() && buffer.get(ValueLayout.JAVA_BYTE, n) != 0) {
+            n++;
+        }
+        byte[] b = new byte[n];
+        MemorySegment.copy(buffer, ValueLayout.JAVA_BYTE, 0, b, 0, n);
+        return b;
     }
 
     static boolean putCString(String s, MemorySegment out) {

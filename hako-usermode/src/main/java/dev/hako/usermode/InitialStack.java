@@ -78,7 +78,7 @@ final class InitialStack {
     }
 
     private static long putString(AddressSpace space, long sp, String s) {
-        byte[] bytes = s.getBytes(StandardCharsets.UTF_8);
+        byte[] bytes = s.getBytes(StandardCharsets.ISO_8859_1); // raw bytes, see GuestPaths.bytes
         sp -= bytes.length + 1;
         space.writeBytes(sp, bytes, 0, bytes.length);
         space.ram.set(java.lang.foreign.ValueLayout.JAVA_BYTE, sp + bytes.length, (byte) 0);

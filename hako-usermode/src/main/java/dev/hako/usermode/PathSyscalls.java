@@ -87,8 +87,8 @@ final class PathSyscalls {
 
     /** A host {@code *at} syscall: (dirfd, name, a, b, c); {@code follow}: it follows a final symbolic link. */
     private static long at(GuestProcess p, int nr, boolean follow, long dirfd, long path, long a, long b, long c) {
-        long hostDir = p.hostPath(dirfd, path, follow, p.pathA);
-        return hostDir < 0 ? hostDir : Libc.syscall(nr, hostDir, p.pathA.address(), a, b, c, 0);
+        long hostDir = p.hostPath(dirfd, path, follow, p.pathA());
+        return hostDir < 0 ? hostDir : Libc.syscall(nr, hostDir, p.pathA().address(), a, b, c, 0);
     }
 
     private static long openat(GuestProcess p, long dirfd, long path, long flags, long mode) {
@@ -116,26 +116,26 @@ final class PathSyscalls {
     /** renameat2 and linkat: neither follows a final link, but for linkat's source with AT_SYMLINK_FOLLOW. */
     private static long twoNames(GuestProcess p, int nr, long fromDir, long from, long toDir, long to, long flags) {
         boolean followFrom = nr == LINKAT && (flags & AT_SYMLINK_FOLLOW) != 0;
-        long hostFrom = p.hostPath(fromDir, from, followFrom, p.pathA);
+        long hostFrom = p.hostPath(fromDir, from, followFrom, p.pathA());
         if (hostFrom < 0) {
             return hostFrom;
         }
-        long hostTo = p.hostPath(toDir, to, NO_FOLLOW, p.pathB);
+        long hostTo = p.hostPath(toDir, to, NO_FOLLOW, p.pathB());
         if (hostTo < 0) {
             return hostTo;
         }
-        return Libc.syscall(nr, hostFrom, p.pathA.address(), hostTo, p.pathB.address(), flags, 0);
+        return Libc.syscall(nr, hostFrom, p.pathA().address(), hostTo, p.pathB().address(), flags, 0);
     }
 
     /** The link's target is stored as the guest wrote it; only the link's own name is resolved. */
     private static long symlink(GuestProcess p, long target, long dirfd, long link) {
         String targetName = p.pathName(target);
         if (targetName == null) {
-            return p.pathError;
+            return p.pathError();
         }
-        GuestPaths.putCString(targetName, p.pathB);
-        long hostDir = p.hostPath(dirfd, link, NO_FOLLOW, p.pathA);
-        return hostDir < 0 ? hostDir : Libc.syscall(SYMLINKAT, p.pathB.address(), hostDir, p.pathA.address(), 0, 0, 0);
+        GuestPaths.putCString(targetName, p.pathB());
+        long hostDir = p.hostPath(dirfd, link, NO_FOLLOW, p.pathA());
+        return hostDir < 0 ? hostDir : Libc.syscall(SYMLINKAT, p.pathB().address(), hostDir, p.pathA().address(), 0, 0, 0);
     }
 
     private static long readlink(GuestProcess p, long dirfd, long path, long buf, long size) {
@@ -148,7 +148,7 @@ final class PathSyscalls {
         }
         String name = p.pathName(path);
         if (name == null) {
-            return p.pathError;
+            return p.pathError();
         }
         if (name.equals(PROC_SELF_EXE)) {
             byte[] exe = p.exePath.getBytes(StandardCharsets.ISO_8859_1);
@@ -157,9 +157,9 @@ final class PathSyscalls {
             p.space.writeBytes(buf, exe, 0, n);
             return n;
         }
-        long hostDir = p.paths.resolve(p.fds, dirfd, name, NO_FOLLOW, p.pathA);
+        long hostDir = p.paths.resolve(p.fds, dirfd, name, NO_FOLLOW, p.pathA());
         return hostDir < 0 ? hostDir
-                : Libc.syscall(READLINKAT, hostDir, p.pathA.address(), p.out(buf, usable), usable, 0, 0);
+                : Libc.syscall(READLINKAT, hostDir, p.pathA().address(), p.out(buf, usable), usable, 0, 0);
     }
 
     /** utimensat: a NULL name means the file open as {@code dirfd}. */
@@ -226,8 +226,8 @@ final class PathSyscalls {
     }
 
     private static long chdir(GuestProcess p, long path, long a1, long a2, long a3, long a4, long a5) {
-        long hostDir = p.hostPath(AT_FDCWD, path, FOLLOW, p.pathA);
-        return hostDir < 0 ? hostDir : p.paths.changeDirectory(hostDir, p.pathA, p.scratch);
+        long hostDir = p.hostPath(AT_FDCWD, path, FOLLOW, p.pathA());
+        return hostDir < 0 ? hostDir : p.paths.changeDirectory(hostDir, p.pathA(), p.scratch());
     }
 
     private static long fchdir(GuestProcess p, long fd, long a1, long a2, long a3, long a4, long a5) {
@@ -235,9 +235,9 @@ final class PathSyscalls {
         if (h < 0) {
             return -Errno.EBADF;
         }
-        MemorySegment dot = p.pathA;
+        MemorySegment dot = p.pathA();
         GuestPaths.putCString(".", dot);
         long dir = Libc.syscall(OPENAT, h, dot.address(), O_PATH | O_DIRECTORY | O_CLOEXEC, 0, 0, 0);
-        return dir < 0 ? dir : p.paths.adoptWorkingDirectory((int) dir, p.scratch);
+        return dir < 0 ? dir : p.paths.adoptWorkingDirectory((int) dir, p.scratch());
     }
 }

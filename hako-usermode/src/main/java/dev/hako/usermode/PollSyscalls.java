@@ -10,9 +10,9 @@ import java.lang.foreign.ValueLayout;
 
 /**
  * Waiting for file descriptors: poll and ppoll on a translated copy of the guest's pollfd array; select and
- * pselect6 are carried out as a ppoll on the host (guest fd sets become pollfds and back). The signal mask
- * argument of ppoll and pselect6 is ignored (no signals are delivered), and the remaining time is not
- * written back.
+ * pselect6 are carried out as a ppoll on the host (guest fd sets become pollfds and back). The calling
+ * thread's wake-up eventfd is polled too, so a signal ends the wait (EINTR). The signal mask argument of
+ * ppoll and pselect6 is ignored, and the remaining time is not written back.
  */
 final class PollSyscalls {
     static final int POLL = 7, SELECT = 23, PSELECT6 = 270, PPOLL = 271;
@@ -61,7 +61,7 @@ final class PollSyscalls {
 
     /** A host timespec in the scratch area; -1 (never) cannot be represented, so callers pass 0 for none. */
     private static long timespec(GuestProcess p, long seconds, long nanos) {
-        MemorySegment s = p.scratch;
+        MemorySegment s = p.scratch();
         s.set(ValueLayout.JAVA_LONG, TIMESPEC_SLOT, seconds);
         s.set(ValueLayout.JAVA_LONG, TIMESPEC_SLOT + 8, nanos);
         return s.address() + TIMESPEC_SLOT;
@@ -74,7 +74,7 @@ final class PollSyscalls {
         if (p.out(fds, nfds * 8) < 0) {
             return -EFAULT;
         }
-        MemorySegment s = p.scratch;
+        MemorySegment s = p.scratch();
         int invalid = 0;
         for (int k = 0; k < nfds; k++) {
             int fd = p.space.readInt(fds + 8L * k);
@@ -87,7 +87,7 @@ final class PollSyscalls {
             s.set(ValueLayout.JAVA_INT, 8L * k + 4, events);
         }
         long timeout = invalid > 0 ? timespec(p, 0, 0) : hostTimespec;
-        long r = Libc.syscall(PPOLL, s.address(), nfds, timeout, 0, 8, 0);
+        long r = interruptiblePoll(s, (int) nfds, timeout);
         if (r < 0) {
             return r;
         }
@@ -119,7 +119,7 @@ final class PollSyscalls {
                 return -EFAULT;
             }
         }
-        MemorySegment s = p.scratch;
+        MemorySegment s = p.scratch();
         int count = 0;
         for (int fd = 0; fd < n; fd++) {
             int events = 0;
@@ -140,7 +140,7 @@ final class PollSyscalls {
             s.set(ValueLayout.JAVA_INT, GUEST_FDS_SLOT + 4L * count, fd);
             count++;
         }
-        long r = Libc.syscall(PPOLL, s.address(), count, ts, 0, 8, 0);
+        long r = interruptiblePoll(s, count, ts);
         if (r < 0) {
             return r;
         }
@@ -168,6 +168,32 @@ final class PollSyscalls {
             }
         }
         return ready;
+    }
+
+    /**
+     * ppoll of {@code count} host pollfds at {@code s} plus the thread's wake-up eventfd after them; the
+     * number ready, or -errno, or -ERESTARTNOHAND when a signal ended the wait.
+     */
+    private static long interruptiblePoll(MemorySegment s, int count, long timeout) {
+        GuestThread self = GuestThread.current();
+        while (true) {
+            s.set(ValueLayout.JAVA_INT, 8L * count, self.wakeFd());
+            s.set(ValueLayout.JAVA_INT, 8L * count + 4, POLLIN);
+            long r = Libc.syscall(PPOLL, s.address(), count + 1, timeout, 0, 8, 0);
+            if (r < 0) {
+                return r;
+            }
+            if (s.get(ValueLayout.JAVA_SHORT, 8L * count + 6) == 0) {
+                return r;
+            }
+            self.drainWake();
+            if (self.interrupted()) {
+                return -SignalDelivery.ERESTARTNOHAND;
+            }
+            if (r > 1) {
+                return r - 1;
+            }
+        }
     }
 
     private static boolean bit(GuestProcess p, long set, int fd) {

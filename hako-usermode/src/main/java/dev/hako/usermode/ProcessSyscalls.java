@@ -6,36 +6,42 @@ import static dev.hako.usermode.Errno.ENOSYS;
 import static dev.hako.usermode.Errno.EPERM;
 import static dev.hako.usermode.Errno.ESRCH;
 
+import dev.hako.soft.exec.Cpu;
 import dev.hako.sys.Libc;
 
 /**
- * Process-wide syscalls: ending the process, identities, thread setup that glibc's startup does (TLS through
- * arch_prctl, set_tid_address, robust lists), resource limits, system information, and futex for a single
- * thread. The process is the host's JVM process as far as ids go (its pid, uid, parent); the thread id
- * equals the pid since the guest has one thread.
+ * Process-wide syscalls: ending a thread or the process, identities, thread setup that glibc's startup does
+ * (TLS through arch_prctl, set_tid_address, robust lists), resource limits and system information. The
+ * initial process has the host JVM's pid and parent; later processes and threads get ids counted up from
+ * it (see {@link ProcessTable}); uids and gids are the host's.
  */
 final class ProcessSyscalls {
     static final int SCHED_YIELD = 24, GETPID = 39, EXIT = 60, UNAME = 63, UMASK = 95, GETRLIMIT = 97,
             GETRUSAGE = 98, SYSINFO = 99, TIMES = 100, GETUID = 102, GETGID = 104, GETEUID = 107, GETEGID = 108,
             SETPGID = 109, GETPPID = 110, GETPGRP = 111, SETSID = 112, GETGROUPS = 115, GETRESUID = 118,
             GETRESGID = 120, GETPGID = 121, GETSID = 124, PRCTL = 157, ARCH_PRCTL = 158, SETRLIMIT = 160,
-            GETTID = 186, FUTEX = 202, SCHED_SETAFFINITY = 203, SCHED_GETAFFINITY = 204, SET_TID_ADDRESS = 218,
+            GETTID = 186, SCHED_SETAFFINITY = 203, SCHED_GETAFFINITY = 204, SET_TID_ADDRESS = 218,
             EXIT_GROUP = 231, SET_ROBUST_LIST = 273, PRLIMIT64 = 302, GETCPU = 309, RSEQ = 334;
     private static final int ARCH_SET_GS = 0x1001, ARCH_SET_FS = 0x1002, ARCH_GET_FS = 0x1003, ARCH_GET_GS = 0x1004;
     private static final int RLIMIT_STACK = 3, RLIMIT_NOFILE = 7;
     private static final long STACK_LIMIT = 8L << 20;
-    private static final int FUTEX_WAIT = 0, FUTEX_WAKE = 1, FUTEX_REQUEUE = 3, FUTEX_CMP_REQUEUE = 4,
-            FUTEX_WAKE_OP = 5, FUTEX_WAIT_BITSET = 9, FUTEX_WAKE_BITSET = 10;
     private static final int PR_SET_NAME = 15, PR_GET_NAME = 16;
 
     private ProcessSyscalls() {}
 
     static void register(SyscallTable t) {
-        t.add(EXIT, (p, status, a1, a2, a3, a4, a5) -> exit(p, status));
+        t.add(EXIT, (p, status, a1, a2, a3, a4, a5) -> exitThread(p, status));
         t.add(EXIT_GROUP, (p, status, a1, a2, a3, a4, a5) -> exit(p, status));
         t.add(GETPID, (p, a0, a1, a2, a3, a4, a5) -> p.pid);
-        t.add(GETTID, (p, a0, a1, a2, a3, a4, a5) -> p.pid);
-        for (int nr : new int[] {GETPPID, GETUID, GETGID, GETEUID, GETEGID, GETPGRP}) {
+        t.add(GETTID, (p, a0, a1, a2, a3, a4, a5) -> GuestThread.current().tid);
+        t.add(GETPPID, (p, a0, a1, a2, a3, a4, a5) -> {
+            GuestProcess parent = p.parent;
+            if (parent != null) {
+                return parent.pid;
+            }
+            return p.pid == p.table.hostPid ? Libc.syscall(GETPPID, 0, 0, 0, 0, 0, 0) : 1;
+        });
+        for (int nr : new int[] {GETUID, GETGID, GETEUID, GETEGID, GETPGRP}) {
             t.add(nr, (p, a0, a1, a2, a3, a4, a5) -> Libc.syscall(nr, 0, 0, 0, 0, 0, 0));
         }
         t.add(GETPGID, (p, pid, a1, a2, a3, a4, a5) -> self(p, pid) ? Libc.syscall(GETPGID, 0, 0, 0, 0, 0, 0) : -ESRCH);
@@ -61,8 +67,9 @@ final class ProcessSyscalls {
         });
         t.add(ARCH_PRCTL, ProcessSyscalls::archPrctl);
         t.add(SET_TID_ADDRESS, (p, addr, a1, a2, a3, a4, a5) -> {
-            p.clearChildTid = addr;
-            return p.pid;
+            GuestThread self = GuestThread.current();
+            self.clearChildTid = addr;
+            return self.tid;
         });
         t.add(SET_ROBUST_LIST, (p, head, len, a2, a3, a4, a5) -> len == 24 ? 0 : -EINVAL);
         t.add(RSEQ, (p, a0, a1, a2, a3, a4, a5) -> -ENOSYS); // restartable sequences: not offered, as Linux < 4.18
@@ -92,7 +99,6 @@ final class ProcessSyscalls {
             return 0;
         });
         t.add(PRCTL, ProcessSyscalls::prctl);
-        t.add(FUTEX, ProcessSyscalls::futex);
     }
 
     private static boolean self(GuestProcess p, long pid) {
@@ -101,6 +107,13 @@ final class ProcessSyscalls {
 
     private static long exit(GuestProcess p, long status) {
         p.exit((int) status);
+        return 0;
+    }
+
+    /** exit: the calling thread ends; the process ends with this status if it was the last thread. */
+    private static long exitThread(GuestProcess p, long status) {
+        p.setExitStatusIfFirst(((int) status & 0xFF) << 8);
+        GuestThread.current().stopSelf();
         return 0;
     }
 
@@ -121,9 +134,9 @@ final class ProcessSyscalls {
                     return -EPERM;
                 }
                 if (code == ARCH_SET_FS) {
-                    p.cpu.fsBase = addr;
+                    GuestThread.current().cpu().fsBase = addr;
                 } else {
-                    p.cpu.gsBase = addr;
+                    GuestThread.current().cpu().gsBase = addr;
                 }
                 return 0;
             }
@@ -131,7 +144,8 @@ final class ProcessSyscalls {
                 if (p.out(addr, 8) < 0) {
                     return -EFAULT;
                 }
-                p.space.writeLong(addr, code == ARCH_GET_FS ? p.cpu.fsBase : p.cpu.gsBase);
+                Cpu cpu = GuestThread.current().cpu();
+                p.space.writeLong(addr, code == ARCH_GET_FS ? cpu.fsBase : cpu.gsBase);
                 return 0;
             }
             default -> {
@@ -184,38 +198,5 @@ final class ProcessSyscalls {
             return 0;
         }
         return -EINVAL;
-    }
-
-    /**
-     * One thread: a wake finds no waiter, a wait whose value changed returns EAGAIN, a wait with a timeout
-     * times out at once, and a wait without one could never end, so the process is ended with a message.
-     */
-    private static long futex(GuestProcess p, long uaddr, long op, long val, long timeout, long uaddr2, long val3) {
-        int cmd = (int) op & 0x7F;
-        switch (cmd) {
-            case FUTEX_WAIT, FUTEX_WAIT_BITSET -> {
-                if ((uaddr & 3) != 0) {
-                    return -EINVAL;
-                }
-                if (p.in(uaddr, 4) < 0) {
-                    return -EFAULT;
-                }
-                if (p.space.readInt(uaddr) != (int) val) {
-                    return -Errno.EAGAIN;
-                }
-                if (timeout != 0) {
-                    return -Errno.ETIMEDOUT;
-                }
-                p.log.println("hako: " + p.name + ": futex wait that no other thread can end (deadlock)");
-                p.killedBy(GuestProcess.SIGABRT);
-                return -Errno.EDEADLK;
-            }
-            case FUTEX_WAKE, FUTEX_WAKE_BITSET, FUTEX_REQUEUE, FUTEX_CMP_REQUEUE, FUTEX_WAKE_OP -> {
-                return 0;
-            }
-            default -> {
-                return -ENOSYS;
-            }
-        }
     }
 }

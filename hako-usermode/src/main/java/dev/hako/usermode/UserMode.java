@@ -1,11 +1,10 @@
 package dev.hako.usermode;
 
-import dev.hako.soft.exec.Cpu;
-import dev.hako.soft.exec.Interpreter;
 import dev.hako.soft.fault.CpuFault;
-import dev.hako.soft.mmu.Mmu;
-import dev.hako.sys.Libc;
+
+import dev.hako.soft.exec.Cpu;
 import java.io.IOException;
+import java.lang.foreign.Arena;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -17,25 +16,18 @@ import java.util.Map;
  * Entry point of {@code hako user}: runs a static x86-64 Linux program on the soft CPU, its syscalls carried
  * out on the host (see {@link SyscallTable} for what is and is not provided).
  *
- * <p>Guest address space (64 GiB, guest address = offset in one host reservation): an ET_EXEC program at its
- * own addresses, a static-pie at {@link #PIE_BASE}; the heap (brk) right above the image; mmaps placed
- * top-down below the stack; an 8 MiB stack ending at {@link #STACK_TOP}. With a root directory, the program
- * and every file name the program uses are taken under it.
+ * <p>Each guest process has its own address space (64 GiB, guest address = offset in one host reservation;
+ * layout in {@link ProgramLoader}); each guest thread runs on its own Java thread. With a root directory, the
+ * program and every file name the program uses are taken under it.
  *
- * <p>Exit status: the program's own; 128 + signal if it died of a fault (SIGSEGV for #PF and #GP, SIGILL for
- * #UD, SIGFPE for #DE) or a signal it sent itself; 127 if the program file is missing and 126 if it cannot
- * be run. With {@code HAKO_STATS=1} in the environment, the guest instruction count and run time are printed
- * on stderr.
+ * <p>hako user ends when the initial process ends; processes still running then are killed. Exit status:
+ * the initial process's own; 128 + signal if a signal killed it (a fault it had no handler for: SIGSEGV for
+ * #PF and #GP, SIGILL for #UD, SIGFPE for #DE, SIGTRAP for INT3/INT1, with one line on stderr); 127 if the
+ * program file is missing, 126 if it cannot be run, 125 for an internal error. With {@code HAKO_STATS=1} in
+ * the environment, the initial thread's instruction count and the run time are printed on stderr; with
+ * {@code HAKO_STRACE=1}, every syscall (thread id, name, first arguments, result).
  */
 public final class UserMode {
-    static final long PIE_BASE = 0x4000_0000L;
-    static final long STACK_TOP = AddressSpace.SIZE - 0x10000;
-    static final long STACK_SIZE = 8L << 20;
-    /** Lowest address for mmaps: the heap may grow up to here. */
-    static final long MMAP_LOW = 0x2_0000_0000L;
-    /** Gap kept free between the mmap area and the stack. */
-    private static final long STACK_GAP = 1L << 30;
-
     /** Host fds the guest's stdin, stdout and stderr are copies of. */
     public record Stdio(int in, int out, int err) {
         public static final Stdio INHERIT = new Stdio(0, 1, 2);
@@ -92,104 +84,70 @@ public final class UserMode {
             return e.missing() ? 127 : 126;
         }
         String name = Path.of(program).getFileName() == null ? program : Path.of(program).getFileName().toString();
+        ProcessTable table = new ProcessTable(rootBytes, log);
         AddressSpace space = new AddressSpace();
         GuestProcess process = null;
         try {
-            process = new GuestProcess(name, exePath, space, rootBytes, log);
-            return start(process, image, argv, stdio);
-        } finally {
-            if (process != null) {
-                process.release();
+            FdTable fds = new FdTable();
+            fds.inherit(0, stdio.in());
+            fds.inherit(1, stdio.out());
+            fds.inherit(2, stdio.err());
+            GuestPaths paths;
+            try (Arena arena = Arena.ofConfined()) {
+                paths = new GuestPaths(rootBytes, arena.allocate(2 * GuestPaths.PATH_MAX + 4096));
             }
-            space.release();
+            int pid = table.allocate(true);
+            process = new GuestProcess(table, pid, name, exePath, space, fds, paths);
+            List<String> env = new ArrayList<>();
+            for (Map.Entry<String, String> e : System.getenv().entrySet()) {
+                env.add(GuestPaths.bytes(e.getKey() + "=" + e.getValue()));
+            }
+            List<String> args = new ArrayList<>();
+            for (String a : argv) {
+                args.add(GuestPaths.bytes(a));
+            }
+            Cpu cpu = ProgramLoader.load(process, space, image, args, env);
+            GuestThread thread = new GuestThread(process, pid, space, cpu, ProgramLoader.newInterpreter(cpu));
+            process.addThread(thread);
+            table.add(process);
+            return start(table, process, thread);
+        } finally {
+            space.releaseUnused();
         }
     }
 
-    private static int start(GuestProcess p, ElfImage image, List<String> argv, Stdio stdio) {
-        AddressSpace space = p.space;
-        long bias = image.type == ElfImage.ET_DYN ? PIE_BASE - image.lowest : 0;
-        image.load(space, bias);
-        p.brkStart = p.brk = bias + image.highest;
-        p.mmapLow = Math.max(MMAP_LOW, p.brkStart + (1L << 30));
-        long stackBottom = STACK_TOP - STACK_SIZE;
-        p.mmapHigh = stackBottom - STACK_GAP;
-        space.map(stackBottom, STACK_SIZE, AddressSpace.READ | AddressSpace.WRITE);
-
-        Cpu cpu = new Cpu(new Mmu(space.ram, space));
-        space.attach(cpu.mem);
-        Interpreter interpreter = new Interpreter(cpu, (c, fault, interp) -> died(p, c, fault));
-        p.cpu = cpu;
-        p.interpreter = interpreter;
-        cpu.syscallHandler = new SyscallTable(p);
-        p.fds.inherit(0, stdio.in());
-        p.fds.inherit(1, stdio.out());
-        p.fds.inherit(2, stdio.err());
-
-        List<String> env = new ArrayList<>();
-        for (Map.Entry<String, String> e : System.getenv().entrySet()) {
-            env.add(e.getKey() + "=" + e.getValue());
-        }
-        long entry = bias + image.entry;
-        InitialStack.AuxInfo aux = new InitialStack.AuxInfo(image.phdrAddress == 0 ? 0 : bias + image.phdrAddress,
-                image.phnum, entry, hwcap(cpu), Libc.syscall(102, 0, 0, 0, 0, 0, 0),
-                Libc.syscall(107, 0, 0, 0, 0, 0, 0), Libc.syscall(104, 0, 0, 0, 0, 0, 0),
-                Libc.syscall(108, 0, 0, 0, 0, 0, 0));
-        cpu.r[Cpu.RSP] = InitialStack.build(space, STACK_TOP, argv, env, p.exePath, aux);
-        cpu.rip = entry;
-
+    private static int start(ProcessTable table, GuestProcess p, GuestThread thread) {
         boolean stats = "1".equals(System.getenv("HAKO_STATS"));
         long started = System.nanoTime();
+        thread.start();
+        int status;
         try {
-            interpreter.run();
-        } catch (RuntimeException | StackOverflowError e) {
-            p.log.printf("hako: %s: internal error at rip %#x: %s%n", p.name, cpu.rip, e);
-            e.printStackTrace(p.log);
-            return 125;
-        } finally {
-            if (stats) {
-                double seconds = (System.nanoTime() - started) / 1e9;
-                p.log.printf("hako: %d guest instructions in %.3f s (%.1f M instructions/s)%n", cpu.instructions,
-                        seconds, cpu.instructions / seconds / 1e6);
-            }
+            status = table.awaitInitial(p);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            p.exitGroup(SignalInfo.SIGKILL);
+            return 128 + SignalInfo.SIGKILL;
         }
-        return p.exitStatus();
-    }
-
-    /** AT_HWCAP: CPUID leaf 1 EDX of the soft CPU, as Linux reports the boot CPU's. */
-    private static long hwcap(Cpu cpu) {
-        cpu.r[Cpu.RAX] = 1;
-        cpu.r[Cpu.RCX] = 0;
-        cpu.cpuid.execute(cpu);
-        long edx = cpu.r[Cpu.RDX];
-        java.util.Arrays.fill(cpu.r, 0);
-        return edx;
+        if (stats) {
+            double seconds = (System.nanoTime() - started) / 1e9;
+            long instructions = thread.cpu().instructions;
+            p.log.printf("hako: %d guest instructions in %.3f s (%.1f M instructions/s)%n", instructions, seconds,
+                    instructions / seconds / 1e6);
+        }
+        if (status == GuestProcess.INTERNAL_ERROR) {
+            return 125;
+        }
+        return (status & 0x7F) != 0 ? 128 + (status & 0x7F) : (status >> 8) & 0xFF;
     }
 
     /** The signal Linux sends a process for a fault of {@code vector} in user mode. */
     static int signalOf(int vector) {
         return switch (vector) {
-            case CpuFault.DE, CpuFault.MF, CpuFault.XM -> GuestProcess.SIGFPE;
-            case CpuFault.UD -> GuestProcess.SIGILL;
-            case CpuFault.BP, CpuFault.DB -> 5; // SIGTRAP
-            default -> GuestProcess.SIGSEGV;
+            case CpuFault.DE, CpuFault.MF, CpuFault.XM -> SignalInfo.SIGFPE;
+            case CpuFault.UD -> SignalInfo.SIGILL;
+            case CpuFault.BP, CpuFault.DB -> SignalInfo.SIGTRAP;
+            case CpuFault.AC -> SignalInfo.SIGBUS;
+            default -> SignalInfo.SIGSEGV;
         };
-    }
-
-    /** A guest fault ends the process as the matching signal would, with one line on stderr. */
-    private static void died(GuestProcess p, Cpu cpu, CpuFault fault) {
-        int vector = fault.vector();
-        int signal = signalOf(vector);
-        long at = vector == CpuFault.PF ? fault.address() : cpu.rip;
-        StringBuilder line = new StringBuilder(String.format("hako: %s: %s at %#x (rip %#x)", p.name,
-                CpuFault.name(vector), at, cpu.rip));
-        if (vector == CpuFault.UD) {
-            line.append(" bytes");
-            for (int k = 0; k < 8 && p.space.allows(cpu.rip + k, 1, AddressSpace.READ); k++) {
-                line.append(String.format(" %02x", p.space.ram.get(java.lang.foreign.ValueLayout.JAVA_BYTE,
-                        cpu.rip + k) & 0xFF));
-            }
-        }
-        p.log.println(line);
-        p.killedBy(signal);
     }
 }

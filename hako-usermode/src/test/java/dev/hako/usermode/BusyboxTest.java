@@ -102,6 +102,44 @@ class BusyboxTest {
         assertThat(actual.status()).as("exit status of %s", name).isEqualTo(expected.status());
     }
 
+    /** Shell command lines that fork, exec, pipe and wait: applets reached through a PATH of busybox links. */
+    static Stream<Arguments> scripts() {
+        return Stream.of(
+                Arguments.of("pipeline", "cat $TEXT | cut -d ' ' -f 1 | sort | uniq -c | sort -rn"),
+                Arguments.of("command substitution", "echo lines=$(wc -l < $TEXT) words=`cat $TEXT | wc -w`"),
+                Arguments.of("xargs", "seq 1 25 | xargs -n 4 echo | tr ' ' ,"),
+                Arguments.of("exit statuses", "false; echo $?; sh -c 'exit 3'; echo $?; sh -c 'kill -9 $$'; echo $?"),
+                Arguments.of("early reader exit", "yes | head -n 3; seq 1 100000 | head -n 2"),
+                Arguments.of("trap", "trap 'echo caught USR1' USR1; kill -USR1 $$; echo after"),
+                Arguments.of("background and wait", "(sleep 0.1; echo late) & echo early; wait; echo waited $?"),
+                Arguments.of("find -exec", "find $DIR -maxdepth 1 -name 'words*' -exec wc -l {} \\; -exec echo found {} +"),
+                Arguments.of("#! script", "$DIR/bin/script.sh one 'two words'; echo status $?"));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("scripts")
+    void shellScriptMatchesNative(String name, String script) throws Exception {
+        Path bin = dir.resolve("bin");
+        if (!Files.isDirectory(bin)) {
+            Files.createDirectories(bin);
+            for (String applet : List.of("sh", "cat", "cut", "sort", "uniq", "wc", "seq", "xargs", "echo", "tr",
+                    "false", "yes", "head", "sleep", "find", "kill")) {
+                Files.createSymbolicLink(bin.resolve(applet), busybox);
+            }
+            Path shebang = bin.resolve("script.sh");
+            Files.writeString(shebang, "#!" + bin.resolve("sh") + " -e\necho \"script $0 got $# args: $2\"\nexit 4\n");
+            shebang.toFile().setExecutable(true);
+        }
+        String line = "PATH=" + bin + "; " + script.replace("$TEXT", text.toString()).replace("$DIR", dir.toString());
+        String[] command = {busybox.toString(), "sh", "-c", line};
+        GuestRun.Result expected = GuestRun.hostRun(dir, null, command);
+        GuestRun.Result actual = GuestRun.hako(dir, null, command);
+        assertThat(actual.messages()).as("hako messages").isEmpty();
+        assertThat(actual.out()).as("stdout of %s", name).isEqualTo(expected.out());
+        assertThat(actual.stderr()).as("stderr of %s", name).isEqualTo(expected.stderr());
+        assertThat(actual.status()).as("exit status of %s", name).isEqualTo(expected.status());
+    }
+
     @Test
     void gzipRoundTripUnderHako() throws Exception {
         GuestRun.Result packed = GuestRun.hako(dir, text, busybox.toString(), "gzip", "-9", "-c");

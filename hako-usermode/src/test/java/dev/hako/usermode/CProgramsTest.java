@@ -19,7 +19,8 @@ class CProgramsTest {
     static Path dir;
 
     static Stream<Arguments> programs() {
-        return Stream.concat(Stream.of("arith", "floats", "control", "strings", "smc", "mmx")
+        return Stream.concat(Stream.of("arith", "floats", "control", "strings", "smc", "mmx", "threads",
+                        "processes", "signals")
                 .flatMap(p -> Stream.of(Arguments.of(p, "-static -O0"), Arguments.of(p, "-static -O2"))),
                 Stream.of(Arguments.of("control", "-static-pie -O2"), Arguments.of("floats", "-static-pie -O2"),
                         Arguments.of("vectorized", "-static -O3")));

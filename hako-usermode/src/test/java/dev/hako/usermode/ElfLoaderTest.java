@@ -129,10 +129,10 @@ class ElfLoaderTest {
 
     @Test
     void unsupportedSyscallIsReportedOnceAndGivesEnosys() throws IOException {
-        // syscall 56 (clone) twice, exit(-result)
-        Path p = write("clone", TinyElf.of("b838000000 0f05 b838000000 0f05 89c7 f7df b83c000000 0f05"));
+        // syscall 41 (socket) twice, exit(-result)
+        Path p = write("socket", TinyElf.of("b829000000 0f05 b829000000 0f05 89c7 f7df b83c000000 0f05"));
         GuestRun.Result r = GuestRun.hako(dir, null, p.toString());
         assertThat(r.status()).isEqualTo(38);
-        assertThat(r.messages()).isEqualTo("hako: unsupported syscall 56 (clone)" + System.lineSeparator());
+        assertThat(r.messages()).isEqualTo("hako: unsupported syscall 41 (socket)" + System.lineSeparator());
     }
 }

@@ -204,8 +204,8 @@ class RandomCodeDifferentialTest {
         space.map(CODE, 4096, AddressSpace.READ | AddressSpace.WRITE);
         space.writeBytes(CODE, page, 0, page.length);
         space.setProtection(CODE, 4096, AddressSpace.READ | AddressSpace.EXEC);
+        // A fresh soft CPU (and TLB) per case: the case's mappings do not change while it runs.
         Cpu cpu = new Cpu(new Mmu(space.ram, space));
-        space.attach(cpu.mem);
         System.arraycopy(c.regs(), 0, cpu.r, 0, 16);
         cpu.rip = CODE;
         cpu.setRflags(0x202, -1L);
@@ -311,7 +311,7 @@ class RandomCodeDifferentialTest {
                 }
             }
         } finally {
-            space.release();
+            space.releaseUnused();
         }
         System.out.printf("random code: %d cases, %d compared, %d host-dependent, %d ended by a limit on one side, "
                 + "%d lost by the harness, %d differ as recorded in KNOWN, %d differ otherwise%n", cases.size(),

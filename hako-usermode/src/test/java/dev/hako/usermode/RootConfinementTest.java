@@ -44,7 +44,7 @@ class RootConfinementTest {
         Files.createSymbolicLink(root.resolve("loop"), Path.of("loop"));
     }
 
-    /** busybox sh runs {@code script}; only its last command may be a program (user mode cannot fork). */
+    /** busybox sh runs {@code script} under the root. */
     private GuestRun.Result sh(String script) throws Exception {
         return GuestRun.hako(dir, null, root, "/bin/sh", "-c", script);
     }
@@ -65,6 +65,15 @@ class RootConfinementTest {
                 "/sub/deeper/../../../../secret.txt") + "cd /sub/deeper; " + readEach("relative", "../../../up"));
         assertThat(r.messages()).isEmpty();
         assertThat(r.out()).as(r.stderr()).isEqualTo("inside\n".repeat(6) + "refused ../../../up\n");
+    }
+
+    @Test
+    void forkedChildrenAreConfinedToo() throws Exception {
+        // A pipeline forks and execs: each child resolves names under the same root, with its own host fds.
+        GuestRun.Result r = sh("/bin/busybox cat /rooted /sub/deeper/relative | /bin/busybox wc -l; "
+                + "(cd /sub/deeper && /bin/busybox cat up-one /absolute 2>&1) | /bin/busybox sort");
+        assertThat(r.out()).as(r.stderr()).doesNotContain("host-secret")
+                .startsWith("2\n").contains("inside\n").contains("/absolute");
     }
 
     @Test

@@ -29,6 +29,10 @@ public final class CodePages {
         mmus.add(mmu);
     }
 
+    void unregister(Mmu mmu) {
+        mmus.remove(mmu);
+    }
+
     public int generation(long hostPage) {
         return (int) GENERATIONS.getAcquire(generations, (int) (hostPage >>> 12));
     }

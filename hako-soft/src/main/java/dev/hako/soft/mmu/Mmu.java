@@ -63,6 +63,14 @@ public final class Mmu {
         flush();
     }
 
+    /**
+     * Leaves the shared {@link CodePages} for good: a vCPU that ends (a user-mode thread that exits) is no
+     * longer told about code pages, and is no longer kept reachable by them.
+     */
+    public void detach() {
+        codePages.unregister(this);
+    }
+
     private static long[][] newTlb() {
         return new long[][] {new long[TLB_SIZE], new long[TLB_SIZE], new long[TLB_SIZE], new long[TLB_SIZE]};
     }
