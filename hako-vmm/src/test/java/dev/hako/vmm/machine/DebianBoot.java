@@ -25,9 +25,11 @@ final class DebianBoot implements AutoCloseable {
     static final String PROMPT = "root@hako:~# ";
     /**
      * Appended to the bundle's command line: systemd waits 90 s for a device by default; on a loaded host the soft
-     * CPU's udev may take longer for ttyS0, and the serial getty the tests type into would then not start.
+     * CPU's udev may take longer for ttyS0, and the serial getty the tests type into would then not start. Debian
+     * 12's systemd (252) takes a device job's timeout from the default start timeout
+     * ({@code systemd.default_device_timeout_sec} only exists from systemd 254 on).
      */
-    static final String PATIENT_DEVICES = " systemd.default_device_timeout_sec=900";
+    static final String PATIENT_DEVICES = " systemd.default_timeout_start_sec=900";
 
     private final RecordingConsole console = new RecordingConsole();
     private final ByteArrayOutputStream log = new ByteArrayOutputStream();
