@@ -6,22 +6,35 @@ package dev.hako.devices.virtio;
  * status, queue setup, notifications and interrupts, and validates the rings before a device sees a chain.
  */
 public interface VirtioDevice {
+    /** Its device ID, PCI class, queues and configuration size. */
+    VirtioDeviceType type();
+
     /** The virtio device ID (§5: 2 is a block device). */
-    int deviceId();
+    default int deviceId() {
+        return type().deviceId();
+    }
 
     /** The PCI class code (base, sub-class, programming interface) the function shows. */
-    int pciClass();
+    default int pciClass() {
+        return type().pciClass();
+    }
+
+    default int queueCount() {
+        return type().queueCount();
+    }
+
+    /** The largest size of queue {@code queue} (a power of two). */
+    default int maxQueueSize(int queue) {
+        return type().queueSize();
+    }
+
+    /** Bytes of device configuration space. */
+    default int configSize() {
+        return type().configSize();
+    }
 
     /** Device-type feature bits offered (the transport adds VERSION_1, INDIRECT_DESC and RING_EVENT_IDX). */
     long features();
-
-    int queueCount();
-
-    /** The largest size of queue {@code queue} (a power of two). */
-    int maxQueueSize(int queue);
-
-    /** Bytes of device configuration space. */
-    int configSize();
 
     /** Reads {@code size} bytes at {@code offset} of the configuration space (offset + size within it). */
     long readConfig(int offset, int size);

@@ -5,39 +5,20 @@ package dev.hako.devices.virtio;
  * the sum of its readable bytes (mod 256), so a test sees exactly which segments the queue handed over.
  */
 final class EchoDevice implements VirtioDevice {
+    
     int activations;
     int resets;
     long activatedWith;
     final byte[] config = new byte[8];
 
     @Override
-    public int deviceId() {
-        return 0x2A;
-    }
-
-    @Override
-    public int pciClass() {
-        return 0xFF0000;
+    public VirtioDeviceType type() {
+        return new VirtioDeviceType(0x2A, 0xFF0000, 2, 64, config.length);
     }
 
     @Override
     public long features() {
         return 1L << 3;
-    }
-
-    @Override
-    public int queueCount() {
-        return 2;
-    }
-
-    @Override
-    public int maxQueueSize(int queue) {
-        return 64;
-    }
-
-    @Override
-    public int configSize() {
-        return config.length;
     }
 
     @Override

@@ -2,7 +2,6 @@ package dev.hako.vmm.machine;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.hako.vmm.image.CpioWriter;
 import dev.hako.vmm.image.DebianPackages;
 import dev.hako.vmm.image.DefaultGuest;
 import java.io.ByteArrayOutputStream;
@@ -45,22 +44,8 @@ class PvPanicIT {
 
     /** The default guest's initramfs with {@link #INIT} as /init and the pvpanic modules of the cloud kernel. */
     static byte[] panickingInitramfs(DebianPackages packages) throws Exception {
-        Path modules = packages.findFile(DebianPackages.KERNEL_PACKAGE,
-                "lib/modules/*/kernel/drivers/misc/pvpanic/pvpanic.ko", "the cloud kernel's modules")
-                .getParent().getParent().getParent().getParent();
-        CpioWriter extra = new CpioWriter();
-        extra.directory("lib", 0755);
-        extra.directory("lib/modules", 0755);
-        StringBuilder names = new StringBuilder();
-        for (String module : MODULES) {
-            String name = module.substring(module.lastIndexOf('/') + 1);
-            extra.file("lib/modules/" + name, 0644, Files.readAllBytes(modules.resolve(module)));
-            names.append(name).append(' ');
-        }
-        ByteArrayOutputStream initrd = new ByteArrayOutputStream();
-        initrd.writeBytes(DefaultGuest.initramfs(packages.busybox(), INIT.formatted(names.toString().trim())));
-        initrd.writeBytes(extra.finish());
-        return initrd.toByteArray();
+        KernelModules modules = KernelModules.of(packages, MODULES);
+        return DefaultGuest.initramfs(packages.busybox(), INIT.formatted(modules.names()), modules.files());
     }
 
     private record Outcome(int status, String log, String console, Duration took) {}

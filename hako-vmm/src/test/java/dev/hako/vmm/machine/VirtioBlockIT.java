@@ -4,7 +4,6 @@ import dev.hako.vmm.image.disk.DiskFormat;
 import dev.hako.vmm.image.disk.DiskImages;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.hako.vmm.image.CpioWriter;
 import dev.hako.vmm.image.DebianPackages;
 import dev.hako.vmm.image.DefaultGuest;
 import java.io.ByteArrayOutputStream;
@@ -89,22 +88,10 @@ class VirtioBlockIT {
     private String bootWithTwoDisks(String extraCmdline) throws Exception {
         DebianPackages packages = DebianPackages.inDefaultCache();
         Path kernel = packages.debianKernel();
-        Path modules = packages.findFile(DebianPackages.KERNEL_PACKAGE, "lib/modules/*/kernel/drivers/block/virtio_blk.ko",
-                "the cloud kernel's modules").getParent().getParent().getParent();
-        CpioWriter extra = new CpioWriter();
-        extra.directory("lib", 0755);
-        extra.directory("lib/modules", 0755);
-        StringBuilder names = new StringBuilder();
-        for (String module : MODULES) {
-            String name = module.substring(module.lastIndexOf('/') + 1);
-            extra.file("lib/modules/" + name, 0644, Files.readAllBytes(modules.resolve(module)));
-            names.append(name).append(' ');
-        }
-        ByteArrayOutputStream initrd = new ByteArrayOutputStream();
-        initrd.writeBytes(DefaultGuest.initramfs(packages.busybox(), INIT.formatted(names.toString().trim())));
-        initrd.writeBytes(extra.finish()); // the kernel unpacks concatenated archives in turn
+        KernelModules modules = KernelModules.of(packages, MODULES);
+        byte[] initrd = DefaultGuest.initramfs(packages.busybox(), INIT.formatted(modules.names()), modules.files());
         Path initrdFile = work.resolve("initrd.cpio");
-        Files.write(initrdFile, initrd.toByteArray());
+        Files.write(initrdFile, initrd);
 
         Path rw = work.resolve("rw.img");
         Path ro = work.resolve("ro.img");

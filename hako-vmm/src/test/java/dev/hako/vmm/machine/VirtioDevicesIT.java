@@ -88,19 +88,12 @@ class VirtioDevicesIT {
     void guestUsesEachVirtioDevice() throws Exception {
         DebianPackages packages = DebianPackages.inDefaultCache();
         Path kernel = packages.debianKernel();
-        Path modules = packages.findFile(DebianPackages.KERNEL_PACKAGE, "lib/modules/*/kernel/drivers/block/virtio_blk.ko",
-                "the cloud kernel's modules").getParent().getParent().getParent();
-        List<GuestFile> files = new ArrayList<>();
-        StringBuilder names = new StringBuilder();
-        for (String module : MODULES) {
-            String name = module.substring(module.lastIndexOf('/') + 1);
-            files.add(new GuestFile("/lib/modules/" + name, 0644, Files.readAllBytes(modules.resolve(module))));
-            names.append(name).append(' ');
-        }
+        KernelModules modules = KernelModules.of(packages, MODULES);
+        List<GuestFile> files = new ArrayList<>(modules.files());
         Path initrd = work.resolve("initrd.cpio");
         files.add(GuestFile.copyOf(CPrograms.compile(work, "vsock", "-static -O2"), "/bin/vsock"));
         Files.write(initrd, DefaultGuest.initramfs(packages.busybox(),
-                INIT.formatted(names.toString().trim(), GUEST_PORT, HOST_PORT, VSOCK_BYTES), files));
+                INIT.formatted(modules.names(), GUEST_PORT, HOST_PORT, VSOCK_BYTES), files));
         Path socket = work.resolve("v.sock");
         VsockPeer peer = new VsockPeer(socket, VSOCK_BYTES);
         Thread hostListener = peer.listenAndEcho(Path.of(socket + "_" + HOST_PORT));

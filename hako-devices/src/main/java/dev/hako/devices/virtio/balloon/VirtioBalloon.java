@@ -5,6 +5,7 @@ import dev.hako.core.state.Snapshotable;
 import dev.hako.devices.backend.PageReclaimer;
 import dev.hako.devices.virtio.DescriptorChain;
 import dev.hako.devices.virtio.VirtioDevice;
+import dev.hako.devices.virtio.VirtioDeviceType;
 import dev.hako.devices.virtio.VirtioFeatures;
 import dev.hako.devices.virtio.VirtioTransport;
 import dev.hako.devices.virtio.Virtqueue;
@@ -37,6 +38,8 @@ public final class VirtioBalloon implements VirtioDevice, Snapshotable<VirtioBal
     /** Statistics tags (§5.5.6.3) and the size of one tag-value pair. */
     public static final int S_SWAP_IN = 0, S_SWAP_OUT = 1, S_MAJFLT = 2, S_MINFLT = 3, S_MEMFREE = 4, S_MEMTOT = 5,
             S_AVAIL = 6, S_CACHES = 7, S_HTLB_PGALLOC = 8, S_HTLB_PGFAIL = 9, TAGS = 10, STAT_SIZE = 10;
+    private static final VirtioDeviceType TYPE = new VirtioDeviceType(DEVICE_ID, CLASS_OTHER,
+            3, QUEUE_SIZE, CONFIG_SIZE);
 
     private final PageReclaimer reclaimer;
     private final long ramPages;
@@ -60,6 +63,11 @@ public final class VirtioBalloon implements VirtioDevice, Snapshotable<VirtioBal
                     + ramBytes + " bytes)");
         }
         this.targetPages = initialTargetBytes >> PAGE_SHIFT;
+    }
+
+    @Override
+    public VirtioDeviceType type() {
+        return TYPE;
     }
 
     @Override
@@ -110,33 +118,8 @@ public final class VirtioBalloon implements VirtioDevice, Snapshotable<VirtioBal
     }
 
     @Override
-    public int deviceId() {
-        return DEVICE_ID;
-    }
-
-    @Override
-    public int pciClass() {
-        return CLASS_OTHER;
-    }
-
-    @Override
     public long features() {
         return 1L << F_STATS_VQ | 1L << F_DEFLATE_ON_OOM;
-    }
-
-    @Override
-    public int queueCount() {
-        return 3;
-    }
-
-    @Override
-    public int maxQueueSize(int queue) {
-        return QUEUE_SIZE;
-    }
-
-    @Override
-    public int configSize() {
-        return CONFIG_SIZE;
     }
 
     @Override

@@ -5,6 +5,7 @@ import dev.hako.core.state.Snapshotable;
 import dev.hako.devices.backend.BlockBackend;
 import dev.hako.devices.virtio.DescriptorChain;
 import dev.hako.devices.virtio.VirtioDevice;
+import dev.hako.devices.virtio.VirtioDeviceType;
 import dev.hako.devices.virtio.VirtioFeatures;
 import dev.hako.devices.virtio.VirtioTransport;
 import dev.hako.devices.virtio.Virtqueue;
@@ -47,6 +48,8 @@ public final class VirtioBlock implements VirtioDevice, Snapshotable<VirtioBlock
     /** Larger segments are moved in pieces of this size, so a length always fits the backend's int. */
     private static final int TRANSFER_PIECE = 1 << 30;
     private static final System.Logger LOG = System.getLogger("dev.hako.devices.virtio.blk");
+    private static final VirtioDeviceType TYPE = new VirtioDeviceType(DEVICE_ID, CLASS_STORAGE_OTHER,
+            1, QUEUE_SIZE, CONFIG_SIZE);
 
     private final BlockBackend backend;
     private final byte[] config = new byte[CONFIG_SIZE];
@@ -88,34 +91,14 @@ public final class VirtioBlock implements VirtioDevice, Snapshotable<VirtioBlock
     }
 
     @Override
-    public int deviceId() {
-        return DEVICE_ID;
-    }
-
-    @Override
-    public int pciClass() {
-        return CLASS_STORAGE_OTHER;
+    public VirtioDeviceType type() {
+        return TYPE;
     }
 
     @Override
     public long features() {
         long f = 1L << F_SIZE_MAX | 1L << F_SEG_MAX | 1L << F_BLK_SIZE | 1L << F_FLUSH;
         return readOnly ? f | 1L << F_RO : f | 1L << F_DISCARD | 1L << F_WRITE_ZEROES;
-    }
-
-    @Override
-    public int queueCount() {
-        return 1;
-    }
-
-    @Override
-    public int maxQueueSize(int queue) {
-        return QUEUE_SIZE;
-    }
-
-    @Override
-    public int configSize() {
-        return CONFIG_SIZE;
     }
 
     @Override

@@ -6,6 +6,7 @@ import dev.hako.devices.backend.CharBackend;
 import dev.hako.devices.backend.CharFrontend;
 import dev.hako.devices.virtio.DescriptorChain;
 import dev.hako.devices.virtio.VirtioDevice;
+import dev.hako.devices.virtio.VirtioDeviceType;
 import dev.hako.devices.virtio.VirtioTransport;
 import dev.hako.devices.virtio.Virtqueue;
 
@@ -33,6 +34,8 @@ public final class VirtioConsole implements VirtioDevice, CharFrontend, Snapshot
     /** struct virtio_console_config. */
     public static final int CFG_COLS = 0, CFG_ROWS = 2, CFG_MAX_NR_PORTS = 4, CFG_EMERG_WR = 8, CONFIG_SIZE = 12;
     public static final int INPUT_BUFFER = 4096;
+    private static final VirtioDeviceType TYPE = new VirtioDeviceType(DEVICE_ID, CLASS_COMMUNICATION_OTHER,
+            2, QUEUE_SIZE, CONFIG_SIZE);
 
     private final CharBackend backend;
     /** Host input not yet in the guest: a ring guarded by its own monitor (the backend's thread fills it). */
@@ -44,6 +47,11 @@ public final class VirtioConsole implements VirtioDevice, CharFrontend, Snapshot
     public VirtioConsole(CharBackend backend) {
         this.backend = backend;
         backend.attach(this);
+    }
+
+    @Override
+    public VirtioDeviceType type() {
+        return TYPE;
     }
 
     @Override
@@ -75,33 +83,8 @@ public final class VirtioConsole implements VirtioDevice, CharFrontend, Snapshot
     }
 
     @Override
-    public int deviceId() {
-        return DEVICE_ID;
-    }
-
-    @Override
-    public int pciClass() {
-        return CLASS_COMMUNICATION_OTHER;
-    }
-
-    @Override
     public long features() {
         return 1L << F_EMERG_WRITE;
-    }
-
-    @Override
-    public int queueCount() {
-        return 2;
-    }
-
-    @Override
-    public int maxQueueSize(int queue) {
-        return QUEUE_SIZE;
-    }
-
-    @Override
-    public int configSize() {
-        return CONFIG_SIZE;
     }
 
     @Override

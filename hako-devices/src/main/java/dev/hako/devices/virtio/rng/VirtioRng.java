@@ -7,6 +7,7 @@ import dev.hako.core.time.VirtualClock;
 import dev.hako.devices.backend.EntropySource;
 import dev.hako.devices.virtio.DescriptorChain;
 import dev.hako.devices.virtio.VirtioDevice;
+import dev.hako.devices.virtio.VirtioDeviceType;
 import dev.hako.devices.virtio.VirtioTransport;
 import dev.hako.devices.virtio.Virtqueue;
 
@@ -30,6 +31,7 @@ public final class VirtioRng implements VirtioDevice, Snapshotable<VirtioRngStat
     public static final int QUEUE_SIZE = 64, MAX_REQUEST_BYTES = 64 * 1024;
     public static final long DEFAULT_BYTES_PER_SECOND = 4L << 20, MAX_BYTES_PER_SECOND = 1L << 32;
     private static final long MIN_BURST = 64 * 1024, NANOS_PER_SECOND = 1_000_000_000L;
+    private static final VirtioDeviceType TYPE = new VirtioDeviceType(DEVICE_ID, CLASS_OTHER, 1, QUEUE_SIZE, 0);
 
     private final EntropySource entropy;
     private final VirtualClock clock;
@@ -56,6 +58,11 @@ public final class VirtioRng implements VirtioDevice, Snapshotable<VirtioRngStat
     }
 
     @Override
+    public VirtioDeviceType type() {
+        return TYPE;
+    }
+
+    @Override
     public void connect(VirtioTransport transport) {
         this.transport = transport;
     }
@@ -67,32 +74,7 @@ public final class VirtioRng implements VirtioDevice, Snapshotable<VirtioRngStat
     }
 
     @Override
-    public int deviceId() {
-        return DEVICE_ID;
-    }
-
-    @Override
-    public int pciClass() {
-        return CLASS_OTHER;
-    }
-
-    @Override
     public long features() {
-        return 0;
-    }
-
-    @Override
-    public int queueCount() {
-        return 1;
-    }
-
-    @Override
-    public int maxQueueSize(int queue) {
-        return QUEUE_SIZE;
-    }
-
-    @Override
-    public int configSize() {
         return 0;
     }
 

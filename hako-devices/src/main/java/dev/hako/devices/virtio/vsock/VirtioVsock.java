@@ -4,6 +4,7 @@ import dev.hako.core.memory.GuestMemory;
 import dev.hako.core.state.Snapshotable;
 import dev.hako.devices.virtio.DescriptorChain;
 import dev.hako.devices.virtio.VirtioDevice;
+import dev.hako.devices.virtio.VirtioDeviceType;
 import dev.hako.devices.virtio.VirtioTransport;
 import dev.hako.devices.virtio.Virtqueue;
 import dev.hako.devices.virtio.vsock.VsockConnection.State;
@@ -50,6 +51,8 @@ public final class VirtioVsock implements VirtioDevice, Snapshotable<VirtioVsock
     static final int STRAY_RESETS = 64;
     /** Ports hako gives host-initiated connections start here, as Firecracker's. */
     static final int FIRST_LOCAL_PORT = 1 << 30;
+    private static final VirtioDeviceType TYPE = new VirtioDeviceType(DEVICE_ID, CLASS_COMMUNICATION_OTHER,
+            3, QUEUE_SIZE, CONFIG_SIZE);
 
     /** Guards the connections, their buffers and the queues' bookkeeping; taken after the transport's lock. */
     final Object lock = new Object();
@@ -94,6 +97,11 @@ public final class VirtioVsock implements VirtioDevice, Snapshotable<VirtioVsock
     }
 
     @Override
+    public VirtioDeviceType type() {
+        return TYPE;
+    }
+
+    @Override
     public void connect(VirtioTransport transport) {
         this.transport = transport;
         host.start();
@@ -117,33 +125,8 @@ public final class VirtioVsock implements VirtioDevice, Snapshotable<VirtioVsock
     }
 
     @Override
-    public int deviceId() {
-        return DEVICE_ID;
-    }
-
-    @Override
-    public int pciClass() {
-        return CLASS_COMMUNICATION_OTHER;
-    }
-
-    @Override
     public long features() {
         return 1L << F_STREAM;
-    }
-
-    @Override
-    public int queueCount() {
-        return 3;
-    }
-
-    @Override
-    public int maxQueueSize(int queue) {
-        return QUEUE_SIZE;
-    }
-
-    @Override
-    public int configSize() {
-        return CONFIG_SIZE;
     }
 
     @Override
