@@ -113,6 +113,13 @@ public final class DebianCustomization {
                         ExecStart=
                         ExecStart=-/sbin/agetty --autologin root --keep-baud 115200,57600,38400,9600 - $TERM
                         """),
+                // systemd waits 90 s for a device; on a busy host the soft CPU's udev can take longer to announce
+                // the serial port, and the console's getty, which needs it, would then never start.
+                new SystemFile(Stage.CUSTOMIZE, "/etc/systemd/system/dev-ttyS0.device.d/hako-patient.conf", 0644, """
+                        [Unit]
+                        JobTimeoutSec=15min
+                        JobRunningTimeoutSec=15min
+                        """),
                 new SystemFile(Stage.CUSTOMIZE, "/etc/ssh/sshd_config.d/hako.conf", 0644, """
                         PermitRootLogin prohibit-password
                         PasswordAuthentication no

@@ -24,10 +24,9 @@ final class DebianBoot implements AutoCloseable {
     static final String RUNNING = "hako: system is running";
     static final String PROMPT = "root@hako:~# ";
     /**
-     * Appended to the bundle's command line: systemd waits 90 s for a device by default; on a loaded host the soft
-     * CPU's udev may take longer for ttyS0, and the serial getty the tests type into would then not start. Debian
-     * 12's systemd (252) takes a device job's timeout from the default start timeout
-     * ({@code systemd.default_device_timeout_sec} only exists from systemd 254 on).
+     * Appended to the bundle's command line: services get 15 minutes to start on a loaded host. The serial
+     * port's device job gets as long from the image itself (DebianCustomization's dev-ttyS0.device drop-in):
+     * Debian 12's systemd (252) has no command-line option for device timeouts.
      */
     static final String PATIENT_DEVICES = " systemd.default_timeout_start_sec=900";
 
