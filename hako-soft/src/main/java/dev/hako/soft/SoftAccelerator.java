@@ -8,9 +8,14 @@ import dev.hako.core.accel.VirtualMachine;
 import dev.hako.core.memory.GuestMemory;
 import dev.hako.core.time.VirtualClock;
 import dev.hako.soft.mmu.CodePages;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 
 /** hako's own x86-64 CPU as an accelerator: runs anywhere a JVM runs. */
 public final class SoftAccelerator implements Accelerator {
+    /** {@code HAKO_STATS=1}: say at the end how much guest code ran and how much was translated (for bench/). */
+    private static final boolean STATS = "1".equals(System.getenv("HAKO_STATS"));
+
     @Override
     public String name() {
         return "soft";
@@ -19,14 +24,33 @@ public final class SoftAccelerator implements Accelerator {
     @Override
     public VirtualMachine createVm(GuestMemory memory, VirtualClock clock) {
         CodePages codePages = new CodePages(memory.size());
+        List<SoftVirtualCpu> vcpus = new CopyOnWriteArrayList<>();
+        long created = System.nanoTime();
         return new VirtualMachine() {
             @Override
             public VirtualCpu createVcpu(int index, IoHandler io, LocalInterrupts interrupts) {
-                return new SoftVirtualCpu(memory, clock, codePages, index, io, interrupts);
+                SoftVirtualCpu vcpu = new SoftVirtualCpu(memory, clock, codePages, index, io, interrupts);
+                vcpus.add(vcpu);
+                return vcpu;
             }
 
             @Override
-            public void close() { }
+            public void close() {
+                if (STATS) {
+                    printStats(vcpus, (System.nanoTime() - created) / 1e9);
+                }
+            }
         };
+    }
+
+    private static void printStats(List<SoftVirtualCpu> vcpus, double seconds) {
+        long instructions = 0;
+        long translated = 0;
+        for (SoftVirtualCpu v : vcpus) {
+            instructions += v.cpu().instructions;
+            translated += v.translated();
+        }
+        System.err.printf("hako: %d guest instructions in %.3f s (%.1f M instructions/s), %d traces translated%n",
+                instructions, seconds, instructions / seconds / 1e6, translated);
     }
 }

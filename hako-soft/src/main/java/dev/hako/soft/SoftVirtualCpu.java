@@ -38,6 +38,11 @@ public final class SoftVirtualCpu implements VirtualCpu {
         return cpu;
     }
 
+    /** Traces this vCPU's translator has built. */
+    long translated() {
+        return interpreter.translated();
+    }
+
     @Override
     public int index() {
         return index;

@@ -21,8 +21,10 @@ final class Block {
     boolean valid = true;
     /** The next older block at the same linear address (another address space's code, or another mode). */
     Block sameLinear;
-    /** How often the block ran interpreted; the translator takes it past a threshold. */
+    /** How often the block ran interpreted; the translator takes it at {@link #translateAt}. */
     int runs;
+    /** Interpreted runs after which it is translated; 0 until first asked. */
+    int translateAt;
     /** The block's translation, once made. */
     BlockCode code;
 

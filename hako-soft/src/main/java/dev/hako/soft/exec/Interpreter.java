@@ -46,6 +46,11 @@ public final class Interpreter {
         });
     }
 
+    /** Traces translated so far. */
+    public long translated() {
+        return translator.translated();
+    }
+
     public static OpcodeTable table() {
         return TABLE;
     }
@@ -64,6 +69,7 @@ public final class Interpreter {
     public void stop() {
         stopped = true;
         cpu.exitBlock = true;
+        cpu.attention = true;
     }
 
     public boolean stopped() {
@@ -98,15 +104,19 @@ public final class Interpreter {
         cpu.attention = true;
     }
 
-    /** Runs until stopped, halted, or shut down by a triple fault. */
+    /**
+     * Runs until stopped, halted, or shut down by a triple fault. Between blocks only {@code attention} is
+     * looked at: whatever ends a run (a stop, a kick, HLT, a triple fault) also raises it.
+     */
     public Exit run() {
         Cpu c = cpu;
         BlockCache blocks = cache;
+        c.attention = true; // the state may have been loaded halted, or stopped, since the last run
         while (true) {
-            if (stopped || stopRequested) {
-                return Exit.STOPPED;
-            }
             if (c.attention) {
+                if (stopped || stopRequested) {
+                    return Exit.STOPPED;
+                }
                 if (kickRequested) {
                     kickRequested = false;
                     return Exit.KICKED;
@@ -114,12 +124,12 @@ public final class Interpreter {
                 if (serviceAttention(c)) {
                     continue; // ran the instruction in an interrupt shadow: look again before the next
                 }
-            }
-            if (c.sys.shutdown) {
-                return Exit.SHUTDOWN;
-            }
-            if (c.sys.halted) {
-                return Exit.HALTED;
+                if (c.sys.shutdown) {
+                    return Exit.SHUTDOWN;
+                }
+                if (c.sys.halted) {
+                    return Exit.HALTED;
+                }
             }
             Block b;
             try {
@@ -131,9 +141,15 @@ public final class Interpreter {
             blocks.running = b;
             c.rip = b.end;
             BlockCode code = b.code;
-            if (code == null && ++b.runs == translator.threshold()) {
-                code = translator.build(blocks.trace(c, b, BlockBuilder.MAX_TRACE), b.mode);
-                b.code = code;
+            if (code == null) {
+                int at = b.translateAt;
+                if (at == 0) {
+                    at = b.translateAt = translator.thresholdFor(b.generation);
+                }
+                if (++b.runs == at) {
+                    code = translator.build(blocks.trace(c, b, BlockBuilder.MAX_TRACE), b.mode);
+                    b.code = code;
+                }
             }
             if (code != null) {
                 try {

@@ -25,6 +25,7 @@ public final class InterruptDelivery {
             } catch (CpuFault nested) {
                 if (vector == CpuFault.DF) {
                     c.sys.shutdown = true; // triple fault
+                    c.attention = true;
                     return;
                 }
                 int second = nested.vector();

@@ -1,6 +1,7 @@
 package dev.hako.soft.exec;
 
 import static dev.hako.soft.decode.OpSpec.BYTE;
+import static dev.hako.soft.decode.OpSpec.ENDS_BLOCK;
 import static dev.hako.soft.decode.OpSpec.IMM_NONE;
 import static dev.hako.soft.decode.OpcodeTable.ONE_BYTE;
 
@@ -21,8 +22,10 @@ final class Strings {
         int[][] rows = {{0xA4, MOVS}, {0xA6, CMPS}, {0xAA, STOS}, {0xAC, LODS}, {0xAE, SCAS}};
         String[] names = {"movs", "cmps", "stos", "lods", "scas"};
         for (int[] row : rows) {
-            t.op(ONE_BYTE, row[0], names[row[1]], BYTE, IMM_NONE, row[1], Strings::string);
-            t.op(ONE_BYTE, row[0] + 1, names[row[1]], 0, IMM_NONE, row[1], Strings::string);
+            // A string instruction ends its block: a repeated one may restart itself (RIP back to it) to let
+            // interrupts in between elements.
+            t.op(ONE_BYTE, row[0], names[row[1]], BYTE | ENDS_BLOCK, IMM_NONE, row[1], Strings::string);
+            t.op(ONE_BYTE, row[0] + 1, names[row[1]], ENDS_BLOCK, IMM_NONE, row[1], Strings::string);
         }
     }
 
@@ -38,6 +41,12 @@ final class Strings {
         if (i.rep == 0) {
             once(c, i, op, size, step, addrMask);
             return;
+        }
+        if ((op == MOVS || op == STOS) && step > 0 && addrMask == -1L) {
+            if (RepeatedCopy.run(c, op == MOVS, size, sourceBase(c, i))) {
+                c.rip = i.addr; // interrupted between elements, as hardware may be: go on after looking around
+                return;
+            }
         }
         boolean compares = op == CMPS || op == SCAS;
         while ((c.r[Cpu.RCX] & addrMask) != 0) {

@@ -74,6 +74,7 @@ final class SystemOps {
             throw c.fault(CpuFault.GP, 0);
         }
         c.sys.halted = true;
+        c.attention = true; // the run loop looks at halted only then
         c.exitBlock = true;
     }
 

@@ -421,6 +421,28 @@ public final class Mmu {
     }
 
     /**
+     * Host offset in {@link #ram} of {@code gva} for loads up to the end of its page, filling the TLB (and
+     * raising the load's fault); -1 for an MMIO page. For bulk string moves.
+     */
+    public long ramOffsetForRead(long gva) {
+        int i = index(gva);
+        if (readTag[i] == (gva & PAGE_MASK)) {
+            return addend[i] + gva;
+        }
+        long off = fillRead(gva);
+        return off < 0 ? -1 : off;
+    }
+
+    /**
+     * Host offset in {@link #ram} of {@code gva} for stores up to the end of its page, filling the TLB (raising
+     * the store's fault, and dropping decoded code on the page first); -1 for an MMIO page.
+     */
+    public long ramOffsetForWrite(long gva) {
+        long off = writableOffset(gva);
+        return off < 0 ? -1 : off;
+    }
+
+    /**
      * Atomic compare-and-exchange of {@code size} bytes (the LOCK prefix): stores {@code update} if memory
      * holds {@code expected}; returns what memory held.
      */

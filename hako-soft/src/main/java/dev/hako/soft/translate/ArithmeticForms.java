@@ -6,12 +6,14 @@ import dev.hako.soft.exec.Shift;
 import java.lang.classfile.CodeBuilder;
 
 /**
- * Inline bytecode for integer arithmetic: the eight ALU operations (less ADC and SBB), TEST, INC, DEC, NEG,
+ * Inline bytecode for integer arithmetic: the eight ALU operations, TEST, INC, DEC, NEG,
  * NOT, shifts and rotates by a constant, and IMUL with a truncated result. Each leaves its flags as a
  * pending {@link FlagChain.Producer}.
  */
 final class ArithmeticForms {
     static final int ADD = 0, OR = 1, ADC = 2, SBB = 3, AND = 4, SUB = 5, XOR = 6, CMP = 7;
+    /** Jcc/SETcc condition code of "below": CF set. */
+    private static final int CONDITION_B = 0x2;
     static final String[] ALU_NAMES = {"add", "or", "adc", "sbb", "and", "sub", "xor", "cmp"};
 
     /** Where an operand comes from. */
@@ -69,13 +71,21 @@ final class ArithmeticForms {
         }
     }
 
-    /** dst = dst op src for the ALU operations other than ADC and SBB (those fall back). */
+    /** dst = dst op src for the eight ALU operations; ADC and SBB take CF as it is before them. */
     static boolean alu(BlockEmitter e, Insn i, int op, Operand dst, Operand src) {
-        if (op == ADC || op == SBB || !ALU_NAMES[op].equals(i.spec.mnemonic)) {
+        if (!ALU_NAMES[op].equals(i.spec.mnemonic)) {
             return false;
         }
         CodeBuilder cob = e.cob;
         int size = i.opSize;
+        boolean withCarry = op == ADC || op == SBB;
+        int carry = -1;
+        if (withCarry) {
+            e.flags.prepareCondition(CONDITION_B);
+            carry = e.newLong();
+            e.flags.pushCondition(CONDITION_B);
+            cob.i2l().lstore(carry);
+        }
         e.begin();
         int a = loadDestination(e, i, dst);
         int b = e.newLong();
@@ -85,6 +95,8 @@ final class ArithmeticForms {
         cob.lload(a).lload(b);
         switch (op) {
             case ADD -> cob.ladd();
+            case ADC -> cob.ladd().lload(carry).ladd();
+            case SBB -> cob.lsub().lload(carry).lsub();
             case OR -> cob.lor();
             case AND -> cob.land();
             case XOR -> cob.lxor();
@@ -94,8 +106,14 @@ final class ArithmeticForms {
         if (op != CMP) {
             storeDestination(e, i, dst, () -> cob.lload(res));
         }
-        int kind = op == ADD ? FlagChain.ADD : op == SUB || op == CMP ? FlagChain.SUB : FlagChain.LOGIC;
-        e.flags.add(new FlagChain.Producer(kind, size, res, a, b, 0, 0));
+        int kind = switch (op) {
+            case ADD -> FlagChain.ADD;
+            case ADC -> FlagChain.ADC;
+            case SBB -> FlagChain.SBB;
+            case SUB, CMP -> FlagChain.SUB;
+            default -> FlagChain.LOGIC;
+        };
+        e.flags.add(new FlagChain.Producer(kind, size, res, a, b, 0, carry));
         e.end();
         return true;
     }

@@ -20,7 +20,8 @@ import java.util.List;
  * every instruction that falls back (both for bisecting).
  */
 public final class BlockBuilder {
-    static final int DEFAULT_THRESHOLD = 64;
+    static final int DEFAULT_THRESHOLD = 2000;
+    private static final int MAX_BACKOFF = 4;
     /** Most instructions in one translated trace ({@code hako.translate.trace}; 1 keeps to single blocks). */
     public static final int MAX_TRACE = Integer.getInteger("hako.translate.trace", 128);
     /** Bytecode size above which HotSpot leaves a method interpreted; stay well under it. */
@@ -43,6 +44,20 @@ public final class BlockBuilder {
     /** Interpreted runs after which a block is translated. */
     public int threshold() {
         return enabled ? threshold : 0;
+    }
+
+    /**
+     * Interpreted runs after which a block decoded from a page whose code was overwritten {@code generation}
+     * times is translated: the threshold, doubled per rewrite up to {@value #MAX_BACKOFF} times. Kernel text
+     * is patched (alternatives, static keys, ftrace) over and over on the same few pages during boot, and a
+     * page a program's loader or JIT rewrites will likely be rewritten again; each translation thrown away
+     * costs the JVM a compile.
+     */
+    public int thresholdFor(int generation) {
+        if (!enabled) {
+            return 0;
+        }
+        return threshold == 1 ? 1 : threshold << Math.min(generation, MAX_BACKOFF);
     }
 
     /** The translation of a block decoded in {@code mode}, or null where it is not translated. */

@@ -28,6 +28,8 @@ import java.util.List;
  */
 final class FlagChain {
     static final int ADD = Flags.ADD, SUB = Flags.SUB, LOGIC = Flags.LOGIC, INC = Flags.INC, DEC = Flags.DEC;
+    /** ADC and SBB: {@code count} is the local holding the carry-in (0 or 1). */
+    static final int ADC = Flags.ADC, SBB = Flags.SBB;
     /**
      * Producers done by calling the interpreter's computation at materialization. SHIFT_CL has its count in
      * a local ({@code count} is that local's slot) and changes nothing when the count is zero.
@@ -129,6 +131,10 @@ final class FlagChain {
                         cob.lload(p.src1).putfield(BlockEmitter.CD_CPU, "ccSrc1", CD_long);
                         e.cpu();
                         cob.lload(p.src2).putfield(BlockEmitter.CD_CPU, "ccSrc2", CD_long);
+                    }
+                    if (p.kind == ADC || p.kind == SBB) {
+                        e.cpu();
+                        cob.lload(p.count).putfield(BlockEmitter.CD_CPU, "ccAux", CD_long);
                     }
                 }
             }
