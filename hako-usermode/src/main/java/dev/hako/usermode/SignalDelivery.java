@@ -173,6 +173,11 @@ final class SignalDelivery {
                 code = SignalInfo.BUS_ADRALN;
                 addr = cpu.rip;
             }
+            case CpuFault.SS, CpuFault.NP -> { // Linux's do_error_trap with no si_code: SI_KERNEL, no address
+                sig = SignalInfo.SIGBUS;
+                code = SignalInfo.SI_KERNEL;
+                addr = 0;
+            }
             case CpuFault.PF -> {
                 sig = SignalInfo.SIGSEGV;
                 code = (fault.errorCode() & 1) != 0 ? SignalInfo.SEGV_ACCERR : SignalInfo.SEGV_MAPERR;

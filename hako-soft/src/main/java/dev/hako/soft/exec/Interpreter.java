@@ -23,6 +23,7 @@ public final class Interpreter {
     /** For {@link #step}: one instruction decoded outside the block cache, without allocating. */
     private final Insn single = new Insn();
     private final Decoder singleDecoder = new Decoder(TABLE, Instructions::undefined);
+    private final StackSegmentFaults stackSegment = new StackSegmentFaults(new Decoder(TABLE, Instructions::undefined));
 
     /** Decides what a guest fault does: deliver it through the IDT, or end a user-mode process. */
     public interface FaultHandler {
@@ -125,7 +126,7 @@ public final class Interpreter {
             try {
                 b = blocks.lookup(c, c.rip);
             } catch (CpuFault f) {
-                faultHandler.fault(c, f, this);
+                deliver(c, f);
                 continue;
             }
             blocks.running = b;
@@ -140,7 +141,7 @@ public final class Interpreter {
                     code.run(c);
                 } catch (CpuFault f) {
                     c.exitBlock = false; // RIP and the retired count were set by the translated code
-                    faultHandler.fault(c, f, this);
+                    deliver(c, f);
                 }
                 continue;
             }
@@ -164,9 +165,15 @@ public final class Interpreter {
                 c.rip = insns[i].addr;
                 c.instructions += i;
                 c.exitBlock = false;
-                faultHandler.fault(c, f, this);
+                deliver(c, f);
             }
         }
+    }
+
+    /** Hands a fault (RIP on the faulting instruction) to the handler, with its segment worked out. */
+    private void deliver(Cpu c, CpuFault f) {
+        stackSegment.classify(c, f);
+        faultHandler.fault(c, f, this);
     }
 
     /**
@@ -221,7 +228,7 @@ public final class Interpreter {
             cpu.instructions++;
         } catch (CpuFault f) {
             cpu.rip = insn.addr;
-            faultHandler.fault(cpu, f, this);
+            deliver(cpu, f);
         }
     }
 }
