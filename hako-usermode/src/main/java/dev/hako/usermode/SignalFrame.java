@@ -132,6 +132,7 @@ final class SignalFrame {
         cpu.rip = space.readLong(m + 128);
         long flags = space.readLong(m + 136);
         cpu.setRflags((cpu.rflags() & ~FIX_EFLAGS) | (flags & FIX_EFLAGS), ~0L);
+        cpu.attention = true; // TF may be back: the run loop single-steps
         if (fx != null) {
             FxsaveArea.load(cpu, fx, true);
         } else {

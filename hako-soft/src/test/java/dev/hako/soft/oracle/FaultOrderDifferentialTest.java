@@ -22,7 +22,8 @@ import org.junit.jupiter.api.io.TempDir;
  * a non-canonical stack reference is #SS(0), not #GP(0) (SDM vol. 3 §6.15); a near branch to a non-canonical
  * target raises #GP(0) at the branch with RIP and RSP unchanged; ENTER and LEAVE leave RSP and RBP unchanged
  * when an access faults (ENTER also write-checks its final stack pointer); far RET, IRET and segment loads make
- * the descriptor checks against Linux's GDT. Each case runs interpreted and translated.
+ * the descriptor checks against Linux's GDT; TF traps after the instruction that follows the POPF setting it.
+ * Each case runs interpreted and translated.
  */
 class FaultOrderDifferentialTest {
     private static final long NC = 0x8000_0000_0000_0000L;
@@ -48,6 +49,7 @@ class FaultOrderDifferentialTest {
         b.putInt(0x1800, 0x1234_5678).putShort(0x1804, (short) 0x2b); // far pointers for LSS
         b.putInt(0x1810, 0x1234_5678).putShort(0x1814, (short) 0x18);
         b.putLong(0x1900, 0x1122_3344_5566_7788L).putLong(0x1908, 0x99AA_BBCC_DDEE_FF00L);
+        b.putLong(0x1A00, 0x303).putLong(0x1A08, 0x202); // RFLAGS for POPF: TF and CF set, then TF clear
         return b.array();
     }
 
@@ -119,6 +121,11 @@ class FaultOrderDifferentialTest {
         cases.add(c("lss eax,[rax]: user data", "0f b2 00", "rax", D + 0x1800));
         cases.add(c("lss eax,[rax]: kernel data", "0f b2 00", "rax", D + 0x1810));
         cases.add(c("lfs eax,[rax]: unmapped", "0f b4 00", "rax", 0x40));
+        // The trap flag: a single-step #DB after each instruction that starts with TF set and completes.
+        cases.add(c("popf setting TF, nop", "9d 90 90", "rsp", D + 0x1A00));
+        cases.add(c("popf setting TF, then a faulting load", "9d 8b 00 90", "rsp", D + 0x1A00, "rax", 0x40));
+        cases.add(c("popf setting TF, popf clearing it", "9d 9d 90 90", "rsp", D + 0x1A00));
+        cases.add(c("popf setting TF, push", "9d 50 90", "rsp", D + 0x1A00));
         return cases;
     }
 
