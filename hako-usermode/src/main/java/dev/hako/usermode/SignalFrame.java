@@ -76,7 +76,8 @@ final class SignalFrame {
         }
         space.writeLong(m + 128, cpu.rip);
         space.writeLong(m + 136, cpu.rflags());
-        space.writeLong(m + 144, ProcessMode.LINUX_USER_CS | ((long) ProcessMode.LINUX_USER_DS << 48)); // cs, gs, fs, ss
+        // cs, gs, fs, ss
+        space.writeLong(m + 144, ProcessMode.LINUX_USER_CS | ((long) ProcessMode.LINUX_USER_DS << 48));
         space.writeLong(m + 152, err);
         space.writeLong(m + 160, trapno);
         space.writeLong(m + 168, savedMask);

@@ -34,7 +34,7 @@ public final class Branches {
         }
     }
 
-    /** {@code target} if it is canonical, else #GP(0): for the branches whose target comes from a register or memory. */
+    /** {@code target} if it is canonical, else #GP(0): for branches whose target comes from a register or memory. */
     public static long target(long target, Cpu c) {
         if ((target << 16 >> 16) != target) {
             throw c.fault(CpuFault.GP, 0);

@@ -62,7 +62,8 @@ class FaultOrderDifferentialTest {
         long[] regs = new long[16];
         regs[Cpu.RSP] = STACK;
         for (int k = 0; k < settings.length; k += 2) {
-            regs[List.of(MachineState.GPR_NAMES).indexOf((String) settings[k])] = ((Number) settings[k + 1]).longValue();
+            int reg = List.of(MachineState.GPR_NAMES).indexOf((String) settings[k]);
+            regs[reg] = ((Number) settings[k + 1]).longValue();
         }
         return new Case(name, HexFormat.of().parseHex(hex.replace(" ", "")), regs);
     }

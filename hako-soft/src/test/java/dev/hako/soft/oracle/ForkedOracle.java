@@ -110,7 +110,8 @@ final class ForkedOracle {
                 throw walkerFault.nonCanonical(gva);
             }
             boolean present = gva - CODE >= 0 && gva - CODE < 4096;
-            int code = (present ? 1 : 0) | 4 | (access == PageWalker.WRITE ? 2 : 0) | (access == PageWalker.EXECUTE ? 16 : 0);
+            int code = (present ? 1 : 0) | 4 | (access == PageWalker.WRITE ? 2 : 0)
+                    | (access == PageWalker.EXECUTE ? 16 : 0);
             throw walkerFault.raise(CpuFault.PF, code, true, gva);
         };
         Cpu cpu = new Cpu(new Mmu(ram, walker));
