@@ -150,9 +150,9 @@ final class AddressSpace implements PageWalker {
                     | (access == PageWalker.EXECUTE ? PF_FETCH : 0), true, gva);
         }
         if ((gva << 16 >> 16) != gva) {
-            // A non-canonical address is #GP(0), not a page fault (SDM vol. 3 §6.15); Linux sends SIGSEGV with
-            // no address.
-            throw fault.raise(CpuFault.GP, 0, true, 0);
+            // A non-canonical address is #GP(0), or #SS(0) for a stack reference, not a page fault (SDM vol. 3
+            // §6.15); the run loop tells the two apart. Linux sends SIGSEGV or SIGBUS with no address.
+            throw fault.nonCanonical(gva);
         }
         throw fault.raise(CpuFault.PF, PF_USER | (access == PageWalker.WRITE ? PF_WRITE : 0), true, gva);
     }

@@ -17,6 +17,7 @@ final class CpuCopy {
         to.ccSrc2 = from.ccSrc2;
         to.ccAux = from.ccAux;
         to.flagsOther = from.flagsOther;
+        to.attention = true; // TF may be set: the run loop single-steps
         to.fsBase = from.fsBase;
         to.gsBase = from.gsBase;
         byte[] fx = new byte[FxsaveArea.SIZE];

@@ -2,6 +2,7 @@ package dev.hako.usermode;
 
 import dev.hako.soft.exec.Cpu;
 import dev.hako.soft.exec.Interpreter;
+import dev.hako.soft.exec.ProcessMode;
 import dev.hako.soft.mmu.Mmu;
 import dev.hako.sys.Libc;
 import java.util.Arrays;
@@ -29,7 +30,14 @@ final class ProgramLoader {
 
     /** A soft CPU over {@code space} whose faults become signals of the thread running it. */
     static Cpu newCpu(ProcessTable table, AddressSpace space) {
-        return new Cpu(new Mmu(space.ram, space, table.codePages));
+        return newCpu(new Mmu(space.ram, space, table.codePages));
+    }
+
+    /** A soft CPU over {@code mmu} in the state Linux runs a 64-bit process in: its GDT, CS 0x33, SS 0x2b. */
+    static Cpu newCpu(Mmu mmu) {
+        Cpu cpu = new Cpu(mmu);
+        ProcessMode.enterLinux(cpu);
+        return cpu;
     }
 
     static Interpreter newInterpreter(Cpu cpu) {

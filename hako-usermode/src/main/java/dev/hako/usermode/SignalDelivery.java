@@ -1,6 +1,7 @@
 package dev.hako.usermode;
 
 import dev.hako.soft.exec.Cpu;
+import dev.hako.soft.exec.Interpreter;
 import dev.hako.soft.fault.CpuFault;
 
 /**
@@ -164,14 +165,23 @@ final class SignalDelivery {
                 addr = cpu.rip;
             }
             case CpuFault.BP, CpuFault.DB -> {
+                // A single-step trap (DR6.BS) is TRAP_TRACE at the next instruction; Linux clears DR6 as it
+                // handles the exception.
+                boolean step = vector == CpuFault.DB && (cpu.sys.dr[6] & Interpreter.DR6_BS) != 0;
+                cpu.sys.dr[6] &= ~Interpreter.DR6_BS;
                 sig = SignalInfo.SIGTRAP;
-                code = SignalInfo.SI_KERNEL;
-                addr = 0;
+                code = step ? SignalInfo.TRAP_TRACE : SignalInfo.SI_KERNEL;
+                addr = step ? cpu.rip : 0;
             }
             case CpuFault.AC -> {
                 sig = SignalInfo.SIGBUS;
                 code = SignalInfo.BUS_ADRALN;
                 addr = cpu.rip;
+            }
+            case CpuFault.SS, CpuFault.NP -> { // Linux's do_error_trap with no si_code: SI_KERNEL, no address
+                sig = SignalInfo.SIGBUS;
+                code = SignalInfo.SI_KERNEL;
+                addr = 0;
             }
             case CpuFault.PF -> {
                 sig = SignalInfo.SIGSEGV;

@@ -2,6 +2,7 @@ package dev.hako.usermode;
 
 import dev.hako.soft.exec.Cpu;
 import dev.hako.soft.exec.FxsaveArea;
+import dev.hako.soft.exec.ProcessMode;
 
 /**
  * The x86-64 signal frame as Linux builds it (arch/x86/kernel/signal_64.c, include/uapi/asm/sigcontext.h,
@@ -23,7 +24,6 @@ final class SignalFrame {
         Cpu.RAX, Cpu.RCX, Cpu.RSP};
     /** RFLAGS bits sigreturn takes from the frame (FIX_EFLAGS): AC OF DF TF SF ZF AF PF CF RF. */
     private static final long FIX_EFLAGS = 0x40000 | 0x800 | 0x400 | 0x100 | 0x80 | 0x40 | 0x10 | 0x4 | 0x1 | 0x10000;
-    private static final int USER_CS = 0x33, USER_DS = 0x2b;
     /** The FPU state a handler starts with (FNINIT, default MXCSR). */
     private static final byte[] INITIAL_FPU = initialFpu();
 
@@ -76,7 +76,8 @@ final class SignalFrame {
         }
         space.writeLong(m + 128, cpu.rip);
         space.writeLong(m + 136, cpu.rflags());
-        space.writeLong(m + 144, USER_CS | ((long) USER_DS << 48)); // cs, gs, fs, ss
+        // cs, gs, fs, ss
+        space.writeLong(m + 144, ProcessMode.LINUX_USER_CS | ((long) ProcessMode.LINUX_USER_DS << 48));
         space.writeLong(m + 152, err);
         space.writeLong(m + 160, trapno);
         space.writeLong(m + 168, savedMask);
@@ -132,6 +133,7 @@ final class SignalFrame {
         cpu.rip = space.readLong(m + 128);
         long flags = space.readLong(m + 136);
         cpu.setRflags((cpu.rflags() & ~FIX_EFLAGS) | (flags & FIX_EFLAGS), ~0L);
+        cpu.attention = true; // TF may be back: the run loop single-steps
         if (fx != null) {
             FxsaveArea.load(cpu, fx, true);
         } else {

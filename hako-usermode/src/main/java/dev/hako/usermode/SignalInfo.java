@@ -9,7 +9,7 @@ package dev.hako.usermode;
 record SignalInfo(int signo, int code, long word16, long word24, long word32) {
     static final int SI_USER = 0, SI_KERNEL = 0x80, SI_QUEUE = -1, SI_TKILL = -6;
     static final int SEGV_MAPERR = 1, SEGV_ACCERR = 2, ILL_ILLOPN = 2, FPE_INTDIV = 1, FPE_FLTDIV = 3,
-            BUS_ADRALN = 1, TRAP_BRKPT = 1, CLD_EXITED = 1, CLD_KILLED = 2;
+            BUS_ADRALN = 1, TRAP_BRKPT = 1, TRAP_TRACE = 2, CLD_EXITED = 1, CLD_KILLED = 2;
     static final int SIGHUP = 1, SIGINT = 2, SIGQUIT = 3, SIGILL = 4, SIGTRAP = 5, SIGABRT = 6, SIGBUS = 7,
             SIGFPE = 8, SIGKILL = 9, SIGUSR1 = 10, SIGSEGV = 11, SIGUSR2 = 12, SIGPIPE = 13, SIGALRM = 14,
             SIGTERM = 15, SIGCHLD = 17, SIGCONT = 18, SIGSTOP = 19, SIGTSTP = 20, SIGTTIN = 21, SIGTTOU = 22,

@@ -22,8 +22,8 @@ import java.util.Map;
  *
  * <p>hako user ends when the initial process ends; processes still running then are killed. Exit status:
  * the initial process's own; 128 + signal if a signal killed it (a fault it had no handler for: SIGSEGV for
- * #PF and #GP, SIGILL for #UD, SIGFPE for #DE, SIGTRAP for INT3/INT1, with one line on stderr); 127 if the
- * program file is missing, 126 if it cannot be run, 125 for an internal error. With {@code HAKO_STATS=1} in
+ * #PF and #GP, SIGBUS for #SS, SIGILL for #UD, SIGFPE for #DE, SIGTRAP for INT3, INT1 and single-steps, with
+ * one line on stderr); 127 if the program file is missing, 126 if it cannot be run, 125 for an internal error. With {@code HAKO_STATS=1} in
  * the environment, the initial thread's instruction count and the run time are printed on stderr; with
  * {@code HAKO_STRACE=1}, every syscall (thread id, name, first arguments, result).
  */
@@ -146,7 +146,7 @@ public final class UserMode {
             case CpuFault.DE, CpuFault.MF, CpuFault.XM -> SignalInfo.SIGFPE;
             case CpuFault.UD -> SignalInfo.SIGILL;
             case CpuFault.BP, CpuFault.DB -> SignalInfo.SIGTRAP;
-            case CpuFault.AC -> SignalInfo.SIGBUS;
+            case CpuFault.AC, CpuFault.SS, CpuFault.NP -> SignalInfo.SIGBUS;
             default -> SignalInfo.SIGSEGV;
         };
     }

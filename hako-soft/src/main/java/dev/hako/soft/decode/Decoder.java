@@ -285,6 +285,9 @@ public final class Decoder {
             if (!long64) {
                 out.imm &= out.opSize == 2 ? 0xFFFF : 0xFFFFFFFFL; // EIP/IP wrap
             }
+            if ((out.imm << 16 >> 16) != out.imm) {
+                out.exec = dev.hako.soft.exec.Branches.TO_NON_CANONICAL;
+            }
         }
         if (lock && ((flags & OpSpec.LOCKABLE) == 0 || out.rmIsReg)) {
             out.spec = undefined;

@@ -55,17 +55,17 @@ final class Control {
     }
 
     static void callEv(Cpu c, Insn i) {
-        long target = c.readRm(i);
+        long target = Branches.target(c.readRm(i), c);
         c.push(i.opSize, i.next);
         c.rip = target;
     }
 
     static void jmpEv(Cpu c, Insn i) {
-        c.rip = c.readRm(i);
+        c.rip = Branches.target(c.readRm(i), c);
     }
 
     static void ret(Cpu c, Insn i) {
-        long target = c.mem.read(c.stackAddress(0), i.opSize);
+        long target = Branches.target(c.mem.read(c.stackAddress(0), i.opSize), c);
         c.adjustStack(i.opSize + (i.imm & 0xFFFF));
         c.rip = target;
     }

@@ -291,7 +291,12 @@ public final class Cpu {
         return sys.base[SystemState.SS] + ((r[RSP] + offset) & stackMask());
     }
 
-    /** Moves the stack pointer by {@code delta} at its width. */
+    /** Linear address of the stack offset {@code sp} (already at the stack pointer's width). */
+    public long stackLinear(long sp) {
+        return mode == MODE_64 ? sp : sys.base[SystemState.SS] + sp;
+    }
+
+        /** Moves the stack pointer by {@code delta} at its width. */
     public void adjustStack(long delta) {
         long mask = stackMask();
         r[RSP] = (r[RSP] & ~mask) | ((r[RSP] + delta) & mask);

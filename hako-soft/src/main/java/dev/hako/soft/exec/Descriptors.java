@@ -57,8 +57,8 @@ final class Descriptors {
      * it loads a segment register (SDM vol. 3 §3.4.5.1); returns the descriptor as loaded.
      */
     static long markAccessed(Cpu c, int selector, long d) {
-        if ((d & ACCESSED) != 0) {
-            return d;
+        if ((d & ACCESSED) != 0 || (selector & 4) == 0 && c.sys.gdtEntries != null) {
+            return d | ACCESSED;
         }
         long tableBase = (selector & 4) != 0 ? c.sys.ldtBase : c.sys.gdtBase;
         writeImplicit8(c, tableBase + (selector & ~7) + 5, (int) (d >>> 40) & 0xFF | 1);
@@ -75,6 +75,9 @@ final class Descriptors {
         int offset = selector & ~7;
         if (offset + 7 > tableLimit) {
             throw c.fault(CpuFault.GP, selector & ~3);
+        }
+        if (!local && c.sys.gdtEntries != null) {
+            return c.sys.gdtEntries[offset >>> 3];
         }
         return readImplicit64(c, tableBase + offset);
     }

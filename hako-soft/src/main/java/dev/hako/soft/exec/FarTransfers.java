@@ -37,6 +37,9 @@ final class FarTransfers {
         }
         long d = Descriptors.codeDescriptor(c, selector);
         requireLongMode64(c, d);
+        if (c.sys.cr.longMode()) {
+            rip = Branches.target(rip, c);
+        }
         long release = i.imm & 0xFFFF;
         sp += 2L * size + release;
         if (rpl > c.cpl) {
@@ -71,6 +74,7 @@ final class FarTransfers {
         }
         long d = Descriptors.codeDescriptor(c, selector);
         requireLongMode64(c, d);
+        rip = Branches.target(rip, c);
         long mask = IRET_MASK;
         if (c.cpl > 0) {
             mask &= ~(3L << 12);

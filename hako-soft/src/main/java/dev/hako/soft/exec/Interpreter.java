@@ -23,6 +23,7 @@ public final class Interpreter {
     /** For {@link #step}: one instruction decoded outside the block cache, without allocating. */
     private final Insn single = new Insn();
     private final Decoder singleDecoder = new Decoder(TABLE, Instructions::undefined);
+    private final StackSegmentFaults stackSegment = new StackSegmentFaults(new Decoder(TABLE, Instructions::undefined));
 
     /** Decides what a guest fault does: deliver it through the IDT, or end a user-mode process. */
     public interface FaultHandler {
@@ -135,7 +136,7 @@ public final class Interpreter {
             try {
                 b = blocks.lookup(c, c.rip);
             } catch (CpuFault f) {
-                faultHandler.fault(c, f, this);
+                deliver(c, f);
                 continue;
             }
             blocks.running = b;
@@ -156,7 +157,7 @@ public final class Interpreter {
                     code.run(c);
                 } catch (CpuFault f) {
                     c.exitBlock = false; // RIP and the retired count were set by the translated code
-                    faultHandler.fault(c, f, this);
+                    deliver(c, f);
                 }
                 continue;
             }
@@ -180,9 +181,15 @@ public final class Interpreter {
                 c.rip = insns[i].addr;
                 c.instructions += i;
                 c.exitBlock = false;
-                faultHandler.fault(c, f, this);
+                deliver(c, f);
             }
         }
+    }
+
+    /** Hands a fault (RIP on the faulting instruction) to the handler, with its segment worked out. */
+    private void deliver(Cpu c, CpuFault f) {
+        stackSegment.classify(c, f);
+        faultHandler.fault(c, f, this);
     }
 
     /**
@@ -192,6 +199,13 @@ public final class Interpreter {
      */
     private boolean serviceAttention(Cpu c) {
         c.attention = false;
+        if ((c.flagsOther & Flags.TF) != 0) {
+            // Single-stepping (POPF, IRET and sigreturn raise attention when they load RFLAGS): one instruction
+            // at a time, looking again before the next, while TF stays set.
+            step();
+            c.attention = true;
+            return true;
+        }
         if ((c.flagsOther & Flags.IF) == 0) {
             return false; // STI, POPF and IRET raise attention again when IF comes back
         }
@@ -214,15 +228,23 @@ public final class Interpreter {
         return false;
     }
 
+    /** The single-step #DB is a trap with DR6.BS set: {@link #step} raises it. */
+    public static final long DR6_BS = 1L << 14;
+
     /** True when the vCPU, halted, would wake now: an interrupt it accepts is pending. */
     public boolean wakeable() {
         return (cpu.flagsOther & Flags.IF) != 0 && cpu.interrupts.pendingVector() >= 0;
     }
 
-    /** Decodes and runs exactly one instruction at RIP (for tests and single-stepping). */
+    /**
+     * Decodes and runs exactly one instruction at RIP (for tests and single-stepping). With TF set before it
+     * (so not after the POPF that sets it, but after the one that clears it), an instruction that completes
+     * raises the single-step #DB as a trap: RIP on the next instruction, DR6.BS set (SDM vol. 3 §17.3.1.4).
+     */
     public void step() {
         Insn insn = single;
         insn.addr = cpu.rip;
+        boolean singleStep = (cpu.flagsOther & Flags.TF) != 0;
         try {
             singleDecoder.decode(cpu, cpu.rip, insn);
             cpu.rip = insn.next;
@@ -230,14 +252,19 @@ public final class Interpreter {
                 // Translation forced on: the instruction runs as a translated block of one, so the
                 // single-instruction (differential) tests check the translator's forms too.
                 translator.build(new Insn[] {insn}, cpu.mode).run(cpu);
-                return;
+            } else {
+                insn.exec.exec(cpu, insn);
+                cpu.exitBlock = false;
+                cpu.instructions++;
             }
-            insn.exec.exec(cpu, insn);
-            cpu.exitBlock = false;
-            cpu.instructions++;
         } catch (CpuFault f) {
             cpu.rip = insn.addr;
-            faultHandler.fault(cpu, f, this);
+            deliver(cpu, f);
+            return;
+        }
+        if (singleStep && !stopped) {
+            cpu.sys.dr[6] |= DR6_BS;
+            deliver(cpu, cpu.fault(CpuFault.DB));
         }
     }
 }

@@ -60,6 +60,9 @@ final class Privileged {
         t.add(MAP_0F, 0x00, ANY, 5, "verw", MODRM, IMM_NONE, 1, Privileged::verify);
         t.op(ONE_BYTE, 0x8E, "mov", MODRM | ENDS_BLOCK, IMM_NONE, 0, Privileged::movToSreg);
         t.op(ONE_BYTE, 0x8C, "mov", MODRM, IMM_NONE, 0, Privileged::movFromSreg);
+        t.op(MAP_0F, 0xB2, "lss", MODRM | MEM_ONLY | ENDS_BLOCK, IMM_NONE, SystemState.SS, Privileged::loadFarPointer);
+        t.op(MAP_0F, 0xB4, "lfs", MODRM | MEM_ONLY, IMM_NONE, SystemState.FS, Privileged::loadFarPointer);
+        t.op(MAP_0F, 0xB5, "lgs", MODRM | MEM_ONLY, IMM_NONE, SystemState.GS, Privileged::loadFarPointer);
         t.op(MAP_0F, 0xA0, "push", F64, IMM_NONE, SystemState.FS, Privileged::pushSreg);
         t.op(MAP_0F, 0xA8, "push", F64, IMM_NONE, SystemState.GS, Privileged::pushSreg);
         t.op(MAP_0F, 0xA1, "pop", F64, IMM_NONE, SystemState.FS, Privileged::popSreg);
@@ -335,6 +338,15 @@ final class Privileged {
         if (seg == SystemState.SS) {
             c.sys.interruptShadowRip = i.next;
         }
+    }
+
+    /** LSS, LFS, LGS: offset then selector from memory; the segment is loaded (with its checks) first. */
+    static void loadFarPointer(Cpu c, Insn i) {
+        long ea = c.ea(i);
+        long offset = c.mem.read(ea, i.opSize);
+        int selector = c.mem.read16(ea + i.opSize);
+        Descriptors.loadData(c, i.sub, selector);
+        c.setReg(i.reg, i.opSize, offset);
     }
 
     static void movFromSreg(Cpu c, Insn i) {

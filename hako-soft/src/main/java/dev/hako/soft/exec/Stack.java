@@ -97,27 +97,44 @@ final class Stack {
         }
     }
 
+    /**
+     * ENTER (SDM vol. 2 ENTER): push RBP, copy {@code level - 1} frame pointers from the old frame, push the
+     * new frame pointer, then allocate. All or nothing: the stores go below RSP, and RSP and RBP change only
+     * once every access has been made, including the write check of the final stack pointer the processor
+     * makes (a fault there, too, leaves both registers as they were).
+     */
     static void enter(Cpu c, Insn i) {
         int size = i.opSize;
         long frameSize = i.imm & 0xFFFF;
         int level = (int) (i.imm2 & 0x1F);
+        long mask = c.stackMask();
+        long sp = c.r[Cpu.RSP];
         long rbp = c.r[Cpu.RBP];
-        push(c, size, c.getReg(Cpu.RBP, size));
-        long frameTemp = c.r[Cpu.RSP] & c.stackMask();
+        sp = (sp - size) & mask;
+        c.mem.write(c.stackLinear(sp), size, c.getReg(Cpu.RBP, size));
+        long frameTemp = sp;
         if (level > 0) {
             for (int k = 1; k < level; k++) {
-                rbp -= size;
-                push(c, size, c.mem.read(rbp, size));
+                rbp = (rbp - size) & mask;
+                long copied = c.mem.read(c.stackLinear(rbp), size);
+                sp = (sp - size) & mask;
+                c.mem.write(c.stackLinear(sp), size, copied);
             }
-            push(c, size, frameTemp);
+            sp = (sp - size) & mask;
+            c.mem.write(c.stackLinear(sp), size, frameTemp);
         }
+        sp = (sp - frameSize) & mask;
+        c.mem.prepareWrite(c.stackLinear(sp), size);
         c.setReg(Cpu.RBP, size, frameTemp);
-        c.adjustStack(-frameSize);
+        c.r[Cpu.RSP] = (c.r[Cpu.RSP] & ~mask) | sp;
     }
 
+    /** LEAVE: RSP from RBP, then RBP popped; the pop is made first, so a fault leaves both unchanged. */
     static void leave(Cpu c, Insn i) {
         long mask = c.stackMask();
-        c.r[Cpu.RSP] = (c.r[Cpu.RSP] & ~mask) | (c.r[Cpu.RBP] & mask);
-        c.setReg(Cpu.RBP, i.opSize, c.pop(i.opSize));
+        long frame = c.r[Cpu.RBP] & mask;
+        long saved = c.mem.read(c.stackLinear(frame), i.opSize);
+        c.r[Cpu.RSP] = (c.r[Cpu.RSP] & ~mask) | ((frame + i.opSize) & mask);
+        c.setReg(Cpu.RBP, i.opSize, saved);
     }
 }

@@ -13,6 +13,11 @@ public final class SystemState {
     public final ControlRegisters cr = new ControlRegisters();
     public long gdtBase;
     public int gdtLimit = 0xFFFF;
+    /**
+     * The GDT's entries when it is not in guest memory, else null: a user-mode process runs on its kernel's
+     * GDT, which it cannot read (see {@link ProcessMode}).
+     */
+    public long[] gdtEntries;
     public long idtBase;
     public int idtLimit = 0xFFFF;
     public int ldtSelector;

@@ -12,6 +12,9 @@ public final class CpuFault extends RuntimeException {
     private int errorCode;
     private boolean hasErrorCode;
     private long address;
+    /** Set by {@link #nonCanonical}: the fault is a memory access to a non-canonical linear address. */
+    private boolean nonCanonical;
+    private long linear;
 
     public CpuFault() {
         super(null, null, false, false);
@@ -23,7 +26,29 @@ public final class CpuFault extends RuntimeException {
         this.errorCode = errorCode;
         this.hasErrorCode = hasErrorCode;
         this.address = address;
+        this.nonCanonical = false;
         return this;
+    }
+
+    /**
+     * The #GP(0) of a memory access to the non-canonical {@code linear} address (SDM vol. 1 §3.3.7.1). The MMU
+     * does not know the segment: the run loop makes it #SS(0) when the access referenced the stack segment.
+     */
+    public CpuFault nonCanonical(long linear) {
+        raise(GP, 0, true, 0);
+        this.nonCanonical = true;
+        this.linear = linear;
+        return this;
+    }
+
+    /** True for a fault raised by {@link #nonCanonical} (and not raised again since). */
+    public boolean isNonCanonical() {
+        return nonCanonical;
+    }
+
+    /** The non-canonical address of a {@link #nonCanonical} fault. */
+    public long linear() {
+        return linear;
     }
 
     public int vector() {

@@ -46,7 +46,7 @@ public final class PageTableWalker implements PageWalker {
             return physical(gva & 0xFFFF_FFFF_F000L & (cr.longMode() ? -1L : 0xFFFF_FFFFL));
         }
         if (!canonical(gva)) {
-            throw fault.raise(CpuFault.GP, 0, true, 0);
+            throw fault.nonCanonical(gva);
         }
         boolean nxe = (cr.efer & ControlRegisters.EFER_NXE) != 0;
         long table = cr.cr3 & ADDR_MASK;

@@ -34,6 +34,7 @@ final class BlockEmitter {
     static final ClassDesc CD_MMU = ClassDesc.of("dev.hako.soft.mmu.Mmu");
     static final ClassDesc CD_INSN = ClassDesc.of("dev.hako.soft.decode.Insn");
     static final ClassDesc CD_EXEC = ClassDesc.of("dev.hako.soft.exec.Exec");
+    static final ClassDesc CD_BRANCHES = ClassDesc.of("dev.hako.soft.exec.Branches");
     static final ClassDesc CD_THROWABLE = ClassDesc.of("java.lang.Throwable");
     static final ClassDesc CD_LONG_ARRAY = CD_long.arrayType();
     private static final MethodTypeDesc EXEC_TYPE = MethodTypeDesc.of(CD_void, CD_CPU, CD_INSN);
@@ -440,7 +441,13 @@ final class BlockEmitter {
         cob.aload(CPU);
     }
 
-    /** Sets RIP to the long on the stack (the Cpu must be under it). */
+    /** Checks the branch target on the stack: it stays if canonical, else #GP(0) (see {@link Branches#target}). */
+    void canonicalTarget() {
+        mayFault = true;
+        cob.aload(CPU).invokestatic(CD_BRANCHES, "target", MethodTypeDesc.of(CD_long, CD_long, CD_CPU));
+    }
+
+        /** Sets RIP to the long on the stack (the Cpu must be under it). */
     void putRip() {
         cob.putfield(CD_CPU, "rip", CD_long);
     }

@@ -9,7 +9,8 @@ import dev.hako.soft.translate.ArithmeticForms.Operand;
 /**
  * Picks the inline form for a decoded instruction by opcode map, opcode and ModRM.reg; each form also
  * checks the mnemonic, so a prefix-selected or undefined encoding in the same slot is never mistaken for
- * it. Instructions with no form here (and LOCK-prefixed ones) run through their interpreter handler.
+ * it. Instructions with no form here (LOCK-prefixed ones, and those the decoder gave another handler, such as
+ * a branch to a non-canonical target) run through their interpreter handler.
  */
 final class InsnForms {
     /** Mnemonics kept on their interpreter handlers ({@code hako.translate.fallback}, comma-separated). */
@@ -20,7 +21,7 @@ final class InsnForms {
 
     /** True if {@code i} has an inline form (which is then emitted). */
     static boolean emit(BlockEmitter e, Insn i) {
-        if (i.lock || i.spec.mnemonic == null || FORCED_FALLBACK.contains(i.spec.mnemonic)) {
+        if (i.lock || i.spec.mnemonic == null || i.exec != i.spec.exec || FORCED_FALLBACK.contains(i.spec.mnemonic)) {
             return false;
         }
         return switch (i.map) {

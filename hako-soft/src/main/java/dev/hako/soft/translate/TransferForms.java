@@ -283,6 +283,7 @@ final class TransferForms {
         int target = e.newLong();
         if (indirect) {
             readRm(e, i, 8);
+            e.canonicalTarget();
         } else {
             cob.loadConstant(i.imm);
         }
@@ -303,6 +304,7 @@ final class TransferForms {
         e.begin();
         e.cpu();
         readRm(e, i, 8);
+        e.canonicalTarget();
         e.putRip();
         e.end();
         return true;
@@ -319,6 +321,7 @@ final class TransferForms {
         e.memRef();
         e.reg64(Cpu.RSP);
         e.readCall(8);
+        e.canonicalTarget();
         cob.lstore(target);
         e.reg64(Cpu.RSP);
         cob.loadConstant(8L + (i.imm & 0xFFFF)).ladd();
