@@ -199,7 +199,7 @@ public final class Interpreter {
      */
     private boolean serviceAttention(Cpu c) {
         c.attention = false;
-        if ((c.flagsOther & Flags.TF) != 0) {
+        if ((c.flagsOther & Flags.TF) != 0 && !c.sys.halted) {
             // Single-stepping (POPF, IRET and sigreturn raise attention when they load RFLAGS): one instruction
             // at a time, looking again before the next, while TF stays set.
             step();
