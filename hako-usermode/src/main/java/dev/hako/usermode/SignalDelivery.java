@@ -145,22 +145,19 @@ final class SignalDelivery {
     static void fault(GuestThread t, Cpu cpu, CpuFault fault) {
         GuestProcess p = t.process;
         int vector = fault.vector();
-        int sig;
+        int sig = signalOf(vector);
         int code;
         long addr;
         switch (vector) {
             case CpuFault.DE -> {
-                sig = SignalInfo.SIGFPE;
                 code = SignalInfo.FPE_INTDIV;
                 addr = cpu.rip;
             }
             case CpuFault.MF, CpuFault.XM -> {
-                sig = SignalInfo.SIGFPE;
                 code = 0;
                 addr = cpu.rip;
             }
             case CpuFault.UD -> {
-                sig = SignalInfo.SIGILL;
                 code = SignalInfo.ILL_ILLOPN;
                 addr = cpu.rip;
             }
@@ -169,27 +166,18 @@ final class SignalDelivery {
                 // handles the exception.
                 boolean step = vector == CpuFault.DB && (cpu.sys.dr[6] & Interpreter.DR6_BS) != 0;
                 cpu.sys.dr[6] &= ~Interpreter.DR6_BS;
-                sig = SignalInfo.SIGTRAP;
                 code = step ? SignalInfo.TRAP_TRACE : SignalInfo.SI_KERNEL;
                 addr = step ? cpu.rip : 0;
             }
             case CpuFault.AC -> {
-                sig = SignalInfo.SIGBUS;
                 code = SignalInfo.BUS_ADRALN;
                 addr = cpu.rip;
             }
-            case CpuFault.SS, CpuFault.NP -> { // Linux's do_error_trap with no si_code: SI_KERNEL, no address
-                sig = SignalInfo.SIGBUS;
-                code = SignalInfo.SI_KERNEL;
-                addr = 0;
-            }
             case CpuFault.PF -> {
-                sig = SignalInfo.SIGSEGV;
                 code = (fault.errorCode() & 1) != 0 ? SignalInfo.SEGV_ACCERR : SignalInfo.SEGV_MAPERR;
                 addr = fault.address();
             }
-            default -> {
-                sig = SignalInfo.SIGSEGV;
+            default -> { // #SS and #NP: Linux's do_error_trap with no si_code; #GP: SI_KERNEL too
                 code = SignalInfo.SI_KERNEL;
                 addr = 0;
             }
@@ -205,6 +193,17 @@ final class SignalDelivery {
         SignalInfo info = new SignalInfo(sig, code, addr, 0, 0);
         long err = fault.hasErrorCode() ? fault.errorCode() : 0;
         handle(t, cpu, info, action, vector, err, vector == CpuFault.PF ? fault.address() : 0);
+    }
+
+    /** The signal Linux sends a process for a CPU exception. */
+    static int signalOf(int vector) {
+        return switch (vector) {
+            case CpuFault.DE, CpuFault.MF, CpuFault.XM -> SignalInfo.SIGFPE;
+            case CpuFault.UD -> SignalInfo.SIGILL;
+            case CpuFault.BP, CpuFault.DB -> SignalInfo.SIGTRAP;
+            case CpuFault.AC, CpuFault.SS, CpuFault.NP -> SignalInfo.SIGBUS;
+            default -> SignalInfo.SIGSEGV;
+        };
     }
 
     /** A fatal fault ends the process as the matching signal would, with one line on stderr. */

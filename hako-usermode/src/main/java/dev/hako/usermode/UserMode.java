@@ -1,6 +1,5 @@
 package dev.hako.usermode;
 
-import dev.hako.soft.fault.CpuFault;
 
 import dev.hako.soft.exec.Cpu;
 import java.io.IOException;
@@ -138,16 +137,5 @@ public final class UserMode {
             return 125;
         }
         return (status & 0x7F) != 0 ? 128 + (status & 0x7F) : (status >> 8) & 0xFF;
-    }
-
-    /** The signal Linux sends a process for a fault of {@code vector} in user mode. */
-    static int signalOf(int vector) {
-        return switch (vector) {
-            case CpuFault.DE, CpuFault.MF, CpuFault.XM -> SignalInfo.SIGFPE;
-            case CpuFault.UD -> SignalInfo.SIGILL;
-            case CpuFault.BP, CpuFault.DB -> SignalInfo.SIGTRAP;
-            case CpuFault.AC, CpuFault.SS, CpuFault.NP -> SignalInfo.SIGBUS;
-            default -> SignalInfo.SIGSEGV;
-        };
     }
 }

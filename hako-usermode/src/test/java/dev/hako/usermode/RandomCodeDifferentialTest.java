@@ -193,7 +193,7 @@ class RandomCodeDifferentialTest {
         int[] signal = {NATIVE_TIMEOUT};
         long[] address = {0};
         Interpreter interpreter = new Interpreter(cpu, (cc, fault, interp) -> {
-            signal[0] = UserMode.signalOf(fault.vector());
+            signal[0] = SignalDelivery.signalOf(fault.vector());
             address[0] = fault.vector() == CpuFault.PF ? fault.address() : 0;
             boolean singleStep = (cc.sys.dr[6] & Interpreter.DR6_BS) != 0;
             if ((fault.vector() == CpuFault.BP || fault.vector() == CpuFault.DB) && !singleStep) {
