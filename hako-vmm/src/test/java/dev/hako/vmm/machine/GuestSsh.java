@@ -84,8 +84,8 @@ final class GuestSsh {
             Thread.sleep(2000);
         }
         assertThat(first).as("ssh root@127.0.0.1 -p %d", port).isEqualTo("0:ssh-42\n");
-        assertThat(ssh("hostname; ip -4 -o addr show scope global"))
-                .as("the address networkd got by DHCP").startsWith("0:hako\n").contains(" dynamic ");
+        assertThat(ssh("hostname; ip -4 route show default"))
+                .as("the default route networkd got by DHCP").startsWith("0:hako\ndefault via ").contains(" proto dhcp ");
 
         byte[] data = new byte[FILE_BYTES];
         new SplittableRandom(42).nextBytes(data);
@@ -99,12 +99,14 @@ final class GuestSsh {
         assertThat(ssh("sha256sum /root/copied")).isEqualTo("0:" + digest + "  /root/copied\n");
 
         try (ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            CompletableFuture<String> line = CompletableFuture.supplyAsync(() -> {
+            // its own thread: the common pool's may all be running machines (DebianBoot's)
+            CompletableFuture<String> line = new CompletableFuture<>();
+            Thread.ofPlatform().daemon().start(() -> {
                 try (Socket s = server.accept()) {
-                    return new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.UTF_8))
-                            .readLine();
+                    line.complete(new BufferedReader(new InputStreamReader(s.getInputStream(),
+                            StandardCharsets.UTF_8)).readLine());
                 } catch (Exception e) {
-                    return e.toString();
+                    line.complete(e.toString());
                 }
             });
             String sent = ssh("gw=$(ip route show default | cut -d' ' -f3); "

@@ -9,7 +9,6 @@ import dev.hako.sys.Fcntl;
 import dev.hako.sys.Libc;
 import dev.hako.vmm.image.DebianPackages;
 import dev.hako.vmm.image.DefaultGuest;
-import dev.hako.vmm.image.DefaultGuest.GuestFile;
 import dev.hako.vmm.net.NetSpec;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -20,10 +19,7 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
@@ -124,10 +120,6 @@ class NetTapIT {
         }
     }
 
-    private static String sha256(byte[] bytes) throws Exception {
-        return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
-    }
-
     private Path initrd(DebianPackages packages, KernelModules modules, String name, String init) throws Exception {
         Path initrd = work.resolve(name + ".cpio");
         Files.write(initrd, DefaultGuest.initramfs(packages.busybox(), init, modules.files()));
@@ -180,26 +172,8 @@ class NetTapIT {
                     statusB[0] = -2;
                 }
             });
-            Thread host = Thread.ofPlatform().daemon().start(() -> {
-                try (Socket s = server.accept()) {
-                    fromGuest[0] = s.getInputStream().readNBytes(BYTES);
-                } catch (Exception e) {
-                    fromGuest[0] = new byte[0];
-                }
-                try {
-                    if (consoleA.await("GUEST-LISTENING", 0, Duration.ofMinutes(3)) >= 0) {
-                        Thread.sleep(500);
-                        insideNamespace(() -> {
-                            try (Socket s = new Socket(GUEST_A, GUEST_PORT)) {
-                                s.getOutputStream().write(toGuest);
-                            }
-                            return null;
-                        });
-                    }
-                } catch (Exception e) {
-                    logStream.println("host side failed: " + e);
-                }
-            });
+            Thread host = NetUserIT.exchange(server, consoleA, fromGuest, toGuest, logStream,
+                    () -> insideNamespace(() -> new Socket(GUEST_A, GUEST_PORT)));
             statusA = a.run(4, TimeUnit.MINUTES);
             runB.join();
             host.interrupt();
@@ -212,8 +186,8 @@ class NetTapIT {
             assertThat(out).doesNotContain("insmod-failed").contains("ping-host-ok", "ping-peer-ok", "HAKO-MARKER-DONE");
         }
         assertThat(fromGuest[0]).as("bytes from guest A").hasSize(BYTES);
-        assertThat(outA).as("guest A -> host").contains("a-sends-host " + sha256(fromGuest[0]));
-        assertThat(outA).as("host -> guest A").contains("a-received " + sha256(toGuest));
+        assertThat(outA).as("guest A -> host").contains("a-sends-host " + NetUserIT.sha256(fromGuest[0]));
+        assertThat(outA).as("host -> guest A").contains("a-received " + NetUserIT.sha256(toGuest));
         String peer = outA.replaceAll("(?s).*a-sends-peer ([0-9a-f]{64}).*", "$1");
         assertThat(outB).as("guest A -> guest B").contains("b-received " + peer);
     }

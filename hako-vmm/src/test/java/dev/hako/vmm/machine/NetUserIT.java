@@ -10,8 +10,6 @@ import dev.hako.vmm.image.DefaultGuest.GuestFile;
 import dev.hako.vmm.net.NetSpec;
 import dev.hako.vmm.net.PasstBackend;
 import java.io.ByteArrayOutputStream;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.io.PrintStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -25,6 +23,7 @@ import java.time.Duration;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -83,8 +82,34 @@ class NetUserIT {
     @TempDir
     Path work;
 
-    private static String sha256(byte[] bytes) throws Exception {
+    static String sha256(byte[] bytes) throws Exception {
         return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+    }
+
+    /**
+     * The host side of a guest's two transfers, on its own thread: takes {@code fromGuest[0]} (BYTES) from the
+     * guest's connection to {@code server}, then, once the guest says GUEST-LISTENING, sends {@code toGuest}
+     * through the connection {@code connect} opens.
+     */
+    static Thread exchange(ServerSocket server, RecordingConsole console, byte[][] fromGuest, byte[] toGuest,
+            PrintStream log, Callable<Socket> connect) {
+        return Thread.ofPlatform().daemon().start(() -> {
+            try (Socket s = server.accept()) {
+                fromGuest[0] = s.getInputStream().readNBytes(toGuest.length);
+            } catch (Exception e) {
+                fromGuest[0] = new byte[0];
+            }
+            try {
+                if (console.await("GUEST-LISTENING", 0, Duration.ofMinutes(3)) >= 0) {
+                    Thread.sleep(500);
+                    try (Socket s = connect.call()) {
+                        s.getOutputStream().write(toGuest);
+                    }
+                }
+            } catch (Exception e) {
+                log.println("host side failed: " + e);
+            }
+        });
     }
 
     static int freePort() throws Exception {
@@ -123,25 +148,8 @@ class NetUserIT {
             VirtioNet device;
             try (Machine m = Machine.create(config, console, new PrintStream(log, true))) {
                 device = m.devices().get("virtio-net0-device", VirtioNet.class);
-                Thread host = Thread.ofPlatform().daemon().start(() -> {
-                    try (Socket s = server.accept()) {
-                        fromGuest[0] = s.getInputStream().readNBytes(BYTES);
-                    } catch (Exception e) {
-                        fromGuest[0] = new byte[0];
-                    }
-                    try {
-                        if (console.await("GUEST-LISTENING", 0, Duration.ofMinutes(3)) >= 0) {
-                            Thread.sleep(500);
-                            try (Socket s = new Socket(InetAddress.getLoopbackAddress(), forwarded)) {
-                                OutputStream out = s.getOutputStream();
-                                out.write(toGuest);
-                                out.flush();
-                            }
-                        }
-                    } catch (Exception e) {
-                        log.writeBytes(("host side failed: " + e + "\n").getBytes(StandardCharsets.UTF_8));
-                    }
-                });
+                Thread host = exchange(server, console, fromGuest, toGuest, new PrintStream(log, true),
+                        () -> new Socket(InetAddress.getLoopbackAddress(), forwarded));
                 status = m.run(4, TimeUnit.MINUTES);
                 host.interrupt();
             }
