@@ -11,4 +11,5 @@ module dev.hako.devices {
     exports dev.hako.devices.virtio.console;
     exports dev.hako.devices.virtio.balloon;
     exports dev.hako.devices.virtio.vsock;
+    exports dev.hako.devices.virtio.net;
 }

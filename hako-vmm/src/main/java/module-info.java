@@ -14,4 +14,5 @@ module dev.hako.vmm {
     exports dev.hako.vmm.image.disk;
     exports dev.hako.vmm.machine;
     exports dev.hako.vmm.host;
+    exports dev.hako.vmm.net;
 }

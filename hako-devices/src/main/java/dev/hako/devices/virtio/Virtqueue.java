@@ -173,6 +173,15 @@ public final class Virtqueue implements Snapshotable<VirtqueueState> {
         return result;
     }
 
+    /**
+     * Gives back the last {@code count} chains popped and not yet returned, so that the next {@link #pop} takes
+     * them again: a device that needs several chains for one item (a network frame over mergeable buffers) and
+     * finds too few waits for the driver instead of completing part of it.
+     */
+    public void rewind(int count) {
+        lastAvail = (lastAvail - count) & 0xFFFF;
+    }
+
     /** The chain the last successful {@link #pop} returned. */
     public DescriptorChain chain() {
         return chain;

@@ -31,7 +31,8 @@ final class ExitStatus {
         USAGE, "the command line is wrong (an option, a value, or a file that is missing, unreadable, not a "
                 + "kernel or too large) or asks for what this host cannot do (--accel kvm without a KVM that runs "
                 + "the guest)",
-        UNAVAILABLE, "the host lacks what hako needs for the default guest (apt) or memory for the guest",
+        UNAVAILABLE, "the host lacks what hako needs: apt for the default guest, passt for --net user "
+                + "(apt-get install passt), or memory for the guest",
         INTERNAL_ERROR, "a bug in hako (with a stack trace: please report it)",
         IO_ERROR, "reading or writing a host file failed");
 

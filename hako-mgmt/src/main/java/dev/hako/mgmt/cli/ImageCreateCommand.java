@@ -48,6 +48,8 @@ final class ImageCreateCommand implements Callable<Integer> {
     static final int NO_NETWORK = 5;
     static final int DISK_TOO_SMALL = 6;
     static final int INTERRUPTED = 130;
+    /** The bundle's own ssh key pair, in the bundle directory: root's authorized key, used by hako run's hint. */
+    static final String BUNDLE_KEY = "ssh-key";
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -100,9 +102,22 @@ final class ImageCreateCommand implements Callable<Integer> {
             err.println("hako: " + line);
             err.flush();
         });
+        Path keyDirectory = null;
         try {
+            keyDirectory = Files.createTempDirectory("hako-ssh-key-");
+            Path key = generateKey(keyDirectory);
+            if (key != null) {
+                image = image.withAuthorizedKeys((image.authorizedKeys().strip() + "\n"
+                        + Files.readString(key.resolveSibling(BUNDLE_KEY + ".pub"))).strip());
+            }
             builder.build(image, directory);
+            if (key != null) {
+                Files.move(key, directory.resolve(BUNDLE_KEY));
+                Files.move(key.resolveSibling(BUNDLE_KEY + ".pub"), directory.resolve(BUNDLE_KEY + ".pub"));
+            }
             return 0;
+        } catch (IOException e) {
+            return fail(err, FAILED, "the bundle's ssh key: " + e.getMessage());
         } catch (ImageBuildException e) {
             for (String line : e.details()) {
                 err.println("    " + line);
@@ -111,6 +126,45 @@ final class ImageCreateCommand implements Callable<Integer> {
         } catch (RuntimeException | LinkageError e) {
             // A bug in hako: still one line, with what it was.
             return fail(err, FAILED, "unexpected failure: " + e);
+        } finally {
+            deleteKeyDirectory(keyDirectory);
+        }
+    }
+
+    /**
+     * A key pair for this bundle alone (as Lima makes one per instance), whose public half root accepts, so that
+     * {@code hako run} can print an ssh command that works; null where ssh-keygen is missing.
+     */
+    private Path generateKey(Path keyDirectory) throws IOException {
+        Path keygen = host.find("ssh-keygen").orElse(null);
+        if (keygen == null) {
+            return null;
+        }
+        Path key = keyDirectory.resolve(BUNDLE_KEY);
+        try {
+            Process p = new ProcessBuilder(keygen.toString(), "-q", "-t", "ed25519", "-N", "", "-C",
+                    "hako-bundle", "-f", key.toString()).redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes());
+            if (p.waitFor() != 0) {
+                throw new IOException("ssh-keygen failed: " + out.strip());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted");
+        }
+        return key;
+    }
+
+    private static void deleteKeyDirectory(Path keyDirectory) {
+        if (keyDirectory != null) {
+            try (var files = Files.list(keyDirectory)) {
+                for (Path f : files.toList()) {
+                    Files.deleteIfExists(f);
+                }
+                Files.deleteIfExists(keyDirectory);
+            } catch (IOException e) {
+                // a temporary directory left behind is harmless
+            }
         }
     }
 

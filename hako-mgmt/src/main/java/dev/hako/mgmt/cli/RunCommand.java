@@ -16,6 +16,8 @@ import dev.hako.vmm.machine.Disk;
 import dev.hako.vmm.machine.Machine;
 import dev.hako.vmm.machine.MachineConfig;
 import dev.hako.vmm.machine.VirtioDevices;
+import dev.hako.vmm.net.NetSpec;
+import dev.hako.vmm.net.PasstBackend;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
@@ -46,6 +48,9 @@ import picocli.CommandLine.Parameters;
                 "           --disk root.raw,format=raw --memory 1G --cpus 2",
                 "  hako run --vsock 3,/tmp/v.sock             vsock: then `socat - UNIX-CONNECT:/tmp/v.sock`, "
                         + "type CONNECT 5000",
+                "  hako run --net user,hostfwd=tcp:127.0.0.1:8080-:80   user networking (passt), host port 8080 "
+                        + "to the guest's 80",
+                "  hako run --net tap=tap0                    the host's TAP device tap0",
                 "",
                 "Console:",
                 "The guest's first serial port is on standard input and output. On a terminal, Ctrl-A X ends the "
@@ -120,6 +125,15 @@ final class RunCommand implements Callable<Integer> {
                     + "e.g. --vsock 3,/tmp/v.sock.")
     String vsock;
 
+    @Option(names = "--net", paramLabel = "none|user[,hostfwd=...]|tap=NAME",
+            description = "A virtio-net card, repeatable: `user` is unprivileged networking through passt (DHCP, "
+                    + "DNS, outbound TCP/UDP/ICMP; the host's loopback at the gateway address), with "
+                    + "hostfwd=tcp|udp:[HOSTADDR]:HOSTPORT-:GUESTPORT port forwards, as QEMU's; `tap=NAME` "
+                    + "attaches to the host's TAP device NAME (created when hako may), with checksum and TSO "
+                    + "offloads; mac=52:54:00:xx:xx:xx sets the address (else it is derived from the VM's name). "
+                    + "Default: none (a bundle: user with its ssh port forwarded).")
+    List<String> nets = new ArrayList<>();
+
     @Override
     public Integer call() throws Exception {
         Bundle bundle = loadBundle();
@@ -143,6 +157,28 @@ final class RunCommand implements Callable<Integer> {
         }
         if (vsock != null) {
             virtio = withVsock(virtio, vsock);
+        }
+        String vmName = bundleDirectory != null ? bundleDirectory.toAbsolutePath().normalize().toString() : "hako";
+        String sshHint = null;
+        if (nets.isEmpty() && bundle != null && kernel == null) {
+            int port = BundleNetwork.freeLoopbackPort();
+            if (PasstBackend.installed()) {
+                nets = List.of("user,hostfwd=tcp:127.0.0.1:" + port + "-:22");
+                sshHint = BundleNetwork.sshCommand(bundle, port);
+            } else {
+                System.err.println("hako: the bundle boots without a network: --net user needs passt "
+                        + "(apt-get install passt)");
+            }
+        }
+        for (String text : nets) {
+            try {
+                NetSpec spec = NetSpec.parse(text, vmName + "#" + virtio.nets().size());
+                if (spec != null) {
+                    virtio = virtio.withNet(spec);
+                }
+            } catch (IllegalArgumentException e) {
+                throw CommandError.usage(e.getMessage());
+            }
         }
         // A kernel of the user's own replaces the bundle's kernel, initrd and command line together.
         boolean bundleBoots = bundle != null && kernel == null;
@@ -212,6 +248,9 @@ final class RunCommand implements Callable<Integer> {
                     ? HostFile.describe(io) : e.getMessage()));
         }
         try (Machine m = machine[0]; console; FileConsole closedLast = hvcFile) {
+            if (sshHint != null) {
+                System.err.println("hako: once the system runs, log in with: " + sshHint);
+            }
             console.start();
             return m.run();
         }

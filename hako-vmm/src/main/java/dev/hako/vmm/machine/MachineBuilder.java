@@ -32,6 +32,7 @@ import dev.hako.devices.virtio.balloon.VirtioBalloon;
 import dev.hako.devices.virtio.blk.VirtioBlock;
 import dev.hako.devices.virtio.console.VirtioConsole;
 import dev.hako.devices.virtio.rng.VirtioRng;
+import dev.hako.devices.virtio.net.VirtioNet;
 import dev.hako.devices.virtio.vsock.VirtioVsock;
 import dev.hako.sys.HostRandom;
 import dev.hako.sys.Mman;
@@ -44,6 +45,7 @@ import dev.hako.vmm.firmware.AcpiSpec;
 import dev.hako.vmm.firmware.AcpiTables;
 import dev.hako.vmm.firmware.PciHostSpec;
 import dev.hako.vmm.host.HostFile;
+import dev.hako.vmm.net.NetSpec;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.lang.foreign.MemorySegment;
@@ -266,6 +268,18 @@ public final class MachineBuilder {
             }
             hostResources.add(vsock);
             addVirtio("virtio-vsock", vsock);
+        }
+        for (int i = 0; i < virtio.nets().size(); i++) {
+            NetSpec spec = virtio.nets().get(i);
+            VirtioNet net;
+            try {
+                net = new VirtioNet(spec.mac(), spec.open());
+            } catch (IOException e) {
+                throw new IllegalArgumentException((spec.user() ? "--net user: " : "--net tap=" + spec.tap() + ": ")
+                        + HostFile.describe(e));
+            }
+            hostResources.add(net);
+            addVirtio("virtio-net" + i, net);
         }
     }
 

@@ -17,7 +17,10 @@ import org.junit.jupiter.api.io.TempDir;
  * A whole Debian 12 system (the bundle `hako image create` makes, built once per run by {@link DebianImageFixture})
  * boots on the soft CPU from a virtio-blk disk to systemd's multi-user target, through a qcow2 overlay over the
  * bundle's disk (as raw) as its read-only base: a file written and synced survives a power-off and a second boot, the base
- * is unchanged, and Debian's own qemu-img finds the overlay clean.
+ * is unchanged, and Debian's own qemu-img finds the overlay clean. The first boot has user networking (passt) with
+ * a host port forwarded to the guest's sshd ({@link GuestSsh}): networkd gets the address by DHCP, the host logs in
+ * with ssh and runs commands, a file copied in with scp arrives with the same SHA-256, and the guest opens a TCP
+ * connection to a server of the test on the host through passt's gateway address.
  */
 class DebianSystemIT {
     private static final String RUNNING = DebianBoot.RUNNING;
@@ -33,22 +36,28 @@ class DebianSystemIT {
         Path overlay = disks.overlay();
         String baseDigest = sha256(base);
 
-        String first = boot(bundle, overlay, List.of(
+        GuestSsh ssh = GuestSsh.forBundle(work);
+        String first = boot(bundle, overlay, ssh, List.of(
                 "echo hako-it-$((6*7)) > /root/persisted && sync /root/persisted && echo written-$((1+1))",
                 "systemctl poweroff"), "written-2");
         assertThat(first).contains(RUNNING);
 
         assertThat(qemuImg("check", "-f", "qcow2", overlay.toString())).contains("No errors were found");
 
-        String second = boot(bundle, overlay, List.of("cat /root/persisted", "systemctl poweroff"), "hako-it-42");
+        String second = boot(bundle, overlay, null, List.of("cat /root/persisted", "systemctl poweroff"), "hako-it-42");
         assertThat(second).contains(RUNNING);
         assertThat(sha256(base)).as("the base image under the overlay").isEqualTo(baseDigest);
         assertThat(qemuImg("check", "-f", "qcow2", overlay.toString())).contains("No errors were found");
     }
 
-    /** Boots the bundle's kernel with {@code disk}, types {@code commands} at the root prompt, returns the console. */
-    private static String boot(Bundle bundle, Path disk, List<String> commands, String expected) throws Exception {
-        try (DebianBoot boot = DebianBoot.start(bundle, disk, "hako-it-0", VirtioDevices.NONE)) {
+    /**
+     * Boots the bundle's kernel with {@code disk} (and user networking for {@code ssh}'s checks, run once the
+     * system is up), types {@code commands} at the root prompt, returns the console.
+     */
+    private static String boot(Bundle bundle, Path disk, GuestSsh ssh, List<String> commands, String expected)
+            throws Exception {
+        VirtioDevices virtio = ssh == null ? VirtioDevices.NONE : ssh.virtio();
+        try (DebianBoot boot = DebianBoot.start(bundle, disk, "hako-it-0", virtio)) {
             RecordingConsole console = boot.console();
             long start = System.nanoTime();
             int ready = boot.awaitRunning();
@@ -58,6 +67,9 @@ class DebianSystemIT {
             System.out.printf("DebianSystemIT: %s after %.1f s wall clock, root prompt %.1f s later%n",
                     line.strip(), (running - start) / 1e9, (System.nanoTime() - running) / 1e9);
             assertThat(line).as("systemctl is-system-running").doesNotContain("degraded");
+            if (ssh != null) {
+                ssh.check();
+            }
             boot.type(commands);
             boot.awaitPowerOff();
             assertThat(console.output().substring(prompt)).contains(expected);
