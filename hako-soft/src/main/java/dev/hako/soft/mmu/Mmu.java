@@ -91,26 +91,6 @@ public final class Mmu {
         return ram;
     }
 
-    /**
-     * The current privilege's TLB, for translated code that probes it inline: tags of pages readable and
-     * writable, and the addend that turns a linear address of such a page into an offset in {@link #ram()}.
-     * The arrays change only with the privilege ({@link #setUserMode}), which ends translated code.
-     */
-    public long[] readTags() {
-        return readTag;
-    }
-
-    public long[] writeTags() {
-        return writeTag;
-    }
-
-    public long[] addends() {
-        return addend;
-    }
-
-    /** Index of {@code gva}'s entry in the TLB arrays. */
-    public static final int TLB_INDEX_MASK = TLB_MASK;
-
     public PageWalker walker() {
         return walker;
     }

@@ -9,7 +9,6 @@ import dev.hako.soft.decode.Insn;
 import dev.hako.soft.decode.OpSpec;
 import dev.hako.soft.exec.Branches;
 import dev.hako.soft.exec.Cpu;
-import dev.hako.soft.mmu.Mmu;
 import java.lang.classfile.CodeBuilder;
 import java.lang.classfile.Label;
 import java.lang.classfile.TypeKind;
@@ -37,7 +36,6 @@ final class BlockEmitter {
     static final ClassDesc CD_EXEC = ClassDesc.of("dev.hako.soft.exec.Exec");
     static final ClassDesc CD_BRANCHES = ClassDesc.of("dev.hako.soft.exec.Branches");
     static final ClassDesc CD_THROWABLE = ClassDesc.of("java.lang.Throwable");
-    private static final ClassDesc CD_VAR_HANDLE = ClassDesc.of("java.lang.invoke.VarHandle");
     static final ClassDesc CD_LONG_ARRAY = CD_long.arrayType();
     private static final MethodTypeDesc EXEC_TYPE = MethodTypeDesc.of(CD_void, CD_CPU, CD_INSN);
     private static final int CPU = 1;
@@ -54,10 +52,6 @@ final class BlockEmitter {
     private final int[] regSlot = new int[16];
     private final int[] regState = new int[16];
     private final int scratchEa;
-    /** The TLB arrays and RAM, loaded once per trace for the inline probe (see {@link Mmu#readTags}). */
-    private final int readTags, writeTags, addends, ram;
-    /** Scratch of one access: its address, the value stored, the TLB index. */
-    private final int probeAddress, probeValue, probeIndex;
 
     /** The instruction being emitted, and what a fault in it must commit. */
     private int current;
@@ -85,13 +79,6 @@ final class BlockEmitter {
         this.mem = cob.allocateLocal(TypeKind.REFERENCE);
         this.regs = cob.allocateLocal(TypeKind.REFERENCE);
         this.scratchEa = cob.allocateLocal(TypeKind.LONG);
-        this.readTags = cob.allocateLocal(TypeKind.REFERENCE);
-        this.writeTags = cob.allocateLocal(TypeKind.REFERENCE);
-        this.addends = cob.allocateLocal(TypeKind.REFERENCE);
-        this.ram = cob.allocateLocal(TypeKind.REFERENCE);
-        this.probeAddress = cob.allocateLocal(TypeKind.LONG);
-        this.probeValue = cob.allocateLocal(TypeKind.LONG);
-        this.probeIndex = cob.allocateLocal(TypeKind.INT);
         this.loopHead = cob.newLabel();
         java.util.Arrays.fill(regSlot, -1);
     }
@@ -100,10 +87,6 @@ final class BlockEmitter {
     void emit() {
         cob.aload(CPU).getfield(CD_CPU, "mem", CD_MMU).astore(mem);
         cob.aload(CPU).getfield(CD_CPU, "r", CD_LONG_ARRAY).astore(regs);
-        cob.aload(mem).invokevirtual(CD_MMU, "readTags", MethodTypeDesc.of(CD_LONG_ARRAY)).astore(readTags);
-        cob.aload(mem).invokevirtual(CD_MMU, "writeTags", MethodTypeDesc.of(CD_LONG_ARRAY)).astore(writeTags);
-        cob.aload(mem).invokevirtual(CD_MMU, "addends", MethodTypeDesc.of(CD_LONG_ARRAY)).astore(addends);
-        cob.aload(mem).invokevirtual(CD_MMU, "ram", MethodTypeDesc.of(InlineMemory.CD_SEGMENT)).astore(ram);
         cob.labelBinding(loopHead);
         for (int k = 0; k < count; k++) {
             current = k;
@@ -415,39 +398,14 @@ final class BlockEmitter {
         readCall(size);
     }
 
-    /**
-     * Pushes the value at the address the top long gives (mem must be loaded under it: see {@link #memRef}).
-     * A TLB hit within one page reads RAM right here; anything else calls the MMU.
-     */
+    /** Pushes the value at the address the top long gives (mem must be loaded under it: see {@link #memRef}). */
     void readCall(int size) {
         mayFault = true;
-        cob.lstore(probeAddress).pop();
-        Label slow = cob.newLabel();
-        Label done = cob.newLabel();
-        probe(readTags, size, slow);
-        InlineMemory.load(cob, ram, addends, probeIndex, probeAddress, size);
-        cob.invokestatic(CD_VAR_HANDLE, "acquireFence", MethodTypeDesc.of(CD_void));
-        cob.goto_(done);
-        cob.labelBinding(slow);
-        cob.aload(mem).lload(probeAddress);
         switch (size) {
             case 1 -> cob.invokevirtual(CD_MMU, "read8", MethodTypeDesc.of(CD_int, CD_long)).i2l();
             case 2 -> cob.invokevirtual(CD_MMU, "read16", MethodTypeDesc.of(CD_int, CD_long)).i2l();
             case 4 -> cob.invokevirtual(CD_MMU, "read32", MethodTypeDesc.of(CD_long, CD_long));
             default -> cob.invokevirtual(CD_MMU, "read64", MethodTypeDesc.of(CD_long, CD_long));
-        }
-        cob.labelBinding(done);
-    }
-
-    /**
-     * Branches to {@code miss} unless {@code tags} hold the page of {@link #probeAddress} and the access of
-     * {@code size} bytes stays within it; leaves the entry's index in {@link #probeIndex}.
-     */
-    private void probe(int tags, int size, Label miss) {
-        cob.lload(probeAddress).bipush(12).lushr().l2i().loadConstant(Mmu.TLB_INDEX_MASK).iand().istore(probeIndex);
-        cob.aload(tags).iload(probeIndex).laload().lload(probeAddress).loadConstant(~0xFFFL).land().lcmp().ifne(miss);
-        if (size > 1) {
-            cob.lload(probeAddress).loadConstant(0xFFFL).land().loadConstant((long) (0x1000 - size)).lcmp().ifgt(miss);
         }
     }
 
@@ -461,30 +419,16 @@ final class BlockEmitter {
         cob.aload(mem).lload(scratchEa);
     }
 
-    /**
-     * Stores the top long at the address under it (mem under that): both pushed by the caller. A TLB hit
-     * within one page writes RAM right here (pages holding decoded code never have a write entry, so a store
-     * to code always reaches the MMU and its watcher); anything else calls the MMU.
-     */
+    /** Stores the top long at the address under it (mem under that): both pushed by the caller. */
     void writeCall(int size) {
         mayFault = true;
         mayExit = true;
-        cob.lstore(probeValue).lstore(probeAddress).pop();
-        Label slow = cob.newLabel();
-        Label done = cob.newLabel();
-        probe(writeTags, size, slow);
-        cob.invokestatic(CD_VAR_HANDLE, "releaseFence", MethodTypeDesc.of(CD_void));
-        InlineMemory.store(cob, ram, addends, probeIndex, probeAddress, probeValue, size);
-        cob.goto_(done);
-        cob.labelBinding(slow);
-        cob.aload(mem).lload(probeAddress).lload(probeValue);
         switch (size) {
             case 1 -> cob.l2i().invokevirtual(CD_MMU, "write8", MethodTypeDesc.of(CD_void, CD_long, CD_int));
             case 2 -> cob.l2i().invokevirtual(CD_MMU, "write16", MethodTypeDesc.of(CD_void, CD_long, CD_int));
             case 4 -> cob.invokevirtual(CD_MMU, "write32", MethodTypeDesc.of(CD_void, CD_long, CD_long));
             default -> cob.invokevirtual(CD_MMU, "write64", MethodTypeDesc.of(CD_void, CD_long, CD_long));
         }
-        cob.labelBinding(done);
     }
 
     /** A fresh long local (values a fault or exit stub may still read must not share one). */
