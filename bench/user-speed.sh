@@ -41,7 +41,7 @@ run_case() {
   awk -v n="$native" -v q="$qemu" -v h="$hako" 'BEGIN {
     printf "  qemu/native %.1fx   hako/native %.1fx   hako/qemu %.1fx\n", q / n, h / n, h / q }'
   echo "  ${stats#hako: }"
-  echo "  result ${label%% *} $qemu $hako $(sed -n 's/.*(\([0-9.]*\) M instructions\/s).*/\1/p' <<<"$stats")"
+  echo "  result ${label%%[ ,]*} $qemu $hako $(sed -n 's/.*(\([0-9.]*\) M instructions\/s).*/\1/p' <<<"$stats")"
 }
 
 run_case "sha256sum, 64 MiB random" sha256sum "$work/random64"

@@ -1,9 +1,9 @@
 package dev.hako.devices.virtio.net;
 
 import dev.hako.devices.backend.NetBackend;
+import dev.hako.devices.virtio.HostThreads;
 import dev.hako.devices.virtio.VirtioTransport;
 import java.io.IOException;
-import java.util.concurrent.TimeUnit;
 
 /**
  * The host thread of a {@link VirtioNet}: it waits for the backend to have frames (only while the guest has
@@ -71,13 +71,7 @@ final class NetPump implements Runnable {
         synchronized (this) {
             t = thread;
         }
-        if (t != null) {
-            try {
-                t.join(TimeUnit.SECONDS.toMillis(5));
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }
+        HostThreads.awaitEnd(t);
     }
 
     @Override

@@ -1,5 +1,6 @@
 package dev.hako.devices.virtio.vsock;
 
+import dev.hako.devices.virtio.HostThreads;
 import dev.hako.devices.virtio.VirtioTransport;
 import dev.hako.devices.virtio.vsock.VsockConnection.State;
 import java.io.IOException;
@@ -72,13 +73,7 @@ final class VsockUnixHost implements Runnable {
         synchronized (this) {
             t = thread;
         }
-        if (t != null) {
-            try {
-                t.join(TimeUnit.SECONDS.toMillis(5));
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }
+        HostThreads.awaitEnd(t);
         try {
             server.close();
             selector.close();
