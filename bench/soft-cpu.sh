@@ -43,7 +43,7 @@ INIT
 # Runs a guest RUNS times; prints "best-wall marker-value ips" (ips only for hako).
 measure() { # initrd, label, command...
   local initrd="$1" label="$2"; shift 2
-  local best="" best_marker="" ips=""
+  local best="" ips=""
   for _ in $(seq "$runs"); do
     local t0 t1 out wall marker
     t0=$(date +%s.%N)
@@ -55,7 +55,7 @@ measure() { # initrd, label, command...
     echo "  $label: ${wall}s wall, marker ${marker}" >&2
     local key=$wall; [ "$initrd" = "$work/work.cpio" ] && key=$marker
     if [ -z "$best" ] || awk -v w="$key" -v b="$best" 'BEGIN { exit !(w < b) }'; then
-      best=$key; best_marker=$marker
+      best=$key
       ips=$(sed -n 's/.*(\([0-9.]*\) M instructions\/s).*/\1/p' <<<"$out" | head -1)
     fi
   done

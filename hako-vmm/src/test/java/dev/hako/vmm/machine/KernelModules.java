@@ -13,6 +13,16 @@ import java.util.List;
  * {@code /lib/modules/NAME}, and their names in order, for an /init that loads them with insmod.
  */
 record KernelModules(List<GuestFile> files, String names) {
+    /** The start of a test /init: busybox's shell, proc, sysfs and devtmpfs mounted, the modules loaded. */
+    private static final String INIT_PROLOGUE = """
+            #!/bin/busybox sh
+            export PATH=/sbin:/usr/sbin:/bin:/usr/bin
+            mount -t proc proc /proc
+            mount -t sysfs sysfs /sys
+            mount -t devtmpfs devtmpfs /dev
+            for m in %s; do insmod /lib/modules/$m || echo "insmod-failed $m"; done
+            """;
+
     /** {@code modules}: paths under the kernel's {@code lib/modules/VERSION/kernel}, in load order. */
     static KernelModules of(DebianPackages packages, List<String> modules) throws IOException {
         String first = modules.getFirst();
@@ -29,5 +39,10 @@ record KernelModules(List<GuestFile> files, String names) {
             names.add(name);
         }
         return new KernelModules(List.copyOf(files), String.join(" ", names));
+    }
+
+    /** The first lines of an /init that loads these modules; the test's own lines follow. */
+    String initPrologue() {
+        return INIT_PROLOGUE.formatted(names);
     }
 }

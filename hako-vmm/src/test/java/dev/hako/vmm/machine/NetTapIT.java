@@ -43,16 +43,10 @@ class NetTapIT {
     private static final String HOST = "10.77.0.1", GUEST_A = "10.77.0.2", GUEST_B = "10.77.0.3";
     private static final long SYS_SETNS = 308, CLONE_NEWNET = 0x40000000L;
     private static final String INIT_HEAD = """
-            #!/bin/busybox sh
-            export PATH=/sbin:/usr/sbin:/bin:/usr/bin
-            mount -t proc proc /proc
-            mount -t sysfs sysfs /sys
-            mount -t devtmpfs devtmpfs /dev
-            for m in %s; do insmod /lib/modules/$m || echo "insmod-failed $m"; done
             ip link set lo up
             ip addr add %s/24 dev eth0
             ip link set eth0 up
-            reach() { n=0; until ping -c 1 -W 1 $1 >/dev/null 2>&1; do n=$((n+1)); [ $n -ge 90 ] && return 1; done; }
+            reach() { n=0; until ping -c 1 -W 1 $1 >/dev/null 2>&1; do n=$((n+1)); [ $n -ge 90 ] && return 1; sleep 1; done; }
             reach %s && echo "ping-host-ok"
             reach %s && echo "ping-peer-ok"
             """;
@@ -140,10 +134,10 @@ class NetTapIT {
         DebianPackages packages = DebianPackages.inDefaultCache();
         Path kernel = packages.debianKernel();
         KernelModules modules = NetUserIT.netModules(packages);
-        Path initrdA = initrd(packages, modules, "a", INIT_HEAD.formatted(modules.names(), GUEST_A, HOST, GUEST_B)
-                + INIT_A.formatted(BYTES, HOST, HOST_PORT, PEER_BYTES, GUEST_B, PEER_PORT, GUEST_PORT));
-        Path initrdB = initrd(packages, modules, "b", INIT_HEAD.formatted(modules.names(), GUEST_B, HOST, GUEST_A)
-                + INIT_B.formatted(PEER_PORT));
+        Path initrdA = initrd(packages, modules, "a", modules.initPrologue()
+                + INIT_HEAD.formatted(GUEST_A, HOST, GUEST_B) + INIT_A.formatted(BYTES, HOST, HOST_PORT, PEER_BYTES, GUEST_B, PEER_PORT, GUEST_PORT));
+        Path initrdB = initrd(packages, modules, "b", modules.initPrologue()
+                + INIT_HEAD.formatted(GUEST_B, HOST, GUEST_A) + INIT_B.formatted(PEER_PORT));
         RecordingConsole consoleA = new RecordingConsole(), consoleB = new RecordingConsole();
         ByteArrayOutputStream log = new ByteArrayOutputStream();
         PrintStream logStream = new PrintStream(log, true);

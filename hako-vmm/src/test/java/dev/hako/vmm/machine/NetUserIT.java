@@ -57,12 +57,6 @@ class NetUserIT {
             esac
             """;
     private static final String INIT = """
-            #!/bin/busybox sh
-            export PATH=/sbin:/usr/sbin:/bin:/usr/bin
-            mount -t proc proc /proc
-            mount -t sysfs sysfs /sys
-            mount -t devtmpfs devtmpfs /dev
-            for m in %s; do insmod /lib/modules/$m || echo "insmod-failed $m"; done
             ip link set lo up
             ip link set eth0 up
             echo "guest-mac $(cat /sys/class/net/eth0/address)"
@@ -135,7 +129,7 @@ class NetUserIT {
             server.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
             Path initrd = work.resolve("initrd.cpio");
             Files.write(initrd, DefaultGuest.initramfs(packages.busybox(),
-                    INIT.formatted(modules.names(), BYTES, server.getLocalPort(), GUEST_PORT), files));
+                    modules.initPrologue() + INIT.formatted(BYTES, server.getLocalPort(), GUEST_PORT), files));
             NetSpec net = NetSpec.parse("user,hostfwd=tcp:127.0.0.1:" + forwarded + "-:" + GUEST_PORT, "net-user-it");
             MachineConfig config = new MachineConfig(kernel, initrd, CMDLINE, 256L << 20, 1, "soft", List.of())
                     .withVirtio(VirtioDevices.NONE.withNet(net));

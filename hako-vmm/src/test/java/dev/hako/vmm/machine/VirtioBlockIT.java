@@ -31,12 +31,6 @@ class VirtioBlockIT {
             "drivers/virtio/virtio_pci_legacy_dev.ko", "drivers/virtio/virtio_pci_modern_dev.ko",
             "drivers/virtio/virtio_pci.ko", "drivers/block/virtio_blk.ko");
     private static final String INIT = """
-            #!/bin/busybox sh
-            export PATH=/sbin:/usr/sbin:/bin:/usr/bin
-            mount -t proc proc /proc
-            mount -t sysfs sysfs /sys
-            mount -t devtmpfs devtmpfs /dev
-            for m in %s; do insmod /lib/modules/$m || echo "insmod-failed $m"; done
             for d in /sys/bus/pci/devices/*; do
               echo "pci $(basename $d) $(cat $d/vendor) $(cat $d/device) $(cat $d/class)"
             done
@@ -89,7 +83,7 @@ class VirtioBlockIT {
         DebianPackages packages = DebianPackages.inDefaultCache();
         Path kernel = packages.debianKernel();
         KernelModules modules = KernelModules.of(packages, MODULES);
-        byte[] initrd = DefaultGuest.initramfs(packages.busybox(), INIT.formatted(modules.names()), modules.files());
+        byte[] initrd = DefaultGuest.initramfs(packages.busybox(), modules.initPrologue() + INIT, modules.files());
         Path initrdFile = work.resolve("initrd.cpio");
         Files.write(initrdFile, initrd);
 

@@ -37,12 +37,6 @@ class VirtioDevicesIT {
             "drivers/virtio/virtio_balloon.ko", "net/vmw_vsock/vsock.ko",
             "net/vmw_vsock/vmw_vsock_virtio_transport_common.ko", "net/vmw_vsock/vmw_vsock_virtio_transport.ko");
     private static final String INIT = """
-            #!/bin/busybox sh
-            export PATH=/sbin:/usr/sbin:/bin:/usr/bin
-            mount -t proc proc /proc
-            mount -t sysfs sysfs /sys
-            mount -t devtmpfs devtmpfs /dev
-            for m in %s; do insmod /lib/modules/$m || echo "insmod-failed $m"; done
             echo "rng-current $(cat /sys/class/misc/hw_random/rng_current)"
             echo "rng-compressed $(head -c 65536 /dev/hwrng | gzip -c | wc -c)"
             n=0; while [ ! -c /dev/hvc0 ] && [ $n -lt 50 ]; do sleep 0.1; n=$((n+1)); done
@@ -93,7 +87,7 @@ class VirtioDevicesIT {
         Path initrd = work.resolve("initrd.cpio");
         files.add(GuestFile.copyOf(CPrograms.compile(work, "vsock", "-static -O2"), "/bin/vsock"));
         Files.write(initrd, DefaultGuest.initramfs(packages.busybox(),
-                INIT.formatted(modules.names(), GUEST_PORT, HOST_PORT, VSOCK_BYTES), files));
+                modules.initPrologue() + INIT.formatted(GUEST_PORT, HOST_PORT, VSOCK_BYTES), files));
         Path socket = work.resolve("v.sock");
         VsockPeer peer = new VsockPeer(socket, VSOCK_BYTES);
         Thread hostListener = peer.listenAndEcho(Path.of(socket + "_" + HOST_PORT));
