@@ -135,7 +135,8 @@ class NetTapIT {
         Path kernel = packages.debianKernel();
         KernelModules modules = NetUserIT.netModules(packages);
         Path initrdA = initrd(packages, modules, "a", modules.initPrologue()
-                + INIT_HEAD.formatted(GUEST_A, HOST, GUEST_B) + INIT_A.formatted(BYTES, HOST, HOST_PORT, PEER_BYTES, GUEST_B, PEER_PORT, GUEST_PORT));
+                + INIT_HEAD.formatted(GUEST_A, HOST, GUEST_B)
+                + INIT_A.formatted(BYTES, HOST, HOST_PORT, PEER_BYTES, GUEST_B, PEER_PORT, GUEST_PORT));
         Path initrdB = initrd(packages, modules, "b", modules.initPrologue()
                 + INIT_HEAD.formatted(GUEST_B, HOST, GUEST_A) + INIT_B.formatted(PEER_PORT));
         RecordingConsole consoleA = new RecordingConsole(), consoleB = new RecordingConsole();
