@@ -45,7 +45,9 @@ ip link set lo up; ip link set eth0 up
 udhcpc -i eth0 -s /bin/dhcp -q -n -t 20 -T 1 >/dev/null
 mkdir -p /www; head -c 100 /dev/zero | tr '\\\\0' x > /www/small; httpd -p 8080 -h /www
 echo BENCH-READY
-nc -l -p 5001 > /dev/null
+# stdin that never ends (a FIFO opened for reading and writing): hako gives the console's end of input to the
+# guest as Ctrl-D, and an nc that sees it half-closes the connection before any data arrived
+mkfifo /tmp/quiet; nc -l -p 5001 0<> /tmp/quiet > /dev/null
 echo BENCH-RECEIVED
 head -c $((megabytes << 20)) /dev/zero | nc \$(cat /tmp/router) \$(cat /tmp/hostport 2>/dev/null || echo 5999)
 echo BENCH-SENT
@@ -59,7 +61,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 # The host side of one run: waits for the guest, measures, prints "latency_ms h2g_MBps g2h_MBps".
 cat > "$work/measure.py" <<'PY'
 import socket, sys, time
-log, http_port, data_port, listen_port, megabytes, requests = sys.argv[1], *map(int, sys.argv[2:6])
+log, http_port, data_port, listen_port, megabytes, requests = sys.argv[1], *map(int, sys.argv[2:7])
 def wait_for(text, timeout=600):
     end = time.time() + timeout
     while time.time() < end:

@@ -8,6 +8,7 @@ import dev.hako.core.accel.VirtualMachine;
 import dev.hako.core.memory.GuestMemory;
 import dev.hako.core.time.VirtualClock;
 import dev.hako.soft.mmu.CodePages;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 
@@ -15,6 +16,8 @@ import java.util.concurrent.CopyOnWriteArrayList;
 public final class SoftAccelerator implements Accelerator {
     /** {@code HAKO_STATS=1}: say at the end how much guest code ran and how much was translated (for bench/). */
     private static final boolean STATS = "1".equals(System.getenv("HAKO_STATS"));
+    /** {@code HAKO_PROFILE=FILE}: sample where the guest runs ({@link GuestProfiler}). */
+    private static final String PROFILE = System.getenv("HAKO_PROFILE");
 
     @Override
     public String name() {
@@ -26,6 +29,8 @@ public final class SoftAccelerator implements Accelerator {
         CodePages codePages = new CodePages(memory.size());
         List<SoftVirtualCpu> vcpus = new CopyOnWriteArrayList<>();
         long created = System.nanoTime();
+        GuestProfiler profiler = PROFILE == null || PROFILE.isEmpty() ? null
+                : new GuestProfiler(Path.of(PROFILE), vcpus);
         return new VirtualMachine() {
             @Override
             public VirtualCpu createVcpu(int index, IoHandler io, LocalInterrupts interrupts) {
@@ -36,6 +41,9 @@ public final class SoftAccelerator implements Accelerator {
 
             @Override
             public void close() {
+                if (profiler != null) {
+                    profiler.close();
+                }
                 if (STATS) {
                     printStats(vcpus, (System.nanoTime() - created) / 1e9);
                 }
