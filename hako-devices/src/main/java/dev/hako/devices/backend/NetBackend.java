@@ -54,6 +54,22 @@ public interface NetBackend extends AutoCloseable {
      */
     boolean await(boolean frames, long millis) throws IOException;
 
+    /**
+     * The MTU the guest should use (VIRTIO_NET_F_MTU), or 0 to leave it to the guest (Ethernet's 1500). Frames
+     * the backend gives are no longer than this plus the Ethernet header.
+     */
+    default int mtu() {
+        return 0;
+    }
+
+    /**
+     * Whether every frame this backend gives carries correct TCP and UDP checksums (passt builds them itself and
+     * hands them over a UNIX socket), so the guest need not check them. Only without a header.
+     */
+    default boolean checksummedFrames() {
+        return false;
+    }
+
     /** Frames the backend dropped on its own (malformed, too long, refused by the host). */
     long dropped();
 

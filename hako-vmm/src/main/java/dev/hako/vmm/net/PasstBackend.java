@@ -35,6 +35,7 @@ import java.util.stream.Stream;
  */
 public final class PasstBackend implements NetBackend {
     /** Bytes of framed frames buffered per direction: room for several of the largest. */
+    static final int MTU = 65520;
     static final int BUFFER = 4 * (4 + VirtioNet.MAX_FRAME);
     private static final long START_TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(10);
     /** The user passt switches to when started as root, who must be able to create its socket. */
@@ -178,6 +179,18 @@ public final class PasstBackend implements NetBackend {
     @Override
     public boolean vnetHeader() {
         return false;
+    }
+
+    /** passt's default MTU, which it also gives by DHCP: 65535 less the Ethernet header, in 32-bit words. */
+    @Override
+    public int mtu() {
+        return MTU;
+    }
+
+    /** passt writes every header and checksum of the frames it gives itself. */
+    @Override
+    public boolean checksummedFrames() {
+        return true;
     }
 
     @Override

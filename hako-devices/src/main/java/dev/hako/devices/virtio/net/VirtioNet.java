@@ -23,10 +23,12 @@ import java.nio.ByteBuffer;
  * <p>Implemented: the MAC address in the configuration space (VIRTIO_NET_F_MAC), link status
  * (VIRTIO_NET_F_STATUS: up while the backend lives, down with a configuration change when it ends), mergeable
  * receive buffers (VIRTIO_NET_F_MRG_RXBUF: a frame spreads over as many receive chains as it needs, counted in
- * the first header's num_buffers), and, only where the backend carries the virtio-net header (a TAP with
+ * the first header's num_buffers), and, where the backend carries the virtio-net header (a TAP with
  * IFF_VNET_HDR), checksum offload both ways (CSUM, GUEST_CSUM) and TCP segmentation offload both ways
- * (HOST_TSO4/6, GUEST_TSO4/6, ECN), the header passed through unchanged. A backend without the header gets bare
- * frames and the guest gets a zero header (no checksum or segmentation work pending). Not implemented: the
+ * (HOST_TSO4/6, GUEST_TSO4/6, ECN), the header passed through unchanged. A backend without the header (passt)
+ * gets bare frames: the device completes a checksum the guest left to it (CSUM), tells the guest that frames
+ * from a backend whose checksums are known to be right need no checking (GUEST_CSUM, DATA_VALID), and gives
+ * the guest the backend's MTU (VIRTIO_NET_F_MTU: passt's 65520, so a frame carries 64 KiB instead of 1.5). Not implemented: the
  * control queue (and so promiscuous/VLAN filtering, announcements, runtime offload changes), multiqueue, UFO,
  * hash reports, RSC, standby, a snapshot of the device (the backend's connections do not survive one anyway).
  *
@@ -45,10 +47,10 @@ public final class VirtioNet implements VirtioDevice, AutoCloseable {
     public static final int CLASS_ETHERNET = 0x020000;
     public static final int RX_QUEUE = 0, TX_QUEUE = 1, QUEUE_SIZE = 256;
     /** Feature bits (§5.1.3). */
-    public static final int F_CSUM = 0, F_GUEST_CSUM = 1, F_MAC = 5, F_GUEST_TSO4 = 7, F_GUEST_TSO6 = 8,
+    public static final int F_CSUM = 0, F_GUEST_CSUM = 1, F_MTU = 3, F_MAC = 5, F_GUEST_TSO4 = 7, F_GUEST_TSO6 = 8,
             F_GUEST_ECN = 9, F_HOST_TSO4 = 11, F_HOST_TSO6 = 12, F_HOST_ECN = 13, F_MRG_RXBUF = 15, F_STATUS = 16;
-    /** struct virtio_net_config (§5.1.4): mac[6], le16 status, le16 max_virtqueue_pairs. */
-    public static final int CFG_MAC = 0, CFG_STATUS = 6, CFG_MAX_PAIRS = 8, CONFIG_SIZE = 10;
+    /** struct virtio_net_config (§5.1.4): mac[6], le16 status, le16 max_virtqueue_pairs, le16 mtu. */
+    public static final int CFG_MAC = 0, CFG_STATUS = 6, CFG_MAX_PAIRS = 8, CFG_MTU = 10, CONFIG_SIZE = 12;
     public static final int STATUS_LINK_UP = 1;
     /** struct virtio_net_hdr_v1 (§5.1.6) field offsets and values. */
     public static final int HDR_FLAGS = 0, HDR_GSO_TYPE = 1, HDR_GSO_SIZE = 4, HDR_CSUM_START = 6,
@@ -119,10 +121,22 @@ public final class VirtioNet implements VirtioDevice, AutoCloseable {
         arena.close();
     }
 
+    /**
+     * With the virtio-net header the backend's own offloads; without it, transmit checksum offload (the device
+     * completes the checksum, which is far cheaper in the host than in a soft-CPU guest), receive checksum
+     * offload for a backend whose frames are known to carry correct checksums, and the backend's MTU.
+     */
     @Override
     public long features() {
         long offered = 1L << F_MAC | 1L << F_STATUS | 1L << F_MRG_RXBUF;
-        return backend.vnetHeader() ? offered | backend.offloads() & TAP_OFFLOADS : offered;
+        if (backend.vnetHeader()) {
+            return offered | backend.offloads() & TAP_OFFLOADS;
+        }
+        offered |= 1L << F_CSUM;
+        if (backend.checksummedFrames()) {
+            offered |= 1L << F_GUEST_CSUM;
+        }
+        return backend.mtu() > 0 ? offered | 1L << F_MTU : offered;
     }
 
     @Override
@@ -141,6 +155,8 @@ public final class VirtioNet implements VirtioDevice, AutoCloseable {
         return switch (at) {
             case CFG_STATUS -> linkUp ? STATUS_LINK_UP : 0;
             case CFG_MAX_PAIRS -> 1;
+            case CFG_MTU -> backend.mtu() & 0xFF;
+            case CFG_MTU + 1 -> backend.mtu() >>> 8 & 0xFF;
             default -> 0;
         };
     }
@@ -262,9 +278,13 @@ public final class VirtioNet implements VirtioDevice, AutoCloseable {
         int flags = txSegment.get(ValueLayout.JAVA_BYTE, HDR_FLAGS) & 0xFF;
         int gso = txSegment.get(ValueLayout.JAVA_BYTE, HDR_GSO_TYPE) & 0xFF;
         if ((flags & HDR_F_NEEDS_CSUM) != 0) {
-            long end = u16(txSegment, HDR_CSUM_START) + u16(txSegment, HDR_CSUM_OFFSET) + 2L;
-            if (!has(features, F_CSUM) || !backend.vnetHeader() || end > frameLength) {
+            int start = u16(txSegment, HDR_CSUM_START);
+            long field = (long) start + u16(txSegment, HDR_CSUM_OFFSET);
+            if (!has(features, F_CSUM) || field + 2 > frameLength) {
                 return 0;
+            }
+            if (!backend.vnetHeader()) {
+                InternetChecksum.complete(txSegment, VNET_HEADER + start, VNET_HEADER + field, total);
             }
         }
         if (gso != GSO_NONE && !gsoAllowed(gso, flags)) {
@@ -350,6 +370,9 @@ public final class VirtioNet implements VirtioDevice, AutoCloseable {
             if (start != 0) {
                 rxSegment.set(ValueLayout.JAVA_LONG_UNALIGNED, 0, 0L);
                 rxSegment.set(ValueLayout.JAVA_INT_UNALIGNED, 8, 0);
+                if (has(features, F_GUEST_CSUM)) {  // only offered for a backend whose checksums are right
+                    rxSegment.set(ValueLayout.JAVA_BYTE, HDR_FLAGS, (byte) HDR_F_DATA_VALID);
+                }
             }
             rxPending = length;
             return true;

@@ -18,6 +18,9 @@ final class FrameQueueBackend implements NetBackend {
     volatile boolean ended;
     volatile long enabledOffloads = -1;
     volatile boolean closed;
+    /** What {@link #mtu} and {@link #checksummedFrames} answer (a test sets them before the device starts). */
+    int mtu;
+    boolean checksummed;
     private long dropped;
 
     FrameQueueBackend(boolean vnetHeader) {
@@ -45,6 +48,16 @@ final class FrameQueueBackend implements NetBackend {
     @Override
     public long offloads() {
         return vnetHeader ? VirtioNet.TAP_OFFLOADS : 0;
+    }
+
+    @Override
+    public int mtu() {
+        return mtu;
+    }
+
+    @Override
+    public boolean checksummedFrames() {
+        return checksummed;
     }
 
     @Override

@@ -34,7 +34,11 @@ class VirtioNetTest {
 
     /** The device on {@code backend}, negotiated with the device's features minus {@code refused}. */
     private void start(boolean vnetHeader, long refused) {
-        backend = new FrameQueueBackend(vnetHeader);
+        start(new FrameQueueBackend(vnetHeader), refused);
+    }
+
+    private void start(FrameQueueBackend b, long refused) {
+        backend = b;
         net = new VirtioNet(MAC, backend);
         VirtioPciFunction function = new VirtioPciFunction("virtio-net", memory, net, message -> { });
         driver = new VirtioTestDriver(memory, function);
@@ -99,7 +103,9 @@ class VirtioNetTest {
                 .isEqualTo(VirtioNet.STATUS_LINK_UP);
         long bare = driver.deviceFeatures();
         assertThat(VirtioFeatures.has(bare, VirtioNet.F_MRG_RXBUF)).isTrue();
-        assertThat(bare & VirtioNet.TAP_OFFLOADS).isZero();
+        assertThat(bare & VirtioNet.TAP_OFFLOADS).as("without a header only the device's own checksumming")
+                .isEqualTo(1L << VirtioNet.F_CSUM);
+        assertThat(VirtioFeatures.has(bare, VirtioNet.F_MTU)).isFalse();
         net.close();
         start(true, 0);
         assertThat(driver.deviceFeatures() & VirtioNet.TAP_OFFLOADS).isEqualTo(VirtioNet.TAP_OFFLOADS);
@@ -117,7 +123,7 @@ class VirtioNetTest {
 
     @Test
     void transmitsBareFramesAndDropsMalformedOnes() throws Exception {
-        start(false, 0);
+        start(false, 1L << VirtioNet.F_CSUM);
         byte[] frame = frame(60, 1);
         transmit(0, new byte[12], frame);
         assertThat(backend.sent()).hasSize(1);
@@ -153,6 +159,81 @@ class VirtioNetTest {
         transmit(2, header, frame);
         assertThat(backend.sent()).hasSize(1);
         assertThat(net.txDropped()).isEqualTo(1);
+    }
+
+    /** An Ethernet + IPv4 + TCP frame whose checksum field holds the pseudo-header's sum, as Linux leaves it. */
+    private static byte[] tcpFrameWithPartialChecksum(int payload) {
+        byte[] f = frame(54 + payload, 11);
+        f[12] = 0x08;
+        f[13] = 0x00;
+        f[14] = 0x45;
+        int ipLength = 20 + 20 + payload;
+        f[16] = (byte) (ipLength >> 8);
+        f[17] = (byte) ipLength;
+        f[23] = 6;  // TCP
+        long pseudo = 0;
+        for (int i = 26; i < 34; i += 2) {  // source and destination addresses
+            pseudo += (f[i] & 0xFF) << 8 | f[i + 1] & 0xFF;
+        }
+        pseudo += 6 + 20 + payload;
+        int folded = InternetChecksum.fold(pseudo);
+        f[50] = (byte) (folded >> 8);
+        f[51] = (byte) folded;
+        return f;
+    }
+
+    /** The checksum of the TCP segment at 34 with its pseudo-header, summed 16 bits at a time: 0 when right. */
+    private static int verifyTcp(byte[] f) {
+        long sum = 0;
+        for (int i = 26; i < 34; i += 2) {
+            sum += (f[i] & 0xFF) << 8 | f[i + 1] & 0xFF;
+        }
+        sum += 6 + f.length - 34;
+        for (int i = 34; i < f.length; i += 2) {
+            sum += (f[i] & 0xFF) << 8 | (i + 1 < f.length ? f[i + 1] & 0xFF : 0);
+        }
+        while (sum >> 16 != 0) {
+            sum = (sum & 0xFFFF) + (sum >> 16);
+        }
+        return ~(int) sum & 0xFFFF;
+    }
+
+    @Test
+    void completesTheChecksumTheGuestLeftToADeviceWithoutHeader() {
+        start(false, 0);
+        assertThat(VirtioFeatures.has(driver.deviceFeatures(), VirtioNet.F_CSUM)).isTrue();
+        for (int payload : new int[] {0, 1, 2, 3, 1000, 1459}) {
+            byte[] header = new byte[12];
+            header[VirtioNet.HDR_FLAGS] = VirtioNet.HDR_F_NEEDS_CSUM;
+            header[VirtioNet.HDR_CSUM_START] = 34;
+            header[VirtioNet.HDR_CSUM_OFFSET] = 16;
+            byte[] frame = tcpFrameWithPartialChecksum(payload);
+            assertThat(verifyTcp(frame)).as("the partial checksum alone is not right").isNotZero();
+            transmit(0, header, frame);
+            byte[] sent = backend.sent().getLast();
+            assertThat(sent).hasSize(frame.length);
+            assertThat(verifyTcp(sent)).as("payload %d: the checksum is right", payload).isZero();
+            assertThat(java.util.Arrays.copyOfRange(sent, 52, sent.length))
+                    .isEqualTo(java.util.Arrays.copyOfRange(frame, 52, frame.length));
+        }
+        assertThat(net.txDropped()).isZero();
+    }
+
+    @Test
+    void givesTheBackendsMtuAndMarksItsCheckedFramesValid() throws Exception {
+        FrameQueueBackend checked = new FrameQueueBackend(false);
+        checked.mtu = 65520;
+        checked.checksummed = true;
+        start(checked, 0);
+        long offered = driver.deviceFeatures();
+        assertThat(VirtioFeatures.has(offered, VirtioNet.F_MTU)).isTrue();
+        assertThat(VirtioFeatures.has(offered, VirtioNet.F_GUEST_CSUM)).isTrue();
+        assertThat(driver.bar().read(0, VirtioPciFunction.DEVICE_OFFSET + VirtioNet.CFG_MTU, 2)).isEqualTo(65520);
+        postReceive(0, 2048);
+        driver.kick(RX);
+        backend.queue(frame(100, 4));
+        waitFor(() -> driver.usedIdx(RX) == 1);
+        assertThat(memory.getU8(rxBuffer(0) + VirtioNet.HDR_FLAGS)).isEqualTo(VirtioNet.HDR_F_DATA_VALID);
     }
 
     @Test
