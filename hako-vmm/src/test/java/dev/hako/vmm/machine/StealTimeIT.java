@@ -80,6 +80,8 @@ class StealTimeIT {
                 assertThat(steal.find()).as("steal line; console:%n%s", console.tail(40)).isTrue();
                 long guestTicks = Long.parseLong(steal.group(2)) - Long.parseLong(steal.group(1));
                 long hostTicks = (p.stealNanos() - hostSteal) / TICK_NANOS;
+                System.out.printf("idle Linux: %.5f cores; steal at 0.30: guest %d ticks, host %d ticks%n",
+                        idleCores, guestTicks, hostTicks);
 
                 assertThat(idleCores).as("cores used by the guest idle at its shell").isLessThan(0.01);
                 assertThat(out).contains("Hypervisor detected: KVM").doesNotContain("unchecked MSR access");
