@@ -23,6 +23,8 @@ import java.util.function.ToLongFunction;
  */
 public final class CpuScheduler implements AutoCloseable {
     public static final long WINDOW_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
+    /** Overruns beyond this are forgiven (a host that stalled the dispatcher for long is not the guest's doing). */
+    static final long MAX_DEBT_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
 
     private final int capacityCores;
     private final LongSupplier clock;
@@ -204,8 +206,8 @@ public final class CpuScheduler implements AutoCloseable {
                 if (cpu >= 0 && v.windowStartCpu >= 0) {
                     long used = cpu - v.windowStartCpu;
                     v.lastUsed = used;
-                    // An overrun is paid back next window, up to one window's worth.
-                    v.debt = Math.min(WINDOW_NANOS, Math.max(0, used - v.budget));
+                    // An overrun is paid back in the next windows (a late look must not leak CPU time).
+                    v.debt = Math.min(MAX_DEBT_NANOS, v.debt + Math.max(0, used - v.budget));
                 } else {
                     v.lastUsed = -1;
                     v.debt = 0;

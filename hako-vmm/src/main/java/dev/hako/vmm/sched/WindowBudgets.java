@@ -8,8 +8,8 @@ import java.util.List;
  *
  * <ul>
  * <li>Base: the partition's entitlement times the window, split evenly over its vCPUs. It is guaranteed,
- * whatever the others do, less what the vCPU overran in the last window (its debt: a kick lands a little after
- * the budget ran out, and paying it back keeps the average exact).
+ * whatever the others do, less what the vCPU overran before (its debt: a kick lands a little after the budget
+ * ran out, and paying it back keeps the average exact; an overrun larger than a window is paid over several).
  * <li>Hungry: a vCPU that was throttled in the last window, or used at least 90% of its base (or has no last
  * window yet), wants more than its base.
  * <li>Spare: the capacity (cores times the window) less what the vCPUs will take of their bases: the whole base
@@ -40,7 +40,9 @@ final class WindowBudgets {
         shareSpare(partitions, Math.max(0, capacityNanos - committed), windowNanos);
         for (Partition p : partitions) {
             for (ScheduledVcpu v : p.vcpus()) {
-                v.budget = Math.max(0, v.base + v.extra - v.debt);
+                long allowance = v.base + v.extra;
+                v.budget = Math.max(0, allowance - v.debt);
+                v.debt = Math.max(0, v.debt - allowance); // what this window cannot pay back waits for the next
             }
         }
     }

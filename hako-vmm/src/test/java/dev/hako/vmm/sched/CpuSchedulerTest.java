@@ -72,6 +72,29 @@ class CpuSchedulerTest {
     }
 
     @Test
+    void anOverrunLongerThanAWindowIsPaidBackOverSeveral() throws Exception {
+        CpuScheduler s = scheduler(1);
+        Partition p = s.admit("a", 1, CpuEntitlement.ofCores(0.30, true, 128));
+        ScheduledVcpu v = start(p, 0);
+        s.dispatch();
+        clock.advance(WINDOW - MS); // the dispatcher stalled and the vCPU ran on for 9 ms: 6 ms over
+        use(v, WINDOW - MS);
+        clock.advance(MS);
+        s.dispatch();
+        assertThat(v.budget).isZero();
+        use(v, MS / 2); // a kick takes a moment
+        clock.advance(WINDOW);
+        s.dispatch();
+        assertThat(v.budget).isEqualTo(0); // 3 ms of the 6 paid; another half as it landed late
+        clock.advance(WINDOW);
+        s.dispatch();
+        assertThat(v.budget).isEqualTo(2 * MS + MS / 2);
+        clock.advance(WINDOW);
+        s.dispatch();
+        assertThat(v.budget).isEqualTo(3 * MS);
+    }
+
+    @Test
     void aHaltedVcpuSpendsNothingAndItsIdleEntitlementGoesToTheBusy() throws Exception {
         CpuScheduler s = scheduler(1);
         Partition idle = s.admit("idle", 1, CpuEntitlement.ofCores(0.50, false, 128));
