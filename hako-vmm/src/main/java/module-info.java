@@ -15,4 +15,5 @@ module dev.hako.vmm {
     exports dev.hako.vmm.machine;
     exports dev.hako.vmm.host;
     exports dev.hako.vmm.net;
+    exports dev.hako.vmm.sched;
 }

@@ -6,6 +6,7 @@ import dev.hako.core.accel.VcpuExit;
 import dev.hako.core.accel.VirtualCpu;
 import dev.hako.core.memory.GuestMemory;
 import dev.hako.core.time.VirtualClock;
+import dev.hako.core.x86.KvmParavirt;
 import dev.hako.core.x86.X86CpuState;
 import dev.hako.soft.exec.Cpu;
 import dev.hako.soft.exec.InterruptDelivery;
@@ -18,12 +19,14 @@ import dev.hako.soft.mmu.PageTableWalker;
 /** A vCPU on the soft CPU: the interpreter over the machine's RAM, faults delivered through the guest's IDT. */
 public final class SoftVirtualCpu implements VirtualCpu {
     private final int index;
+    private final GuestMemory memory;
     private final Cpu cpu;
     private final Interpreter interpreter;
 
     SoftVirtualCpu(GuestMemory memory, VirtualClock clock, CodePages codePages, int index, IoHandler io,
             LocalInterrupts interrupts) {
         this.index = index;
+        this.memory = memory;
         Mmu mmu = new Mmu(memory.segment(), null, codePages);
         this.cpu = new Cpu(mmu);
         cpu.clock = clock;
@@ -72,6 +75,28 @@ public final class SoftVirtualCpu implements VirtualCpu {
     @Override
     public void interruptArrived() {
         interpreter.interruptArrived();
+    }
+
+    /**
+     * Adds to the guest's struct kvm_steal_time as KVM does: the version odd while the steal count changes, even
+     * after, with release stores so a guest reading version, steal, version sees a consistent pair; the preempted
+     * byte cleared. Nothing happens until the guest enabled the MSR, or when its struct is not in RAM.
+     */
+    @Override
+    public void addStealTime(long nanos) {
+        long msr = cpu.sys.stealTimeMsr;
+        long gpa = msr & KvmParavirt.STEAL_TIME_ADDRESS;
+        if ((msr & KvmParavirt.KVM_MSR_ENABLED) == 0 || nanos <= 0
+                || !memory.contains(gpa, KvmParavirt.STEAL_TIME_SIZE)) {
+            return;
+        }
+        long version = memory.getU32Acquire(gpa + KvmParavirt.VERSION_OFFSET);
+        long odd = (version | 1) + ((version & 1) << 1) & 0xFFFF_FFFFL; // junk left odd is skipped past
+        memory.setU32Release(gpa + KvmParavirt.VERSION_OFFSET, odd);
+        long steal = memory.getU64(gpa + KvmParavirt.STEAL_OFFSET);
+        memory.setU64Release(gpa + KvmParavirt.STEAL_OFFSET, steal + nanos);
+        memory.setU8(gpa + KvmParavirt.PREEMPTED_OFFSET, 0);
+        memory.setU32Release(gpa + KvmParavirt.VERSION_OFFSET, (odd + 1) & 0xFFFF_FFFFL);
     }
 
     @Override

@@ -21,6 +21,14 @@ public interface VirtualCpu extends Snapshotable<VcpuState> {
         kick();
     }
 
+    /**
+     * On its own thread, as it resumes: the vCPU was runnable but kept from running for {@code nanos} more (the
+     * CPU scheduler throttled it). An accelerator that offers paravirtual steal time tells the guest; the default
+     * drops it.
+     */
+    default void addStealTime(long nanos) {
+    }
+
     /** A copy of the architectural state. */
     X86CpuState state();
 

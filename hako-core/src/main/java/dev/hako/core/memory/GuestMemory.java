@@ -24,6 +24,8 @@ public final class GuestMemory {
     private static final VarHandle U16_ORDERED =
             ValueLayout.JAVA_SHORT.withOrder(ByteOrder.LITTLE_ENDIAN).varHandle();
     private static final VarHandle U32_ORDERED = ValueLayout.JAVA_INT.withOrder(ByteOrder.LITTLE_ENDIAN).varHandle();
+    private static final VarHandle U64_ORDERED =
+            ValueLayout.JAVA_LONG.withOrder(ByteOrder.LITTLE_ENDIAN).varHandle();
 
     private final MemorySegment ram;
 
@@ -109,6 +111,21 @@ public final class GuestMemory {
     /** A 32-bit load that later loads cannot pass; {@code gpa} must be a multiple of 4. */
     public long getU32Acquire(long gpa) {
         return (int) U32_ORDERED.getAcquire(ram, gpa) & 0xFFFF_FFFFL;
+    }
+
+    /** A 32-bit store that earlier stores cannot pass; {@code gpa} must be a multiple of 4. */
+    public void setU32Release(long gpa, long value) {
+        U32_ORDERED.setRelease(ram, gpa, (int) value);
+    }
+
+    /** A 64-bit load that later loads cannot pass; {@code gpa} must be a multiple of 8. */
+    public long getU64Acquire(long gpa) {
+        return (long) U64_ORDERED.getAcquire(ram, gpa);
+    }
+
+    /** A 64-bit store that earlier stores cannot pass; {@code gpa} must be a multiple of 8. */
+    public void setU64Release(long gpa, long value) {
+        U64_ORDERED.setRelease(ram, gpa, value);
     }
 
     private void checkRange(long gpa, long size) {

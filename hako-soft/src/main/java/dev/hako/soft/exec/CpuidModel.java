@@ -1,11 +1,16 @@
 package dev.hako.soft.exec;
 
 import dev.hako.core.x86.CpuidFeatures;
+import dev.hako.core.x86.KvmParavirt;
 
 /**
  * What CPUID tells the guest: an honest x86-64 baseline of what the soft CPU implements (MMX, SSE2, CX16,
  * POPCNT, LZCNT; no SSE3+, no AVX, no XSAVE), so that glibc and the kernel choose code paths the soft CPU runs.
  * Leaves are data: {@code {leaf, subleaf, eax, ebx, ecx, edx}} rows; a missing leaf reads as zeros.
+ *
+ * <p>The hypervisor leaves carry KVM's signature with one paravirtual feature, steal time (the MSR is in
+ * {@link Msrs}), so a Linux guest shows the time the CPU scheduler denied it; no kvmclock, PV EOI or other
+ * feature the soft CPU does not implement.
  */
 public final class CpuidModel {
     private static final long MAX_BASIC = 0x16, MAX_EXTENDED = 0x80000008L, MAX_HYPERVISOR = 0x40000010L;
@@ -31,7 +36,9 @@ public final class CpuidModel {
         // Leaf 0x15: TSC = crystal (ECX Hz) * EBX / EAX; leaf 0x16: base, max and bus MHz.
         {0x15, 0, 1, 1, TSC_HZ, 0},
         {0x16, 0, TSC_HZ / 1_000_000, TSC_HZ / 1_000_000, 100, 0},
-        {0x40000000L, 0, MAX_HYPERVISOR, ascii("Hako"), ascii("Hako"), ascii("Hako")},
+        {KvmParavirt.CPUID_SIGNATURE, 0, MAX_HYPERVISOR, KvmParavirt.SIGNATURE_EBX, KvmParavirt.SIGNATURE_ECX,
+            KvmParavirt.SIGNATURE_EDX},
+        {KvmParavirt.CPUID_FEATURES, 0, 1 << KvmParavirt.KVM_FEATURE_STEAL_TIME, 0, 0, 0},
         // The hypervisor timing leaf: TSC and local APIC bus frequencies in kHz.
         {0x40000010L, 0, TSC_HZ / 1000, TSC_HZ / 1000, 0, 0},
         {0x80000000L, 0, MAX_EXTENDED, ascii("Genu"), ascii("ntel"), ascii("ineI")},

@@ -1,11 +1,14 @@
 package dev.hako.soft.exec;
 
+import dev.hako.core.x86.KvmParavirt;
 import dev.hako.soft.fault.CpuFault;
 import dev.hako.soft.mmu.ControlRegisters;
 
 /**
  * RDMSR and WRMSR of the MSRs Linux touches (SDM vol. 4): EFER, the SYSCALL MSRs, FS/GS/KERNEL_GS base,
- * TSC, TSC_AUX, APIC base, PAT, MISC_ENABLE, MTRRs (which read back what was written), SYSENTER. MSRs the
+ * TSC, TSC_AUX, APIC base, PAT, MISC_ENABLE, MTRRs (which read back what was written), SYSENTER, and KVM's
+ * steal-time MSR (reserved bits 5:1 set raise #GP, as in KVM; the struct is written by the vCPU's thread when it
+ * resumes after a throttle, see {@code SoftVirtualCpu#addStealTime}). MSRs the
  * local interrupt controller owns go there; any other index raises #GP(0), as on hardware without that MSR.
  */
 final class Msrs {
@@ -49,6 +52,7 @@ final class Msrs {
             case IA32_GS_BASE: return c.gsBase;
             case IA32_KERNEL_GS_BASE: return c.kernelGsBase;
             case IA32_TSC_AUX: return s.tscAux;
+            case KvmParavirt.MSR_KVM_STEAL_TIME: return s.stealTimeMsr;
             default: break;
         }
         if (index >= 0x200 && index < 0x210) {
@@ -103,6 +107,12 @@ final class Msrs {
             case IA32_GS_BASE -> c.gsBase = requireCanonical(c, value);
             case IA32_KERNEL_GS_BASE -> c.kernelGsBase = requireCanonical(c, value);
             case IA32_TSC_AUX -> s.tscAux = value & 0xFFFFFFFFL;
+            case KvmParavirt.MSR_KVM_STEAL_TIME -> {
+                if ((value & KvmParavirt.STEAL_TIME_RESERVED) != 0) {
+                    throw c.fault(CpuFault.GP, 0);
+                }
+                s.stealTimeMsr = value;
+            }
             default -> writeOther(c, index, value);
         }
     }

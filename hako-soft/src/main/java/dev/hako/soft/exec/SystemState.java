@@ -44,6 +44,8 @@ public final class SystemState {
     public long tscOffset;
     /** IA32_TSC_ADJUST: what writes to the TSC have added (SDM vol. 3 17.17.3). */
     public long tscAdjust;
+    /** MSR_KVM_STEAL_TIME as the guest wrote it: where its struct kvm_steal_time is, and whether enabled. */
+    public long stealTimeMsr;
     public long mtrrDefType;
     public final long[] mtrrFixed = new long[11];
     public final long[] mtrrVariable = new long[16];

@@ -145,7 +145,8 @@ public final class MachineBuilder {
                 vcpu.load(BootStates.toCpuState(boot));
             }
             VcpuThread t = new VcpuThread(exit, i, vcpu, irqChip, io,
-                    watchdogNanos > 0 ? new VcpuProgress(watchdogNanos) : null);
+                    watchdogNanos > 0 ? new VcpuProgress(watchdogNanos) : null,
+                    config.partition() == null ? null : config.partition().vcpu(i));
             vcpuThreads[i] = t;
             irqChip.setKick(i, t::wake);
         }
@@ -168,6 +169,10 @@ public final class MachineBuilder {
         }
         if (c.cpus() < 1 || c.cpus() > MachineConfig.MAX_CPUS) {
             throw new IllegalArgumentException("--cpus " + c.cpus() + " is outside 1.." + MachineConfig.MAX_CPUS);
+        }
+        if (c.partition() != null && c.partition().vcpuCount() != c.cpus()) {
+            throw new IllegalArgumentException("partition '" + c.partition().name() + "' has "
+                    + c.partition().vcpuCount() + " vCPUs, the machine " + c.cpus());
         }
         if (!AcceleratorChoice.isKnown(c.accel())) {
             throw new IllegalArgumentException("accelerator '" + c.accel() + "' is not available (soft, kvm, auto)");

@@ -1,5 +1,6 @@
 package dev.hako.vmm.machine;
 
+import dev.hako.vmm.sched.Partition;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -8,10 +9,11 @@ import java.util.List;
  * What the user asked for: the kernel, an optional initrd, the command line, RAM in bytes, vCPUs, the
  * accelerator, the disks (virtio-blk, in PCI slot order: the first is the guest's /dev/vda), the watchdog's
  * limit (how much CPU time a vCPU may spend making no progress; zero for no watchdog, see {@link Machine}) and the
- * other virtio devices. {@link Machine} validates it.
+ * other virtio devices, and the CPU scheduler's {@link Partition} (null: the vCPUs run unscheduled, as under
+ * {@code hako run}). {@link Machine} validates it.
  */
 public record MachineConfig(Path kernel, Path initrd, String cmdline, long memoryBytes, int cpus, String accel,
-        List<Disk> disks, Duration watchdog, VirtioDevices virtio) {
+        List<Disk> disks, Duration watchdog, VirtioDevices virtio, Partition partition) {
     public static final long MIN_MEMORY = 16L << 20;
     public static final long DEFAULT_MEMORY = 512L << 20;
     /** Below the 32-bit MMIO hole that starts at 0xC0000000 (the IOAPIC and local APIC live above it). */
@@ -25,6 +27,12 @@ public record MachineConfig(Path kernel, Path initrd, String cmdline, long memor
         virtio = virtio == null ? VirtioDevices.NONE : virtio;
     }
 
+    /** Unscheduled. */
+    public MachineConfig(Path kernel, Path initrd, String cmdline, long memoryBytes, int cpus, String accel,
+            List<Disk> disks, Duration watchdog, VirtioDevices virtio) {
+        this(kernel, initrd, cmdline, memoryBytes, cpus, accel, disks, watchdog, virtio, null);
+    }
+
     /** Disks and the watchdog, no other virtio devices. */
     public MachineConfig(Path kernel, Path initrd, String cmdline, long memoryBytes, int cpus, String accel,
             List<Disk> disks, Duration watchdog) {
@@ -32,7 +40,13 @@ public record MachineConfig(Path kernel, Path initrd, String cmdline, long memor
     }
 
     public MachineConfig withVirtio(VirtioDevices devices) {
-        return new MachineConfig(kernel, initrd, cmdline, memoryBytes, cpus, accel, disks, watchdog, devices);
+        return new MachineConfig(kernel, initrd, cmdline, memoryBytes, cpus, accel, disks, watchdog, devices,
+                partition);
+    }
+
+    /** Scheduled in {@code p}, which must have as many vCPUs as the machine. */
+    public MachineConfig withPartition(Partition p) {
+        return new MachineConfig(kernel, initrd, cmdline, memoryBytes, cpus, accel, disks, watchdog, virtio, p);
     }
 
     /** No disks, the default watchdog. */

@@ -4,18 +4,27 @@ import dev.hako.core.accel.VcpuExit;
 import dev.hako.core.accel.VirtualCpu;
 import dev.hako.core.irq.IrqChip;
 import dev.hako.core.x86.X86CpuState;
+import dev.hako.sys.ThreadCpuClock;
+import dev.hako.vmm.sched.ScheduledVcpu;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
 import java.util.concurrent.locks.LockSupport;
 
 /**
  * The platform thread of one vCPU: runs it, sleeps through HLT until an interrupt is pending, and starts an
  * application processor on INIT and SIPI. Only this thread touches its vCPU; it also answers the watchdog's
- * requests for a {@link VcpuProgress} sample.
+ * requests for a {@link VcpuProgress} sample. With a {@link ScheduledVcpu} it waits out its throttles (the CPU
+ * scheduler kicks it when its window's budget is spent) and tells the vCPU the time it lost as steal time.
  */
 final class VcpuThread implements Runnable {
     private static final long IDLE_PARK_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
+    /**
+     * A halted vCPU sleeps until {@link #wake} (an interrupt), {@link #stop} or the watchdog unparks it: polling
+     * every 10 ms cost an idle guest 0.003 core. The limit is only a backstop.
+     */
+    private static final long HALT_PARK_NANOS = TimeUnit.SECONDS.toNanos(1);
     private static final long RFLAGS_IF = 1L << 9;
     private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
 
@@ -26,16 +35,21 @@ final class VcpuThread implements Runnable {
     private final MachineIo io;
     /** Null without a watchdog. */
     private final VcpuProgress progress;
+    /** Null when the machine is not scheduled. */
+    private final ScheduledVcpu scheduled;
+    private final BooleanSupplier stopping;
     private final Thread thread;
 
     VcpuThread(MachineExit machineExit, int index, VirtualCpu vcpu, IrqChip chip, MachineIo io,
-            VcpuProgress progress) {
+            VcpuProgress progress, ScheduledVcpu scheduled) {
         this.machineExit = machineExit;
         this.index = index;
         this.vcpu = vcpu;
         this.chip = chip;
         this.io = io;
         this.progress = progress;
+        this.scheduled = scheduled;
+        this.stopping = machineExit::stopping;
         this.thread = Thread.ofPlatform().name("vcpu-" + index).daemon().unstarted(this);
     }
 
@@ -59,16 +73,34 @@ final class VcpuThread implements Runnable {
         if (progress != null && !progress.requested()) {
             progress.request();
             vcpu.kick();
+            LockSupport.unpark(thread); // a halted vCPU answers from its sleep
         }
     }
 
     @Override
     public void run() {
+        if (scheduled != null) {
+            scheduled.running(vcpu, ThreadCpuClock.currentThreadId());
+        }
+        try {
+            runGuest();
+        } finally {
+            if (scheduled != null) {
+                scheduled.ended(THREADS.getCurrentThreadCpuTime());
+            }
+        }
+    }
+
+    private void runGuest() {
         try {
             if (index != 0 && !awaitStartup()) {
                 return;
             }
             while (!machineExit.stopping()) {
+                if (scheduled != null && scheduled.throttled()) {
+                    vcpu.addStealTime(scheduled.awaitWindow(stopping));
+                    continue;
+                }
                 VcpuExit exit = vcpu.run();
                 switch (exit) {
                     case VcpuExit.Halted h -> {
@@ -104,7 +136,7 @@ final class VcpuThread implements Runnable {
     private void sleepUntilInterrupt() {
         while (!machineExit.stopping() && !vcpu.interruptPending()) {
             answerWhileIdle();
-            LockSupport.parkNanos(this, IDLE_PARK_NANOS);
+            LockSupport.parkNanos(this, HALT_PARK_NANOS);
         }
     }
 
