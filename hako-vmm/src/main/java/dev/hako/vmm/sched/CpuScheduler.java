@@ -67,6 +67,12 @@ public final class CpuScheduler implements AutoCloseable {
         return partitions.stream().mapToInt(p -> p.entitlement().units()).sum();
     }
 
+    /** The entitlements of the capped partitions together: what admission control holds to the host's cores. */
+    public synchronized int cappedUnits() {
+        return partitions.stream().filter(p -> p.entitlement().capped()).mapToInt(p -> p.entitlement().units())
+                .sum();
+    }
+
     /** The partitions admitted and not released, in admission order. */
     public List<Partition> partitions() {
         return List.copyOf(partitions);
@@ -99,7 +105,7 @@ public final class CpuScheduler implements AutoCloseable {
         if (p.released()) {
             throw new IllegalStateException("partition '" + p.name() + "' was released");
         }
-        requireCapacity(p.name(), entitlement, p.entitlement().units());
+        requireCapacity(p.name(), entitlement, p.entitlement().capped() ? p.entitlement().units() : 0);
         p.set(entitlement);
         wakeDispatcher();
     }
@@ -110,14 +116,21 @@ public final class CpuScheduler implements AutoCloseable {
         }
     }
 
-    private void requireCapacity(String name, CpuEntitlement entitlement, int replacedUnits)
+    /**
+     * Capped entitlements together may not exceed the host's cores (the issue's admission rule, as on IBM's
+     * shared processor pool); uncapped machines compete for what is there by weight and are always admitted.
+     */
+    private void requireCapacity(String name, CpuEntitlement entitlement, int replacedCappedUnits)
             throws AdmissionException {
-        int others = entitledUnits() - replacedUnits;
+        if (!entitlement.capped()) {
+            return;
+        }
+        int others = cappedUnits() - replacedCappedUnits;
         int capacity = capacityCores * CpuEntitlement.UNITS_PER_CORE;
         if (others + entitlement.units() > capacity) {
             throw new AdmissionException("entitlement " + CpuEntitlement.cores(entitlement.units()) + " for '" + name
                     + "' does not fit: " + CpuEntitlement.cores(others) + " of the host's "
-                    + CpuEntitlement.cores(capacity) + " cores are entitled to other machines");
+                    + CpuEntitlement.cores(capacity) + " cores are entitled to other capped machines");
         }
     }
 

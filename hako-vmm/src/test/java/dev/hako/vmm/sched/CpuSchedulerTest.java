@@ -159,21 +159,25 @@ class CpuSchedulerTest {
     }
 
     @Test
-    void admissionCountsEveryEntitlementAgainstTheCapacity() throws Exception {
+    void admissionHoldsTheCappedEntitlementsToTheCapacity() throws Exception {
         CpuScheduler s = scheduler(1);
         Partition a = s.admit("a", 1, CpuEntitlement.ofCores(0.60, true, 128));
-        assertThatThrownBy(() -> s.admit("b", 1, CpuEntitlement.ofCores(0.50, false, 128)))
+        assertThatThrownBy(() -> s.admit("b", 1, CpuEntitlement.ofCores(0.50, true, 128)))
                 .isInstanceOf(AdmissionException.class)
                 .hasMessage("entitlement 0.50 for 'b' does not fit: 0.60 of the host's 1.00 cores are entitled "
-                        + "to other machines");
-        Partition b = s.admit("b", 1, CpuEntitlement.ofCores(0.40, false, 128));
+                        + "to other capped machines");
+        Partition b = s.admit("b", 1, CpuEntitlement.ofCores(0.40, true, 128));
         assertThatThrownBy(() -> b.change(CpuEntitlement.ofCores(0.41, true, 128)))
                 .isInstanceOf(AdmissionException.class);
         assertThat(b.entitlement().units()).isEqualTo(40);
+        Partition u = s.admit("u", 1, CpuEntitlement.ofCores(0.90, false, 128));  // uncapped: always admitted
+        assertThatThrownBy(() -> u.change(CpuEntitlement.ofCores(0.10, true, 128)))
+                .as("becoming capped counts").isInstanceOf(AdmissionException.class);
         a.change(CpuEntitlement.ofCores(0.55, true, 128)); // a change replaces its own entitlement
         a.release();
         s.admit("c", 1, CpuEntitlement.ofCores(0.60, true, 128));
-        assertThat(s.entitledUnits()).isEqualTo(100);
+        assertThat(s.cappedUnits()).isEqualTo(100);
+        assertThat(s.entitledUnits()).isEqualTo(190);
         assertThatThrownBy(() -> s.admit("c", 1, CpuEntitlement.ofCores(0.05, true, 128)))
                 .hasMessage("a partition named 'c' exists already");
     }
