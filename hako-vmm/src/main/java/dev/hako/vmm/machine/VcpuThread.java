@@ -24,23 +24,29 @@ final class VcpuThread implements Runnable {
     private final VirtualCpu vcpu;
     private final IrqChip chip;
     private final MachineIo io;
+    private final PauseGate pauseGate;
     /** Null without a watchdog. */
     private final VcpuProgress progress;
     private final Thread thread;
 
     VcpuThread(MachineExit machineExit, int index, VirtualCpu vcpu, IrqChip chip, MachineIo io,
-            VcpuProgress progress) {
+            VcpuProgress progress, PauseGate pauseGate) {
         this.machineExit = machineExit;
         this.index = index;
         this.vcpu = vcpu;
         this.chip = chip;
         this.io = io;
         this.progress = progress;
+        this.pauseGate = pauseGate;
         this.thread = Thread.ofPlatform().name("vcpu-" + index).daemon().unstarted(this);
     }
 
     Thread thread() {
         return thread;
+    }
+
+    VirtualCpu vcpu() {
+        return vcpu;
     }
 
     /** Wakes the thread (an interrupt, INIT/SIPI, or the machine stopping). */
@@ -95,6 +101,7 @@ final class VcpuThread implements Runnable {
                 if (progress != null && progress.requested() && !answerProgress()) {
                     return;
                 }
+                pauseGate.holdIfClosed();
             }
         } catch (RuntimeException | Error e) {
             machineExit.guestFailed(index, "vCPU thread died: " + e, null);
@@ -103,6 +110,7 @@ final class VcpuThread implements Runnable {
 
     private void sleepUntilInterrupt() {
         while (!machineExit.stopping() && !vcpu.interruptPending()) {
+            pauseGate.holdIfClosed();
             answerWhileIdle();
             LockSupport.parkNanos(this, IDLE_PARK_NANOS);
         }
@@ -129,6 +137,7 @@ final class VcpuThread implements Runnable {
     private boolean awaitStartup() {
         boolean initSeen = false;
         while (!machineExit.stopping()) {
+            pauseGate.holdIfClosed();
             initSeen |= chip.takeInit(index);
             if (initSeen) {
                 int vector = chip.takeSipi(index);
