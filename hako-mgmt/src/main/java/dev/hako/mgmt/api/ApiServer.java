@@ -12,6 +12,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
 import java.time.Duration;
 import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.http.pathmap.UriTemplatePathSpec;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.Request;
@@ -60,7 +61,7 @@ public final class ApiServer implements AutoCloseable {
         }
         WebSocketUpgradeHandler websockets = WebSocketUpgradeHandler.from(server, container -> {
             container.setIdleTimeout(Duration.ZERO);
-            container.addMapping(CONSOLE_PATH, (request, response, callback) -> {
+            container.addMapping(new UriTemplatePathSpec(CONSOLE_PATH), (request, response, callback) -> {
                 String path = request.getHttpURI().getDecodedPath();
                 String name = path.substring("/vms/".length(), path.length() - "/console".length());
                 try {

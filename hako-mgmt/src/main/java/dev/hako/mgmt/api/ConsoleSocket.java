@@ -10,9 +10,9 @@ import org.eclipse.jetty.websocket.api.Session;
  * One viewer of a VM's serial console over a WebSocket ({@code GET /vms/NAME/console}): on connect it gets the
  * console's recent output, then the output as it comes, as binary messages (the guest's bytes unchanged); text or
  * binary messages it sends are typed into the guest. Sends are in order: the recent output goes out before the
- * first new output (both hold this viewer's lock).
+ * first new output (both hold this viewer's lock). Public, as Jetty's WebSocket layer calls it by reflection.
  */
-final class ConsoleSocket implements Session.Listener.AutoDemanding, ConsoleHub.Viewer {
+public final class ConsoleSocket implements Session.Listener.AutoDemanding, ConsoleHub.Viewer {
     private final ConsoleHub console;
     private volatile Session session;
 

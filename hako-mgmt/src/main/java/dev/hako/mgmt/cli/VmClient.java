@@ -12,15 +12,12 @@ import org.eclipse.jetty.client.ContentResponse;
 import org.eclipse.jetty.client.HttpClient;
 import org.eclipse.jetty.client.Request;
 import org.eclipse.jetty.client.StringRequestContent;
-import org.eclipse.jetty.io.Transport;
 import org.eclipse.jetty.websocket.api.Session;
-import org.eclipse.jetty.websocket.client.ClientUpgradeRequest;
-import org.eclipse.jetty.websocket.client.JettyUpgradeListener;
 import org.eclipse.jetty.websocket.client.WebSocketClient;
 
 /**
  * The {@code hako vm} commands' connection to {@code hako serve}: HTTP over its UNIX socket (Jetty's client with
- * the unix-domain transport). An answer that is not a success becomes a {@link CommandError} whose status tells
+ * {@link UnixSocketTransport}). An answer that is not a success becomes a {@link CommandError} whose status tells
  * the failure kinds apart ({@link ExitStatus}): the server not reachable, bad input, no such VM, a conflict.
  */
 final class VmClient implements AutoCloseable {
@@ -29,10 +26,11 @@ final class VmClient implements AutoCloseable {
     private static final long TIMEOUT_SECONDS = 120;
 
     private final Path socket;
-    private final HttpClient http = new HttpClient();
+    private final HttpClient http;
 
     VmClient(Path socket) {
         this.socket = socket;
+        this.http = new HttpClient(new UnixSocketTransport(socket));
         if (!Files.exists(socket)) {
             throw new CommandError(ExitStatus.UNREACHABLE, "no server at " + socket + " (start one with hako serve, "
                     + "or give --socket)");
@@ -47,7 +45,7 @@ final class VmClient implements AutoCloseable {
     /** Sends {@code method path} with a JSON body (or none); returns the answer's JSON (null for none). */
     JsonNode call(String method, String path, Object body) {
         Request request = http.newRequest("http://localhost" + path).method(method)
-                .transport(new Transport.TCPUnix(socket)).timeout(TIMEOUT_SECONDS, TimeUnit.SECONDS);
+                .timeout(TIMEOUT_SECONDS, TimeUnit.SECONDS);
         try {
             if (body != null) {
                 request.body(new StringRequestContent("application/json", JSON.writeValueAsString(body)));
@@ -76,14 +74,8 @@ final class VmClient implements AutoCloseable {
         WebSocketClient ws = new WebSocketClient(http);
         ws.start();
         URI uri = URI.create("ws://localhost/vms/" + name + "/console");
-        JettyUpgradeListener overSocket = new JettyUpgradeListener() {
-            @Override
-            public void onHandshakeRequest(Request request) {
-                request.transport(new Transport.TCPUnix(socket));
-            }
-        };
         try {
-            return ws.connect(listener, uri, new ClientUpgradeRequest(uri), overSocket)
+            return ws.connect(listener, uri)
                     .get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
         } catch (ExecutionException e) {
             String message = String.valueOf(e.getCause() != null ? e.getCause().getMessage() : e.getMessage());

@@ -31,21 +31,7 @@ final class VmConsoleCommand implements Callable<Integer> {
         StdioConsole terminal = new StdioConsole(System.in, System.out, ended::countDown);
         Session[] session = new Session[1];
         try (VmClient client = new VmClient(parent.socket())) {
-            session[0] = client.console(name, new Session.Listener.AutoDemanding() {
-                @Override
-                public void onWebSocketBinary(ByteBuffer payload, Callback callback) {
-                    while (payload.hasRemaining()) {
-                        terminal.write(payload.get() & 0xFF);
-                    }
-                    callback.succeed();
-                }
-
-                @Override
-                public void onWebSocketClose(int statusCode, String reason, Callback callback) {
-                    ended.countDown();
-                    callback.succeed();
-                }
-            });
+            session[0] = client.console(name, new TerminalSocket(terminal, ended));
             terminal.attach(new CharFrontend() {
                 @Override
                 public boolean receive(int b) {

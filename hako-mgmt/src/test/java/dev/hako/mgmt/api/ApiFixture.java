@@ -3,6 +3,7 @@ package dev.hako.mgmt.api;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.hako.host.Host;
 import dev.hako.host.VmStore;
+import dev.hako.mgmt.cli.UnixSocketTransport;
 import java.io.PrintStream;
 import java.io.ByteArrayOutputStream;
 import java.net.InetSocketAddress;
@@ -27,6 +28,8 @@ final class ApiFixture implements AutoCloseable {
     final Host host;
     final ApiServer server;
     final HttpClient http = new HttpClient();
+    /** A client whose every connection goes to the socket (as hako vm's), for the console's WebSocket. */
+    final HttpClient overSocket;
     final ByteArrayOutputStream logBytes = new ByteArrayOutputStream();
 
     ApiFixture(Path state) throws Exception {
@@ -36,6 +39,8 @@ final class ApiFixture implements AutoCloseable {
         this.host = new Host(new VmStore(state), log);
         this.server = new ApiServer(host, socket, new InetSocketAddress("127.0.0.1", 0), TOKEN, log);
         http.start();
+        overSocket = new HttpClient(new UnixSocketTransport(socket));
+        overSocket.start();
     }
 
     /** One answer: status, body text, and its JSON (null when the body is not JSON). */
@@ -77,6 +82,7 @@ final class ApiFixture implements AutoCloseable {
     @Override
     public void close() throws Exception {
         http.stop();
+        overSocket.stop();
         server.close();
         host.close();
     }

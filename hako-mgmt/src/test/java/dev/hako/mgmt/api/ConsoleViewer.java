@@ -3,21 +3,16 @@ package dev.hako.mgmt.api;
 import java.net.URI;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.eclipse.jetty.client.HttpClient;
-import org.eclipse.jetty.client.Request;
-import org.eclipse.jetty.io.Transport;
 import org.eclipse.jetty.websocket.api.Callback;
 import org.eclipse.jetty.websocket.api.Session;
-import org.eclipse.jetty.websocket.client.ClientUpgradeRequest;
-import org.eclipse.jetty.websocket.client.JettyUpgradeListener;
 import org.eclipse.jetty.websocket.client.WebSocketClient;
 
 /** A test's viewer of a VM's console WebSocket over the server's UNIX socket: collects output, types input. */
-final class ConsoleViewer implements Session.Listener.AutoDemanding, AutoCloseable {
+public final class ConsoleViewer implements Session.Listener.AutoDemanding, AutoCloseable {
     private final StringBuilder output = new StringBuilder();
     private final WebSocketClient client;
     private Session session;
@@ -26,16 +21,12 @@ final class ConsoleViewer implements Session.Listener.AutoDemanding, AutoCloseab
         this.client = new WebSocketClient(http);
     }
 
-    static ConsoleViewer open(HttpClient http, Path socket, String vm) throws Exception {
+    /** A viewer through {@code http}, a client whose connections go to the server's socket. */
+    static ConsoleViewer open(HttpClient http, String vm) throws Exception {
         ConsoleViewer viewer = new ConsoleViewer(http);
         viewer.client.start();
         URI uri = URI.create("ws://localhost/vms/" + vm + "/console");
-        viewer.session = viewer.client.connect(viewer, uri, new ClientUpgradeRequest(uri), new JettyUpgradeListener() {
-            @Override
-            public void onHandshakeRequest(Request request) {
-                request.transport(new Transport.TCPUnix(socket));
-            }
-        }).get(30, TimeUnit.SECONDS);
+        viewer.session = viewer.client.connect(viewer, uri).get(30, TimeUnit.SECONDS);
         return viewer;
     }
 
