@@ -28,6 +28,7 @@ public final class ConsoleHub implements CharBackend, AutoCloseable {
     private final byte[] ring = new byte[CAPACITY];
     private final List<Viewer> viewers = new CopyOnWriteArrayList<>();
     private final Object inputLock = new Object();
+    private final Object flushLock = new Object();
     /** Bytes the guest wrote ever, and those of them handed to the viewers (both under {@link #lock}). */
     private long written, flushed;
     private volatile CharFrontend frontend;
@@ -101,8 +102,14 @@ public final class ConsoleHub implements CharBackend, AutoCloseable {
         frontend = null;
     }
 
-    /** Hands the output since the last flush to the viewers now. */
+    /** Hands the output since the last flush to the viewers now; whole flushes one at a time, so in order. */
     void flush() {
+        synchronized (flushLock) {
+            flushInOrder();
+        }
+    }
+
+    private void flushInOrder() {
         byte[] fresh;
         List<Viewer> targets;
         synchronized (lock) {
