@@ -15,9 +15,10 @@ module dev.hako.mgmt {
     requires org.eclipse.jetty.websocket.server;
     requires org.eclipse.jetty.websocket.client;
     requires org.eclipse.jetty.websocket.api;
-    // Jetty's WebSocket layer finds the listeners' methods by reflection.
-    exports dev.hako.mgmt.api to org.eclipse.jetty.websocket.common;
-    exports dev.hako.mgmt.cli to org.eclipse.jetty.websocket.common;
+    // Jetty's WebSocket layer finds the listeners' methods with a public lookup, which sees only packages
+    // exported to everyone (their public classes: the listeners, Main, ApiServer, UnixSocketTransport).
+    exports dev.hako.mgmt.api;
+    exports dev.hako.mgmt.cli;
     opens dev.hako.mgmt.cli to info.picocli, org.eclipse.jetty.websocket.common;
     opens dev.hako.mgmt.api to com.fasterxml.jackson.databind, org.eclipse.jetty.websocket.common;
 }
