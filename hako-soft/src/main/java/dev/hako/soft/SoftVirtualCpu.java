@@ -68,6 +68,11 @@ public final class SoftVirtualCpu implements VirtualCpu {
     }
 
     @Override
+    public long instructionsRetired() {
+        return cpu.instructions;
+    }
+
+    @Override
     public void kick() {
         interpreter.kick();
     }

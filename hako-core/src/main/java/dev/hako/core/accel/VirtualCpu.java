@@ -29,6 +29,14 @@ public interface VirtualCpu extends Snapshotable<VcpuState> {
     default void addStealTime(long nanos) {
     }
 
+    /**
+     * Guest instructions retired so far, read racily from any thread (a statistic, not a synchronisation point);
+     * -1 when the accelerator does not count them (KVM without a PMU).
+     */
+    default long instructionsRetired() {
+        return -1;
+    }
+
     /** A copy of the architectural state. */
     X86CpuState state();
 

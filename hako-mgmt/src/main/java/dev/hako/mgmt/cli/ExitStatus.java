@@ -18,6 +18,14 @@ final class ExitStatus {
     static final int INTERNAL_ERROR = 70;
     /** EX_IOERR: reading or writing a host file failed. */
     static final int IO_ERROR = 74;
+    /** EX_UNAVAILABLE for {@code hako vm}: the server is not reachable (no socket, no answer). */
+    static final int UNREACHABLE = 69;
+    /** EX_NOINPUT for {@code hako vm}: no VM of that name. */
+    static final int NO_SUCH_VM = 66;
+    /** EX_TEMPFAIL for {@code hako vm}: a conflict (the name is in use, the VM's state does not allow it). */
+    static final int CONFLICT = 75;
+    /** EX_NOPERM for {@code hako vm}: the server refused the request (a TCP request without the token). */
+    static final int NO_PERMISSION = 77;
 
     /** What each status of {@code hako run} means, in order, for its --help. */
     static final Map<String, String> RUN = statuses(
@@ -35,6 +43,16 @@ final class ExitStatus {
                 + "(apt-get install passt), or memory for the guest",
         INTERNAL_ERROR, "a bug in hako (with a stack trace: please report it)",
         IO_ERROR, "reading or writing a host file failed");
+
+    /** What each status of {@code hako vm} means, for its --help and the README. */
+    static final Map<String, String> VM = statuses(
+        0, "done",
+        USAGE, "bad request: an option or a value the server refused (the message names the field)",
+        NO_SUCH_VM, "no VM of that name",
+        UNREACHABLE, "no server answers on the socket",
+        INTERNAL_ERROR, "a bug in hako (the server logged it)",
+        CONFLICT, "a conflict: the name is in use, or the VM's state does not allow it (e.g. start a running VM)",
+        NO_PERMISSION, "the server refused the request");
 
     private static Map<String, String> statuses(Object... pairs) {
         Map<String, String> map = new LinkedHashMap<>();

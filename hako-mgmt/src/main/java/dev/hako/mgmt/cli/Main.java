@@ -13,7 +13,8 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "hako", mixinStandardHelpOptions = true, version = "hako 0.1.0",
         description = "A hypervisor in Java: runs x86-64 Linux guests on its own CPU or on KVM.",
-        subcommands = {RunCommand.class, UserCommand.class, InitramfsCommand.class, ImageCommand.class})
+        subcommands = {RunCommand.class, UserCommand.class, InitramfsCommand.class, ImageCommand.class,
+                ServeCommand.class, VmCommand.class})
 public final class Main implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -28,13 +29,15 @@ public final class Main implements Runnable {
         commandLine.setParameterExceptionHandler(Main::invalidInput);
         commandLine.setExecutionExceptionHandler(Main::failed);
         commandLine.getSubcommands().get("run").getCommandSpec().usageMessage().exitCodeList(ExitStatus.RUN);
+        commandLine.getSubcommands().get("vm").getCommandSpec().usageMessage().exitCodeList(ExitStatus.VM);
         return commandLine;
     }
 
     @Override
     public void run() {
         throw new CommandLine.ParameterException(spec.commandLine(),
-                "say what to do: hako run [options], hako initramfs OUTPUT, or hako user -- PROGRAM");
+                "say what to do: hako run [options], hako serve, hako vm ..., hako initramfs OUTPUT, or hako user -- "
+                + "PROGRAM");
     }
 
     private static int invalidInput(CommandLine.ParameterException e, String[] args) {

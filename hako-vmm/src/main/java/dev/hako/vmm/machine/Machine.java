@@ -4,11 +4,18 @@ import dev.hako.core.accel.VirtualMachine;
 import dev.hako.core.time.TimerQueue;
 import dev.hako.core.time.VirtualClock;
 import dev.hako.devices.backend.CharBackend;
+import dev.hako.devices.legacy.AcpiPm;
+import dev.hako.devices.virtio.balloon.VirtioBalloon;
+import dev.hako.devices.virtio.blk.VirtioBlock;
+import dev.hako.devices.virtio.net.VirtioNet;
 import dev.hako.sys.Mman;
 import dev.hako.vmm.boot.KernelFormatException;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.lang.foreign.MemorySegment;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -24,11 +31,21 @@ import java.util.concurrent.TimeUnit;
  * reports a panic through the pvpanic device (a kernel without its driver, booted with {@code panic=-1}, resets
  * instead, which is {@link #EXIT_POWER_OFF}).
  *
+ * <p>{@link #run} blocks; a host of many machines calls {@link #start} and later {@link #awaitExit} instead. While
+ * it runs, {@link #pause} stops every vCPU at its next exit from guest code and freezes guest time (timers stop
+ * too, so the guest's clock does not jump when it {@link #resume}s); {@link #pressPowerButton} asks the guest to
+ * shut down; {@link #setBalloonTarget} resizes the balloon; {@link #statistics} reads the counters.
+ *
  * <p>{@link MachineBuilder} wires it; this class runs and stops it. Every component is in its {@link DeviceTable}.
  */
 public final class Machine implements AutoCloseable {
     public static final int EXIT_POWER_OFF = 0, EXIT_TRIPLE_FAULT = 1, EXIT_FAILURE = 2, EXIT_WATCHDOG = 3,
             EXIT_GUEST_PANIC = 4;
+    private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
+    /** How long {@link #pause} waits for the vCPUs to leave guest code (a block ends within microseconds). */
+    private static final long PAUSE_WAIT_SECONDS = 5;
+    /** The balloon device's id in the {@link DeviceTable} ({@link MachineBuilder} names it). */
+    private static final String BALLOON = "virtio-balloon-device";
 
     private final MachineConfig config;
     private final PrintStream log;
@@ -43,10 +60,14 @@ public final class Machine implements AutoCloseable {
     private final Watchdog watchdog;
     private final MachineExit exit;
     private final Thread timerThread;
+    private final PauseGate pauseGate;
+    /** The last CPU time read of each vCPU thread: an ended thread has none to read. */
+    private final long[] lastCpuNanos;
+    private volatile boolean started;
 
     Machine(MachineConfig config, PrintStream log, MemorySegment ramMapping, VirtualClock clock, TimerQueue timers,
             DeviceTable devices, List<AutoCloseable> hostResources, VirtualMachine vm, VcpuThread[] vcpuThreads,
-            Watchdog watchdog, MachineExit exit) {
+            Watchdog watchdog, MachineExit exit, PauseGate pauseGate) {
         this.config = config;
         this.log = log;
         this.ramMapping = ramMapping;
@@ -58,6 +79,8 @@ public final class Machine implements AutoCloseable {
         this.vcpuThreads = vcpuThreads;
         this.watchdog = watchdog;
         this.exit = exit;
+        this.pauseGate = pauseGate;
+        this.lastCpuNanos = new long[vcpuThreads.length];
         this.timerThread = Thread.ofPlatform().name("timers").daemon().unstarted(this::runTimers);
     }
 
@@ -79,6 +102,20 @@ public final class Machine implements AutoCloseable {
 
     /** Runs with a time limit; returns -1 (and stops the guest) if it is still running then. */
     public int run(long timeout, TimeUnit unit) throws InterruptedException {
+        start();
+        if (!exit.await(timeout, unit)) {
+            exit.finish(-1, "time limit reached");
+        }
+        stopAll();
+        return exit.status();
+    }
+
+    /** Starts the guest on its own threads and returns; {@link #awaitExit} waits for its end. Once only. */
+    public synchronized void start() {
+        if (started) {
+            throw new IllegalStateException("the machine was started already");
+        }
+        started = true;
         clock.resume();
         timerThread.start();
         for (VcpuThread t : vcpuThreads) {
@@ -87,11 +124,112 @@ public final class Machine implements AutoCloseable {
         if (watchdog != null) {
             watchdog.start();
         }
+    }
+
+    /**
+     * Waits up to {@code timeout} for the guest to end (power-off, failure, {@link #stop}); then stops its threads
+     * and returns the exit status. Returns -1, the guest still running, when the time passed first.
+     */
+    public int awaitExit(long timeout, TimeUnit unit) throws InterruptedException {
         if (!exit.await(timeout, unit)) {
-            exit.finish(-1, "time limit reached");
+            return -1;
         }
         stopAll();
         return exit.status();
+    }
+
+    /**
+     * Stops every vCPU at its next exit from guest code (a soft CPU at the end of its block, KVM at once) and
+     * the timers, then freezes guest time. Returns when no vCPU runs guest code; false if the guest ended first.
+     */
+    public boolean pause() throws InterruptedException {
+        synchronized (pauseGate) {
+            if (!started || exit.stopping()) {
+                return false;
+            }
+            pauseGate.close();
+            for (VcpuThread t : vcpuThreads) {
+                t.stop();
+            }
+            if (!pauseGate.awaitHolding(vcpuThreads.length + 1, PAUSE_WAIT_SECONDS, TimeUnit.SECONDS)) {
+                pauseGate.open();
+                throw new IllegalStateException("the vCPUs did not stop within " + PAUSE_WAIT_SECONDS + " s");
+            }
+            clock.pause();
+            return !exit.stopping();
+        }
+    }
+
+    /** Lets a paused machine run again from where it stopped, its guest time too. */
+    public void resume() {
+        synchronized (pauseGate) {
+            if (pauseGate.closed()) {
+                clock.resume();
+                pauseGate.open();
+            }
+        }
+    }
+
+    public boolean paused() {
+        return pauseGate.closed();
+    }
+
+    /** Presses the ACPI power button: a guest with ACPI (systemd-logind, acpid) shuts down and powers off. */
+    public void pressPowerButton() {
+        devices.get("acpi-pm", AcpiPm.class).pressPowerButton();
+    }
+
+    /** True when the machine has a virtio balloon ({@link #setBalloonTarget} works). */
+    public boolean hasBalloon() {
+        return devices.contains(BALLOON);
+    }
+
+    /** Asks the guest to give {@code bytes} of its RAM to the balloon (rounded down to pages). */
+    public void setBalloonTarget(long bytes) {
+        if (!hasBalloon()) {
+            throw new IllegalStateException("the machine has no balloon");
+        }
+        if (bytes < 0 || bytes > config.memoryBytes()) {
+            throw new IllegalArgumentException("balloon target " + bytes + " is outside 0.." + config.memoryBytes());
+        }
+        devices.get(BALLOON, VirtioBalloon.class).setTargetPages(bytes / VirtioBalloon.PAGE_SIZE);
+    }
+
+    /** The balloon's current size in bytes as the guest reports it; 0 without a balloon. */
+    public long balloonBytes() {
+        return hasBalloon() ? devices.get(BALLOON, VirtioBalloon.class).actualPages() * VirtioBalloon.PAGE_SIZE : 0;
+    }
+
+    public MachineConfig config() {
+        return config;
+    }
+
+    /** The machine's counters now; cheap enough to call every second for every VM of a host. */
+    public MachineStatistics statistics() {
+        List<MachineStatistics.Vcpu> vcpus = new ArrayList<>(vcpuThreads.length);
+        for (int i = 0; i < vcpuThreads.length; i++) {
+            VcpuThread t = vcpuThreads[i];
+            long cpu = t.thread().isAlive() ? THREADS.getThreadCpuTime(t.thread().threadId()) : -1;
+            if (cpu > lastCpuNanos[i]) {
+                lastCpuNanos[i] = cpu;
+            }
+            vcpus.add(new MachineStatistics.Vcpu(lastCpuNanos[i], t.vcpu().instructionsRetired()));
+        }
+        long read = 0, written = 0, received = 0, sent = 0;
+        for (Object component : devices.all().values()) {
+            switch (component) {
+                case VirtioBlock b -> {
+                    read += b.bytesRead();
+                    written += b.bytesWritten();
+                }
+                case VirtioNet n -> {
+                    received += n.rxBytes();
+                    sent += n.txBytes();
+                }
+                default -> { }
+            }
+        }
+        return new MachineStatistics(vcpus, read, written, received, sent);
     }
 
     public String exitReason() {
@@ -105,6 +243,7 @@ public final class Machine implements AutoCloseable {
 
     private void stopAll() {
         exit.halt();
+        pauseGate.open();
         for (VcpuThread t : vcpuThreads) {
             t.stop();
         }
@@ -127,6 +266,7 @@ public final class Machine implements AutoCloseable {
     private void runTimers() {
         try {
             while (!exit.stopping()) {
+                pauseGate.holdIfClosed();
                 timers.awaitAndRunDue(TimeUnit.MILLISECONDS.toNanos(100));
             }
         } catch (InterruptedException e) {

@@ -138,6 +138,7 @@ public final class MachineBuilder {
         VirtualMachine vm = AcceleratorChoice.forName(config.accel(), log).createVm(memory, clock);
         MachineIo io = new MachineIo(pio, mmio, config.cpus());
         VcpuThread[] vcpuThreads = new VcpuThread[config.cpus()];
+        PauseGate pauseGate = new PauseGate(exit);
         long watchdogNanos = config.watchdog() == null ? 0 : config.watchdog().toNanos();
         for (int i = 0; i < config.cpus(); i++) {
             VirtualCpu vcpu = devices.add("vcpu" + i, vm.createVcpu(i, io, new ApicInterrupts(irqChip, i)));
@@ -146,13 +147,13 @@ public final class MachineBuilder {
             }
             VcpuThread t = new VcpuThread(exit, i, vcpu, irqChip, io,
                     watchdogNanos > 0 ? new VcpuProgress(watchdogNanos) : null,
-                    config.partition() == null ? null : config.partition().vcpu(i));
+                    config.partition() == null ? null : config.partition().vcpu(i), pauseGate);
             vcpuThreads[i] = t;
             irqChip.setKick(i, t::wake);
         }
         Watchdog watchdog = watchdogNanos > 0 ? new Watchdog(exit, vcpuThreads, watchdogNanos) : null;
         return new Machine(config, log, ramMapping, clock, timers, devices, hostResources, vm, vcpuThreads,
-                watchdog, exit);
+                watchdog, exit, pauseGate);
     }
 
     private static String ramLimit(MachineConfig config) {

@@ -33,6 +33,7 @@ final class VcpuThread implements Runnable {
     private final VirtualCpu vcpu;
     private final IrqChip chip;
     private final MachineIo io;
+    private final PauseGate pauseGate;
     /** Null without a watchdog. */
     private final VcpuProgress progress;
     /** Null when the machine is not scheduled. */
@@ -41,7 +42,7 @@ final class VcpuThread implements Runnable {
     private final Thread thread;
 
     VcpuThread(MachineExit machineExit, int index, VirtualCpu vcpu, IrqChip chip, MachineIo io,
-            VcpuProgress progress, ScheduledVcpu scheduled) {
+            VcpuProgress progress, ScheduledVcpu scheduled, PauseGate pauseGate) {
         this.machineExit = machineExit;
         this.index = index;
         this.vcpu = vcpu;
@@ -50,11 +51,16 @@ final class VcpuThread implements Runnable {
         this.progress = progress;
         this.scheduled = scheduled;
         this.stopping = machineExit::stopping;
+        this.pauseGate = pauseGate;
         this.thread = Thread.ofPlatform().name("vcpu-" + index).daemon().unstarted(this);
     }
 
     Thread thread() {
         return thread;
+    }
+
+    VirtualCpu vcpu() {
+        return vcpu;
     }
 
     /** Wakes the thread (an interrupt, INIT/SIPI, or the machine stopping). */
@@ -127,6 +133,7 @@ final class VcpuThread implements Runnable {
                 if (progress != null && progress.requested() && !answerProgress()) {
                     return;
                 }
+                pauseGate.holdIfClosed();
             }
         } catch (RuntimeException | Error e) {
             machineExit.guestFailed(index, "vCPU thread died: " + e, null);
@@ -135,6 +142,7 @@ final class VcpuThread implements Runnable {
 
     private void sleepUntilInterrupt() {
         while (!machineExit.stopping() && !vcpu.interruptPending()) {
+            pauseGate.holdIfClosed();
             answerWhileIdle();
             LockSupport.parkNanos(this, HALT_PARK_NANOS);
         }
@@ -161,6 +169,7 @@ final class VcpuThread implements Runnable {
     private boolean awaitStartup() {
         boolean initSeen = false;
         while (!machineExit.stopping()) {
+            pauseGate.holdIfClosed();
             initSeen |= chip.takeInit(index);
             if (initSeen) {
                 int vector = chip.takeSipi(index);

@@ -60,6 +60,7 @@ public final class VirtioBlock implements VirtioDevice, Snapshotable<VirtioBlock
     private boolean reportedBackendError;
     /** Bytes the request being served wrote into the guest's buffers, its status byte included. */
     private long written;
+    private long bytesRead, bytesWritten;
 
     /** @param serial the ID the guest reads with GET_ID (ASCII, at most 20 bytes) */
     public VirtioBlock(BlockBackend backend, String serial) {
@@ -173,6 +174,16 @@ public final class VirtioBlock implements VirtioDevice, Snapshotable<VirtioBlock
         }
     }
 
+    /** Bytes the guest read from the disk; written on the device's thread, read racily by statistics. */
+    public long bytesRead() {
+        return bytesRead;
+    }
+
+    /** Bytes the guest wrote to the disk. */
+    public long bytesWritten() {
+        return bytesWritten;
+    }
+
     private boolean inRange(long sector, long bytes) {
         return bytes % SECTOR == 0 && sector >= 0 && sector <= sectors && bytes / SECTOR <= sectors - sector;
     }
@@ -183,6 +194,7 @@ public final class VirtioBlock implements VirtioDevice, Snapshotable<VirtioBlock
             return S_IOERR;
         }
         transfer(memory, chain, chain.readableSegments(), chain.segments(), 0, length, sector * SECTOR, false);
+        bytesRead += length;
         written = length + 1;
         return S_OK;
     }
@@ -193,6 +205,7 @@ public final class VirtioBlock implements VirtioDevice, Snapshotable<VirtioBlock
             return S_IOERR;
         }
         transfer(memory, chain, 0, chain.readableSegments(), HEADER_SIZE, length, sector * SECTOR, true);
+        bytesWritten += length;
         return S_OK;
     }
 

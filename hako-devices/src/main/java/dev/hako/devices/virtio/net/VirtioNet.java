@@ -89,7 +89,7 @@ public final class VirtioNet implements VirtioDevice, AutoCloseable {
     /** Bytes of header and frame waiting in {@link #rxSegment}; 0 when none. */
     private int rxPending;
     private volatile boolean linkUp = true;
-    private volatile long rxFrames, txFrames, rxDropped, txDropped;
+    private volatile long rxFrames, txFrames, rxDropped, txDropped, rxBytes, txBytes;
 
     /** A device with address {@code mac} on {@code backend}, which it closes when it is closed. */
     public VirtioNet(MacAddress mac, NetBackend backend) {
@@ -200,6 +200,16 @@ public final class VirtioNet implements VirtioDevice, AutoCloseable {
         return rxFrames;
     }
 
+    /** Bytes of the frames given to the guest (without the virtio header). */
+    public long rxBytes() {
+        return rxBytes;
+    }
+
+    /** Bytes of the frames the guest sent that went to the backend. */
+    public long txBytes() {
+        return txBytes;
+    }
+
     /** Frames the guest sent that went to the backend. */
     public long txFrames() {
         return txFrames;
@@ -243,6 +253,7 @@ public final class VirtioNet implements VirtioDevice, AutoCloseable {
                             return;
                         }
                         txFrames++;
+                        txBytes += length - VNET_HEADER;
                     } catch (IOException e) {
                         txDropped++;
                     }
@@ -426,6 +437,7 @@ public final class VirtioNet implements VirtioDevice, AutoCloseable {
         for (int i = 0; i < chains; i++) {
             q.pushUsed(rxHeads[i], rxWritten[i]);
         }
+        rxBytes += rxPending - VNET_HEADER;
         rxPending = 0;
         rxFrames++;
         return DELIVERED;

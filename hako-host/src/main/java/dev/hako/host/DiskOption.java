@@ -1,4 +1,4 @@
-package dev.hako.mgmt.cli;
+package dev.hako.host;
 
 import dev.hako.vmm.image.disk.DiskFormat;
 import java.io.IOException;
@@ -9,8 +9,9 @@ import java.nio.file.Path;
  * format (detected from the header when not given), whether the guest may write it, and the serial number the guest
  * reads (QEMU's {@code -drive} spelling, so the same words work in both).
  */
-record DiskOption(Path path, DiskFormat format, boolean readOnly, String serial) {
-    static DiskOption parse(String text, int index) {
+public record DiskOption(Path path, DiskFormat format, boolean readOnly, String serial) {
+    /** Parses {@code --disk TEXT}; {@code index} numbers the default serial. */
+    public static DiskOption parse(String text, int index) {
         String[] parts = text.split(",");
         if (parts[0].isEmpty()) {
             throw new IllegalArgumentException("--disk " + text + ": the image path comes first");

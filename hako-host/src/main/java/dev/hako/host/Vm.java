@@ -1,0 +1,237 @@
+package dev.hako.host;
+
+import dev.hako.vmm.boot.KernelFormatException;
+import dev.hako.vmm.host.HostFile;
+import dev.hako.vmm.host.UnusableFileException;
+import dev.hako.vmm.machine.Machine;
+import dev.hako.vmm.machine.MachineConfig;
+import dev.hako.vmm.machine.MachineStatistics;
+import dev.hako.vmm.sched.AdmissionException;
+import dev.hako.vmm.sched.CpuEntitlement;
+import dev.hako.vmm.sched.CpuScheduler;
+import dev.hako.vmm.sched.Partition;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One VM of a {@link Host}: its definition, its console (which outlives its runs) and, while it runs, its
+ * {@link Machine} on the machine's own threads, watched by a waiter thread that records how the run ended. The
+ * lifecycle methods are called with the host's lock for this VM held ({@code synchronized} here).
+ */
+final class Vm {
+    private final String name;
+    private final ConsoleHub console;
+    private final PrintStream hostLog;
+    private final CpuScheduler scheduler;
+    private volatile VmDefinition definition;
+    /** The running machine's share of the host's CPUs; null while it does not run. */
+    private volatile Partition partition;
+    private volatile PartitionUsage lastUsage;
+    private volatile VmState state = VmState.DEFINED;
+    private volatile Integer exitStatus;
+    private volatile String exitReason;
+    private volatile Machine machine;
+    private volatile MachineStatistics lastStatistics;
+    private volatile CountDownLatch ended = new CountDownLatch(0);
+
+    Vm(String name, VmDefinition definition, CpuScheduler scheduler, PrintStream hostLog) {
+        this.name = name;
+        this.scheduler = scheduler;
+        this.definition = definition;
+        this.hostLog = hostLog;
+        this.console = new ConsoleHub(name);
+    }
+
+    String name() {
+        return name;
+    }
+
+    VmDefinition definition() {
+        return definition;
+    }
+
+    void redefine(VmDefinition changed) {
+        definition = changed;
+    }
+
+    ConsoleHub console() {
+        return console;
+    }
+
+    VmState state() {
+        return state;
+    }
+
+    boolean active() {
+        return state.active();
+    }
+
+    synchronized void start() {
+        if (active()) {
+            throw HostException.conflict("VM " + name + " is " + state.label() + " already");
+        }
+        int vcpus = definition.vcpus() != null ? definition.vcpus() : 1;
+        CpuEntitlement entitlement = definition.cpuOrDefault().toEntitlement(vcpus);
+        Partition admitted;
+        try {
+            admitted = scheduler.admit(name, vcpus, entitlement);
+        } catch (AdmissionException e) {
+            throw HostException.conflict(e.getMessage());
+        }
+        Machine m;
+        MachineConfig config = null;
+        try {
+            MachineRecipe.Prepared prepared = definition.recipe().prepare(name, null, hostLog);
+            config = prepared.config();
+            m = Machine.create(config.withPartition(admitted), console, messages());
+        } catch (KernelFormatException | UnusableFileException | IllegalArgumentException e) {
+            failedStart(admitted, config);
+            throw HostException.badInput(null, e.getMessage());
+        } catch (IOException | IllegalStateException e) {
+            failedStart(admitted, config);
+            throw HostException.unavailable(null, "cannot set up the machine: " + (e instanceof IOException io
+                    ? HostFile.describe(io) : e.getMessage()));
+        } catch (RuntimeException e) {
+            failedStart(admitted, config);
+            throw e;
+        }
+        partition = admitted;
+        CountDownLatch end = new CountDownLatch(1);
+        ended = end;
+        machine = m;
+        exitStatus = null;
+        exitReason = null;
+        state = VmState.RUNNING;
+        m.start();
+        Thread.ofVirtual().name("vm-" + name).start(() -> awaitEnd(m, end));
+    }
+
+    private static void failedStart(Partition admitted, MachineConfig config) {
+        admitted.release();
+        if (config != null) {
+            MachineRecipe.closeDisks(config.disks());
+        }
+    }
+
+    /** A running VM's new entitlement takes effect now; a stopped VM's takes effect when it starts. */
+    synchronized void changeEntitlement(CpuEntitlement entitlement) throws AdmissionException {
+        Partition p = partition;
+        if (p != null) {
+            p.change(entitlement);
+        }
+    }
+
+    private void awaitEnd(Machine m, CountDownLatch end) {
+        try {
+            int status = m.awaitExit(Long.MAX_VALUE, TimeUnit.NANOSECONDS);
+            lastStatistics = m.statistics();
+            exitStatus = status;
+            exitReason = m.exitReason();
+            state = status == Machine.EXIT_POWER_OFF ? VmState.STOPPED : VmState.CRASHED;
+        } catch (InterruptedException e) {
+            state = VmState.CRASHED;
+            exitReason = "interrupted";
+        } finally {
+            console.detachFrontend();
+            m.close();
+            Partition p = partition;
+            if (p != null) {
+                lastUsage = PartitionUsage.of(p);
+                p.release();
+            }
+            partition = null;
+            machine = null;
+            hostLog.println("hako: VM " + name + " " + state.label() + (exitReason != null ? ": " + exitReason
+                    .lines().findFirst().orElse("") : ""));
+            end.countDown();
+        }
+    }
+
+    /** Ends the VM now and waits until its machine is closed. */
+    synchronized void stop(String reason) throws InterruptedException {
+        Machine m = requireActive();
+        m.stop(reason);
+        ended.await();
+    }
+
+    synchronized void pause() throws InterruptedException {
+        Machine m = requireActive();
+        if (state == VmState.PAUSED) {
+            return;
+        }
+        if (m.pause()) {
+            state = VmState.PAUSED;
+        }
+    }
+
+    synchronized void resume() {
+        Machine m = requireActive();
+        m.resume();
+        if (state == VmState.PAUSED) {
+            state = VmState.RUNNING;
+        }
+    }
+
+    synchronized void pressPowerButton() {
+        if (state != VmState.RUNNING) {
+            throw HostException.conflict("VM " + name + " is " + state.label() + ": only a running VM can shut "
+                    + "down");
+        }
+        requireActive().pressPowerButton();
+    }
+
+    synchronized void setBalloonTarget(long bytes) {
+        Machine m = requireActive();
+        if (!m.hasBalloon()) {
+            throw HostException.conflict("VM " + name + " has no balloon (define it with balloon_mib)");
+        }
+        if (bytes > m.config().memoryBytes()) {
+            throw HostException.badInput("balloon_target_mib", "the balloon cannot be larger than the VM's "
+                    + (m.config().memoryBytes() >> 20) + " MiB");
+        }
+        m.setBalloonTarget(bytes);
+    }
+
+    /** Waits up to {@code timeout} for the current run to end; true when it has. */
+    boolean awaitEnd(long timeout, TimeUnit unit) throws InterruptedException {
+        return ended.await(timeout, unit);
+    }
+
+    VmStatus status() {
+        Machine m = machine;
+        MachineStatistics statistics = m != null ? m.statistics() : lastStatistics;
+        long memory = m != null ? m.config().memoryBytes() : 0;
+        Partition p = partition;
+        return new VmStatus(name, definition, state, exitStatus, exitReason, statistics, memory,
+                m != null ? m.balloonBytes() : 0, p != null ? PartitionUsage.of(p) : lastUsage);
+    }
+
+    void close() {
+        console.close();
+    }
+
+    private Machine requireActive() {
+        Machine m = machine;
+        if (m == null || !active()) {
+            throw HostException.conflict("VM " + name + " is " + state.label() + ", not running");
+        }
+        return m;
+    }
+
+    /** hako's messages about the machine (its end, a failure) go to the console, where its viewers see them. */
+    private PrintStream messages() {
+        return new PrintStream(new OutputStream() {
+            @Override
+            public void write(int b) {
+                if (b == '\n') {
+                    console.write('\r');
+                }
+                console.write(b);
+            }
+        }, true, StandardCharsets.UTF_8);
+    }
+}
