@@ -15,6 +15,8 @@ module dev.hako.mgmt {
     requires org.eclipse.jetty.websocket.server;
     requires org.eclipse.jetty.websocket.client;
     requires org.eclipse.jetty.websocket.api;
+    // xterm.js's webjar (an automatic module named after its jar), served by the web console from the module path.
+    requires xterm;
     // Jetty's WebSocket layer finds the listeners' methods with a public lookup, which sees only packages
     // exported to everyone (their public classes: the listeners, Main, ApiServer, UnixSocketTransport).
     exports dev.hako.mgmt.api;

@@ -73,7 +73,7 @@ public final class ApiServer implements AutoCloseable {
             });
         });
         websockets.setHandler(new ApiHandler(host, log));
-        server.setHandler(tcp == null ? websockets : new BearerToken(tcp, token, websockets));
+        server.setHandler(new ConsolePage(tcp == null ? websockets : new BearerToken(tcp, token, websockets)));
         server.start();
         Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rw-------"));
     }
