@@ -53,8 +53,11 @@ class ApiServerIT {
                 double before = uptime(alpha, "U1");
                 ApiFixture.Answer paused = api.unix("POST", "/vms/alpha/pause", null);
                 assertThat(paused.json().path("state").asText()).as(paused.body()).isEqualTo("paused");
-                alpha.type("echo p$((1+1))\n"); // fits the UART's 16-byte FIFO: it waits there
+                // What the guest wrote before the pause (the shell's prompt after U1) may still be on its way to
+                // the viewer: the hub sends every 20 ms.
+                TimeUnit.MILLISECONDS.sleep(300);
                 int quietFrom = alpha.length();
+                alpha.type("echo p$((1+1))\n"); // fits the UART's 16-byte FIFO: it waits there
                 long pausedAt = System.nanoTime();
                 TimeUnit.SECONDS.sleep(2);
                 assertThat(alpha.output().substring(quietFrom)).as("output while paused").isEmpty();
