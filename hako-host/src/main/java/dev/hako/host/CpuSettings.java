@@ -13,25 +13,8 @@ import dev.hako.vmm.sched.CpuEntitlement;
 public record CpuSettings(Double entitlement, Boolean capped, Integer weight) {
     public static final CpuSettings DEFAULT = new CpuSettings(null, false, CpuEntitlement.DEFAULT_WEIGHT);
 
-    /** Checks the fields that are present; a wrong one is a {@link HostException} naming it. */
-    public CpuSettings validate() {
-        if (entitlement != null) {
-            double units = entitlement * CpuEntitlement.UNITS_PER_CORE;
-            if (!(entitlement > 0) || Math.abs(units - Math.rint(units)) > 1e-6) {
-                throw HostException.badInput("cpu.entitlement", "entitlement " + entitlement + " is not a positive "
-                        + "number of cores in steps of 0.01");
-            }
-        }
-        if (weight != null && (weight < 0 || weight > CpuEntitlement.MAX_WEIGHT)) {
-            throw HostException.badInput("cpu.weight", "weight " + weight + " is outside 0.."
-                    + CpuEntitlement.MAX_WEIGHT);
-        }
-        return this;
-    }
-
-    /** Checks the settings against the VM's vCPUs: 0.05 to 1.0 core per vCPU. */
+    /** Checks the settings against the VM's vCPUs; a wrong field is a {@link HostException} naming it. */
     public CpuSettings validateFor(int vcpus) {
-        validate();
         toEntitlement(vcpus);
         return this;
     }
@@ -42,7 +25,10 @@ public record CpuSettings(Double entitlement, Boolean capped, Integer weight) {
                 capped != null ? capped : base.capped(), weight != null ? weight : base.weight());
     }
 
-    /** What the scheduler enforces for a VM of {@code vcpus} vCPUs, defaults filled in. */
+    /**
+     * What the scheduler enforces for a VM of {@code vcpus} vCPUs, defaults filled in; its checks (hundredths of a
+     * core, 0.05 to 1.0 per vCPU, weight 0-255) are the settings' checks.
+     */
     public CpuEntitlement toEntitlement(int vcpus) {
         CpuSettings s = over(DEFAULT);
         try {

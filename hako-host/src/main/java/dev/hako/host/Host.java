@@ -65,9 +65,6 @@ public final class Host implements AutoCloseable {
     public VmStatus define(String name, VmDefinition definition) {
         requireName(name);
         definition.validate();
-        if (definition.cpu() != null) {
-            definition.cpu().validateFor(vcpus(definition));
-        }
         synchronized (vms) {
             if (vms.containsKey(name)) {
                 throw HostException.conflict("a VM named " + name + " exists already");
@@ -166,9 +163,9 @@ public final class Host implements AutoCloseable {
         Vm vm = vm(name);
         synchronized (vm) {
             VmDefinition definition = vm.definition();
-            CpuSettings merged = change.validate().over(definition.cpuOrDefault()).validateFor(vcpus(definition));
+            CpuSettings merged = change.over(definition.cpuOrDefault());
             try {
-                vm.changeEntitlement(merged.toEntitlement(vcpus(definition)));
+                vm.changeEntitlement(merged.toEntitlement(definition.vcpusOrDefault()));
             } catch (AdmissionException e) {
                 throw HostException.conflict(e.getMessage());
             }
@@ -181,10 +178,6 @@ public final class Host implements AutoCloseable {
             vm.redefine(changed);
         }
         return vm.status();
-    }
-
-    private static int vcpus(VmDefinition definition) {
-        return definition.vcpus() != null ? definition.vcpus() : 1;
     }
 
     /** Asks the running VM's balloon to hold {@code mib} MiB (the guest gives that much RAM back). */

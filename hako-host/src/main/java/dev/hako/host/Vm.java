@@ -74,7 +74,7 @@ final class Vm {
         if (active()) {
             throw HostException.conflict("VM " + name + " is " + state.label() + " already");
         }
-        int vcpus = definition.vcpus() != null ? definition.vcpus() : 1;
+        int vcpus = definition.vcpusOrDefault();
         CpuEntitlement entitlement = definition.cpuOrDefault().toEntitlement(vcpus);
         Partition admitted;
         try {

@@ -128,9 +128,14 @@ public record VmDefinition(String kernel, String initrd, String cmdline, String 
             }
         }
         if (cpu != null) {
-            cpu.validate();
+            cpu.validateFor(vcpusOrDefault());
         }
         return this;
+    }
+
+    /** The vCPUs the VM gets: one unless it says otherwise. */
+    public int vcpusOrDefault() {
+        return vcpus != null ? vcpus : 1;
     }
 
     /** What {@link MachineRecipe} makes of it; {@code name} derives the MAC addresses. */

@@ -271,8 +271,8 @@ public final class VirtioNet implements VirtioDevice, AutoCloseable {
     }
 
     /**
-     * Copies the chain's header and frame into {@link #txBuffer} and checks them: the bytes of header and frame,
-     * or 0 for a frame to drop.
+     * Copies the chain's header and frame into {@link #txBuffer}, checks them, and for a backend without the header
+     * completes the checksum the guest left to the device: the bytes of header and frame, or 0 for a frame to drop.
      */
     private int takeFrame(DescriptorChain chain, GuestMemory memory) {
         long total = chain.readableBytes();
