@@ -96,6 +96,20 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def thread_cpu(pid):
+    """CPU seconds per thread kind (the thread's name with its digits taken out)."""
+    out = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            name = open(f"/proc/{pid}/task/{tid}/comm").read().strip()
+            seconds = cpu_seconds(f"{pid}/task/{tid}")
+        except OSError:
+            continue
+        kind = re.sub(r"[0-9]+", "N", name)
+        out[kind] = out.get(kind, 0.0) + seconds
+    return out
+
+
 def memory(pid):
     """(resident KiB of the whole process, resident KiB of the guests' RAM mappings)."""
     total = guests = 0
@@ -172,9 +186,14 @@ def main():
         last = create(COUNT - 1, True)
         all_up = time.perf_counter() - started
         time.sleep(10)  # let the boots' last work settle
-        c0, t0 = cpu_seconds(pid), time.perf_counter()
+        c0, t0, threads0 = cpu_seconds(pid), time.perf_counter(), thread_cpu(pid)
         time.sleep(10)
         idle_cores = (cpu_seconds(pid) - c0) / (time.perf_counter() - t0)
+        threads = thread_cpu(pid)
+        by_kind = sorted(((threads[k] - threads0.get(k, 0.0)) / 10, k) for k in threads)
+        if os.environ.get("NMT"):  # HAKO_JAVA_OPTS=-XX:NativeMemoryTracking=summary NMT=1 bench/density.py
+            subprocess.run([os.path.join(os.environ.get("JAVA_HOME", "/usr/lib/jvm/temurin-25-jdk-amd64"),
+                                         "bin", "jcmd"), str(pid), "VM.native_memory", "summary"])
         total, guests = memory(pid)
         overhead = (total - base_total - guests) / COUNT / 1024
         for c in consoles:
@@ -189,7 +208,10 @@ def main():
               f"of which guest pages touched {guests / 1024:.0f} MiB ({guests / 1024 / COUNT:.1f} MiB per VM)")
         print(f"VMM memory per VM beyond its guest pages: {overhead:.1f} MiB (Firecracker: under 5 MiB)")
         print(f"idle CPU of the whole server with {COUNT} idle VMs: {idle_cores:.3f} core "
-              f"({idle_cores / COUNT * 1000:.2f} millicores per VM)")
+              f"({idle_cores / COUNT * 1000:.2f} millicores per VM); by thread kind:")
+        for cores, kind in reversed(by_kind):
+            if cores >= 0.001:
+                print(f"  {kind:24s} {cores:.3f} core")
     finally:
         server.send_signal(signal.SIGTERM)
         try:

@@ -113,7 +113,13 @@ final class VcpuThread implements Runnable {
                         if (progress != null) {
                             progress.halted();
                         }
+                        if (scheduled != null) {
+                            scheduled.halting();
+                        }
                         sleepUntilInterrupt();
+                        if (scheduled != null) {
+                            scheduled.woke();
+                        }
                     }
                     case VcpuExit.Kicked k -> { }
                     case VcpuExit.Shutdown s -> {

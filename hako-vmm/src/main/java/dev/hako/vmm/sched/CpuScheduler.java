@@ -25,6 +25,10 @@ public final class CpuScheduler implements AutoCloseable {
     public static final long WINDOW_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
     /** Overruns beyond this are forgiven (a host that stalled the dispatcher for long is not the guest's doing). */
     static final long MAX_DEBT_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
+    /** {@link #dispatch}'s answer when no vCPU runs: look again when one wakes. */
+    static final long IDLE = Long.MAX_VALUE;
+    /** How long an idle dispatcher sleeps at most, so that the statistics keep up with the clock. */
+    private static final long IDLE_LOOK_NANOS = TimeUnit.SECONDS.toNanos(1);
 
     private final int capacityCores;
     private final LongSupplier clock;
@@ -34,6 +38,8 @@ public final class CpuScheduler implements AutoCloseable {
     private volatile boolean closed;
     private long windowEnd;
     private boolean windowOpen;
+    /** When the dispatcher looks next ({@link #IDLE}: when a vCPU wakes), for vCPUs that wake meanwhile. */
+    private volatile long nextLook = IDLE;
 
     /** As many cores as the JVM may use. */
     public CpuScheduler() {
@@ -168,15 +174,30 @@ public final class CpuScheduler implements AutoCloseable {
             }
             long next = dispatch();
             long now = clock.getAsLong();
-            if (next > now) {
+            if (next == IDLE) {
+                LockSupport.parkNanos(this, IDLE_LOOK_NANOS);
+            } else if (next > now) {
                 LockSupport.parkNanos(this, next - now);
             }
         }
     }
 
     /**
+     * From a vCPU's thread as it leaves its HLT sleep: when the dispatcher's next look is further away than the
+     * vCPU's budget (it sleeps because nothing ran, or until its window ends), it looks now, so that the vCPU is
+     * watched from the start. Costs a wake-up of the dispatcher only then.
+     */
+    void woke(ScheduledVcpu v) {
+        long look = nextLook;
+        if (dispatcher != null && (look == IDLE || look - clock.getAsLong() > v.budget)) {
+            LockSupport.unpark(dispatcher);
+        }
+    }
+
+    /**
      * One look of the dispatcher at the clock's current time: opens a new window when the last one is over, and
-     * throttles the vCPUs that spent their budget. Returns when it should look again.
+     * throttles the vCPUs that spent their budget. Returns when it should look again, or {@link #IDLE} when no
+     * vCPU runs and none waits for a window (every one sleeps in HLT): then it looks again when one wakes.
      */
     long dispatch() {
         long now = clock.getAsLong();
@@ -186,20 +207,30 @@ public final class CpuScheduler implements AutoCloseable {
             windowOpen = true;
             nextWindow();
         }
+        // Published before the vCPUs are looked at: one that wakes after its look compares its budget with this.
+        nextLook = windowEnd;
         long next = windowEnd;
+        boolean watching = false;
         for (Partition p : partitions) {
             for (ScheduledVcpu v : p.vcpus()) {
-                if (v.throttled() || v.tid() == 0) {
+                if (v.throttled()) {
+                    watching = true;
                     continue;
                 }
+                if (v.tid() == 0 || v.asleepSinceReading()) {
+                    continue;
+                }
+                int epoch = v.haltEpoch();
                 long cpu = read(v);
-                if (cpu < 0) {
+                if (cpu < 0 || (epoch & 1) == 1) {
                     continue;
                 }
                 if (v.windowStartCpu < 0) { // started in this window: measured from now, budgeted from the next
                     v.windowStartCpu = cpu;
+                    watching = true;
                     continue;
                 }
+                watching = true;
                 long used = cpu - v.windowStartCpu;
                 if (used >= v.budget) {
                     v.throttle();
@@ -208,6 +239,8 @@ public final class CpuScheduler implements AutoCloseable {
                 }
             }
         }
+        next = watching ? next : IDLE;
+        nextLook = next;
         return next;
     }
 
@@ -234,17 +267,27 @@ public final class CpuScheduler implements AutoCloseable {
         }
         WindowBudgets.plan(partitions, capacityCores * WINDOW_NANOS, WINDOW_NANOS);
         for (Partition p : partitions) {
-            p.entitled(p.entitlement().units() * WINDOW_NANOS / CpuEntitlement.UNITS_PER_CORE);
+            p.entitledUntil(windowEnd, WINDOW_NANOS);
             for (ScheduledVcpu v : p.vcpus()) {
                 v.release();
             }
         }
     }
 
+    /**
+     * The CPU time of {@code v}'s thread: read from its clock, unless the vCPU has slept in HLT since the last
+     * reading (a sleeping thread's clock stands still, and idle machines then cost the dispatcher nothing).
+     */
     private long read(ScheduledVcpu v) {
+        if (v.asleepSinceReading()) {
+            return v.lastReading;
+        }
+        int epoch = v.haltEpoch();
         long cpu = cpuClock.applyAsLong(v);
         if (cpu >= 0) {
             v.measured(cpu);
+            v.readEpoch = epoch;
+            v.lastReading = cpu;
         }
         return cpu;
     }

@@ -18,6 +18,8 @@ public final class Partition {
     // Written by the dispatcher only.
     private volatile long entitledNanos;
     private volatile long throttledCount;
+    private long entitledUntil;
+    private boolean entitledSince;
 
     Partition(CpuScheduler scheduler, String name, int vcpus, CpuEntitlement entitlement) {
         this.scheduler = scheduler;
@@ -69,7 +71,10 @@ public final class Partition {
         return sum;
     }
 
-    /** CPU time the entitlement promised since admission (entitlement times the windows begun). */
+    /**
+     * CPU time the entitlement promised since admission: the entitlement times the time covered by the windows
+     * begun (including the time between windows, when every vCPU slept and the dispatcher did not look).
+     */
     public long entitledNanos() {
         return entitledNanos;
     }
@@ -112,8 +117,12 @@ public final class Partition {
         }
     }
 
-    void entitled(long nanos) {
-        entitledNanos += nanos;
+    /** From the dispatcher at a window that ends at {@code windowEnd}: the entitled time up to there. */
+    void entitledUntil(long windowEnd, long windowNanos) {
+        long covered = entitledSince ? windowEnd - entitledUntil : windowNanos;
+        entitledNanos += entitlement.units() * covered / CpuEntitlement.UNITS_PER_CORE;
+        entitledUntil = windowEnd;
+        entitledSince = true;
     }
 
     void throttled(long times) {

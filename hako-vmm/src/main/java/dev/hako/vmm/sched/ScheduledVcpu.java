@@ -19,10 +19,16 @@ public final class ScheduledVcpu {
     /** CPU time of the thread as last read, in nanoseconds; final once the thread ended. */
     private volatile long cpuNanos;
     private volatile long stealNanos;
+    /** Odd while the vCPU sleeps in HLT; only its own thread changes it. */
+    private volatile int haltEpoch;
 
     // The dispatcher's own bookkeeping (its thread only).
     long windowStartCpu = -1;
-    long budget;
+    /** Read by the vCPU's thread as it wakes, to tell whether the dispatcher must look sooner. */
+    volatile long budget;
+    /** The halt epoch seen just before the dispatcher's last reading of the thread's clock, and that reading. */
+    int readEpoch = -1;
+    long lastReading = -1;
     long base;
     long debt;
     /** CPU time used in the last closed window; -1 before the first. */
@@ -58,6 +64,30 @@ public final class ScheduledVcpu {
         tid = 0;
         this.cpuNanos = Math.max(this.cpuNanos, cpuNanos);
         throttled = false;
+    }
+
+    /**
+     * On the vCPU's thread as it goes to sleep in HLT: from now on it uses no CPU time, so the dispatcher stops
+     * watching it (and, when no vCPU of any machine runs, stops looking at all).
+     */
+    public void halting() {
+        haltEpoch++;
+    }
+
+    /** On the vCPU's thread when it leaves its HLT sleep: the dispatcher watches it again. */
+    public void woke() {
+        haltEpoch++;
+        partition.scheduler().woke(this);
+    }
+
+    /** True when the vCPU has slept in HLT since before the dispatcher's last reading: its CPU time is that. */
+    boolean asleepSinceReading() {
+        int e = haltEpoch;
+        return (e & 1) == 1 && e == readEpoch;
+    }
+
+    int haltEpoch() {
+        return haltEpoch;
     }
 
     /** True while the vCPU has spent its budget for this window: it must not run until the next. */

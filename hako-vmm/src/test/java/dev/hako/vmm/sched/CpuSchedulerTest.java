@@ -113,6 +113,36 @@ class CpuSchedulerTest {
     }
 
     @Test
+    void vcpusAsleepInHltAreReadOnceAndThenTheDispatcherRestsUntilOneWakes() throws Exception {
+        Map<ScheduledVcpu, Integer> reads = new HashMap<>();
+        CpuScheduler s = new CpuScheduler(1, clock::nanos, v -> {
+            reads.merge(v, 1, Integer::sum);
+            return cpu.getOrDefault(v, -1L);
+        }, false);
+        Partition p = s.admit("a", 1, CpuEntitlement.ofCores(0.30, true, 128));
+        ScheduledVcpu v = start(p, 0);
+        s.dispatch();
+        clock.advance(WINDOW);
+        assertThat(s.dispatch()).isNotEqualTo(CpuScheduler.IDLE); // it runs: watched until its budget is spent
+        use(v, MS);
+        v.halting();
+        int before = reads.get(v);
+        clock.advance(MS);
+        assertThat(s.dispatch()).isEqualTo(CpuScheduler.IDLE); // the reading after it halted is its last
+        assertThat(reads.get(v)).isEqualTo(before + 1);
+        assertThat(p.cpuNanos()).isEqualTo(MS);
+        clock.advance(5 * WINDOW); // the dispatcher slept through windows: nothing read, the entitlement accrued
+        assertThat(s.dispatch()).isEqualTo(CpuScheduler.IDLE);
+        assertThat(reads.get(v)).isEqualTo(before + 1);
+        assertThat(p.entitledNanos()).isEqualTo(3 * (7 * WINDOW + MS) / 10); // up to the end of the new window
+        v.woke();
+        use(v, 2 * MS);
+        long next = s.dispatch();
+        assertThat(reads.get(v)).isEqualTo(before + 2);
+        assertThat(next - clock.nanos()).isEqualTo(3 * MS - 2 * MS); // watched again, in its own window
+    }
+
+    @Test
     void uncappedSpareIsSharedByWeightAndWeightZeroTakesOnlyItsEntitlement() throws Exception {
         CpuScheduler s = scheduler(1);
         Partition heavy = s.admit("heavy", 1, CpuEntitlement.ofCores(0.05, false, 128));
