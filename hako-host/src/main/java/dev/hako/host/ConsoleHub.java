@@ -5,13 +5,15 @@ import dev.hako.devices.backend.CharFrontend;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * A VM's serial console on a host: keeps the last {@link #CAPACITY} bytes the guest printed in a ring, and hands
  * new output to any number of {@link Viewer}s every {@link #FLUSH_MILLIS} ms (a viewer that attaches late gets the
  * ring first, so it sees the recent output). Input from any viewer goes to the guest in the order it arrives.
  * The guest's UART calls {@link #write} with its lock held: a byte goes into the ring and nothing else happens
- * there; one flusher thread per console does the fan-out.
+ * there, except that the first byte after a flush wakes the flusher (a virtual thread per console), which waits
+ * {@link #FLUSH_MILLIS} ms to gather more and does the fan-out. A quiet console costs no wake-ups.
  */
 public final class ConsoleHub implements CharBackend, AutoCloseable {
     public static final int CAPACITY = 64 * 1024;
@@ -33,6 +35,8 @@ public final class ConsoleHub implements CharBackend, AutoCloseable {
     private long written, flushed;
     private volatile CharFrontend frontend;
     private volatile boolean closed;
+    /** Output waits for the flusher, which was woken for it (under {@link #lock}). */
+    private boolean pending;
     private final Thread flusher;
 
     public ConsoleHub(String name) {
@@ -41,9 +45,15 @@ public final class ConsoleHub implements CharBackend, AutoCloseable {
 
     @Override
     public void write(int b) {
+        boolean wake;
         synchronized (lock) {
             ring[(int) (written % CAPACITY)] = (byte) b;
             written++;
+            wake = !pending;
+            pending = true;
+        }
+        if (wake) {
+            LockSupport.unpark(flusher);
         }
     }
 
@@ -118,6 +128,7 @@ public final class ConsoleHub implements CharBackend, AutoCloseable {
             }
             fresh = copy(Math.max(flushed, written - CAPACITY), written);
             flushed = written;
+            pending = false;
             targets = List.copyOf(viewers);
         }
         for (Viewer viewer : targets) {
@@ -141,6 +152,7 @@ public final class ConsoleHub implements CharBackend, AutoCloseable {
 
     private void flushPeriodically() {
         while (!closed) {
+            LockSupport.park(this);
             try {
                 TimeUnit.MILLISECONDS.sleep(FLUSH_MILLIS);
             } catch (InterruptedException e) {

@@ -25,6 +25,9 @@ final class Block {
     int runs;
     /** Interpreted runs after which it is translated; 0 until first asked. */
     int translateAt;
+    /** {@link #runs} at the block cache's last sweep, and the number of that sweep. */
+    int runsAtSweep;
+    int sweep;
     /** The block's translation, once made. */
     BlockCode code;
 

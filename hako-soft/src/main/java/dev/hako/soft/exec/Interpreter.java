@@ -99,6 +99,11 @@ public final class Interpreter {
         cpu.attention = true;
     }
 
+    /** Decoded blocks kept in the block cache now. */
+    int cachedBlocks() {
+        return cache.size();
+    }
+
     /** From any thread: return {@link Exit#KICKED} from {@link #run} before the next block. */
     public void kick() {
         kickRequested = true;

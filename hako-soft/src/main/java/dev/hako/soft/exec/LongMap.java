@@ -118,4 +118,22 @@ final class LongMap<V> {
         Arrays.fill(values, null);
         size = 0;
     }
+
+    /** Removes the entries whose value {@code drop} accepts (it may change the value it is shown). */
+    @SuppressWarnings("unchecked")
+    void removeIf(java.util.function.Predicate<V> drop) {
+        long[] doomed = new long[16];
+        int n = 0;
+        for (int i = 0; i < values.length; i++) {
+            if (values[i] != null && drop.test((V) values[i])) {
+                if (n == doomed.length) {
+                    doomed = Arrays.copyOf(doomed, n * 2);
+                }
+                doomed[n++] = keys[i];
+            }
+        }
+        for (int i = 0; i < n; i++) { // afterwards: backward-shift deletion moves entries about
+            remove(doomed[i]);
+        }
+    }
 }
