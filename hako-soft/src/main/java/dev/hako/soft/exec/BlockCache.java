@@ -16,9 +16,11 @@ import java.util.List;
  * probe and a few compares.
  *
  * <p>Most code runs a few times and never again (a boot runs some 50,000 blocks, a quarter of a million
- * decoded instructions, ~40 MiB), so the cache sweeps itself when it holds twice as many blocks as after its
- * last sweep: a block that was not translated and has not run since the sweep before is dropped, to be decoded
- * again should it run. A sweep costs a look at every block, paid for by as many decodes.
+ * decoded instructions, ~40 MiB), so the cache sweeps itself: a block that was not translated and has not run
+ * since the sweep before is dropped, to be decoded again should it run. A busy CPU sweeps when the cache holds
+ * twice as many blocks as after its last sweep (a sweep costs a look at every block, paid for by as many
+ * decodes); an idle one (halted) sweeps at most once per {@link #IDLE_SWEEP_NANOS}, twice after it last decoded,
+ * so what a boot ran once goes soon after the guest settles.
  */
 final class BlockCache {
     private static final int MAX_BLOCK = 64;
@@ -27,6 +29,7 @@ final class BlockCache {
     private static final int MAX_CHAIN = 8;
     /** Blocks kept before the first sweep, and at least between sweeps. */
     static final int MIN_SWEEP = 8192;
+    static final long IDLE_SWEEP_NANOS = 1_000_000_000L;
     private final Block[] fast = new Block[1 << FAST_BITS];
     /** The newest block at each linear address; older ones follow through {@link Block#sameLinear}. */
     private final LongMap<Block> blocks = new LongMap<>();
@@ -38,6 +41,9 @@ final class BlockCache {
     private int live;
     private int sweepAt = MIN_SWEEP;
     private int sweeps;
+    private long lastSweepNanos;
+    /** Sweeps an idle CPU still makes since it last decoded a block. */
+    private int idleSweepsOwed;
 
     private final dev.hako.soft.mmu.CodePages codePages;
 
@@ -105,6 +111,7 @@ final class BlockCache {
             sweep();
         }
         live++;
+        idleSweepsOwed = 2;
         Block head = blocks.get(b.linear);
         b.sameLinear = head;
         blocks.put(b.linear, b);
@@ -130,6 +137,15 @@ final class BlockCache {
         list.add(b);
         if ((list.size() & 63) == 0) {
             list.removeIf(old -> !old.valid); // retired blocks of a page that is never written
+        }
+    }
+
+    /** The CPU halted at {@code nanos} (System.nanoTime): a sweep may be due. */
+    void idle(long nanos) {
+        if (idleSweepsOwed > 0 && nanos - lastSweepNanos >= IDLE_SWEEP_NANOS) {
+            idleSweepsOwed--;
+            lastSweepNanos = nanos;
+            sweep();
         }
     }
 

@@ -99,9 +99,8 @@ public final class Interpreter {
         cpu.attention = true;
     }
 
-    /** Decoded blocks kept in the block cache now. */
-    int cachedBlocks() {
-        return cache.size();
+    BlockCache blockCache() {
+        return cache;
     }
 
     /** From any thread: return {@link Exit#KICKED} from {@link #run} before the next block. */
@@ -134,6 +133,7 @@ public final class Interpreter {
                     return Exit.SHUTDOWN;
                 }
                 if (c.sys.halted) {
+                    blocks.idle(System.nanoTime());
                     return Exit.HALTED;
                 }
             }

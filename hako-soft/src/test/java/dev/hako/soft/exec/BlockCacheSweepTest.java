@@ -50,6 +50,15 @@ class BlockCacheSweepTest {
         assertThat(cpu.rip).isEqualTo(LOOP + tail.length);
         assertThat(cpu.instructions).isEqualTo(3L * (jumps + 2) + 1);
         assertThat(jumps).isGreaterThan(3 * BlockCache.MIN_SWEEP);
-        assertThat(interpreter.cachedBlocks()).isLessThanOrEqualTo(2 * BlockCache.MIN_SWEEP);
+        BlockCache cache = interpreter.blockCache();
+        assertThat(cache.size()).isLessThanOrEqualTo(2 * BlockCache.MIN_SWEEP).isPositive();
+
+        long now = System.nanoTime();
+        cache.idle(now + BlockCache.IDLE_SWEEP_NANOS); // the guest halts: what ran last is looked at
+        assertThat(cache.size()).isPositive();
+        cache.idle(now + BlockCache.IDLE_SWEEP_NANOS + 1); // too soon for another sweep
+        assertThat(cache.size()).isPositive();
+        cache.idle(now + 2 * BlockCache.IDLE_SWEEP_NANOS); // nothing ran since: all goes but the block it is in
+        assertThat(cache.size()).isEqualTo(1);
     }
 }
