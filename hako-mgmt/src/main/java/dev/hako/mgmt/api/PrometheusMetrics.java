@@ -8,8 +8,8 @@ import java.util.Locale;
 
 /**
  * {@code GET /metrics} in Prometheus' text exposition format (version 0.0.4): per VM its state, per vCPU the
- * host CPU time, the guest instructions retired (soft CPU), disk and network bytes, and guest memory (RAM less
- * what the balloon holds). A VM that is not running reports its last run's counters.
+ * host CPU time, the guest instructions retired (soft CPU), the vCPUs' exits by kind, disk and network bytes,
+ * the CPU entitlement and what came of it, and guest memory (RAM less what the balloon holds). A VM that is not running reports its last run's counters.
  */
 final class PrometheusMetrics {
     static final String CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
@@ -37,6 +37,19 @@ final class PrometheusMetrics {
         for (VmStatus vm : vms) {
             if (vm.statistics() != null && vm.statistics().instructions() >= 0) {
                 sample(out, "hako_vm_instructions_total", vm.name(), null, vm.statistics().instructions());
+            }
+        }
+        header(out, "hako_vm_exits_total", "counter",
+                "Why the vCPUs left the guest: io and mmio (a device model's access), halt, kick (scheduler, "
+                        + "interrupt, pause).");
+        for (VmStatus vm : vms) {
+            if (vm.statistics() != null) {
+                long[] counts = vm.statistics().exits().counts();
+                for (int k = 0; k < counts.length; k++) {
+                    out.append("hako_vm_exits_total{vm=\"").append(vm.name()).append("\",kind=\"")
+                            .append(MachineStatistics.Exits.KINDS.get(k)).append("\"} ").append(counts[k])
+                            .append('\n');
+                }
             }
         }
         header(out, "hako_vm_disk_bytes_total", "counter", "Bytes the guest read from and wrote to its disks.");

@@ -31,6 +31,9 @@ final class VmJson {
             }
             usage.put("vcpus", vcpus);
             usage.put("instructions", stats.instructions() >= 0 ? stats.instructions() : null);
+            MachineStatistics.Exits exits = stats.exits();
+            usage.put("exits", Map.of("io", exits.io(), "mmio", exits.mmio(), "halt", exits.halt(), "kick",
+                    exits.kick()));
             usage.put("disk_bytes_read", stats.diskBytesRead());
             usage.put("disk_bytes_written", stats.diskBytesWritten());
             usage.put("net_bytes_rx", stats.netBytesReceived());

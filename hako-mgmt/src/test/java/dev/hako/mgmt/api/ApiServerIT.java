@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.hako.vmm.image.DefaultGuest;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -93,6 +94,12 @@ class ApiServerIT {
                         .matcher(metrics);
                 assertThat(instructions.find()).as(metrics).isTrue();
                 assertThat(Long.parseLong(instructions.group(1))).isGreaterThan(1_000_000);
+                for (String kind : List.of("io", "halt")) { // the UART is ports; an idle shell halts
+                    Matcher exits = Pattern.compile("hako_vm_exits_total\\{vm=\"alpha\",kind=\"" + kind
+                            + "\"} (\\d+)").matcher(metrics);
+                    assertThat(exits.find()).as(metrics).isTrue();
+                    assertThat(Long.parseLong(exits.group(1))).as(kind).isPositive();
+                }
                 assertThat(api.unix("GET", "/vms/alpha", null).json().path("usage").path("cpu_seconds").asDouble())
                         .isPositive();
 

@@ -213,7 +213,7 @@ public final class Machine implements AutoCloseable {
             if (cpu > lastCpuNanos[i]) {
                 lastCpuNanos[i] = cpu;
             }
-            vcpus.add(new MachineStatistics.Vcpu(lastCpuNanos[i], t.vcpu().instructionsRetired()));
+            vcpus.add(new MachineStatistics.Vcpu(lastCpuNanos[i], t.vcpu().instructionsRetired(), t.exits()));
         }
         long read = 0, written = 0, received = 0, sent = 0;
         for (Object component : devices.all().values()) {

@@ -40,6 +40,8 @@ final class VcpuThread implements Runnable {
     private final ScheduledVcpu scheduled;
     private final BooleanSupplier stopping;
     private final Thread thread;
+    /** Times the vCPU halted and was kicked out of the guest (this thread writes them, statistics read them). */
+    private volatile long halts, kicks;
 
     VcpuThread(MachineExit machineExit, int index, VirtualCpu vcpu, IrqChip chip, MachineIo io,
             VcpuProgress progress, ScheduledVcpu scheduled, PauseGate pauseGate) {
@@ -61,6 +63,11 @@ final class VcpuThread implements Runnable {
 
     VirtualCpu vcpu() {
         return vcpu;
+    }
+
+    /** The vCPU's exits so far by kind. */
+    MachineStatistics.Exits exits() {
+        return new MachineStatistics.Exits(io.portAccesses(index), io.mmioAccesses(index), halts, kicks);
     }
 
     /** Wakes the thread (an interrupt, INIT/SIPI, or the machine stopping). */
@@ -110,6 +117,7 @@ final class VcpuThread implements Runnable {
                 VcpuExit exit = vcpu.run();
                 switch (exit) {
                     case VcpuExit.Halted h -> {
+                        halts++;
                         if (progress != null) {
                             progress.halted();
                         }
@@ -121,7 +129,7 @@ final class VcpuThread implements Runnable {
                             scheduled.woke();
                         }
                     }
-                    case VcpuExit.Kicked k -> { }
+                    case VcpuExit.Kicked k -> kicks++;
                     case VcpuExit.Shutdown s -> {
                         machineExit.guestFailed(index, "triple fault (" + s.reason() + ")", vcpu.state());
                         return;
