@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -72,6 +73,7 @@ final class VmClient implements AutoCloseable {
     /** Opens the VM's console WebSocket with {@code listener}. */
     Session console(String name, Session.Listener listener) throws Exception {
         WebSocketClient ws = new WebSocketClient(http);
+        ws.setIdleTimeout(Duration.ZERO); // a guest may print nothing for minutes (the default closed it after 30 s)
         ws.start();
         URI uri = URI.create("ws://localhost/vms/" + name + "/console");
         try {

@@ -20,8 +20,9 @@ import picocli.CommandLine;
 
 /**
  * {@code hako vm console} as a script uses it, in a process of its own against a server: it shows the recent
- * output, types what comes through its pipe, and ends when the VM's run ends (here: the end of its input makes the
- * default guest's shell exit and power off), saying how. Boots Debian's kernel on the soft CPU.
+ * output, types what comes through its pipe, stays through a quiet half minute (Jetty's default idle timeout closed
+ * it after 30 s), and ends when the VM's run ends (here: the end of its input makes the default guest's shell exit
+ * and power off), saying how. Boots Debian's kernel on the soft CPU.
  */
 class VmConsoleIT {
     private static final long BOOT_SECONDS = 300;
@@ -45,7 +46,7 @@ class VmConsoleIT {
             drain(console.getErrorStream(), err);
             try {
                 await(out, DefaultGuest.BANNER, console);
-                console.getOutputStream().write("echo hi-$((6*7))\n".getBytes(StandardCharsets.US_ASCII));
+                console.getOutputStream().write("sleep 35; echo hi-$((6*7))\n".getBytes(StandardCharsets.US_ASCII));
                 console.getOutputStream().flush();
                 await(out, "hi-42", console);
                 console.getOutputStream().close(); // the end of input: a Ctrl-D for the shell, which powers off

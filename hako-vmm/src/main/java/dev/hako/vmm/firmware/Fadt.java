@@ -42,7 +42,10 @@ public final class Fadt {
                 .u16(P_LVL2_LAT, C2_UNSUPPORTED).u16(P_LVL3_LAT, C3_UNSUPPORTED)
                 .u8(CENTURY, CMOS_CENTURY)
                 .u16(IAPC_BOOT_ARCH, LEGACY_DEVICES | I8042 | VGA_NOT_PRESENT)
-                .u32(FLAGS, WBINVD | PROC_C1 | PWR_BUTTON | SLP_BUTTON | TMR_VAL_EXT | RESET_REG_SUP)
+                // PWR_BUTTON clear: the power button is the fixed-feature one (PM1's PWRBTN_STS, what
+                // Machine.pressPowerButton sets), as on QEMU's machines; set, the guest would look for a
+                // control-method button (PNP0C0C) in the DSDT and have none. No sleep button at all.
+                .u32(FLAGS, WBINVD | PROC_C1 | SLP_BUTTON | TMR_VAL_EXT | RESET_REG_SUP)
                 .gas(RESET_REG, GenericAddress.port(spec.resetPort(), 1)).u8(RESET_VALUE, spec.resetValue())
                 .u8(FADT_MINOR_VERSION, MINOR_VERSION)
                 .u64(X_FIRMWARE_CTRL, 0).u64(X_DSDT, dsdtGpa)

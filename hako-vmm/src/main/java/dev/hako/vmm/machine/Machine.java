@@ -263,11 +263,14 @@ public final class Machine implements AutoCloseable {
         clock.pause();
     }
 
+    /** The timer thread's longest sleep: a stop interrupts it, and an armed timer wakes it when due. */
+    private static final long TIMER_IDLE_NANOS = TimeUnit.SECONDS.toNanos(1);
+
     private void runTimers() {
         try {
             while (!exit.stopping()) {
                 pauseGate.holdIfClosed();
-                timers.awaitAndRunDue(TimeUnit.MILLISECONDS.toNanos(100));
+                timers.awaitAndRunDue(TIMER_IDLE_NANOS);
             }
         } catch (InterruptedException e) {
             // the machine is stopping

@@ -117,6 +117,7 @@ class AcpiTablesTest {
         assertThat(f.getInt(AcpiTable.LENGTH)).isEqualTo(Fadt.SIZE);
         assertThat(f.getInt(Fadt.FLAGS) & Fadt.HW_REDUCED_ACPI).isZero();
         assertThat(f.getInt(Fadt.FLAGS) & Fadt.RESET_REG_SUP).isNotZero();
+        assertThat(f.getInt(Fadt.FLAGS) & Fadt.PWR_BUTTON).as("a fixed-feature power button").isZero();
         assertThat(f.getShort(Fadt.SCI_INT)).isEqualTo((short) 9);
         assertThat(f.getInt(Fadt.SMI_CMD)).as("always in ACPI mode").isZero();
         assertThat(f.getInt(Fadt.PM1A_EVT_BLK)).isEqualTo(0x600);

@@ -20,7 +20,8 @@ import org.junit.jupiter.api.io.TempDir;
  * is unchanged, and Debian's own qemu-img finds the overlay clean. The first boot has user networking (passt) with
  * a host port forwarded to the guest's sshd ({@link GuestSsh}): networkd gets the address by DHCP, the host logs in
  * with ssh and runs commands, a file copied in with scp arrives with the same SHA-256, and the guest opens a TCP
- * connection to a server of the test on the host through passt's gateway address.
+ * connection to a server of the test on the host through passt's gateway address. The second boot ends with the
+ * ACPI power button, as {@code hako vm shutdown} presses it: systemd-logind powers the system off.
  */
 class DebianSystemIT {
     private static final String RUNNING = DebianBoot.RUNNING;
@@ -39,12 +40,12 @@ class DebianSystemIT {
         GuestSsh ssh = GuestSsh.forBundle(work);
         String first = boot(bundle, overlay, ssh, List.of(
                 "echo hako-it-$((6*7)) > /root/persisted && sync /root/persisted && echo written-$((1+1))",
-                "systemctl poweroff"), "written-2");
+                "systemctl poweroff"), "written-2", false);
         assertThat(first).contains(RUNNING);
 
         assertThat(qemuImg("check", "-f", "qcow2", overlay.toString())).contains("No errors were found");
 
-        String second = boot(bundle, overlay, null, List.of("cat /root/persisted", "systemctl poweroff"), "hako-it-42");
+        String second = boot(bundle, overlay, null, List.of("cat /root/persisted"), "hako-it-42", true);
         assertThat(second).contains(RUNNING);
         assertThat(sha256(base)).as("the base image under the overlay").isEqualTo(baseDigest);
         assertThat(qemuImg("check", "-f", "qcow2", overlay.toString())).contains("No errors were found");
@@ -52,10 +53,11 @@ class DebianSystemIT {
 
     /**
      * Boots the bundle's kernel with {@code disk} (and user networking for {@code ssh}'s checks, run once the
-     * system is up), types {@code commands} at the root prompt, returns the console.
+     * system is up), types {@code commands} at the root prompt, and, with {@code powerButton}, presses the power
+     * button once {@code expected} was printed (else the commands power the system off); returns the console.
      */
-    private static String boot(Bundle bundle, Path disk, GuestSsh ssh, List<String> commands, String expected)
-            throws Exception {
+    private static String boot(Bundle bundle, Path disk, GuestSsh ssh, List<String> commands, String expected,
+            boolean powerButton) throws Exception {
         VirtioDevices virtio = ssh == null ? VirtioDevices.NONE : ssh.virtio();
         try (DebianBoot boot = DebianBoot.start(bundle, disk, "hako-it-0", virtio)) {
             RecordingConsole console = boot.console();
@@ -71,6 +73,11 @@ class DebianSystemIT {
                 ssh.check();
             }
             boot.type(commands);
+            if (powerButton) {
+                assertThat(console.await(expected, prompt, DebianBoot.PROMPT_WAIT)).as(console.tail(40))
+                        .isNotNegative();
+                boot.machine().pressPowerButton();
+            }
             boot.awaitPowerOff();
             assertThat(console.output().substring(prompt)).contains(expected);
             return console.output();
