@@ -58,6 +58,30 @@ class InterpreterTest {
         assertThat(r.cpu().instructions).isEqualTo(2 + 3 * 100 + 1);
     }
 
+    /** Code that ran once does not stay decoded forever, and code a sweep dropped runs again when reached. */
+    @Test
+    void blocksThatRanOnceAreSweptAndDecodedAgainWhenTheyRunAgain() {
+        int jumps = (0xEFF0 - (int) CODE - 5) / 2;
+        long loop = CODE + 5, tail = loop + 2L * jumps;
+        int back = (int) (loop - (tail + 8));
+        // mov ecx,3; loop: jmp $+2 (each its own block) ...; dec ecx; jnz loop; syscall
+        Run r = run("B9 03000000" + "EB00".repeat(jumps) + "FFC9 0F85"
+                + HexFormat.of().toHexDigits(Integer.reverseBytes(back)) + "0F05");
+        assertThat(r.fault()).isNull();
+        assertThat(r.cpu().instructions).isEqualTo(1 + 3L * (jumps + 2) + 1);
+        assertThat(jumps).isGreaterThan(3 * BlockCache.MIN_SWEEP);
+        BlockCache cache = r.interpreter().blockCache();
+        assertThat(cache.size()).isLessThanOrEqualTo(2 * BlockCache.MIN_SWEEP).isPositive();
+
+        long now = System.nanoTime();
+        cache.idle(now + BlockCache.IDLE_SWEEP_NANOS); // the guest halts: what ran last is looked at
+        assertThat(cache.size()).isPositive();
+        cache.idle(now + BlockCache.IDLE_SWEEP_NANOS + 1); // too soon for another sweep
+        assertThat(cache.size()).isPositive();
+        cache.idle(now + 2 * BlockCache.IDLE_SWEEP_NANOS); // nothing ran since: all goes but the block it is in
+        assertThat(cache.size()).isEqualTo(1);
+    }
+
     @Test
     void callsAndReturns() {
         // call f; syscall; f: mov eax, 7; ret
