@@ -174,6 +174,19 @@ public final class Machine implements AutoCloseable {
         return pauseGate.closed();
     }
 
+    /** True once the guest ended (or was stopped): its vCPUs run no more. */
+    public boolean ended() {
+        return exit.stopping();
+    }
+
+    /**
+     * The guest's RAM, for a snapshot to read while the machine is {@link #paused} or {@link #ended}: its content
+     * changes under the reader otherwise.
+     */
+    public MemorySegment ram() {
+        return ramMapping;
+    }
+
     /** Presses the ACPI power button: a guest with ACPI (systemd-logind, acpid) shuts down and powers off. */
     public void pressPowerButton() {
         devices.get("acpi-pm", AcpiPm.class).pressPowerButton();
@@ -230,6 +243,21 @@ public final class Machine implements AutoCloseable {
             }
         }
         return new MachineStatistics(vcpus, read, written, received, sent);
+    }
+
+    /**
+     * {@link System#nanoTime} when a vCPU first entered guest code, 0 before: with the time a restore began, the
+     * restore time to the first guest instruction.
+     */
+    public long firstGuestEntryNanos() {
+        long first = 0;
+        for (VcpuThread t : vcpuThreads) {
+            long n = t.firstRunNanos();
+            if (n != 0 && (first == 0 || n < first)) {
+                first = n;
+            }
+        }
+        return first;
     }
 
     public String exitReason() {
