@@ -55,6 +55,8 @@ public final class Machine implements AutoCloseable {
     private final DeviceTable devices;
     private final List<AutoCloseable> hostResources;
     private final VirtualMachine vm;
+    /** The accelerator that runs the vCPUs ("soft", "kvm"): what {@code auto} became. */
+    private final String accelerator;
     private final VcpuThread[] vcpuThreads;
     /** Null without a watchdog. */
     private final Watchdog watchdog;
@@ -66,8 +68,8 @@ public final class Machine implements AutoCloseable {
     private volatile boolean started;
 
     Machine(MachineConfig config, PrintStream log, MemorySegment ramMapping, VirtualClock clock, TimerQueue timers,
-            DeviceTable devices, List<AutoCloseable> hostResources, VirtualMachine vm, VcpuThread[] vcpuThreads,
-            Watchdog watchdog, MachineExit exit, PauseGate pauseGate) {
+            DeviceTable devices, List<AutoCloseable> hostResources, VirtualMachine vm, String accelerator,
+            VcpuThread[] vcpuThreads, Watchdog watchdog, MachineExit exit, PauseGate pauseGate) {
         this.config = config;
         this.log = log;
         this.ramMapping = ramMapping;
@@ -76,6 +78,7 @@ public final class Machine implements AutoCloseable {
         this.devices = devices;
         this.hostResources = List.copyOf(hostResources);
         this.vm = vm;
+        this.accelerator = accelerator;
         this.vcpuThreads = vcpuThreads;
         this.watchdog = watchdog;
         this.exit = exit;
@@ -215,6 +218,11 @@ public final class Machine implements AutoCloseable {
 
     public MachineConfig config() {
         return config;
+    }
+
+    /** The accelerator that runs the vCPUs, "soft" or "kvm" (what {@code --accel auto} chose). */
+    public String accelerator() {
+        return accelerator;
     }
 
     /** The machine's counters now; cheap enough to call every second for every VM of a host. */

@@ -159,7 +159,8 @@ public final class MachineBuilder {
 
         BootState boot = restoredMemory == null ? loadKernel(acpi, host) : null;
 
-        VirtualMachine vm = AcceleratorChoice.forName(config.accel(), log).createVm(memory, clock);
+        Accelerator accelerator = AcceleratorChoice.forName(config.accel(), log);
+        VirtualMachine vm = accelerator.createVm(memory, clock);
         MachineIo io = new MachineIo(pio, mmio, config.cpus());
         VcpuThread[] vcpuThreads = new VcpuThread[config.cpus()];
         PauseGate pauseGate = new PauseGate(exit);
@@ -177,8 +178,8 @@ public final class MachineBuilder {
         }
         devices.add("vcpu-startup", new VcpuStartup(vcpuThreads));
         Watchdog watchdog = watchdogNanos > 0 ? new Watchdog(exit, vcpuThreads, watchdogNanos) : null;
-        return new Machine(config, log, ramMapping, clock, timers, devices, hostResources, vm, vcpuThreads,
-                watchdog, exit, pauseGate);
+        return new Machine(config, log, ramMapping, clock, timers, devices, hostResources, vm, accelerator.name(),
+                vcpuThreads, watchdog, exit, pauseGate);
     }
 
     /** Writes the ACPI tables and loads the kernel and initrd into RAM; returns the boot vCPU's first state. */

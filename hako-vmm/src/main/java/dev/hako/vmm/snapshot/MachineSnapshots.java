@@ -33,7 +33,7 @@ public final class MachineSnapshots {
         if (!machine.paused() && !machine.ended()) {
             throw new IllegalStateException("a snapshot needs the machine paused");
         }
-        MachineSpec spec = MachineSpec.of(machine.config());
+        MachineSpec spec = MachineSpec.of(machine.config(), machine.accelerator());
         Map<String, Record> states = new LinkedHashMap<>();
         machine.devices().snapshotables().forEach((id, component) -> states.put(id, component.save()));
         return SnapshotDirectory.write(dir, MachineDocument.write(spec, states), machine.ram());

@@ -30,8 +30,11 @@ public record MachineSpec(long memoryBytes, int cpus, String accel, String cmdli
     /** A disk image by path, with the format, access and serial it had. */
     public record DiskSpec(String path, String format, boolean readOnly, String serial) {}
 
-    /** The spec of {@code config}; refuses a machine with what a snapshot cannot hold yet. */
-    static MachineSpec of(MachineConfig config) throws SnapshotException {
+    /**
+     * The spec of {@code config} run on {@code accelerator} (recorded instead of "auto": the vCPU state is the
+     * accelerator's); refuses a machine with what a snapshot cannot hold yet.
+     */
+    static MachineSpec of(MachineConfig config, String accelerator) throws SnapshotException {
         VirtioDevices virtio = config.virtio();
         if (!virtio.nets().isEmpty()) {
             throw new SnapshotException("a machine with a network card cannot be snapshotted yet");
@@ -46,7 +49,7 @@ public record MachineSpec(long memoryBytes, int cpus, String accel, String cmdli
                     image.readOnly(), disk.serial()));
         }
         long watchdog = config.watchdog() == null ? 0 : config.watchdog().toMillis();
-        return new MachineSpec(config.memoryBytes(), config.cpus(), config.accel(), config.cmdline(), watchdog, disks,
+        return new MachineSpec(config.memoryBytes(), config.cpus(), accelerator, config.cmdline(), watchdog, disks,
                 virtio.rngBytesPerSecond(), virtio.balloonBytes(), virtio.console() != null, virtio.vsockCid(),
                 virtio.vsockPath() == null ? null : virtio.vsockPath().toString());
     }
