@@ -19,7 +19,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.LockSupport;
 
 /**
  * One VM of a {@link Host}: its definition, its console (which outlives its runs) and, while it runs, its
@@ -136,11 +135,7 @@ final class Vm {
 
     /** Logs the restore time to the first guest instruction, once the guest got there. */
     private void reportRestoreTime(Machine m, Path snapshot, long begin) {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (m.firstGuestEntryNanos() == 0 && !m.ended() && System.nanoTime() < deadline) {
-            LockSupport.parkNanos(100_000);
-        }
-        long first = m.firstGuestEntryNanos();
+        long first = m.awaitFirstGuestEntry(10, TimeUnit.SECONDS);
         if (first != 0) {
             hostLog.printf("hako: VM %s restored from %s in %.1f ms to the first guest instruction%n", name, snapshot,
                     (first - begin) / 1e6);

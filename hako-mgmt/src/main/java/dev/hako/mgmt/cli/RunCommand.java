@@ -18,7 +18,6 @@ import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.LockSupport;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -147,11 +146,7 @@ final class RunCommand implements Callable<Integer> {
 
     /** Waits for the first guest instruction and says how long the restore took to reach it. */
     private void reportRestoreTime(Machine m, long begin, long built, PrintStream messages) {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (m.firstGuestEntryNanos() == 0 && System.nanoTime() < deadline) {
-            LockSupport.parkNanos(100_000);
-        }
-        long first = m.firstGuestEntryNanos();
+        long first = m.awaitFirstGuestEntry(10, TimeUnit.SECONDS);
         if (first != 0) {
             messages.printf("hako: restored %s in %.1f ms to the first guest instruction (%.1f ms reading, "
                     + "building and restoring the machine, this JVM's first)%n", restore, (first - begin) / 1e6,

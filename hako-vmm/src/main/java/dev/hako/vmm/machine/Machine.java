@@ -18,6 +18,7 @@ import java.lang.management.ThreadMXBean;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * A PC-like virtual machine: RAM, the port and MMIO buses, the legacy devices (COM1, PIT, CMOS RTC, i8042,
@@ -266,6 +267,18 @@ public final class Machine implements AutoCloseable {
             }
         }
         return first;
+    }
+
+    /**
+     * Waits up to {@code timeout} for a vCPU to enter guest code; returns {@link #firstGuestEntryNanos}, 0 when
+     * the time passed or the guest ended first.
+     */
+    public long awaitFirstGuestEntry(long timeout, TimeUnit unit) {
+        long deadline = System.nanoTime() + unit.toNanos(timeout);
+        while (firstGuestEntryNanos() == 0 && !ended() && System.nanoTime() < deadline) {
+            LockSupport.parkNanos(100_000);
+        }
+        return firstGuestEntryNanos();
     }
 
     public String exitReason() {

@@ -58,10 +58,10 @@ public final class MachineSnapshots {
             machine = new MachineBuilder(config, console, log).restoringMemory(dir.resolve(SnapshotDirectory.MEMORY))
                     .build();
         } catch (IOException e) {
-            closeDisks(config.disks());
+            Disk.closeAll(config.disks());
             throw e;
         } catch (RuntimeException e) {
-            closeDisks(config.disks());
+            Disk.closeAll(config.disks());
             throw new SnapshotException("snapshot " + dir + ": " + e.getMessage(), e);
         }
         try {
@@ -101,21 +101,11 @@ public final class MachineSnapshots {
                 opened.add(new Disk(DiskImages.open(Path.of(d.path()), DiskFormat.named(d.format()), d.readOnly()),
                         d.serial()));
             } catch (IOException | IllegalArgumentException e) {
-                closeDisks(opened);
+                Disk.closeAll(opened);
                 throw new SnapshotException("the snapshot's disk " + d.path() + ": " + (e instanceof IOException io
                         ? HostFile.describe(io) : e.getMessage()));
             }
         }
         return opened;
-    }
-
-    private static void closeDisks(List<Disk> disks) {
-        for (Disk disk : disks) {
-            try {
-                disk.backend().close();
-            } catch (IOException e) {
-                // the first failure is what the user is told about
-            }
-        }
     }
 }
