@@ -117,8 +117,8 @@ public final class X86CpuState {
                 cr4 == o.cr4 && cr8 == o.cr8 && efer == o.efer && star == o.star && lstar == o.lstar &&
                 cstar == o.cstar && sfmask == o.sfmask && kernelGsBase == o.kernelGsBase &&
                 sysenterCs == o.sysenterCs && sysenterEsp == o.sysenterEsp && sysenterEip == o.sysenterEip &&
-                pat == o.pat && tsc == o.tsc && apicBase == o.apicBase && kvmStealTime == o.kvmStealTime && gdtLimit == o.gdtLimit &&
-                idtLimit == o.idtLimit && ldtSelector == o.ldtSelector && ldtLimit == o.ldtLimit &&
+                pat == o.pat && tsc == o.tsc && apicBase == o.apicBase && kvmStealTime == o.kvmStealTime &&
+                gdtLimit == o.gdtLimit && idtLimit == o.idtLimit && ldtSelector == o.ldtSelector && ldtLimit == o.ldtLimit &&
                 trSelector == o.trSelector && trLimit == o.trLimit && trAttributes == o.trAttributes &&
                 halted == o.halted && Arrays.equals(gpr, o.gpr) && Arrays.equals(selector, o.selector) &&
                 Arrays.equals(segmentBase, o.segmentBase) && Arrays.equals(segmentLimit, o.segmentLimit) &&

@@ -26,7 +26,8 @@ public final class HakoProcess {
     }
 
     /** Runs it with {@code input} on standard input; waits at most {@code seconds}. */
-    public static CliResult run(List<String> command, byte[] input, long seconds) throws IOException, InterruptedException {
+    public static CliResult run(List<String> command, byte[] input, long seconds)
+            throws IOException, InterruptedException {
         ProcessBuilder builder = new ProcessBuilder(command);
         builder.environment().put("LC_ALL", "C.UTF-8"); // as the hako launcher sets it
         Process p = builder.start();
