@@ -119,8 +119,9 @@ public final class X86CpuState {
                 sysenterCs == o.sysenterCs && sysenterEsp == o.sysenterEsp && sysenterEip == o.sysenterEip &&
                 pat == o.pat && tsc == o.tsc && apicBase == o.apicBase && kvmStealTime == o.kvmStealTime &&
                 gdtLimit == o.gdtLimit && idtLimit == o.idtLimit && ldtSelector == o.ldtSelector &&
-                ldtLimit == o.ldtLimit && trSelector == o.trSelector && trLimit == o.trLimit && trAttributes == o.trAttributes &&
-                halted == o.halted && Arrays.equals(gpr, o.gpr) && Arrays.equals(selector, o.selector) &&
+                ldtLimit == o.ldtLimit && trSelector == o.trSelector && trLimit == o.trLimit &&
+                trAttributes == o.trAttributes && halted == o.halted && Arrays.equals(gpr, o.gpr) &&
+                Arrays.equals(selector, o.selector) &&
                 Arrays.equals(segmentBase, o.segmentBase) && Arrays.equals(segmentLimit, o.segmentLimit) &&
                 Arrays.equals(segmentAttributes, o.segmentAttributes) && Arrays.equals(fxsave, o.fxsave);
     }
