@@ -62,6 +62,9 @@ class SnapshotRestoreIT {
             assertThat(notASnapshot.json().path("message").asText()).contains("is not a snapshot");
         }
         assertThat(Files.size(snapshot.resolve("memory"))).isEqualTo(128L << 20);
+        long allocated = allocatedBytes(snapshot.resolve("memory"));
+        System.out.printf("memory file of the 128 MiB guest: %.1f MiB allocated%n", allocated / 1048576.0);
+        assertThat(allocated).as("the memory file is sparse").isLessThan(96L << 20);
 
         int last = lastCount(before);
         ProcessBuilder builder = new ProcessBuilder(HakoProcess.command(List.of(), "run", "--restore",
@@ -101,6 +104,14 @@ class SnapshotRestoreIT {
                 .replaceFirst("\"format\" ?: ?1", "\"format\": 2"));
         HakoProcess.run(HakoProcess.command(List.of(), "run", "--restore", newer.toString()), new byte[0], 60)
                 .refusedWith(64, "newer than this hako reads");
+    }
+
+    /** Blocks the file system allocated to {@code file}, in bytes, as stat(1) reports them. */
+    private static long allocatedBytes(Path file) throws IOException, InterruptedException {
+        Process stat = new ProcessBuilder("stat", "--format=%b %B", file.toString()).start();
+        String[] out = new String(stat.getInputStream().readAllBytes(), StandardCharsets.US_ASCII).trim().split(" ");
+        assertThat(stat.waitFor()).isZero();
+        return Long.parseLong(out[0]) * Long.parseLong(out[1]);
     }
 
     private static int lastCount(String output) {
