@@ -16,4 +16,5 @@ module dev.hako.vmm {
     exports dev.hako.vmm.host;
     exports dev.hako.vmm.net;
     exports dev.hako.vmm.sched;
+    exports dev.hako.vmm.snapshot;
 }

@@ -4,6 +4,8 @@ import dev.hako.vmm.sched.AdmissionException;
 import dev.hako.vmm.sched.CpuScheduler;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -125,6 +127,39 @@ public final class Host implements AutoCloseable {
         Vm vm = vm(name);
         vm.resume();
         return vm.status();
+    }
+
+    /**
+     * Writes the running or paused VM as the snapshot directory {@code dir} (an absolute path on this host), then
+     * lets it run again unless {@code stayPaused}.
+     */
+    public VmStatus snapshot(String name, String dir, boolean stayPaused) throws InterruptedException {
+        Vm vm = vm(name);
+        vm.snapshot(absolute(dir), stayPaused);
+        return vm.status();
+    }
+
+    /** Starts the VM, which must not be running, from the snapshot directory {@code dir} instead of booting it. */
+    public VmStatus restore(String name, String dir) {
+        Vm vm = vm(name);
+        vm.restore(absolute(dir));
+        return vm.status();
+    }
+
+    private static Path absolute(String dir) {
+        if (dir == null || dir.isEmpty()) {
+            throw HostException.badInput("dir", "dir is missing: the snapshot directory, an absolute path");
+        }
+        Path path;
+        try {
+            path = Path.of(dir);
+        } catch (InvalidPathException e) {
+            throw HostException.badInput("dir", "dir " + dir + " is not a path: " + e.getReason());
+        }
+        if (!path.isAbsolute()) {
+            throw HostException.badInput("dir", "dir " + dir + " is not an absolute path");
+        }
+        return path.normalize();
     }
 
     /** Presses the VM's ACPI power button; the guest decides (a busybox guest without acpid ignores it). */

@@ -173,12 +173,6 @@ public record MachineRecipe(Path bundle, Path kernel, Path initrd, String cmdlin
 
     /** Closes the images of {@code disks} (a machine that was never built still holds them). */
     public static void closeDisks(List<Disk> disks) {
-        for (Disk disk : disks) {
-            try {
-                disk.backend().close();
-            } catch (IOException e) {
-                // the first failure is what the user is told about
-            }
-        }
+        Disk.closeAll(disks);
     }
 }

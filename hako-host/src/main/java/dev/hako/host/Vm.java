@@ -10,10 +10,13 @@ import dev.hako.vmm.sched.AdmissionException;
 import dev.hako.vmm.sched.CpuEntitlement;
 import dev.hako.vmm.sched.CpuScheduler;
 import dev.hako.vmm.sched.Partition;
+import dev.hako.vmm.snapshot.MachineSnapshots;
+import dev.hako.vmm.snapshot.SnapshotException;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
@@ -71,6 +74,15 @@ final class Vm {
     }
 
     synchronized void start() {
+        launch(null);
+    }
+
+    /** Starts the VM from the snapshot in {@code dir} instead of booting it. */
+    synchronized void restore(Path dir) {
+        launch(dir);
+    }
+
+    private void launch(Path snapshot) {
         if (active()) {
             throw HostException.conflict("VM " + name + " is " + state.label() + " already");
         }
@@ -84,10 +96,18 @@ final class Vm {
         }
         Machine m;
         MachineConfig config = null;
+        long begin = System.nanoTime();
         try {
-            MachineRecipe.Prepared prepared = definition.recipe().prepare(name, null, hostLog);
-            config = prepared.config();
-            m = Machine.create(config.withPartition(admitted), console, messages());
+            if (snapshot != null) {
+                m = MachineSnapshots.restore(snapshot, console, messages(), admitted);
+            } else {
+                MachineRecipe.Prepared prepared = definition.recipe().prepare(name, null, hostLog);
+                config = prepared.config();
+                m = Machine.create(config.withPartition(admitted), console, messages());
+            }
+        } catch (SnapshotException e) {
+            failedStart(admitted, config);
+            throw HostException.badInput("dir", e.getMessage());
         } catch (KernelFormatException | UnusableFileException | IllegalArgumentException e) {
             failedStart(admitted, config);
             throw HostException.badInput(null, e.getMessage());
@@ -108,6 +128,18 @@ final class Vm {
         state = VmState.RUNNING;
         m.start();
         Thread.ofVirtual().name("vm-" + name).start(() -> awaitEnd(m, end));
+        if (snapshot != null) {
+            Thread.ofVirtual().start(() -> reportRestoreTime(m, snapshot, begin));
+        }
+    }
+
+    /** Logs the restore time to the first guest instruction, once the guest got there. */
+    private void reportRestoreTime(Machine m, Path snapshot, long begin) {
+        long first = m.awaitFirstGuestEntry(10, TimeUnit.SECONDS);
+        if (first != 0) {
+            hostLog.printf("hako: VM %s restored from %s in %.1f ms to the first guest instruction%n", name, snapshot,
+                    (first - begin) / 1e6);
+        }
     }
 
     private static void failedStart(Partition admitted, MachineConfig config) {
@@ -165,6 +197,33 @@ final class Vm {
         }
         if (m.pause()) {
             state = VmState.PAUSED;
+        }
+    }
+
+    /**
+     * Writes the VM as the snapshot {@code dir}: pauses it (if it runs), writes, and lets it run again unless
+     * {@code stayPaused} (a VM paused before stays paused).
+     */
+    synchronized void snapshot(Path dir, boolean stayPaused) throws InterruptedException {
+        Machine m = requireActive();
+        boolean wasPaused = state == VmState.PAUSED;
+        if (!wasPaused) {
+            if (!m.pause()) {
+                throw HostException.conflict("VM " + name + " ended before it paused");
+            }
+            state = VmState.PAUSED;
+        }
+        try {
+            MachineSnapshots.take(m, dir);
+        } catch (SnapshotException e) {
+            throw HostException.badInput("dir", e.getMessage());
+        } catch (IOException e) {
+            throw HostException.unavailable("dir", "cannot write the snapshot " + dir + ": " + HostFile.describe(e));
+        } finally {
+            if (!wasPaused && !stayPaused) {
+                m.resume();
+                state = VmState.RUNNING;
+            }
         }
     }
 

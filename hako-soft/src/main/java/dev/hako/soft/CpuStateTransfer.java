@@ -47,6 +47,7 @@ final class CpuStateTransfer {
         s.pat = sys.pat;
         s.tsc = c.tsc();
         s.apicBase = sys.apicBase;
+        s.kvmStealTime = sys.stealTimeMsr;
         s.halted = sys.halted;
         FxsaveArea.store(c, s.fxsave, true);
         return s;
@@ -90,6 +91,7 @@ final class CpuStateTransfer {
         sys.pat = s.pat;
         sys.tscOffset = s.tsc - (c.tsc() - sys.tscOffset);
         sys.apicBase = s.apicBase;
+        sys.stealTimeMsr = s.kvmStealTime;
         sys.halted = s.halted;
         FxsaveArea.load(c, s.fxsave, true);
         c.setRflags(s.rflags, -1L);

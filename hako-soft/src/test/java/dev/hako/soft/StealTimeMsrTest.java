@@ -14,7 +14,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * KVM's paravirtual steal time on the soft CPU, as a guest sees it: the CPUID signature and feature leaves, the
- * MSR enabling its struct, and the struct's steal count and version as the vCPU's thread adds stolen time.
+ * MSR enabling its struct, and the struct's steal count and version as the vCPU's thread adds stolen time; the MSR
+ * is part of the vCPU's saved state, so a vCPU restored from it goes on reporting into the same struct.
  */
 class StealTimeMsrTest {
     private static final long PML4 = 0x1000, PDPT = 0x2000, PD = 0x3000, GDT = 0x4000, IDT = 0x6000,
@@ -57,6 +58,14 @@ class StealTimeMsrTest {
         vcpu.addStealTime(7);
         assertThat(guest.get64(STRUCT)).isEqualTo(5_007);
         assertThat(version()).as("even again, past the odd junk").isEqualTo(10);
+
+        assertThat(vcpu.save().cpu().kvmStealTime).isEqualTo(STRUCT | 1);
+        SoftVirtualCpu restored = (SoftVirtualCpu) new SoftAccelerator()
+                .createVm(new GuestMemory(guest.ram()), new NanoTimeClock())
+                .createVcpu(0, RecordingIoHandler.withEmptyBuses(), new OneShotInterrupt(0x20));
+        restored.restore(vcpu.save());
+        restored.addStealTime(3);
+        assertThat(guest.get64(STRUCT)).as("the restored vCPU reports into the same struct").isEqualTo(5_010);
     }
 
     private int version() {

@@ -48,6 +48,29 @@ public final class Mman {
         return MemorySegment.ofAddress(address).reinterpret(size);
     }
 
+    /**
+     * A private copy-on-write mapping of the first {@code size} bytes of the file {@code path}, readable and
+     * writable: pages are read from the file when first touched, and writes stay in this process, so mapping costs
+     * the same for any size. The file must be at least {@code size} long (touching beyond its end is SIGBUS); the
+     * descriptor is closed once mapped. A {@link #discard}ed page reads from the file again, not as zeros.
+     */
+    public static MemorySegment mapPrivateFile(String path, long size) {
+        int fd = Fcntl.open(path, Fcntl.O_RDONLY | Fcntl.O_CLOEXEC);
+        if (fd < 0) {
+            throw new IllegalStateException("cannot open " + path + ": " + Errno.describe(-fd));
+        }
+        try {
+            long address = Libc.syscall(SYS_MMAP, 0, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_NORESERVE,
+                    fd, 0);
+            if (address < 0 && address > -4096) {
+                throw new IllegalStateException("mmap of " + path + " failed: " + Errno.describe(-address));
+            }
+            return MemorySegment.ofAddress(address).reinterpret(size);
+        } finally {
+            Fcntl.close(fd);
+        }
+    }
+
     /** Changes the protection of a page-aligned host range; throws with the errno on failure. */
     public static void protect(MemorySegment segment, int prot) {
         long r = Libc.syscall(SYS_MPROTECT, segment.address(), segment.byteSize(), prot, 0, 0, 0);
@@ -64,7 +87,7 @@ public final class Mman {
         }
     }
 
-    /** Unmaps a range obtained from {@link #reserve}. */
+    /** Unmaps a range obtained from {@link #reserve} or {@link #mapPrivateFile}. */
     public static void release(MemorySegment segment) {
         long r = Libc.syscall(SYS_MUNMAP, segment.address(), segment.byteSize(), 0, 0, 0, 0);
         if (r < 0) {

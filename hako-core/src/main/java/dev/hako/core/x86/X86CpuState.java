@@ -41,6 +41,11 @@ public final class X86CpuState {
     public long pat = 0x0007040600070406L;
     public long tsc;
     public long apicBase = 0xFEE00800L;
+    /**
+     * MSR_KVM_STEAL_TIME as the guest wrote it: where the soft CPU reports steal time (KVM keeps this MSR itself,
+     * so it stays 0 there).
+     */
+    public long kvmStealTime;
     /** FXSAVE layout: FCW, FSW, FTW, ..., MXCSR at 24, ST0-7 from 32, XMM0-15 from 160. */
     public final byte[] fxsave = new byte[512];
     public boolean halted;
@@ -83,6 +88,7 @@ public final class X86CpuState {
         c.pat = pat;
         c.tsc = tsc;
         c.apicBase = apicBase;
+        c.kvmStealTime = kvmStealTime;
         c.gdtLimit = gdtLimit;
         c.idtLimit = idtLimit;
         c.ldtSelector = ldtSelector;
@@ -111,10 +117,11 @@ public final class X86CpuState {
                 cr4 == o.cr4 && cr8 == o.cr8 && efer == o.efer && star == o.star && lstar == o.lstar &&
                 cstar == o.cstar && sfmask == o.sfmask && kernelGsBase == o.kernelGsBase &&
                 sysenterCs == o.sysenterCs && sysenterEsp == o.sysenterEsp && sysenterEip == o.sysenterEip &&
-                pat == o.pat && tsc == o.tsc && apicBase == o.apicBase && gdtLimit == o.gdtLimit &&
-                idtLimit == o.idtLimit && ldtSelector == o.ldtSelector && ldtLimit == o.ldtLimit &&
-                trSelector == o.trSelector && trLimit == o.trLimit && trAttributes == o.trAttributes &&
-                halted == o.halted && Arrays.equals(gpr, o.gpr) && Arrays.equals(selector, o.selector) &&
+                pat == o.pat && tsc == o.tsc && apicBase == o.apicBase && kvmStealTime == o.kvmStealTime &&
+                gdtLimit == o.gdtLimit && idtLimit == o.idtLimit && ldtSelector == o.ldtSelector &&
+                ldtLimit == o.ldtLimit && trSelector == o.trSelector && trLimit == o.trLimit &&
+                trAttributes == o.trAttributes && halted == o.halted && Arrays.equals(gpr, o.gpr) &&
+                Arrays.equals(selector, o.selector) &&
                 Arrays.equals(segmentBase, o.segmentBase) && Arrays.equals(segmentLimit, o.segmentLimit) &&
                 Arrays.equals(segmentAttributes, o.segmentAttributes) && Arrays.equals(fxsave, o.fxsave);
     }

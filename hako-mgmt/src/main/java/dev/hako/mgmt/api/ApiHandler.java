@@ -46,6 +46,12 @@ final class ApiHandler extends Handler.Abstract {
     /** The body of PUT /vms/NAME/memory. */
     record MemoryTarget(@com.fasterxml.jackson.annotation.JsonProperty("balloon_target_mib") Long balloonTargetMib) {}
 
+    /** The body of POST /vms/NAME/snapshot: where, and whether the VM stays paused afterwards. */
+    record SnapshotRequest(String dir, Boolean stop) {}
+
+    /** The body of POST /vms/NAME/restore. */
+    record RestoreRequest(String dir) {}
+
     private final Host host;
     private final PrintStream log;
     private final List<Route> routes;
@@ -85,6 +91,13 @@ final class ApiHandler extends Handler.Abstract {
             }
             return Route.Reply.json(200, VmJson.of(host.setBalloonTarget(name, target.balloonTargetMib())));
         }));
+        all.add(new Route("POST", "/vms/{name}/snapshot", (name, body) -> {
+            SnapshotRequest request = parse(body, SnapshotRequest.class);
+            return Route.Reply.json(200, VmJson.of(host.snapshot(name, request.dir(),
+                    Boolean.TRUE.equals(request.stop()))));
+        }));
+        all.add(new Route("POST", "/vms/{name}/restore", (name, body) -> Route.Reply.json(200,
+                VmJson.of(host.restore(name, parse(body, RestoreRequest.class).dir())))));
         all.add(new Route("GET", "/vms/{name}/console", (name, body) -> {
             host.status(name); // a 404 for an unknown VM comes first
             throw ApiError.badRequest("the console is a WebSocket: connect with an Upgrade: websocket request",

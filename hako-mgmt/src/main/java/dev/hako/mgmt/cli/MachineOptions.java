@@ -85,6 +85,22 @@ final class MachineOptions {
                     + "Default: none (a bundle: user with its ssh port forwarded).")
     List<String> nets = new ArrayList<>();
 
+    /** The first option given that describes the machine (for {@code --restore}, which takes none), or null. */
+    String firstGiven() {
+        Object[][] given = {{"--disk", disks.isEmpty() ? null : disks}, {"--kernel", kernel}, {"--initrd", initrd},
+                {"--append", append}, {"--memory", memory}, {"--cpus", cpus},
+                {"--accel", "auto".equals(accel) ? null : accel},
+                {"--watchdog", MachineConfig.DEFAULT_WATCHDOG_SECONDS.equals(watchdog) ? null : watchdog},
+                {"--rng", rng}, {"--virtio-console", virtioConsole}, {"--balloon", balloon}, {"--vsock", vsock},
+                {"--net", nets.isEmpty() ? null : nets}};
+        for (Object[] option : given) {
+            if (option[1] != null) {
+                return (String) option[0];
+            }
+        }
+        return null;
+    }
+
     /** The recipe these options describe, for {@code bundle} (null: none); a mistake is a usage error. */
     MachineRecipe recipe(Path bundle) {
         List<DiskOption> diskOptions = new ArrayList<>();

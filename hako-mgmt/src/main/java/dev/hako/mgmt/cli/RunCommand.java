@@ -11,12 +11,17 @@ import dev.hako.vmm.image.Bundle;
 import dev.hako.vmm.image.BundleFormatException;
 import dev.hako.vmm.machine.Machine;
 import dev.hako.vmm.machine.MachineConfig;
+import dev.hako.vmm.snapshot.MachineSnapshots;
+import dev.hako.vmm.snapshot.SnapshotException;
 import java.io.IOException;
+import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /**
@@ -38,6 +43,7 @@ import picocli.CommandLine.Parameters;
                 "  hako run --net user,hostfwd=tcp:127.0.0.1:8080-:80   user networking (passt), host port 8080 "
                         + "to the guest's 80",
                 "  hako run --net tap=tap0                    the host's TAP device tap0",
+                "  hako run --restore ~/snaps/web             resume a snapshot taken by `hako vm snapshot`",
                 "",
                 "Console:",
                 "The guest's first serial port is on standard input and output. On a terminal, Ctrl-A X ends the "
@@ -55,11 +61,21 @@ final class RunCommand implements Callable<Integer> {
                     + "command line, memory and vCPUs; options given as well override them, --disk adds disks.")
     Path bundleDirectory;
 
+    @Option(names = "--restore", paramLabel = "DIR",
+            description = "Resume the machine saved in the snapshot directory DIR (`hako vm snapshot`): its RAM "
+                    + "mapped from DIR's memory file copy-on-write, its disks reopened by path, its serial console on "
+                    + "this terminal. Takes no other option: the snapshot says what the machine is. "
+                    + "HAKO_DEBUG=1 prints the restore time to the first guest instruction.")
+    Path restore;
+
     @Mixin
     MachineOptions options;
 
     @Override
     public Integer call() throws Exception {
+        if (restore != null) {
+            return restore();
+        }
         String vmName = bundleDirectory != null ? bundleDirectory.toAbsolutePath().normalize().toString() : "hako";
         MachineRecipe recipe = options.recipe(bundleDirectory);
         Machine[] machine = new Machine[1];
@@ -96,6 +112,45 @@ final class RunCommand implements Callable<Integer> {
             }
             console.start();
             return m.run();
+        }
+    }
+
+    private int restore() throws InterruptedException {
+        long begin = System.nanoTime();
+        String other = bundleDirectory != null ? "a BUNDLE" : options.firstGiven();
+        if (other != null) {
+            throw CommandError.usage("--restore takes the machine from the snapshot; it cannot be given " + other);
+        }
+        Machine[] machine = new Machine[1];
+        StdioConsole console = new StdioConsole(System.in, System.out, () -> machine[0].stop("quit from the console"));
+        PrintStream messages = console.messages(System.err);
+        try {
+            machine[0] = MachineSnapshots.restore(restore, console, messages, null);
+        } catch (SnapshotException e) {
+            throw CommandError.usage("cannot restore: " + e.getMessage());
+        } catch (IOException e) {
+            throw new CommandError(ExitStatus.IO_ERROR, "cannot restore " + restore + ": " + HostFile.describe(e));
+        } catch (IllegalStateException e) {
+            throw CommandError.unavailable("cannot restore " + restore + ": " + e.getMessage());
+        }
+        long built = System.nanoTime();
+        try (Machine m = machine[0]; console) {
+            console.start();
+            m.start();
+            if (System.getenv("HAKO_DEBUG") != null) {
+                Thread.ofPlatform().daemon().start(() -> reportRestoreTime(m, begin, built, messages));
+            }
+            return m.awaitExit(Long.MAX_VALUE, TimeUnit.NANOSECONDS);
+        }
+    }
+
+    /** Waits for the first guest instruction and says how long the restore took to reach it. */
+    private void reportRestoreTime(Machine m, long begin, long built, PrintStream messages) {
+        long first = m.awaitFirstGuestEntry(10, TimeUnit.SECONDS);
+        if (first != 0) {
+            messages.printf("hako: restored %s in %.1f ms to the first guest instruction (%.1f ms reading, "
+                    + "building and restoring the machine, this JVM's first)%n", restore, (first - begin) / 1e6,
+                    (built - begin) / 1e6);
         }
     }
 

@@ -35,7 +35,7 @@ final class VmCommand implements Runnable {
     @Override
     public void run() {
         throw new CommandLine.ParameterException(spec.commandLine(), "say what to do: hako vm create|list|show|"
-                + "start|pause|resume|shutdown|reset|stop|delete|set-cpu|set-memory|console");
+                + "start|pause|resume|snapshot|restore|shutdown|reset|stop|delete|set-cpu|set-memory|console");
     }
 
     Path socket() {
@@ -159,6 +159,23 @@ final class VmCommand implements Runnable {
             throw CommandError.usage(e.getMessage());
         }
         return request(name, "PUT", "/memory", Map.of("balloon_target_mib", bytes >> 20));
+    }
+
+    @Command(name = "snapshot", description = "Write the running or paused VM as a snapshot directory on the "
+            + "server's host (replaced atomically); the VM runs on unless --stop. `hako run --restore DIR` or "
+            + "`hako vm restore` resumes it.")
+    int snapshot(@Parameters(index = "0", paramLabel = "NAME") String name,
+            @Parameters(index = "1", paramLabel = "DIR") Path dir,
+            @Option(names = "--stop", description = "Leave the VM paused after the snapshot.") boolean stop) {
+        return request(name, "POST", "/snapshot", Map.of("dir", dir.toAbsolutePath().normalize().toString(),
+                "stop", stop));
+    }
+
+    @Command(name = "restore", description = "Start the VM, which must not be running, from a snapshot directory "
+            + "on the server's host instead of booting it.")
+    int restore(@Parameters(index = "0", paramLabel = "NAME") String name,
+            @Parameters(index = "1", paramLabel = "DIR") Path dir) {
+        return request(name, "POST", "/restore", Map.of("dir", dir.toAbsolutePath().normalize().toString()));
     }
 
     private int action(String name, String verb) {

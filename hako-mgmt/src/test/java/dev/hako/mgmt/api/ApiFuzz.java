@@ -16,14 +16,14 @@ final class ApiFuzz {
     private static final List<String> NAMES = List.of("a", "fuzz-1", "Fuzz", "-x", "x".repeat(64), "a%2Fb", "..",
             "%00", "%ff", "%C3%A9", "a%20b", "fuzz-2", "a".repeat(63), "");
     private static final List<String> SUFFIXES = List.of("", "/start", "/pause", "/resume", "/shutdown", "/reset",
-            "/stop", "/cpu", "/memory", "/console", "/nothing", "/start/again");
+            "/stop", "/cpu", "/memory", "/console", "/snapshot", "/restore", "/nothing", "/start/again");
     private static final List<String> VALUES = List.of("0", "-1", "1e308", "-1e308", "9223372036854775808",
             "2147483648", "0.001", "NaN", "\"\"", "\"x\"", "null", "true", "[]", "{}", "[1,2]", "\"/nonexistent\"",
             "1.5", "255", "256", "0.05", "64", "3072", "3073", "{\"type\":\"user\"}", "[{\"type\":\"tap\"}]",
             "[{\"path\":null}]", "[null]", "\"\\u0000\"");
     private static final List<String> FIELDS = List.of("kernel", "initrd", "cmdline", "bundle", "memory_mib",
             "vcpus", "disks", "nets", "cpu", "autostart", "accel", "watchdog_seconds", "rng_bytes_per_second",
-            "balloon_mib", "entitlement", "capped", "weight", "balloon_target_mib", "unknown", "");
+            "balloon_mib", "entitlement", "capped", "weight", "balloon_target_mib", "dir", "stop", "unknown", "");
 
     private final Random random;
 

@@ -7,7 +7,7 @@ import java.io.StringWriter;
 import picocli.CommandLine;
 
 /** What one hako command printed and returned. */
-record CliResult(int status, String out, String err) {
+public record CliResult(int status, String out, String err) {
     /** Runs {@code hako ARGS} in this JVM, as Main does, with its output captured. */
     static CliResult inProcess(String... args) {
         CommandLine commandLine = Main.commandLine();
@@ -19,7 +19,7 @@ record CliResult(int status, String out, String err) {
     }
 
     /** A user mistake: the status, and one line on standard error that says {@code message}, no Java in sight. */
-    CliResult refusedWith(int expectedStatus, String message) {
+    public CliResult refusedWith(int expectedStatus, String message) {
         assertThat(status).as(err).isEqualTo(expectedStatus);
         assertThat(err.lines().toList()).as("one line").hasSize(1);
         assertThat(err).startsWith("hako: ").contains(message)

@@ -12,11 +12,11 @@ import java.util.concurrent.TimeUnit;
  * hako's CLI as a separate process on this test's class path, for what only a process shows: its standard input
  * as a pipe, and a user whom the kernel's permission checks stop.
  */
-final class HakoProcess {
+public final class HakoProcess {
     private HakoProcess() {}
 
     /** The command that runs {@code hako ARGS}, after {@code prefix} (e.g. setpriv and its options). */
-    static List<String> command(List<String> prefix, String... args) {
+    public static List<String> command(List<String> prefix, String... args) {
         List<String> command = new ArrayList<>(prefix);
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.addAll(List.of("--enable-native-access=ALL-UNNAMED", "-Xss16m", "-cp", classPath(),
@@ -26,7 +26,8 @@ final class HakoProcess {
     }
 
     /** Runs it with {@code input} on standard input; waits at most {@code seconds}. */
-    static CliResult run(List<String> command, byte[] input, long seconds) throws IOException, InterruptedException {
+    public static CliResult run(List<String> command, byte[] input, long seconds)
+            throws IOException, InterruptedException {
         ProcessBuilder builder = new ProcessBuilder(command);
         builder.environment().put("LC_ALL", "C.UTF-8"); // as the hako launcher sets it
         Process p = builder.start();

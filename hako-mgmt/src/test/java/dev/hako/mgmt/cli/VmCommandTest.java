@@ -92,6 +92,22 @@ class VmCommandTest {
     }
 
     @Test
+    void snapshotNeedsARunningVmAndRestoreASnapshot() throws Exception {
+        assertThat(vm("create", "web").status()).isZero();
+        Run notRunning = vm("snapshot", "web", state.resolve("snap").toString());
+        assertThat(notRunning.status()).isEqualTo(ExitStatus.CONFLICT);
+        assertThat(notRunning.err()).contains("not running");
+        assertThat(state.resolve("snap")).doesNotExist();
+
+        Path empty = Files.createDirectory(state.resolve("empty"));
+        Run notASnapshot = vm("restore", "web", empty.toString());
+        assertThat(notASnapshot.status()).isEqualTo(ExitStatus.USAGE);
+        assertThat(notASnapshot.err().strip()).contains(empty + " is not a snapshot").doesNotContain("\n");
+        assertThat(vm("restore", "nope", empty.toString()).status()).isEqualTo(ExitStatus.NO_SUCH_VM);
+        assertThat(vm("show", "web", "--json").out()).contains("\"state\" : \"defined\"");
+    }
+
+    @Test
     void exitStatusesTellFailuresApart() {
         assertThat(vm("create", "web").status()).isZero();
         Run again = vm("create", "web");

@@ -18,6 +18,7 @@ import java.lang.management.ThreadMXBean;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * A PC-like virtual machine: RAM, the port and MMIO buses, the legacy devices (COM1, PIT, CMOS RTC, i8042,
@@ -55,6 +56,8 @@ public final class Machine implements AutoCloseable {
     private final DeviceTable devices;
     private final List<AutoCloseable> hostResources;
     private final VirtualMachine vm;
+    /** The accelerator that runs the vCPUs ("soft", "kvm"): what {@code auto} became. */
+    private final String accelerator;
     private final VcpuThread[] vcpuThreads;
     /** Null without a watchdog. */
     private final Watchdog watchdog;
@@ -66,8 +69,8 @@ public final class Machine implements AutoCloseable {
     private volatile boolean started;
 
     Machine(MachineConfig config, PrintStream log, MemorySegment ramMapping, VirtualClock clock, TimerQueue timers,
-            DeviceTable devices, List<AutoCloseable> hostResources, VirtualMachine vm, VcpuThread[] vcpuThreads,
-            Watchdog watchdog, MachineExit exit, PauseGate pauseGate) {
+            DeviceTable devices, List<AutoCloseable> hostResources, VirtualMachine vm, String accelerator,
+            VcpuThread[] vcpuThreads, Watchdog watchdog, MachineExit exit, PauseGate pauseGate) {
         this.config = config;
         this.log = log;
         this.ramMapping = ramMapping;
@@ -76,6 +79,7 @@ public final class Machine implements AutoCloseable {
         this.devices = devices;
         this.hostResources = List.copyOf(hostResources);
         this.vm = vm;
+        this.accelerator = accelerator;
         this.vcpuThreads = vcpuThreads;
         this.watchdog = watchdog;
         this.exit = exit;
@@ -174,6 +178,19 @@ public final class Machine implements AutoCloseable {
         return pauseGate.closed();
     }
 
+    /** True once the guest ended (or was stopped): its vCPUs run no more. */
+    public boolean ended() {
+        return exit.stopping();
+    }
+
+    /**
+     * The guest's RAM, for a snapshot to read while the machine is {@link #paused} or {@link #ended}: its content
+     * changes under the reader otherwise.
+     */
+    public MemorySegment ram() {
+        return ramMapping;
+    }
+
     /** Presses the ACPI power button: a guest with ACPI (systemd-logind, acpid) shuts down and powers off. */
     public void pressPowerButton() {
         devices.get("acpi-pm", AcpiPm.class).pressPowerButton();
@@ -204,6 +221,11 @@ public final class Machine implements AutoCloseable {
         return config;
     }
 
+    /** The accelerator that runs the vCPUs, "soft" or "kvm" (what {@code --accel auto} chose). */
+    public String accelerator() {
+        return accelerator;
+    }
+
     /** The machine's counters now; cheap enough to call every second for every VM of a host. */
     public MachineStatistics statistics() {
         List<MachineStatistics.Vcpu> vcpus = new ArrayList<>(vcpuThreads.length);
@@ -230,6 +252,33 @@ public final class Machine implements AutoCloseable {
             }
         }
         return new MachineStatistics(vcpus, read, written, received, sent);
+    }
+
+    /**
+     * {@link System#nanoTime} when a vCPU first entered guest code, 0 before: with the time a restore began, the
+     * restore time to the first guest instruction.
+     */
+    public long firstGuestEntryNanos() {
+        long first = 0;
+        for (VcpuThread t : vcpuThreads) {
+            long n = t.firstRunNanos();
+            if (n != 0 && (first == 0 || n < first)) {
+                first = n;
+            }
+        }
+        return first;
+    }
+
+    /**
+     * Waits up to {@code timeout} for a vCPU to enter guest code; returns {@link #firstGuestEntryNanos}, 0 when
+     * the time passed or the guest ended first.
+     */
+    public long awaitFirstGuestEntry(long timeout, TimeUnit unit) {
+        long deadline = System.nanoTime() + unit.toNanos(timeout);
+        while (firstGuestEntryNanos() == 0 && !ended() && System.nanoTime() < deadline) {
+            LockSupport.parkNanos(100_000);
+        }
+        return firstGuestEntryNanos();
     }
 
     public String exitReason() {

@@ -49,6 +49,8 @@ import dev.hako.vmm.net.NetSpec;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.lang.foreign.MemorySegment;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -61,6 +63,10 @@ import java.util.List;
  *
  * <p>A builder builds one machine. The checks that need no RAM (the configuration, the accelerator, the kernel's
  * and initrd's files) run before any is reserved, so a mistake costs nothing.
+ *
+ * <p>A machine to be restored from a snapshot ({@link #restoringMemory}) gets its RAM as a copy-on-write mapping of
+ * the snapshot's memory file and neither firmware tables nor a kernel: its RAM holds them already, and its
+ * components' state comes from the snapshot afterwards (the configuration's kernel may be null).
  */
 public final class MachineBuilder {
     private static final int COM1 = 0x3F8, COM1_IRQ = 4;
@@ -79,6 +85,8 @@ public final class MachineBuilder {
     /** Host resources of devices (threads, sockets, socket files), closed with the machine or a failed build. */
     private final List<AutoCloseable> hostResources = new ArrayList<>();
     private MemorySegment ramMapping;
+    /** The snapshot's memory file to map as RAM, null to boot a kernel. */
+    private Path restoredMemory;
     private GuestMemory memory;
     private ResourceAllocator resources;
     private UserspaceIrqChip irqChip;
@@ -91,19 +99,31 @@ public final class MachineBuilder {
         this.exit = new MachineExit(log);
     }
 
+    /**
+     * Builds a machine whose RAM is {@code memoryFile} mapped copy-on-write (at least the configuration's memory
+     * size long), with no kernel loaded: the caller restores every component's state before it starts.
+     */
+    public MachineBuilder restoringMemory(Path memoryFile) {
+        this.restoredMemory = memoryFile;
+        return this;
+    }
+
     /** Builds the machine and loads the kernel; nothing runs until {@link Machine#run}. */
     public Machine build() throws IOException, KernelFormatException {
         if (ramMapping != null) {
             throw new IllegalStateException("a MachineBuilder builds one machine");
         }
         AcceleratorChoice.requireAvailable(config.accel());
-        // Fail on a bad kernel or initrd before reserving guest RAM.
-        KernelLoaders.forFile(config.kernel(), config.memoryBytes(), ramLimit(config));
-        if (config.initrd() != null) {
-            HostFile.requireReadable(config.initrd(), "initrd", config.memoryBytes(), ramLimit(config));
+        if (restoredMemory == null) {
+            // Fail on a bad kernel or initrd before reserving guest RAM.
+            KernelLoaders.forFile(config.kernel(), config.memoryBytes(), ramLimit(config));
+            if (config.initrd() != null) {
+                HostFile.requireReadable(config.initrd(), "initrd", config.memoryBytes(), ramLimit(config));
+            }
         }
         clock.pause(); // guest time starts when the machine runs
-        ramMapping = Mman.reserve(config.memoryBytes(), Mman.PROT_READ | Mman.PROT_WRITE);
+        ramMapping = restoredMemory != null ? mapMemoryFile(restoredMemory, config.memoryBytes())
+                : Mman.reserve(config.memoryBytes(), Mman.PROT_READ | Mman.PROT_WRITE);
         try {
             return wire();
         } catch (IOException | RuntimeException | Error e) {
@@ -113,8 +133,17 @@ public final class MachineBuilder {
         }
     }
 
+    private static MemorySegment mapMemoryFile(Path file, long bytes) throws IOException {
+        long size = Files.size(file);
+        if (size != bytes) {
+            throw new IOException(file + " holds " + size + " bytes, not the machine's " + bytes + " of RAM");
+        }
+        return Mman.mapPrivateFile(file.toString(), bytes);
+    }
+
     private Machine wire() throws IOException, KernelFormatException {
         memory = new GuestMemory(ramMapping);
+        devices.add("clock", clock); // first: the devices re-arm their timers from the restored guest time
         AcpiSpec acpi = AcpiSpec.standard(config.cpus());
         PciHostSpec host = acpi.pci();
         resources = new ResourceAllocator(PciRoot.SLOTS, host.ioStart(), host.ioEnd(), host.mmio32Start(),
@@ -128,21 +157,17 @@ public final class MachineBuilder {
         }
         addVirtioDevices(config.virtio());
 
-        long rsdp = AcpiTables.write(memory, acpi).rsdp();
-        byte[] initrd = config.initrd() == null ? new byte[0]
-                : HostFile.read(config.initrd(), "initrd", config.memoryBytes(), ramLimit(config));
-        E820Map memoryMap = E820Map.forRam(config.memoryBytes()).withReserved(host.ecamBase(), host.ecamSize());
-        BootState boot = KernelLoaders.forFile(config.kernel(), config.memoryBytes(), ramLimit(config))
-                .load(memory, new BootSpec(config.cmdline(), initrd, rsdp, memoryMap));
+        BootState boot = restoredMemory == null ? loadKernel(acpi, host) : null;
 
-        VirtualMachine vm = AcceleratorChoice.forName(config.accel(), log).createVm(memory, clock);
+        Accelerator accelerator = AcceleratorChoice.forName(config.accel(), log);
+        VirtualMachine vm = accelerator.createVm(memory, clock);
         MachineIo io = new MachineIo(pio, mmio, config.cpus());
         VcpuThread[] vcpuThreads = new VcpuThread[config.cpus()];
         PauseGate pauseGate = new PauseGate(exit);
         long watchdogNanos = config.watchdog() == null ? 0 : config.watchdog().toNanos();
         for (int i = 0; i < config.cpus(); i++) {
             VirtualCpu vcpu = devices.add("vcpu" + i, vm.createVcpu(i, io, new ApicInterrupts(irqChip, i)));
-            if (i == 0) {
+            if (i == 0 && boot != null) {
                 vcpu.load(BootStates.toCpuState(boot));
             }
             VcpuThread t = new VcpuThread(exit, i, vcpu, irqChip, io,
@@ -151,9 +176,20 @@ public final class MachineBuilder {
             vcpuThreads[i] = t;
             irqChip.setKick(i, t::wake);
         }
+        devices.add("vcpu-startup", new VcpuStartup(vcpuThreads));
         Watchdog watchdog = watchdogNanos > 0 ? new Watchdog(exit, vcpuThreads, watchdogNanos) : null;
-        return new Machine(config, log, ramMapping, clock, timers, devices, hostResources, vm, vcpuThreads,
-                watchdog, exit, pauseGate);
+        return new Machine(config, log, ramMapping, clock, timers, devices, hostResources, vm, accelerator.name(),
+                vcpuThreads, watchdog, exit, pauseGate);
+    }
+
+    /** Writes the ACPI tables and loads the kernel and initrd into RAM; returns the boot vCPU's first state. */
+    private BootState loadKernel(AcpiSpec acpi, PciHostSpec host) throws IOException, KernelFormatException {
+        long rsdp = AcpiTables.write(memory, acpi).rsdp();
+        byte[] initrd = config.initrd() == null ? new byte[0]
+                : HostFile.read(config.initrd(), "initrd", config.memoryBytes(), ramLimit(config));
+        E820Map memoryMap = E820Map.forRam(config.memoryBytes()).withReserved(host.ecamBase(), host.ecamSize());
+        return KernelLoaders.forFile(config.kernel(), config.memoryBytes(), ramLimit(config))
+                .load(memory, new BootSpec(config.cmdline(), initrd, rsdp, memoryMap));
     }
 
     private static String ramLimit(MachineConfig config) {

@@ -42,6 +42,10 @@ final class VcpuThread implements Runnable {
     private final Thread thread;
     /** Times the vCPU halted and was kicked out of the guest (this thread writes them, statistics read them). */
     private volatile long halts, kicks;
+    /** Whether the vCPU runs guest code (the BSP from the start, an AP after its SIPI); a restore sets it. */
+    private volatile boolean startedUp;
+    /** {@link System#nanoTime} when the vCPU first entered guest code, 0 before. */
+    private volatile long firstRunNanos;
 
     VcpuThread(MachineExit machineExit, int index, VirtualCpu vcpu, IrqChip chip, MachineIo io,
             VcpuProgress progress, ScheduledVcpu scheduled, PauseGate pauseGate) {
@@ -55,6 +59,20 @@ final class VcpuThread implements Runnable {
         this.stopping = machineExit::stopping;
         this.pauseGate = pauseGate;
         this.thread = Thread.ofPlatform().name("vcpu-" + index).daemon().unstarted(this);
+        this.startedUp = index == 0;
+    }
+
+    boolean startedUp() {
+        return startedUp;
+    }
+
+    /** Before the thread starts: whether the vCPU was running guest code when the machine was saved. */
+    void restoreStartedUp(boolean started) {
+        this.startedUp = started;
+    }
+
+    long firstRunNanos() {
+        return firstRunNanos;
     }
 
     Thread thread() {
@@ -106,13 +124,19 @@ final class VcpuThread implements Runnable {
 
     private void runGuest() {
         try {
-            if (index != 0 && !awaitStartup()) {
-                return;
+            if (!startedUp) {
+                if (!awaitStartup()) {
+                    return;
+                }
+                startedUp = true;
             }
             while (!machineExit.stopping()) {
                 if (scheduled != null && scheduled.throttled()) {
                     vcpu.addStealTime(scheduled.awaitWindow(stopping));
                     continue;
+                }
+                if (firstRunNanos == 0) {
+                    firstRunNanos = System.nanoTime();
                 }
                 VcpuExit exit = vcpu.run();
                 switch (exit) {

@@ -45,10 +45,10 @@ class MachineBuilderTest {
                 .withVirtio(VirtioDevices.NONE.withRng(1 << 20).withBalloon(0));
         try (Machine m = new MachineBuilder(config, new RecordingConsole(), new PrintStream(log, true)).build()) {
             assertThat(m.devices().all().keySet()).containsExactlyInAnyOrder(
-                    "irqchip", "com1", "pit", "rtc", "i8042", "acpi-pm", "pvpanic", "pci",
+                    "clock", "irqchip", "com1", "pit", "rtc", "i8042", "acpi-pm", "pvpanic", "pci",
                     "virtio-blk0", "virtio-blk0-device", "virtio-blk1", "virtio-blk1-device",
                     "virtio-rng", "virtio-rng-device", "virtio-balloon", "virtio-balloon-device",
-                    "vcpu0", "vcpu1");
+                    "vcpu0", "vcpu1", "vcpu-startup");
             assertThat(m.devices().get("pci", PciRoot.class)).isNotNull();
             assertThat(m.devices().get("virtio-blk1-device", VirtioBlock.class)).isNotNull();
             assertThat(m.devices().get("virtio-blk1", VirtioPciFunction.class)).isNotNull();
