@@ -7,7 +7,7 @@ package dev.hako.vmm.boot;
  */
 public record BootState(
         Mode mode,
-        long rip, long rsp, long rsi, long rbx, long rflags,
+        long rip, long rsp, long rsi, long rbx, long rax, long rflags,
         long cr0, long cr3, long cr4, long efer,
         DescriptorTableState gdt, DescriptorTableState idt,
         SegmentState cs, SegmentState ds, SegmentState es, SegmentState fs, SegmentState gs, SegmentState ss,
@@ -17,7 +17,7 @@ public record BootState(
     public enum Mode {
         /** Linux boot protocol 64-bit entry: long mode, paging on, identity-mapped. */
         LONG_MODE_64,
-        /** Xen PVH entry: 32-bit protected mode, paging off. */
+        /** Xen PVH and Multiboot entry: 32-bit protected mode, paging off. */
         PROTECTED_MODE_32
     }
 

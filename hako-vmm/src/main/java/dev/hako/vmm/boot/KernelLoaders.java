@@ -6,9 +6,10 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 
 /**
- * Chooses the loader for a kernel file by looking at its contents: an x86-64 ELF with a PVH note goes to
- * {@link PvhLoader}, a bzImage to {@link BzImageLoader}. Everything else is refused with a message that says what
- * the file appears to be.
+ * Chooses the loader for a kernel file by looking at its contents, in QEMU's order: a bzImage goes to
+ * {@link BzImageLoader}, an image with a Multiboot header in its first 8 KiB to {@link MultibootLoader}, an x86-64
+ * ELF with a PVH note to {@link PvhLoader}. Everything else is refused with a message that says what the file
+ * appears to be.
  */
 public final class KernelLoaders {
     private static final byte[] CPIO_NEWC = "07070".getBytes(StandardCharsets.US_ASCII);
@@ -32,14 +33,25 @@ public final class KernelLoaders {
         if (image.length == 0) {
             throw new KernelFormatException("kernel " + name + " is empty");
         }
-        if (Elf64.hasMagic(image)) {
-            return new PvhLoader(image, name);
-        }
         if (looksLikeBzImage(image)) {
             return new BzImageLoader(image, name);
         }
+        // As QEMU: a Multiboot header before a PVH note, since a Multiboot kernel may be an ELF too.
+        MultibootHeader.Search multiboot = MultibootHeader.search(image);
+        if (multiboot instanceof MultibootHeader.Found found) {
+            return new MultibootLoader(image, name, found.header());
+        }
+        boolean elf64 = Elf64.hasMagic(image) && !Elf32.isElf32(image);
+        if (multiboot instanceof MultibootHeader.BadChecksum bad && !elf64) {
+            throw new KernelFormatException(String.format("kernel %s has a Multiboot header at offset %d whose "
+                    + "checksum %#x does not complete magic and flags %#x (their sum must be 0)", name, bad.offset(),
+                    bad.checksum(), bad.flags()));
+        }
+        if (Elf64.hasMagic(image)) {
+            return new PvhLoader(image, name);
+        }
         throw new KernelFormatException("kernel " + name + " is " + describe(image)
-                + ": hako boots a bzImage (vmlinuz) or an ELF vmlinux with a PVH note");
+                + ": hako boots a bzImage (vmlinuz), an ELF vmlinux with a PVH note or a Multiboot kernel");
     }
 
     private static boolean looksLikeBzImage(byte[] image) {

@@ -104,7 +104,7 @@ public final class PvhLoader implements KernelLoader {
         gdt.writeTo(memory, BootLayout.GDT);
         SegmentState data = gdt.segment(Gdt.BOOT_DS);
         return new BootState(BootState.Mode.PROTECTED_MODE_32,
-                entry, BootLayout.BOOT_STACK_TOP, 0, base, BootState.RFLAGS_FIXED,
+                entry, BootLayout.BOOT_STACK_TOP, 0, base, 0, BootState.RFLAGS_FIXED,
                 BootState.CR0_PE | BootState.CR0_ET, 0, 0, 0,
                 gdt.register(BootLayout.GDT), new DescriptorTableState(0, 0),
                 gdt.segment(Gdt.BOOT_CS), data, data, data, data, data,
