@@ -13,7 +13,7 @@ import java.util.concurrent.TimeUnit;
  * The Multiboot test kernel (this module's test resources {@code multiboot/}), built by the host's gcc: as a
  * 32-bit ELF, and as a flat binary whose header carries the a.out-kludge address fields.
  */
-final class MultibootKernels {
+public final class MultibootKernels {
     private static final List<String> SOURCES = List.of("header.S", "kernel.c", "kernel.ld");
     private static final List<String> FLAGS = List.of("-m32", "-ffreestanding", "-fno-pic", "-fno-stack-protector",
             "-nostdlib", "-static", "-O2", "-Wl,--build-id=none", "-Wl,--no-warn-rwx-segments", "-T", "kernel.ld",
@@ -22,12 +22,12 @@ final class MultibootKernels {
     private MultibootKernels() {}
 
     /** Builds the ELF kernel into {@code dir}; returns its path. */
-    static Path elf(Path dir) throws IOException, InterruptedException {
+    public static Path elf(Path dir) throws IOException, InterruptedException {
         return build(dir, "kernel.elf", List.of());
     }
 
     /** Builds the a.out-kludge kernel (a flat binary, not an ELF) into {@code dir}; returns its path. */
-    static Path aoutKludge(Path dir) throws IOException, InterruptedException {
+    public static Path aoutKludge(Path dir) throws IOException, InterruptedException {
         return build(dir, "kernel.bin", List.of("-DAOUT_KLUDGE", "-Wl,--oformat=binary"));
     }
 
