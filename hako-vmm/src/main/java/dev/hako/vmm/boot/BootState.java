@@ -1,5 +1,7 @@
 package dev.hako.vmm.boot;
 
+import dev.hako.core.memory.GuestMemory;
+
 /**
  * The register state a vCPU starts the kernel in, produced by a {@link KernelLoader}. Registers not named here
  * start at zero. The descriptor tables, page tables and structures the registers point to are already in guest
@@ -29,4 +31,18 @@ public record BootState(
     public static final long IA32_EFER_LMA = 1L << 10;
     /** RFLAGS bit 1 always reads as one; IF, TF and VM are clear. */
     public static final long RFLAGS_FIXED = 1L << 1;
+
+    /**
+     * The 32-bit entry PVH and Multiboot share: protected mode with paging off, flat 4 GiB code and data segments
+     * from the GDT this writes at {@link BootLayout#GDT}, an active 32-bit TSS, IF clear, the stack at
+     * {@link BootLayout#BOOT_STACK_TOP}, and {@code rax} and {@code rbx} as the protocol wants them.
+     */
+    public static BootState protectedMode(GuestMemory memory, long entry, long rax, long rbx) {
+        Gdt gdt = Gdt.protectedMode();
+        gdt.writeTo(memory, BootLayout.GDT);
+        SegmentState data = gdt.segment(Gdt.BOOT_DS);
+        return new BootState(Mode.PROTECTED_MODE_32, entry, BootLayout.BOOT_STACK_TOP, 0, rbx, rax, RFLAGS_FIXED,
+                CR0_PE | CR0_ET, 0, 0, 0, gdt.register(BootLayout.GDT), new DescriptorTableState(0, 0),
+                gdt.segment(Gdt.BOOT_CS), data, data, data, data, data, gdt.segment(Gdt.BOOT_TSS), Gdt.unusedLdt());
+    }
 }

@@ -4,7 +4,6 @@ import dev.hako.core.memory.GuestMemory;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -35,12 +34,10 @@ public final class MultibootLoader implements KernelLoader {
     public static final int MAX_MODULES = (int) (BootLayout.PAGE_TABLES_END - BootLayout.MULTIBOOT_MODULES)
             / Multiboot.MODULE_BYTES;
 
-    /** One piece of the file to copy into guest memory, zero-filled from {@code fileSize} to {@code memSize}. */
-    private record Chunk(long offset, long gpa, long fileSize, long memSize) {}
-
     private final byte[] file;
     private final String name;
-    private final List<Chunk> chunks;
+    /** The pieces of the file to copy into guest memory (for the a.out kludge, one). */
+    private final List<Elf64.Segment> segments;
     private final long entry;
 
     public MultibootLoader(byte[] file, String name, MultibootHeader header) throws KernelFormatException {
@@ -53,16 +50,11 @@ public final class MultibootLoader implements KernelLoader {
                     + "the Multiboot specification 0.6.96 does not define (flags %#x)", name, unknown, header.flags()));
         }
         if (header.aoutKludge()) {
-            Chunk image = kludgeChunk(header);
-            this.chunks = List.of(image);
+            this.segments = List.of(kludgeSegment(header));
             this.entry = header.entryAddr();
         } else if (Elf32.isElf32(file)) {
             Elf32 elf = Elf32.parse(file, name);
-            List<Chunk> segments = new ArrayList<>();
-            for (Elf64.Segment s : elf.loadSegments()) {
-                segments.add(new Chunk(s.offset(), s.paddr(), s.fileSize(), s.memSize()));
-            }
-            this.chunks = List.copyOf(segments);
+            this.segments = elf.loadSegments();
             this.entry = elf.physicalEntry();
         } else if (Elf64.hasMagic(file)) {
             throw new KernelFormatException(name + " is a 64-bit ELF with a Multiboot header: a Multiboot kernel is "
@@ -72,16 +64,16 @@ public final class MultibootLoader implements KernelLoader {
                     + " without load addresses (flag bit 16 clear) and is not an ELF: hako cannot tell where it "
                     + "loads");
         }
-        for (Chunk c : chunks) {
-            if (c.gpa() + c.memSize() > FOUR_GIB) {
+        for (Elf64.Segment c : segments) {
+            if (c.paddr() + c.memSize() > FOUR_GIB) {
                 throw new KernelFormatException(String.format("%s: its image at %#x of %#x bytes reaches beyond "
-                        + "4 GiB", name, c.gpa(), c.memSize()));
+                        + "4 GiB", name, c.paddr(), c.memSize()));
             }
         }
     }
 
     /** The a.out kludge: one piece of the file, placed by the header's address fields (3.1.3). */
-    private Chunk kludgeChunk(MultibootHeader h) throws KernelFormatException {
+    private Elf64.Segment kludgeSegment(MultibootHeader h) throws KernelFormatException {
         if (h.headerAddr() < 0) {
             throw new KernelFormatException(name + ": its Multiboot header at offset " + h.offset()
                     + " sets flag bit 16 but the file ends before the address fields");
@@ -113,7 +105,7 @@ public final class MultibootLoader implements KernelLoader {
             throw new KernelFormatException(String.format("%s: Multiboot entry_addr %#x is outside the image "
                     + "loaded at %#x..%#x", name, h.entryAddr(), h.loadAddr(), h.loadAddr() + memSize));
         }
-        return new Chunk(offset, h.loadAddr(), loadSize, memSize);
+        return new Elf64.Segment(Elf64.PT_LOAD, offset, h.loadAddr(), h.loadAddr(), loadSize, memSize);
     }
 
     public long entry() {
@@ -124,19 +116,13 @@ public final class MultibootLoader implements KernelLoader {
     public BootState load(GuestMemory memory, BootSpec spec) throws KernelFormatException {
         E820Map map = spec.memoryMap();
         long kernelEnd = 0;
-        for (Chunk c : chunks) {
-            if (!map.isRam(c.gpa(), c.memSize()) || !memory.contains(c.gpa(), c.memSize())) {
-                throw new KernelFormatException(String.format("%s: its image at %#x of %#x bytes is not in guest RAM "
-                        + "(%d MiB)", name, c.gpa(), c.memSize(), memory.size() >> 20));
-            }
-            if (c.gpa() < LOW_STRUCTURES_END && c.gpa() + c.memSize() > BootLayout.GDT) {
+        for (Elf64.Segment c : segments) {
+            if (c.paddr() < LOW_STRUCTURES_END && c.paddr() + c.memSize() > BootLayout.GDT) {
                 throw new KernelFormatException(String.format("%s: its image at %#x of %#x bytes overlaps where hako "
-                        + "puts the Multiboot information (%#x..%#x); load it at 1 MiB or above", name, c.gpa(),
+                        + "puts the Multiboot information (%#x..%#x); load it at 1 MiB or above", name, c.paddr(),
                         c.memSize(), BootLayout.GDT, LOW_STRUCTURES_END));
             }
-            memory.write(c.gpa(), file, (int) c.offset(), (int) c.fileSize());
-            memory.fill(c.gpa() + c.fileSize(), c.memSize() - c.fileSize(), (byte) 0);
-            kernelEnd = Math.max(kernelEnd, c.gpa() + c.memSize());
+            kernelEnd = Math.max(kernelEnd, c.loadInto(memory, map, file, name));
         }
         if (map.entries().size() > MAX_MMAP_ENTRIES) {
             throw new IllegalArgumentException("memory map has more than " + MAX_MMAP_ENTRIES + " entries");
@@ -187,15 +173,8 @@ public final class MultibootLoader implements KernelLoader {
                 .putInt(Multiboot.INFO_BOOT_LOADER_NAME, (int) loaderName);
         memory.write(BootLayout.MULTIBOOT_INFO, info.array(), 0, info.capacity());
 
-        Gdt gdt = Gdt.protectedMode();
-        gdt.writeTo(memory, BootLayout.GDT);
-        SegmentState data = gdt.segment(Gdt.BOOT_DS);
-        return new BootState(BootState.Mode.PROTECTED_MODE_32,
-                entry, BootLayout.BOOT_STACK_TOP, 0, BootLayout.MULTIBOOT_INFO, Multiboot.BOOTLOADER_MAGIC & 0xFFFF_FFFFL,
-                BootState.RFLAGS_FIXED, BootState.CR0_PE | BootState.CR0_ET, 0, 0, 0,
-                gdt.register(BootLayout.GDT), new DescriptorTableState(0, 0),
-                gdt.segment(Gdt.BOOT_CS), data, data, data, data, data,
-                gdt.segment(Gdt.BOOT_TSS), Gdt.unusedLdt());
+        return BootState.protectedMode(memory, entry, Multiboot.BOOTLOADER_MAGIC & 0xFFFF_FFFFL,
+                BootLayout.MULTIBOOT_INFO);
     }
 
     private static long align(long gpa) {
