@@ -33,10 +33,11 @@ public final class KernelLoaders {
         if (image.length == 0) {
             throw new KernelFormatException("kernel " + name + " is empty");
         }
-        if (looksLikeBzImage(image)) {
+        if (hasSetupHeader(image)) {
             return new BzImageLoader(image, name);
         }
-        // As QEMU: a Multiboot header before a PVH note, since a Multiboot kernel may be an ELF too.
+        // As QEMU: a Multiboot header before a PVH note, since a Multiboot kernel may be an ELF too, and before a
+        // boot sector's signature, which a Multiboot image that is also a bootable disk carries.
         MultibootHeader.Search multiboot = MultibootHeader.search(image);
         if (multiboot instanceof MultibootHeader.Found found) {
             return new MultibootLoader(image, name, found.header());
@@ -50,13 +51,22 @@ public final class KernelLoaders {
         if (Elf64.hasMagic(image)) {
             return new PvhLoader(image, name);
         }
+        if (hasBootSectorSignature(image)) {
+            return new BzImageLoader(image, name);
+        }
         throw new KernelFormatException("kernel " + name + " is " + describe(image)
                 + ": hako boots a bzImage (vmlinuz), an ELF vmlinux with a PVH note or a Multiboot kernel");
     }
 
-    private static boolean looksLikeBzImage(byte[] image) {
-        return image.length > 0x206 && ((image[0x1FE] & 0xFF) == 0x55 && (image[0x1FF] & 0xFF) == 0xAA
-                || image[0x202] == 'H' && image[0x203] == 'd' && image[0x204] == 'r' && image[0x205] == 'S');
+    /** The Linux boot protocol's "HdrS" at 0x202. */
+    private static boolean hasSetupHeader(byte[] image) {
+        return image.length > 0x206
+                && image[0x202] == 'H' && image[0x203] == 'd' && image[0x204] == 'r' && image[0x205] == 'S';
+    }
+
+    /** 0x55AA at 510: an old zImage, or a boot sector BzImageLoader explains it cannot boot. */
+    private static boolean hasBootSectorSignature(byte[] image) {
+        return image.length > 0x206 && (image[0x1FE] & 0xFF) == 0x55 && (image[0x1FF] & 0xFF) == 0xAA;
     }
 
     /** A guess at what a file that is not a kernel is, for the error message. */

@@ -140,7 +140,10 @@ public final class MultibootLoader implements KernelLoader {
         long next = align(kernelEnd);
         for (BootModule module : spec.modules()) {
             long size = module.data().length;
-            if (!map.isRam(next, Math.max(size, 1)) || next + size > Math.min(FOUR_GIB, memory.size())) {
+            if (!fits(map, memory, next, size)) {
+                next = Math.max(next, BootLayout.HIGH_MEMORY); // a kernel below 1 MiB: its modules go above
+            }
+            if (!fits(map, memory, next, size)) {
                 throw new KernelFormatException(String.format("no room for Multiboot module '%s' (%d bytes) at %#x "
                         + "after the kernel and the modules before it: give the guest more RAM", module.string(),
                         size, next));
@@ -175,6 +178,10 @@ public final class MultibootLoader implements KernelLoader {
 
         return BootState.protectedMode(memory, entry, Multiboot.BOOTLOADER_MAGIC & 0xFFFF_FFFFL,
                 BootLayout.MULTIBOOT_INFO);
+    }
+
+    private static boolean fits(E820Map map, GuestMemory memory, long gpa, long size) {
+        return map.isRam(gpa, Math.max(size, 1)) && gpa + size <= Math.min(FOUR_GIB, memory.size());
     }
 
     private static long align(long gpa) {

@@ -244,6 +244,25 @@ class MultibootLoaderTest {
     }
 
     @Test
+    void aMultibootImageThatIsAlsoABootSectorBootsThroughMultibootAsInQemu() throws Exception {
+        byte[] image = kludgeImage();
+        image[0x1FE] = 0x55;
+        image[0x1FF] = (byte) 0xAA;
+        assertThat(KernelLoaders.forBytes(image, "floppy.img")).isInstanceOf(MultibootLoader.class);
+    }
+
+    @Test
+    void modulesOfAKernelInLowMemoryGoAboveOneMiBWhenTheyDoNotFitBelow() throws Exception {
+        byte[] image = kludgeImage();
+        header(image, 0x40, KLUDGE, null, 0x90040, 0x90000, 0, 0x9F000, 0x90080);
+        loader(image).load(memory, spec(List.of(new BootModule("small", new byte[0x800]),
+                new BootModule("large", new byte[0x2000]))));
+        long mods = memory.getU32(BootLayout.MULTIBOOT_INFO + Multiboot.INFO_MODS_ADDR);
+        assertThat(memory.getU32(mods)).isEqualTo(0x9F000);
+        assertThat(memory.getU32(mods + 16)).isEqualTo(LOAD);
+    }
+
+    @Test
     void moduleItemsAreSplitAsQemuSplitsThem() {
         assertThat(BootModule.items("a.bin x=1,b,,c.bin,d")).containsExactly("a.bin x=1", "b,c.bin", "d");
         assertThat(BootModule.file("a.bin x=1 y")).hasToString("a.bin");
