@@ -96,7 +96,8 @@ class MultibootIT {
 
     @Test
     void anAoutKludgeImageWithItsDebugconOnStandardOutput() throws Exception {
-        assertThat(Files.readString(aout, StandardCharsets.ISO_8859_1)).as("a flat binary").doesNotStartWith("\u007fELF");
+        assertThat(Files.readString(aout, StandardCharsets.ISO_8859_1)).as("a flat binary")
+                .doesNotStartWith("\u007fELF");
         List<String> args = hako("--accel", "soft", "--kernel", aout.toString(), "--initrd", first.toString(),
                 "--append", "hello multiboot", "--device", "isa-debugcon");
         args.addAll(DEBUG_EXIT);

@@ -47,8 +47,8 @@ public record Elf64(int type, int machine, long entry, List<Segment> segments, L
             throw new KernelFormatException(name + " is not an ELF file");
         }
         if (file[4] == ELFCLASS32) {
-            throw new KernelFormatException(name + " is a 32-bit ELF (ELFCLASS32) without a Multiboot header: hako boots "
-                    + "64-bit x86 kernels, and 32-bit ones through Multiboot");
+            throw new KernelFormatException(name + " is a 32-bit ELF (ELFCLASS32) without a Multiboot header: hako "
+                    + "boots 64-bit x86 kernels, and 32-bit ones through Multiboot");
         }
         if (file[4] != ELFCLASS64 || file[5] != ELFDATA2LSB) {
             throw new KernelFormatException(name + " is an ELF of class " + file[4] + ", data encoding " + file[5]

@@ -23,7 +23,8 @@ import java.util.concurrent.TimeUnit;
  * A PC-like virtual machine: RAM, the port and MMIO buses, the legacy devices (COM1, PIT, CMOS RTC, i8042,
  * ACPI PM), the interrupt controllers (8259 pair, IOAPIC, local APICs), a PCI host bridge (configuration
  * mechanism #1 and ECAM) with the PCI devices the configuration asks for, QEMU's ISA test devices when asked,
- * ACPI tables, a kernel loaded by the Linux boot protocol, PVH or Multiboot, and one platform thread per vCPU. {@link #run} returns the exit status:
+ * ACPI tables, a kernel loaded by the Linux boot protocol, PVH or Multiboot, and one platform thread per vCPU.
+ * {@link #run} returns the exit status:
  * {@link #EXIT_POWER_OFF} when the guest powers off (or resets: hako does not reboot, like QEMU's -no-reboot),
  * and with a register dump {@link #EXIT_TRIPLE_FAULT}, {@link #EXIT_FAILURE} (emulation or accelerator failure)
  * or {@link #EXIT_WATCHDOG}: a vCPU made no progress for the configured limit ({@link VcpuProgress} has the

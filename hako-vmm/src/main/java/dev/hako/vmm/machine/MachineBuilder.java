@@ -265,7 +265,8 @@ public final class MachineBuilder {
             PioDevice device = switch (spec) {
                 case IsaDeviceSpec.DebugExit e -> new IsaDebugExit(e.iosize(), (value, status) -> exit.finish(status,
                         String.format("the guest wrote %#x to isa-debug-exit: exit status %d", value, status)));
-                case IsaDeviceSpec.Debugcon c -> new IsaDebugcon(c.file() == null ? console : openFile(c), c.readback());
+                case IsaDeviceSpec.Debugcon c ->
+                        new IsaDebugcon(c.file() == null ? console : openFile(c), c.readback());
             };
             pio.register(spec.iobase(), spec.portCount(), devices.add(id, device));
         }

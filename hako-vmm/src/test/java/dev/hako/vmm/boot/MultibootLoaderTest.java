@@ -116,7 +116,8 @@ class MultibootLoaderTest {
         assertThat(memory.getU32(info + Multiboot.INFO_FLAGS)).isEqualTo(0x24D);
         assertThat(memory.getU32(info + Multiboot.INFO_MEM_LOWER)).isEqualTo(639);
         assertThat(memory.getU32(info + Multiboot.INFO_MEM_UPPER)).isEqualTo(31 * 1024);
-        assertThat(string(memory.getU32(info + Multiboot.INFO_CMDLINE))).isEqualTo("/boot/mb.bin console=none answer=42");
+        assertThat(string(memory.getU32(info + Multiboot.INFO_CMDLINE)))
+                .isEqualTo("/boot/mb.bin console=none answer=42");
         assertThat(string(memory.getU32(info + Multiboot.INFO_BOOT_LOADER_NAME))).isEqualTo("hako");
 
         assertThat(memory.getU32(info + Multiboot.INFO_MODS_COUNT)).isEqualTo(3);
