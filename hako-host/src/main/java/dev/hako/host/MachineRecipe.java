@@ -8,6 +8,7 @@ import dev.hako.vmm.image.DebianPackages;
 import dev.hako.vmm.image.DefaultGuest;
 import dev.hako.vmm.image.disk.DiskImages;
 import dev.hako.vmm.machine.Disk;
+import dev.hako.vmm.machine.IsaDeviceSpec;
 import dev.hako.vmm.machine.MachineConfig;
 import dev.hako.vmm.machine.VirtioDevices;
 import dev.hako.vmm.net.NetSpec;
@@ -32,14 +33,16 @@ import java.util.List;
  *                     user networking with a free loopback port forwarded to its ssh
  * @param balloonBytes the balloon's initial size, -1 for no balloon
  * @param vsockPath    null for no vsock device
+ * @param devices      QEMU's ISA test devices, each as {@code --device} spells it ({@link IsaDeviceSpec#SYNTAX})
  */
 public record MachineRecipe(Path bundle, Path kernel, Path initrd, String cmdline, Long memoryBytes, Integer cpus,
         String accel, Duration watchdog, long rngBytesPerSecond, long balloonBytes, long vsockCid, Path vsockPath,
-        List<String> nets, List<DiskOption> disks) {
+        List<String> nets, List<DiskOption> disks, List<String> devices) {
 
     public MachineRecipe {
         nets = List.copyOf(nets);
         disks = List.copyOf(disks);
+        devices = List.copyOf(devices);
     }
 
     /**
@@ -55,6 +58,14 @@ public record MachineRecipe(Path bundle, Path kernel, Path initrd, String cmdlin
      */
     public Prepared prepare(String vmName, CharBackend virtioConsole, PrintStream log) {
         Bundle loaded = loadBundle();
+        List<IsaDeviceSpec> isaDevices = new ArrayList<>();
+        for (int i = 0; i < devices.size(); i++) {
+            try {
+                isaDevices.add(IsaDeviceSpec.parse(devices.get(i)));
+            } catch (IllegalArgumentException e) {
+                throw HostException.badInput("devices[" + i + "]", e.getMessage());
+            }
+        }
         long bytes = memoryBytes != null ? memoryBytes
                 : loaded != null ? loaded.memoryBytes() : MachineConfig.DEFAULT_MEMORY;
         int vcpus = cpus != null ? cpus : loaded != null ? loaded.cpus() : 1;
@@ -132,7 +143,7 @@ public record MachineRecipe(Path bundle, Path kernel, Path initrd, String cmdlin
         diskOptions.addAll(disks);
         List<Disk> opened = openDisks(diskOptions);
         return new Prepared(new MachineConfig(kernelFile, initrdFile, line, bytes, vcpus, accel, opened,
-                watchdog, virtio), sshPort);
+                watchdog, virtio).withIsaDevices(isaDevices), sshPort);
     }
 
     private Bundle loadBundle() {

@@ -3,6 +3,7 @@ package dev.hako.host;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.hako.vmm.image.disk.DiskFormat;
+import dev.hako.vmm.machine.IsaDeviceSpec;
 import dev.hako.vmm.machine.MachineConfig;
 import java.io.IOException;
 import java.nio.file.InvalidPathException;
@@ -16,8 +17,9 @@ import java.util.regex.Pattern;
  * A VM of a host as its JSON definition says (the REST API's {@code PUT /vms/NAME} body and the state directory's
  * file). The core fields, whose names scripts rely on: {@code kernel, initrd, cmdline, bundle, memory_mib, vcpus,
  * disks[{path, format, readonly}], nets[{type, hostfwd[], tap}], cpu{entitlement, capped, weight}, autostart};
- * beside them {@code accel}, {@code watchdog_seconds}, {@code rng_bytes_per_second} and {@code balloon_mib} (the
- * balloon's initial size; absent: no balloon). Null is "not given" ({@link MachineRecipe} has the defaults).
+ * beside them {@code accel}, {@code watchdog_seconds}, {@code rng_bytes_per_second}, {@code balloon_mib} (the
+ * balloon's initial size; absent: no balloon) and {@code devices} (QEMU's ISA test devices as {@code --device}
+ * spells them; an isa-debugcon's {@code chardev=stdout} is the VM's console). Null is "not given" ({@link MachineRecipe} has the defaults).
  * {@link #validate} checks every field and names the first wrong one; unknown fields are refused by the reader.
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
@@ -26,7 +28,7 @@ public record VmDefinition(String kernel, String initrd, String cmdline, String 
         CpuSettings cpu, Boolean autostart, String accel,
         @JsonProperty("watchdog_seconds") Double watchdogSeconds,
         @JsonProperty("rng_bytes_per_second") Long rngBytesPerSecond,
-        @JsonProperty("balloon_mib") Integer balloonMib) {
+        @JsonProperty("balloon_mib") Integer balloonMib, List<String> devices) {
 
     /** A VM's name: a DNS label, lower case (it is a file name in the state directory and a URL segment). */
     public static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9-]{0,62}");
@@ -64,7 +66,7 @@ public record VmDefinition(String kernel, String initrd, String cmdline, String 
     /** The same definition with {@code entitlement} as its cpu. */
     public VmDefinition withCpu(CpuSettings entitlement) {
         return new VmDefinition(kernel, initrd, cmdline, bundle, memoryMib, vcpus, disks, nets, entitlement,
-                autostart, accel, watchdogSeconds, rngBytesPerSecond, balloonMib);
+                autostart, accel, watchdogSeconds, rngBytesPerSecond, balloonMib, devices);
     }
 
     /** Checks every field; the first wrong one is a {@link HostException} naming it. */
@@ -127,6 +129,14 @@ public record VmDefinition(String kernel, String initrd, String cmdline, String 
                 throw HostException.badInput(field + ".hostfwd", "hostfwd is a list of rules for type user");
             }
         }
+        List<String> deviceList = devices == null ? List.of() : devices;
+        for (int i = 0; i < deviceList.size(); i++) {
+            try {
+                IsaDeviceSpec.parse(String.valueOf(deviceList.get(i)));
+            } catch (IllegalArgumentException e) {
+                throw HostException.badInput("devices[" + i + "]", e.getMessage());
+            }
+        }
         if (cpu != null) {
             cpu.validateFor(vcpusOrDefault());
         }
@@ -161,7 +171,7 @@ public record VmDefinition(String kernel, String initrd, String cmdline, String 
         return new MachineRecipe(path(bundle), path(kernel), path(initrd), cmdline,
                 memoryMib == null ? null : (long) memoryMib << 20, vcpus, accel == null ? "auto" : accel, watchdog,
                 rngBytesPerSecond == null ? 0 : rngBytesPerSecond, balloonMib == null ? -1 : (long) balloonMib << 20,
-                0, null, netOptions, diskOptions);
+                0, null, netOptions, diskOptions, devices == null ? List.of() : devices);
     }
 
     private static Path path(String text) {

@@ -23,7 +23,7 @@ class VmStoreTest {
         VmDefinition web = new VmDefinition(null, null, "console=ttyS0", null, 256, 2,
                 List.of(new VmDefinition.DiskSpec("/srv/web.qcow2", "qcow2", false)),
                 List.of(new VmDefinition.NetDefinition("user", List.of("tcp:127.0.0.1:8080-:80"), null, null)),
-                new CpuSettings(0.35, true, 128), true, null, null, null, null);
+                new CpuSettings(0.35, true, 128), true, null, null, null, null, null);
         store.save("web", web);
         store.save("web", web.withCpu(new CpuSettings(0.5, false, 64)));
         assertThat(Files.list(dir).map(p -> p.getFileName().toString())).containsExactly("web.json");
@@ -37,7 +37,7 @@ class VmStoreTest {
     void leftoversAndBadFilesAreSkipped() throws Exception {
         VmStore store = new VmStore(dir);
         store.save("good", new VmDefinition(null, null, null, null, 64, null, null, null, null, null, null, null,
-                null, null));
+                null, null, null));
         Files.writeString(dir.resolve("crash.json.tmp"), "{\"memory_m");
         Files.writeString(dir.resolve("bad.json"), "{\"memory_mib\": 1}");
         Files.writeString(dir.resolve("typo.json"), "{\"memory_mb\": 64}");

@@ -36,6 +36,8 @@ final class ExitStatus {
         Machine.EXIT_WATCHDOG, "the watchdog ended a vCPU that made no progress (with a register dump)",
         Machine.EXIT_GUEST_PANIC, "the guest kernel panicked and said so through the pvpanic device (Linux's "
                 + "pvpanic-mmio driver, a module in Debian's kernels)",
+        "odd", "with --device isa-debug-exit: the guest wrote V to it, and the status is (V << 1) | 1, as QEMU's, "
+                + "up to 255 (1 and 3 may mean this too)",
         USAGE, "the command line is wrong (an option, a value, or a file that is missing, unreadable, not a "
                 + "kernel or too large) or asks for what this host cannot do (--accel kvm without a KVM that runs "
                 + "the guest)",
@@ -57,7 +59,8 @@ final class ExitStatus {
     private static Map<String, String> statuses(Object... pairs) {
         Map<String, String> map = new LinkedHashMap<>();
         for (int i = 0; i < pairs.length; i += 2) {
-            map.put(String.format("%3d", (Integer) pairs[i]), (String) pairs[i + 1]);
+            map.put(pairs[i] instanceof Integer status ? String.format("%3d", status) : (String) pairs[i],
+                    (String) pairs[i + 1]);
         }
         return Collections.unmodifiableMap(map);
     }

@@ -25,10 +25,15 @@ final class MachineOptions {
                     + "image is locked as QEMU locks it, so two VMs cannot write one image.")
     List<String> disks = new ArrayList<>();
 
-    @Option(names = "--kernel", paramLabel = "FILE", description = "bzImage or PVH vmlinux to boot.")
+    @Option(names = "--kernel", paramLabel = "FILE",
+            description = "Kernel to boot: a bzImage, a PVH vmlinux, or a Multiboot kernel (a 32-bit ELF, or an image "
+                    + "with the header's address fields).")
     Path kernel;
 
-    @Option(names = "--initrd", paramLabel = "FILE", description = "Initial ramdisk (cpio, optionally compressed).")
+    @Option(names = "--initrd", paramLabel = "FILE",
+            description = "Initial ramdisk (cpio, optionally compressed); for a Multiboot kernel its modules, as "
+                    + "QEMU's -initrd: FILE[ ARGS][,FILE[ ARGS]...] (,, for a comma in a name), each module's "
+                    + "string being its whole item.")
     Path initrd;
 
     @Option(names = "--append", paramLabel = "CMDLINE",
@@ -85,6 +90,13 @@ final class MachineOptions {
                     + "Default: none (a bundle: user with its ssh port forwarded).")
     List<String> nets = new ArrayList<>();
 
+    @Option(names = "--device", paramLabel = "isa-debug-exit[,...]|isa-debugcon[,...]",
+            description = "One of QEMU's test devices, repeatable: isa-debug-exit[,iobase=0x501][,iosize=2] ends the "
+                    + "VM when the guest writes V to its ports, with exit status (V << 1) | 1 (e.g. "
+                    + "iobase=0xf4,iosize=4); isa-debugcon[,iobase=0xe9][,chardev=stdout|FILE] sends the bytes "
+                    + "the guest writes to its port to the serial console's standard output or appends them to FILE.")
+    List<String> devices = new ArrayList<>();
+
     /** The first option given that describes the machine (for {@code --restore}, which takes none), or null. */
     String firstGiven() {
         Object[][] given = {{"--disk", disks.isEmpty() ? null : disks}, {"--kernel", kernel}, {"--initrd", initrd},
@@ -92,7 +104,7 @@ final class MachineOptions {
                 {"--accel", "auto".equals(accel) ? null : accel},
                 {"--watchdog", MachineConfig.DEFAULT_WATCHDOG_SECONDS.equals(watchdog) ? null : watchdog},
                 {"--rng", rng}, {"--virtio-console", virtioConsole}, {"--balloon", balloon}, {"--vsock", vsock},
-                {"--net", nets.isEmpty() ? null : nets}};
+                {"--net", nets.isEmpty() ? null : nets}, {"--device", devices.isEmpty() ? null : devices}};
         for (Object[] option : given) {
             if (option[1] != null) {
                 return (String) option[0];
@@ -121,7 +133,7 @@ final class MachineOptions {
         return new MachineRecipe(bundle, kernel, initrd, append, memory != null ? memoryBytes() : null, cpus, accel,
                 watchdogLimit(), rng != null ? size("--rng", rng) : 0,
                 balloon == null ? -1 : "0".equals(balloon.trim()) ? 0 : size("--balloon", balloon), cid, vsockPath,
-                nets, diskOptions);
+                nets, diskOptions, devices);
     }
 
     private static long size(String option, String text) {

@@ -31,7 +31,7 @@ import picocli.CommandLine.Parameters;
  */
 @Command(name = "run", mixinStandardHelpOptions = true,
         description = "Boot a Linux kernel in a virtual machine: a bundle made by `hako image create`, a kernel of "
-                + "your own, or the default guest (a busybox shell) when given neither.",
+                + "your own (Linux or Multiboot), or the default guest (a busybox shell) when given neither.",
         footerHeading = "%nExamples:%n",
         footer = {"  hako run                                   the default guest",
                 "  hako run ~/vms/debian                      a bundle made by hako image create",
@@ -44,6 +44,8 @@ import picocli.CommandLine.Parameters;
                         + "to the guest's 80",
                 "  hako run --net tap=tap0                    the host's TAP device tap0",
                 "  hako run --restore ~/snaps/web             resume a snapshot taken by `hako vm snapshot`",
+                "  hako run --kernel mb.elf --initrd 'mod1 args,mod2' --device isa-debugcon \\",
+                "           --device isa-debug-exit,iobase=0xf4,iosize=4   a Multiboot kernel with QEMU's test devices",
                 "",
                 "Console:",
                 "The guest's first serial port is on standard input and output. On a terminal, Ctrl-A X ends the "

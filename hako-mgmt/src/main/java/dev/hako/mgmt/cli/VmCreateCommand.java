@@ -62,7 +62,8 @@ final class VmCreateCommand implements Callable<Integer> {
                 disks.isEmpty() ? null : disks, nets.isEmpty() ? null : nets, null, autostart ? true : null,
                 recipe.accel(), recipe.watchdog().toNanos() / 1e9,
                 recipe.rngBytesPerSecond() > 0 ? recipe.rngBytesPerSecond() : null,
-                recipe.balloonBytes() >= 0 ? (int) (recipe.balloonBytes() >> 20) : null);
+                recipe.balloonBytes() >= 0 ? (int) (recipe.balloonBytes() >> 20) : null,
+                recipe.devices().isEmpty() ? null : recipe.devices());
         try (VmClient client = new VmClient(parent.socket())) {
             var vm = client.call("PUT", "/vms/" + name, definition);
             if (start) {

@@ -112,6 +112,8 @@ class ApiServerTest {
         expect(api.unix("PUT", "/vms/x", "{\"cpu\": {\"entitlement\": 2.0}}"), 400, "bad_request",
                 "cpu.entitlement");
         expect(api.unix("PUT", "/vms/x", "{\"cpu\": {\"weight\": 256}}"), 400, "bad_request", "cpu.weight");
+        expect(api.unix("PUT", "/vms/x", "{\"devices\": [\"isa-debugcon\", \"isa-debug-exit,iosize=0\"]}"), 400,
+                "bad_request", "devices[1]");
         expect(api.unix("PUT", "/vms/x", "{"), 400, "bad_request", null);
         expect(api.unix("PUT", "/vms/x", null), 400, "bad_request", null);
         expect(api.unix("PUT", "/vms/x", "[]"), 400, "bad_request", null);

@@ -150,6 +150,39 @@ class CliMistakesTest {
         CliResult.inProcess("run", "--kernel", kernel, "--accel", "kvm").refusedWith(USAGE, "--accel kvm: ");
     }
 
+    /** A flat Multiboot image loaded at 1 MiB (the header's address fields), its checksum {@code fix} off. */
+    private Path multibootImage(String name, int fix) throws Exception {
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(0x100).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        int magic = 0x1BADB002, flags = 1 << 16;
+        b.putInt(magic).putInt(flags).putInt(-(magic + flags) + fix)
+                .putInt(0x100000).putInt(0x100000).putInt(0).putInt(0).putInt(0x100020);
+        return Files.write(dir.resolve(name), b.array());
+    }
+
+    @Test
+    void multibootKernelsWithABadHeaderOrAMissingModule() throws Exception {
+        CliResult.inProcess("run", "--kernel", multibootImage("bad.bin", 1).toString())
+                .refusedWith(USAGE, "has a Multiboot header at offset 0 whose checksum");
+        Files.writeString(dir.resolve("present"), "x");
+        CliResult.inProcess("run", "--kernel", multibootImage("good.bin", 0).toString(), "--initrd",
+                dir.resolve("present") + " arg," + dir.resolve("missing") + " arg")
+                .refusedWith(USAGE, "Multiboot module " + dir.resolve("missing") + ": no such file");
+    }
+
+    @Test
+    void testDevicesThatCannotBe() {
+        CliResult.inProcess("run", "--kernel", kernel, "--device", "isa-debug-exit,iosize=x")
+                .refusedWith(USAGE, "--device isa-debug-exit,iosize=x: iosize must be a number");
+        CliResult.inProcess("run", "--kernel", kernel, "--device", "isa-serial")
+                .refusedWith(USAGE, "--device isa-serial: unknown device 'isa-serial'");
+        CliResult.inProcess("run", "--kernel", kernel, "--device", "isa-debugcon,chardev=/no/such/dir/log")
+                .refusedWith(USAGE, "isa-debugcon chardev /no/such/dir/log: no directory /no/such/dir");
+        CliResult.inProcess("run", "--kernel", kernel, "--memory", "64M", "--device", "isa-debugcon,iobase=0x3f8")
+                .refusedWith(USAGE, "--device isa-debugcon,iobase=0x3f8: its ports are taken");
+        CliResult.inProcess("run", "--kernel", kernel, "--memory", "64M", "--device", "isa-debug-exit",
+                "--device", "isa-debug-exit,iobase=0x502").refusedWith(USAGE, "its ports are taken");
+    }
+
     @Test
     void syntaxErrorsPointAtHelp() {
         assertThat(CliResult.inProcess("run", "--frobnicate").refusedWith(USAGE, "Unknown option: '--frobnicate'")

@@ -18,7 +18,14 @@ public final class BootLayout {
     /** Identity page tables: PML4, then the PDPT, then the page directories, up to {@link #PAGE_TABLES_END}. */
     public static final long PAGE_TABLES = 0x9000;
     public static final long PAGE_TABLES_END = 0x20000;
-    /** Kernel command line, NUL-terminated. */
+    /**
+     * The Multiboot information, its memory map and its module list, in the page tables' place: a Multiboot
+     * kernel starts with paging off, so hako builds no page tables for it.
+     */
+    public static final long MULTIBOOT_INFO = PAGE_TABLES;
+    public static final long MULTIBOOT_MMAP = PAGE_TABLES + 0x100;
+    public static final long MULTIBOOT_MODULES = PAGE_TABLES + 0x800;
+    /** Kernel command line, NUL-terminated (for Multiboot, followed by the module strings). */
     public static final long CMDLINE = 0x20000;
     public static final int CMDLINE_MAX = 0x10000;
     /** The BIOS read-only area; ACPI tables go here. */

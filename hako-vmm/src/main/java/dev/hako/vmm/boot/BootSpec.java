@@ -5,17 +5,20 @@ import java.nio.CharBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.Objects;
 
 /**
  * What a loader is asked to boot besides the kernel: the command line, an optional initrd (empty for none), the
- * ACPI RSDP address the firmware tables were written at (0 for none) and the memory map.
+ * ACPI RSDP address the firmware tables were written at (0 for none), the memory map and, for a Multiboot kernel,
+ * its modules (a Linux kernel takes the initrd instead).
  */
-public record BootSpec(String cmdline, byte[] initrd, long rsdpGpa, E820Map memoryMap) {
+public record BootSpec(String cmdline, byte[] initrd, long rsdpGpa, E820Map memoryMap, List<BootModule> modules) {
     public BootSpec {
         Objects.requireNonNull(cmdline, "cmdline");
         Objects.requireNonNull(initrd, "initrd");
         Objects.requireNonNull(memoryMap, "memoryMap");
+        modules = List.copyOf(modules);
         if (cmdline.indexOf('\0') >= 0) {
             throw new IllegalArgumentException("kernel command line contains a NUL byte");
         }
@@ -23,6 +26,11 @@ public record BootSpec(String cmdline, byte[] initrd, long rsdpGpa, E820Map memo
             throw new IllegalArgumentException("kernel command line is longer than " + (BootLayout.CMDLINE_MAX - 1)
                     + " bytes");
         }
+    }
+
+    /** No Multiboot modules. */
+    public BootSpec(String cmdline, byte[] initrd, long rsdpGpa, E820Map memoryMap) {
+        this(cmdline, initrd, rsdpGpa, memoryMap, List.of());
     }
 
     /** The standard PC memory map for {@code ramSize} bytes of RAM from address 0. */

@@ -81,7 +81,7 @@ public final class BzImageLoader implements KernelLoader {
         long cr3 = IdentityPageTables.build(memory);
         SegmentState data = gdt.segment(Gdt.BOOT_DS);
         return new BootState(BootState.Mode.LONG_MODE_64,
-                load + ENTRY_64_OFFSET, BootLayout.BOOT_STACK_TOP, BootLayout.BOOT_PARAMS, 0, BootState.RFLAGS_FIXED,
+                load + ENTRY_64_OFFSET, BootLayout.BOOT_STACK_TOP, BootLayout.BOOT_PARAMS, 0, 0, BootState.RFLAGS_FIXED,
                 BootState.CR0_PE | BootState.CR0_ET | BootState.CR0_PG, cr3, BootState.CR4_PAE,
                 BootState.IA32_EFER_LME | BootState.IA32_EFER_LMA,
                 gdt.register(BootLayout.GDT), new DescriptorTableState(0, 0),

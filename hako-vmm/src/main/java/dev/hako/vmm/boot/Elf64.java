@@ -1,5 +1,6 @@
 package dev.hako.vmm.boot;
 
+import dev.hako.core.memory.GuestMemory;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -17,6 +18,20 @@ public record Elf64(int type, int machine, long entry, List<Segment> segments, L
     public static final int PT_LOAD = 1, PT_INTERP = 3, PT_NOTE = 4;
 
     public record Segment(int type, long offset, long vaddr, long paddr, long fileSize, long memSize) {
+        /**
+         * Copies the segment from {@code file} to its physical address and zeroes the rest of its memory size;
+         * returns its end. It must lie in one RAM entry of {@code map} and in {@code memory} ({@code name} is the
+         * kernel's, for the message).
+         */
+        public long loadInto(GuestMemory memory, E820Map map, byte[] file, String name) throws KernelFormatException {
+            if (!map.isRam(paddr, memSize) || !memory.contains(paddr, memSize)) {
+                throw new KernelFormatException(String.format("%s: segment at %#x of %#x bytes is not in guest RAM "
+                        + "(%d MiB)", name, paddr, memSize, memory.size() >> 20));
+            }
+            memory.write(paddr, file, (int) offset, (int) fileSize);
+            memory.fill(paddr + fileSize, memSize - fileSize, (byte) 0);
+            return paddr + memSize;
+        }
     }
 
     public record Note(String name, int type, byte[] desc) {
@@ -32,7 +47,8 @@ public record Elf64(int type, int machine, long entry, List<Segment> segments, L
             throw new KernelFormatException(name + " is not an ELF file");
         }
         if (file[4] == ELFCLASS32) {
-            throw new KernelFormatException(name + " is a 32-bit ELF (ELFCLASS32): hako boots 64-bit x86 kernels");
+            throw new KernelFormatException(name + " is a 32-bit ELF (ELFCLASS32) without a Multiboot header: hako "
+                    + "boots 64-bit x86 kernels, and 32-bit ones through Multiboot");
         }
         if (file[4] != ELFCLASS64 || file[5] != ELFDATA2LSB) {
             throw new KernelFormatException(name + " is an ELF of class " + file[4] + ", data encoding " + file[5]

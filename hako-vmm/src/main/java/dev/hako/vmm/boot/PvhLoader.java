@@ -53,13 +53,7 @@ public final class PvhLoader implements KernelLoader {
         E820Map map = spec.memoryMap();
         long kernelEnd = 0;
         for (Elf64.Segment s : elf.loadSegments()) {
-            if (!map.isRam(s.paddr(), s.memSize()) || !memory.contains(s.paddr(), s.memSize())) {
-                throw new KernelFormatException(String.format("%s: segment at %#x of %#x bytes is not in guest RAM "
-                        + "(%d MiB)", name, s.paddr(), s.memSize(), memory.size() >> 20));
-            }
-            memory.write(s.paddr(), file, (int) s.offset(), (int) s.fileSize());
-            memory.fill(s.paddr() + s.fileSize(), s.memSize() - s.fileSize(), (byte) 0);
-            kernelEnd = Math.max(kernelEnd, s.paddr() + s.memSize());
+            kernelEnd = Math.max(kernelEnd, s.loadInto(memory, map, file, name));
         }
 
         byte[] cmdline = spec.cmdlineBytes();
@@ -100,14 +94,6 @@ public final class PvhLoader implements KernelLoader {
         }
         memory.write(base, info.array(), 0, info.capacity());
 
-        Gdt gdt = Gdt.protectedMode();
-        gdt.writeTo(memory, BootLayout.GDT);
-        SegmentState data = gdt.segment(Gdt.BOOT_DS);
-        return new BootState(BootState.Mode.PROTECTED_MODE_32,
-                entry, BootLayout.BOOT_STACK_TOP, 0, base, BootState.RFLAGS_FIXED,
-                BootState.CR0_PE | BootState.CR0_ET, 0, 0, 0,
-                gdt.register(BootLayout.GDT), new DescriptorTableState(0, 0),
-                gdt.segment(Gdt.BOOT_CS), data, data, data, data, data,
-                gdt.segment(Gdt.BOOT_TSS), Gdt.unusedLdt());
+        return BootState.protectedMode(memory, entry, 0, base);
     }
 }

@@ -14,6 +14,7 @@ final class BootStates {
         s.gpr[4] = b.rsp();
         s.gpr[6] = b.rsi();
         s.gpr[3] = b.rbx();
+        s.gpr[0] = b.rax();
         s.rflags = b.rflags() | 2;
         s.cr0 = b.cr0();
         s.cr3 = b.cr3();

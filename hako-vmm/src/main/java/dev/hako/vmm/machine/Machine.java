@@ -23,14 +23,16 @@ import java.util.concurrent.locks.LockSupport;
 /**
  * A PC-like virtual machine: RAM, the port and MMIO buses, the legacy devices (COM1, PIT, CMOS RTC, i8042,
  * ACPI PM), the interrupt controllers (8259 pair, IOAPIC, local APICs), a PCI host bridge (configuration
- * mechanism #1 and ECAM) with the PCI devices the configuration asks for, ACPI tables, a kernel loaded by the
- * Linux boot protocol or PVH, and one platform thread per vCPU. {@link #run} returns the exit status:
+ * mechanism #1 and ECAM) with the PCI devices the configuration asks for, QEMU's ISA test devices when asked,
+ * ACPI tables, a kernel loaded by the Linux boot protocol, PVH or Multiboot, and one platform thread per vCPU.
+ * {@link #run} returns the exit status:
  * {@link #EXIT_POWER_OFF} when the guest powers off (or resets: hako does not reboot, like QEMU's -no-reboot),
  * and with a register dump {@link #EXIT_TRIPLE_FAULT}, {@link #EXIT_FAILURE} (emulation or accelerator failure)
  * or {@link #EXIT_WATCHDOG}: a vCPU made no progress for the configured limit ({@link VcpuProgress} has the
  * rule; a {@link MachineConfig#watchdog} of zero turns it off); {@link #EXIT_GUEST_PANIC} when the guest kernel
  * reports a panic through the pvpanic device (a kernel without its driver, booted with {@code panic=-1}, resets
- * instead, which is {@link #EXIT_POWER_OFF}).
+ * instead, which is {@link #EXIT_POWER_OFF}); with an isa-debug-exit device, the odd status the guest chose
+ * ({@link dev.hako.devices.legacy.IsaDebugExit}).
  *
  * <p>{@link #run} blocks; a host of many machines calls {@link #start} and later {@link #awaitExit} instead. While
  * it runs, {@link #pause} stops every vCPU at its next exit from guest code and freezes guest time (timers stop

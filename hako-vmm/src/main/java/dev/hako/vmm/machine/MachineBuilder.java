@@ -19,6 +19,8 @@ import dev.hako.devices.irqchip.UserspaceIrqChip;
 import dev.hako.devices.legacy.AcpiPm;
 import dev.hako.devices.legacy.CmosRtc;
 import dev.hako.devices.legacy.I8042;
+import dev.hako.devices.legacy.IsaDebugExit;
+import dev.hako.devices.legacy.IsaDebugcon;
 import dev.hako.devices.legacy.Pit8254;
 import dev.hako.devices.legacy.PvPanic;
 import dev.hako.devices.legacy.Uart16550;
@@ -36,14 +38,18 @@ import dev.hako.devices.virtio.net.VirtioNet;
 import dev.hako.devices.virtio.vsock.VirtioVsock;
 import dev.hako.sys.HostRandom;
 import dev.hako.sys.Mman;
+import dev.hako.vmm.boot.BootModule;
 import dev.hako.vmm.boot.BootSpec;
 import dev.hako.vmm.boot.BootState;
 import dev.hako.vmm.boot.E820Map;
 import dev.hako.vmm.boot.KernelFormatException;
+import dev.hako.vmm.boot.KernelLoader;
 import dev.hako.vmm.boot.KernelLoaders;
+import dev.hako.vmm.boot.MultibootLoader;
 import dev.hako.vmm.firmware.AcpiSpec;
 import dev.hako.vmm.firmware.AcpiTables;
 import dev.hako.vmm.firmware.PciHostSpec;
+import dev.hako.vmm.host.FileConsole;
 import dev.hako.vmm.host.HostFile;
 import dev.hako.vmm.net.NetSpec;
 import java.io.IOException;
@@ -91,6 +97,7 @@ public final class MachineBuilder {
     private ResourceAllocator resources;
     private UserspaceIrqChip irqChip;
     private PciRoot pci;
+    private KernelLoader kernelLoader;
 
     public MachineBuilder(MachineConfig config, CharBackend console, PrintStream log) {
         this.config = validate(config);
@@ -115,12 +122,18 @@ public final class MachineBuilder {
         }
         AcceleratorChoice.requireAvailable(config.accel());
         if (restoredMemory == null) {
-            // Fail on a bad kernel or initrd before reserving guest RAM.
-            KernelLoaders.forFile(config.kernel(), config.memoryBytes(), ramLimit(config));
-            if (config.initrd() != null) {
+            // Fail on a bad kernel, initrd or module before reserving guest RAM.
+            kernelLoader = KernelLoaders.forFile(config.kernel(), config.memoryBytes(), ramLimit(config));
+            if (kernelLoader instanceof MultibootLoader) {
+                for (String item : moduleItems()) {
+                    HostFile.requireReadable(BootModule.file(item), "Multiboot module", config.memoryBytes(),
+                            ramLimit(config));
+                }
+            } else if (config.initrd() != null) {
                 HostFile.requireReadable(config.initrd(), "initrd", config.memoryBytes(), ramLimit(config));
             }
         }
+        IsaDeviceSpec.checkFiles(config.isaDevices());
         clock.pause(); // guest time starts when the machine runs
         ramMapping = restoredMemory != null ? mapMemoryFile(restoredMemory, config.memoryBytes())
                 : Mman.reserve(config.memoryBytes(), Mman.PROT_READ | Mman.PROT_WRITE);
@@ -150,6 +163,7 @@ public final class MachineBuilder {
                 host.mmio32End(), host.mmio64Start(), host.mmio64End(), MSI_VECTOR_LIMIT);
         addIrqChip();
         addLegacyDevices(acpi);
+        addIsaTestDevices();
         pci = addPciRoot(host);
         for (int i = 0; i < config.disks().size(); i++) {
             Disk disk = config.disks().get(i);
@@ -182,14 +196,36 @@ public final class MachineBuilder {
                 vcpuThreads, watchdog, exit, pauseGate);
     }
 
-    /** Writes the ACPI tables and loads the kernel and initrd into RAM; returns the boot vCPU's first state. */
+    /**
+     * Writes the ACPI tables and loads the kernel and its initrd or modules into RAM; returns the boot vCPU's
+     * first state.
+     */
     private BootState loadKernel(AcpiSpec acpi, PciHostSpec host) throws IOException, KernelFormatException {
         long rsdp = AcpiTables.write(memory, acpi).rsdp();
+        E820Map memoryMap = E820Map.forRam(config.memoryBytes()).withReserved(host.ecamBase(), host.ecamSize());
+        return kernelLoader.load(memory, bootSpec(rsdp, memoryMap));
+    }
+
+    /**
+     * A Multiboot kernel gets {@code --initrd} as its modules (QEMU's syntax, see {@link BootModule}); a Linux
+     * kernel gets the one file as its initrd.
+     */
+    private BootSpec bootSpec(long rsdp, E820Map memoryMap) throws IOException {
+        if (kernelLoader instanceof MultibootLoader) {
+            List<BootModule> modules = new ArrayList<>();
+            for (String item : moduleItems()) {
+                modules.add(new BootModule(item, HostFile.read(BootModule.file(item), "Multiboot module",
+                        config.memoryBytes(), ramLimit(config))));
+            }
+            return new BootSpec(config.cmdline(), new byte[0], rsdp, memoryMap, modules);
+        }
         byte[] initrd = config.initrd() == null ? new byte[0]
                 : HostFile.read(config.initrd(), "initrd", config.memoryBytes(), ramLimit(config));
-        E820Map memoryMap = E820Map.forRam(config.memoryBytes()).withReserved(host.ecamBase(), host.ecamSize());
-        return KernelLoaders.forFile(config.kernel(), config.memoryBytes(), ramLimit(config))
-                .load(memory, new BootSpec(config.cmdline(), initrd, rsdp, memoryMap));
+        return new BootSpec(config.cmdline(), initrd, rsdp, memoryMap);
+    }
+
+    private List<String> moduleItems() {
+        return config.initrd() == null ? List.of() : BootModule.items(config.initrd().toString());
     }
 
     private static String ramLimit(MachineConfig config) {
@@ -251,6 +287,38 @@ public final class MachineBuilder {
             PvPanic pvpanic = devices.add("pvpanic", new PvPanic(exit::guestPanicked,
                     () -> log.println("hako: the guest kernel panicked; its crash kernel takes over")));
             ports("pvpanic", acpi.pvpanicPort(), PvPanic.PORT_COUNT, pvpanic);
+        }
+    }
+
+    /** QEMU's test devices: the user chose their ports, so a port taken already is the user's mistake. */
+    private void addIsaTestDevices() {
+        for (int i = 0; i < config.isaDevices().size(); i++) {
+            IsaDeviceSpec spec = config.isaDevices().get(i);
+            String id = spec.type() + i;
+            try {
+                resources.claimPorts(id, spec.iobase(), spec.portCount());
+            } catch (IllegalStateException e) {
+                throw new IllegalArgumentException(String.format("--device %s,iobase=%#x: its ports are taken (%s)",
+                        spec.type(), spec.iobase(), e.getMessage()));
+            }
+            PioDevice device = switch (spec) {
+                case IsaDeviceSpec.DebugExit e -> new IsaDebugExit(e.iosize(), (value, status) -> exit.finish(status,
+                        String.format("the guest wrote %#x to isa-debug-exit: exit status %d", value, status)));
+                case IsaDeviceSpec.Debugcon c ->
+                        new IsaDebugcon(c.file() == null ? console : openFile(c), c.readback());
+            };
+            pio.register(spec.iobase(), spec.portCount(), devices.add(id, device));
+        }
+    }
+
+    private FileConsole openFile(IsaDeviceSpec.Debugcon spec) {
+        try {
+            FileConsole file = new FileConsole(spec.file());
+            hostResources.add(file);
+            return file;
+        } catch (IOException e) {
+            throw new IllegalArgumentException("--device isa-debugcon,chardev=" + spec.file()
+                    + ": cannot open it for appending (" + HostFile.describe(e) + ")");
         }
     }
 

@@ -6,14 +6,16 @@ import java.time.Duration;
 import java.util.List;
 
 /**
- * What the user asked for: the kernel, an optional initrd, the command line, RAM in bytes, vCPUs, the
+ * What the user asked for: the kernel, an optional initrd (for a Multiboot kernel: its modules, as QEMU's
+ * {@code -initrd} spells them, see {@link dev.hako.vmm.boot.BootModule}), the command line, RAM in bytes, vCPUs, the
  * accelerator, the disks (virtio-blk, in PCI slot order: the first is the guest's /dev/vda), the watchdog's
  * limit (how much CPU time a vCPU may spend making no progress; zero for no watchdog, see {@link Machine}) and the
- * other virtio devices, and the CPU scheduler's {@link Partition} (null: the vCPUs run unscheduled, as under
- * {@code hako run}). {@link Machine} validates it.
+ * other virtio devices, the CPU scheduler's {@link Partition} (null: the vCPUs run unscheduled, as under
+ * {@code hako run}) and QEMU's ISA test devices. {@link Machine} validates it.
  */
 public record MachineConfig(Path kernel, Path initrd, String cmdline, long memoryBytes, int cpus, String accel,
-        List<Disk> disks, Duration watchdog, VirtioDevices virtio, Partition partition) {
+        List<Disk> disks, Duration watchdog, VirtioDevices virtio, Partition partition,
+        List<IsaDeviceSpec> isaDevices) {
     public static final long MIN_MEMORY = 16L << 20;
     public static final long DEFAULT_MEMORY = 512L << 20;
     /** Below the 32-bit MMIO hole that starts at 0xC0000000 (the IOAPIC and local APIC live above it). */
@@ -25,6 +27,13 @@ public record MachineConfig(Path kernel, Path initrd, String cmdline, long memor
     public MachineConfig {
         disks = List.copyOf(disks);
         virtio = virtio == null ? VirtioDevices.NONE : virtio;
+        isaDevices = isaDevices == null ? List.of() : List.copyOf(isaDevices);
+    }
+
+    /** No ISA test devices. */
+    public MachineConfig(Path kernel, Path initrd, String cmdline, long memoryBytes, int cpus, String accel,
+            List<Disk> disks, Duration watchdog, VirtioDevices virtio, Partition partition) {
+        this(kernel, initrd, cmdline, memoryBytes, cpus, accel, disks, watchdog, virtio, partition, List.of());
     }
 
     /** Unscheduled. */
@@ -41,12 +50,19 @@ public record MachineConfig(Path kernel, Path initrd, String cmdline, long memor
 
     public MachineConfig withVirtio(VirtioDevices devices) {
         return new MachineConfig(kernel, initrd, cmdline, memoryBytes, cpus, accel, disks, watchdog, devices,
-                partition);
+                partition, isaDevices);
     }
 
     /** Scheduled in {@code p}, which must have as many vCPUs as the machine. */
     public MachineConfig withPartition(Partition p) {
-        return new MachineConfig(kernel, initrd, cmdline, memoryBytes, cpus, accel, disks, watchdog, virtio, p);
+        return new MachineConfig(kernel, initrd, cmdline, memoryBytes, cpus, accel, disks, watchdog, virtio, p,
+                isaDevices);
+    }
+
+    /** With QEMU's ISA test devices {@code devices}. */
+    public MachineConfig withIsaDevices(List<IsaDeviceSpec> devices) {
+        return new MachineConfig(kernel, initrd, cmdline, memoryBytes, cpus, accel, disks, watchdog, virtio,
+                partition, devices);
     }
 
     /** No disks, the default watchdog. */

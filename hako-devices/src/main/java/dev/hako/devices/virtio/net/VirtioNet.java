@@ -14,6 +14,8 @@ import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
 
 /**
@@ -89,6 +91,15 @@ public final class VirtioNet implements VirtioDevice, AutoCloseable {
     /** Bytes of header and frame waiting in {@link #rxSegment}; 0 when none. */
     private int rxPending;
     private volatile boolean linkUp = true;
+    private static final VarHandle LINK_UP;
+
+    static {
+        try {
+            LINK_UP = MethodHandles.lookup().findVarHandle(VirtioNet.class, "linkUp", boolean.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
     private volatile long rxFrames, txFrames, rxDropped, txDropped, rxBytes, txBytes;
 
     /** A device with address {@code mac} on {@code backend}, which it closes when it is closed. */
@@ -229,10 +240,14 @@ public final class VirtioNet implements VirtioDevice, AutoCloseable {
         return linkUp;
     }
 
-    /** The backend ended (passt exited, the TAP went away): the link goes down and the driver is told. */
+    /**
+     * The backend ended (passt exited, the TAP went away): the link goes down and the driver is told, once, though
+     * the receive pump and a kick's transmit may both see the end.
+     */
     void backendEnded(VirtioTransport t) {
-        linkUp = false;
-        t.configChanged();
+        if (LINK_UP.compareAndSet(this, true, false)) {
+            t.configChanged();
+        }
     }
 
     private void transmit(VirtioTransport t) {
