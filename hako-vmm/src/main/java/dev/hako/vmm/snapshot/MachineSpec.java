@@ -39,6 +39,9 @@ public record MachineSpec(long memoryBytes, int cpus, String accel, String cmdli
         if (!virtio.nets().isEmpty()) {
             throw new SnapshotException("a machine with a network card cannot be snapshotted yet");
         }
+        if (!config.isaDevices().isEmpty()) {
+            throw new SnapshotException("a machine with QEMU's test devices (--device) cannot be snapshotted yet");
+        }
         List<DiskSpec> disks = new ArrayList<>();
         for (Disk disk : config.disks()) {
             if (!(disk.backend() instanceof DiskImage image)) {
