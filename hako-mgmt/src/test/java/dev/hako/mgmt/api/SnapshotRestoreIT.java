@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.hako.mgmt.cli.HakoProcess;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -73,8 +72,8 @@ class SnapshotRestoreIT {
         builder.environment().put("HAKO_DEBUG", "1");
         Process hako = builder.start();
         StringBuffer out = new StringBuffer(), err = new StringBuffer();
-        drain(hako.getInputStream(), out);
-        drain(hako.getErrorStream(), err);
+        HakoProcess.collect(hako.getInputStream(), out);
+        HakoProcess.collect(hako.getErrorStream(), err);
         try {
             String target = "C" + (last + 10);
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
@@ -127,18 +126,5 @@ class SnapshotRestoreIT {
             counts.add(Integer.parseInt(m.group(1)));
         }
         return counts;
-    }
-
-    private static void drain(InputStream stream, StringBuffer into) {
-        Thread.ofVirtual().start(() -> {
-            byte[] buffer = new byte[4096];
-            try {
-                for (int n; (n = stream.read(buffer)) > 0; ) {
-                    into.append(new String(buffer, 0, n, StandardCharsets.ISO_8859_1));
-                }
-            } catch (IOException e) {
-                // the process ended
-            }
-        });
     }
 }

@@ -43,6 +43,20 @@ public final class HakoProcess {
         return new CliResult(p.exitValue(), out.join(), err.join());
     }
 
+    /** Appends what {@code stream} (a running process's output, ASCII) gives to {@code into} as it comes. */
+    public static void collect(java.io.InputStream stream, StringBuffer into) {
+        Thread.ofVirtual().start(() -> {
+            byte[] buffer = new byte[4096];
+            try {
+                for (int n; (n = stream.read(buffer)) > 0; ) {
+                    into.append(new String(buffer, 0, n, StandardCharsets.ISO_8859_1));
+                }
+            } catch (IOException e) {
+                // the process ended
+            }
+        });
+    }
+
     private static CompletableFuture<String> drain(java.io.InputStream stream) {
         return CompletableFuture.supplyAsync(() -> {
             try {

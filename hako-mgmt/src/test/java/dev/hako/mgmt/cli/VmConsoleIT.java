@@ -6,8 +6,6 @@ import dev.hako.host.Host;
 import dev.hako.host.VmStore;
 import dev.hako.mgmt.api.ApiServer;
 import dev.hako.vmm.image.DefaultGuest;
-import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -42,8 +40,8 @@ class VmConsoleIT {
             Process console = new ProcessBuilder(HakoProcess.command(List.of(), "vm", "console", "box", "--socket",
                     socket.toString())).start();
             StringBuffer out = new StringBuffer(), err = new StringBuffer();
-            drain(console.getInputStream(), out);
-            drain(console.getErrorStream(), err);
+            HakoProcess.collect(console.getInputStream(), out);
+            HakoProcess.collect(console.getErrorStream(), err);
             try {
                 await(out, DefaultGuest.BANNER, console);
                 console.getOutputStream().write("sleep 35; echo hi-$((6*7))\n".getBytes(StandardCharsets.US_ASCII));
@@ -71,18 +69,6 @@ class VmConsoleIT {
         return cli.execute(all);
     }
 
-    private static void drain(InputStream stream, StringBuffer into) {
-        Thread.ofVirtual().start(() -> {
-            byte[] buffer = new byte[4096];
-            try {
-                for (int n; (n = stream.read(buffer)) > 0; ) {
-                    into.append(new String(buffer, 0, n, StandardCharsets.UTF_8));
-                }
-            } catch (IOException e) {
-                // the process ended
-            }
-        });
-    }
 
     private static void await(StringBuffer out, String text, Process console) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(BOOT_SECONDS);
