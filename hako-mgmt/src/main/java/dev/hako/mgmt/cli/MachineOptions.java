@@ -11,7 +11,10 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /**
  * The options that say what a VM is (kernel, disks, memory, devices, network), shared as a picocli mixin by
@@ -97,17 +100,21 @@ final class MachineOptions {
                     + "the guest writes to its port to the serial console's standard output or appends them to FILE.")
     List<String> devices = new ArrayList<>();
 
-    /** The first option given that describes the machine (for {@code --restore}, which takes none), or null. */
+    /** These options as picocli describes them, in the order they are declared. */
+    @Spec
+    CommandSpec spec;
+
+    /**
+     * The first option given that describes the machine (for {@code --restore}, which takes none), or null. An
+     * option left at its default (none, an empty list, or its default value) describes nothing.
+     */
     String firstGiven() {
-        Object[][] given = {{"--disk", disks.isEmpty() ? null : disks}, {"--kernel", kernel}, {"--initrd", initrd},
-                {"--append", append}, {"--memory", memory}, {"--cpus", cpus},
-                {"--accel", "auto".equals(accel) ? null : accel},
-                {"--watchdog", MachineConfig.DEFAULT_WATCHDOG_SECONDS.equals(watchdog) ? null : watchdog},
-                {"--rng", rng}, {"--virtio-console", virtioConsole}, {"--balloon", balloon}, {"--vsock", vsock},
-                {"--net", nets.isEmpty() ? null : nets}, {"--device", devices.isEmpty() ? null : devices}};
-        for (Object[] option : given) {
-            if (option[1] != null) {
-                return (String) option[0];
+        for (OptionSpec option : spec.options()) {
+            Object value = option.getValue();
+            boolean given = value instanceof List<?> list ? !list.isEmpty()
+                    : value != null && !String.valueOf(value).equals(option.defaultValue());
+            if (given) {
+                return option.longestName();
             }
         }
         return null;

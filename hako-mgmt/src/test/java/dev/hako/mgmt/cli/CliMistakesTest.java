@@ -184,6 +184,19 @@ class CliMistakesTest {
     }
 
     @Test
+    void restoreTakesNoOptionThatDescribesAMachine() {
+        String snapshot = dir.resolve("snapshot").toString();
+        CliResult.inProcess("run", "--restore", snapshot, "--memory", "1G")
+                .refusedWith(USAGE, "it cannot be given --memory");
+        CliResult.inProcess("run", "--restore", snapshot, "--cpus", "2", "--net", "user")
+                .refusedWith(USAGE, "it cannot be given --cpus");
+        // Options left at their defaults describe nothing: the first one given is --device.
+        CliResult.inProcess("run", "--restore", snapshot, "--accel", "auto", "--watchdog",
+                dev.hako.vmm.machine.MachineConfig.DEFAULT_WATCHDOG_SECONDS, "--device", "isa-debugcon")
+                .refusedWith(USAGE, "it cannot be given --device");
+    }
+
+    @Test
     void syntaxErrorsPointAtHelp() {
         assertThat(CliResult.inProcess("run", "--frobnicate").refusedWith(USAGE, "Unknown option: '--frobnicate'")
                 .err()).contains("(see 'hako run --help')");
