@@ -217,12 +217,11 @@ public final class CpuScheduler implements AutoCloseable {
                     watching = true;
                     continue;
                 }
-                if (v.tid() == 0 || v.asleepSinceReading()) {
+                if (v.tid() == 0) {
                     continue;
                 }
-                int epoch = v.haltEpoch();
                 long cpu = read(v);
-                if (cpu < 0 || (epoch & 1) == 1) {
+                if (cpu < 0 || v.readAsleep()) {
                     continue;
                 }
                 if (v.windowStartCpu < 0) { // started in this window: measured from now, budgeted from the next

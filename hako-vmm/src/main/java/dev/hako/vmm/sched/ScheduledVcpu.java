@@ -86,6 +86,11 @@ public final class ScheduledVcpu {
         return (e & 1) == 1 && e == readEpoch;
     }
 
+    /** True when the vCPU was asleep in HLT as the dispatcher's last reading began: it is not to be watched. */
+    boolean readAsleep() {
+        return (readEpoch & 1) == 1;
+    }
+
     int haltEpoch() {
         return haltEpoch;
     }
