@@ -19,8 +19,9 @@ import java.util.List;
  * decoded instructions, ~40 MiB), so the cache sweeps itself: a block that was not translated and has not run
  * since the sweep before is dropped, to be decoded again should it run. A busy CPU sweeps when the cache holds
  * twice as many blocks as after its last sweep (a sweep costs a look at every block, paid for by as many
- * decodes); an idle one (halted) sweeps at most once per {@link #IDLE_SWEEP_NANOS}, twice after it last decoded,
- * so what a boot ran once goes soon after the guest settles.
+ * decodes); an idle one (halted) sweeps at most once per {@link #IDLE_SWEEP_NANOS}, twice after it decoded
+ * {@link #IDLE_SWEEP_DECODES} blocks, so what a boot ran once goes soon after the guest settles, while the
+ * trickle of blocks an idle guest decodes again does not keep it sweeping.
  */
 final class BlockCache {
     private static final int MAX_BLOCK = 64;
@@ -29,7 +30,13 @@ final class BlockCache {
     private static final int MAX_CHAIN = 8;
     /** Blocks kept before the first sweep, and at least between sweeps. */
     static final int MIN_SWEEP = 8192;
-    static final long IDLE_SWEEP_NANOS = 1_000_000_000L;
+    /**
+     * An idle CPU's sweeps are this far apart: a sweep also drops what runs less often than sweeps come, and a
+     * block decoded again counts its runs towards translation from zero, so frequent sweeps make an idle guest
+     * decode and interpret its occasional work again and again.
+     */
+    static final long IDLE_SWEEP_NANOS = 30_000_000_000L;
+    static final int IDLE_SWEEP_DECODES = MIN_SWEEP / 8;
     private final Block[] fast = new Block[1 << FAST_BITS];
     /** The newest block at each linear address; older ones follow through {@link Block#sameLinear}. */
     private final LongMap<Block> blocks = new LongMap<>();
@@ -42,7 +49,8 @@ final class BlockCache {
     private int sweepAt = MIN_SWEEP;
     private int sweeps;
     private long lastSweepNanos;
-    /** Sweeps an idle CPU still makes since it last decoded a block. */
+    /** Blocks decoded since the last sweep, and the sweeps an idle CPU still makes for them. */
+    private int decodedSinceSweep;
     private int idleSweepsOwed;
 
     private final dev.hako.soft.mmu.CodePages codePages;
@@ -111,7 +119,9 @@ final class BlockCache {
             sweep();
         }
         live++;
-        idleSweepsOwed = 2;
+        if (++decodedSinceSweep >= IDLE_SWEEP_DECODES) {
+            idleSweepsOwed = 2;
+        }
         Block head = blocks.get(b.linear);
         b.sameLinear = head;
         blocks.put(b.linear, b);
@@ -152,6 +162,7 @@ final class BlockCache {
     /** Drops the blocks that were neither translated nor run since the last sweep. */
     private void sweep() {
         int sweep = ++sweeps;
+        decodedSinceSweep = 0;
         byPage.removeIf(list -> {
             for (Block b : list) {
                 if (!b.valid || b.sweep == sweep) {
