@@ -14,7 +14,7 @@ admission control (which counts capped entitlements) lets them all in, and start
     10 s (all VMs idle).
 Usage: bench/density.py [N [MIB]]      (run from anywhere; it uses ./hako of this checkout)
 """
-import base64, http.client, json, os, re, shutil, signal, socket, subprocess, sys, tempfile, time
+import base64, contextlib, http.client, json, os, re, shutil, signal, socket, subprocess, sys, tempfile, time
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 COUNT = int(sys.argv[1]) if len(sys.argv) > 1 else 50
@@ -126,10 +126,15 @@ def memory(pid):
     return total, guests
 
 
-def main():
-    work = tempfile.mkdtemp(prefix="hako-density-")
+@contextlib.contextmanager
+def served(prefix):
+    """A `hako serve` of this checkout on a private state directory and socket, once it answers: yields (the
+    directory, the socket's path, the server's log, its process); ends it and removes the directory after
+    (KEEP=1 keeps it)."""
+    work = tempfile.mkdtemp(prefix=prefix)
     sock = os.path.join(work, "hako.sock")
-    log = open(os.path.join(work, "serve.log"), "w")
+    log_path = os.path.join(work, "serve.log")
+    log = open(log_path, "w")
     server = subprocess.Popen([os.path.join(HERE, "hako"), "serve", "--socket", sock, "--state",
                                os.path.join(work, "state")], stdout=log, stderr=subprocess.STDOUT)
     try:
@@ -138,7 +143,23 @@ def main():
                 break
             time.sleep(0.1)
         if not os.path.exists(sock):
-            sys.exit("hako serve did not start:\n" + open(os.path.join(work, "serve.log")).read()[-2000:])
+            sys.exit("hako serve did not start:\n" + open(log_path).read()[-2000:])
+        yield work, sock, log_path, server
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(60)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+        if os.environ.get("KEEP"):
+            print("kept", work)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def main():
+    with served("hako-density-") as (_, sock, _, server):
         pid = server.pid  # the launcher execs the JVM
         time.sleep(2)
         base_total, _ = memory(pid)
@@ -212,17 +233,6 @@ def main():
         for cores, kind in reversed(by_kind):
             if cores >= 0.001:
                 print(f"  {kind:24s} {cores:.3f} core")
-    finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(60)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
-        if os.environ.get("KEEP"):
-            print("kept", work)
-        else:
-            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

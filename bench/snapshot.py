@@ -12,30 +12,18 @@ initramfs) in one `hako serve`, waits for its shell, then:
 Firecracker's anchor for restore: under 8 ms to the first instruction (5 ms at p90).
 Usage: bench/snapshot.py [MIB ...]      (run from anywhere; it uses ./hako of this checkout)
 """
-import os, re, shutil, signal, subprocess, sys, tempfile, time
+import os, re, shutil, subprocess, sys, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from density import HERE, Console, call  # noqa: E402
+from density import HERE, Console, call, served  # noqa: E402
 
 SIZES = [int(a) for a in sys.argv[1:]] or [512, 2048]
 RESTORED = re.compile(r"restored .* in ([0-9.]+) ms")
 
 
 def main():
-    work = tempfile.mkdtemp(prefix="hako-snapshot-")
-    sock = os.path.join(work, "hako.sock")
-    log_path = os.path.join(work, "serve.log")
-    log = open(log_path, "w")
-    server = subprocess.Popen([os.path.join(HERE, "hako"), "serve", "--socket", sock, "--state",
-                               os.path.join(work, "state")], stdout=log, stderr=subprocess.STDOUT)
     rows = []
-    try:
-        for _ in range(6000):
-            if os.path.exists(sock) or server.poll() is not None:
-                break
-            time.sleep(0.1)
-        if not os.path.exists(sock):
-            sys.exit("hako serve did not start:\n" + open(log_path).read()[-2000:])
+    with served("hako-snapshot-") as (work, sock, log_path, _):
         for mib in SIZES:
             name, snap = f"g{mib}", os.path.join(work, f"snap-{mib}")
             call(sock, "PUT", f"/vms/{name}", {"memory_mib": mib, "vcpus": 1})
@@ -90,17 +78,6 @@ def main():
             print(f"{mib:>5} MiB {snap_s:>7.2f} s {size / 2**20:>8.0f} MiB {allocated / 2**20:>6.1f} MiB "
                   f"{document / 1024:>9.1f} KiB {(f'{warm:.1f} ms' if warm is not None else '-'):>17} {cold:>22}")
         print("(restore: to the first guest instruction, as hako measures it; Firecracker: under 8 ms)")
-    finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(60)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
-        if os.environ.get("KEEP"):
-            print("kept", work)
-        else:
-            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
