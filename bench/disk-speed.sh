@@ -10,7 +10,7 @@ kib="${2:-64}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 classpath="$("$here/bench/test-classpath.sh" hako-vmm)"
-"$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -cp "$classpath" \
+"$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED --add-exports=java.base/jdk.internal.misc=ALL-UNNAMED -cp "$classpath" \
   dev.hako.vmm.image.disk.DiskSpeed "$work/hako.qcow2" "$mib" "$kib"
 
 count=$(( mib * 1024 / kib ))

@@ -1,8 +1,8 @@
 package dev.hako.mgmt.cli;
 
+import dev.hako.testkit.ChildJvm;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -18,8 +18,7 @@ public final class HakoProcess {
     /** The command that runs {@code hako ARGS}, after {@code prefix} (e.g. setpriv and its options). */
     public static List<String> command(List<String> prefix, String... args) {
         List<String> command = new ArrayList<>(prefix);
-        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        command.addAll(List.of("--enable-native-access=ALL-UNNAMED", "-Xss16m", "-cp", classPath(),
+        command.addAll(ChildJvm.command("-Xss16m", "-cp", classPath(),
                 "-Dhako.cache=" + System.getProperty("hako.cache", ""), Main.class.getName()));
         command.addAll(List.of(args));
         return command;

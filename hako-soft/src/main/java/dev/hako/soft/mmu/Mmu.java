@@ -26,6 +26,9 @@ public final class Mmu {
     private static final Object SPLIT_LOCK = new Object();
 
     private final MemorySegment ram;
+    /** The RAM segment's host address, and its size less a page: the highest page offset a TLB entry may hold. */
+    private final long base;
+    private final long lastPage;
     /**
      * Two TLBs, for supervisor and user accesses, since a translation's permissions depend on the CPL;
      * the arrays below are those of the current privilege.
@@ -55,7 +58,12 @@ public final class Mmu {
 
     /** A vCPU's MMU in a VM whose vCPUs share {@code codePages}. */
     public Mmu(MemorySegment ram, PageWalker walker, CodePages codePages) {
+        if (!ram.isNative()) {
+            throw new IllegalArgumentException("guest RAM must be off-heap: the TLB reaches it by address");
+        }
         this.ram = ram;
+        this.base = ram.address();
+        this.lastPage = ram.byteSize() - 0x1000;
         this.walker = walker;
         this.codePages = codePages;
         codePages.register(this);
@@ -138,7 +146,7 @@ public final class Mmu {
     public int read8(long gva) {
         int i = index(gva);
         if (readTag[i] == (gva & PAGE_MASK)) {
-            byte v = ram.get(ValueLayout.JAVA_BYTE, addend[i] + gva);
+            byte v = HostMemory.get8(base + addend[i] + gva);
             VarHandle.acquireFence();
             return v & 0xFF;
         }
@@ -148,7 +156,7 @@ public final class Mmu {
     public int read16(long gva) {
         int i = index(gva);
         if (readTag[i] == (gva & PAGE_MASK) && (gva & 0xFFF) <= 0xFFE) {
-            short v = ram.get(U16, addend[i] + gva);
+            short v = HostMemory.get16(base + addend[i] + gva);
             VarHandle.acquireFence();
             return v & 0xFFFF;
         }
@@ -158,7 +166,7 @@ public final class Mmu {
     public long read32(long gva) {
         int i = index(gva);
         if (readTag[i] == (gva & PAGE_MASK) && (gva & 0xFFF) <= 0xFFC) {
-            int v = ram.get(U32, addend[i] + gva);
+            int v = HostMemory.get32(base + addend[i] + gva);
             VarHandle.acquireFence();
             return v & 0xFFFFFFFFL;
         }
@@ -168,7 +176,7 @@ public final class Mmu {
     public long read64(long gva) {
         int i = index(gva);
         if (readTag[i] == (gva & PAGE_MASK) && (gva & 0xFFF) <= 0xFF8) {
-            long v = ram.get(U64, addend[i] + gva);
+            long v = HostMemory.get64(base + addend[i] + gva);
             VarHandle.acquireFence();
             return v;
         }
@@ -216,6 +224,7 @@ public final class Mmu {
         if (host < 0) {
             return host + (gva & 0xFFF); // MMIO pages are never cached
         }
+        checkInRam(host, gva);
         int i = index(gva);
         readTag[i] = page;
         addend[i] = host - page;
@@ -283,12 +292,23 @@ public final class Mmu {
         }
     }
 
+    /**
+     * The fast paths reach RAM without bounds checks ({@link HostMemory}): a walker that gave a page outside
+     * RAM is hako's bug, stopped here before it enters the TLB.
+     */
+    private void checkInRam(long host, long gva) {
+        if ((host & 0xFFF) != 0 || host > lastPage) {
+            throw new EmulationFailure(String.format("page walk of %#x gave host offset %#x outside RAM", gva, host));
+        }
+    }
+
     private long fillExec(long gva) {
         long page = gva & PAGE_MASK;
         long host = walker.translate(gva, PageWalker.EXECUTE);
         if (host < 0) {
             throw new EmulationFailure(String.format("instruction fetch from MMIO at %#x", gva));
         }
+        checkInRam(host, gva);
         int i = index(gva);
         execTag[i] = page;
         if (addend[i] != host - page) {
@@ -305,7 +325,7 @@ public final class Mmu {
         int i = index(gva);
         if (writeTag[i] == (gva & PAGE_MASK)) {
             VarHandle.releaseFence();
-            ram.set(ValueLayout.JAVA_BYTE, addend[i] + gva, (byte) value);
+            HostMemory.put8(base + addend[i] + gva, (byte) value);
             return;
         }
         writeSlow(gva, 1, value);
@@ -315,7 +335,7 @@ public final class Mmu {
         int i = index(gva);
         if (writeTag[i] == (gva & PAGE_MASK) && (gva & 0xFFF) <= 0xFFE) {
             VarHandle.releaseFence();
-            ram.set(U16, addend[i] + gva, (short) value);
+            HostMemory.put16(base + addend[i] + gva, (short) value);
             return;
         }
         writeSlow(gva, 2, value);
@@ -325,7 +345,7 @@ public final class Mmu {
         int i = index(gva);
         if (writeTag[i] == (gva & PAGE_MASK) && (gva & 0xFFF) <= 0xFFC) {
             VarHandle.releaseFence();
-            ram.set(U32, addend[i] + gva, (int) value);
+            HostMemory.put32(base + addend[i] + gva, (int) value);
             return;
         }
         writeSlow(gva, 4, value);
@@ -335,7 +355,7 @@ public final class Mmu {
         int i = index(gva);
         if (writeTag[i] == (gva & PAGE_MASK) && (gva & 0xFFF) <= 0xFF8) {
             VarHandle.releaseFence();
-            ram.set(U64, addend[i] + gva, value);
+            HostMemory.put64(base + addend[i] + gva, value);
             return;
         }
         writeSlow(gva, 8, value);
@@ -398,6 +418,7 @@ public final class Mmu {
         if (host < 0) {
             return host + (gva & 0xFFF);
         }
+        checkInRam(host, gva);
         if (codePages.isCode(host) && codePages.written(host)) {
             codeWatcher.codeWritten(host);
         }

@@ -16,6 +16,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
@@ -341,6 +342,12 @@ public final class Machine implements AutoCloseable {
             } catch (IOException e) {
                 log.println("hako: closing a disk image failed: " + e.getMessage());
             }
+        }
+        if (Arrays.stream(vcpuThreads).anyMatch(t -> t.thread().isAlive())) {
+            // The soft CPU reaches RAM by address: unmapping it under a vCPU that did not stop would crash the
+            // JVM, so a stuck vCPU keeps its VM's RAM until the process ends.
+            log.println("hako: a vCPU did not stop in time; its RAM stays mapped");
+            return;
         }
         Mman.release(ramMapping);
     }

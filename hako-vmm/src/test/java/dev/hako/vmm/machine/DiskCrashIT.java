@@ -1,5 +1,6 @@
 package dev.hako.vmm.machine;
 
+import dev.hako.testkit.ChildJvm;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.hako.devices.pci.PciFunction;
@@ -79,9 +80,7 @@ class DiskCrashIT {
     /** Boots the overlay in a child JVM, starts the writes, and kills it with SIGKILL once the overlay has grown. */
     private void killWhileWriting(Bundle bundle, Path overlay) throws Exception {
         Path messages = work.resolve("hako.err");
-        List<String> command = new ArrayList<>(List.of(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--enable-native-access=ALL-UNNAMED", "-Xss16m", "-XX:+UseParallelGC", "-cp", classPath(),
+        List<String> command = new ArrayList<>(ChildJvm.command("-Xss16m", "-XX:+UseParallelGC", "-cp", classPath(),
                 "-Dhako.cache=" + System.getProperty("hako.cache", ""), StdioMachine.class.getName(),
                 bundle.kernelFile().toString(), bundle.initrdFile().toString(),
                 bundle.cmdline() + DebianBoot.PATIENT_DEVICES,

@@ -1,5 +1,6 @@
 package dev.hako.vmm.snapshot;
 
+import dev.hako.testkit.ChildJvm;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.BufferedReader;
@@ -80,9 +81,8 @@ class SnapshotKillTest {
         if (classPath == null || classPath.isBlank()) {
             classPath = System.getProperty("java.class.path");
         }
-        return new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--enable-native-access=ALL-UNNAMED", "-XX:TieredStopAtLevel=1", "-cp", classPath,
-                SnapshotWriterLoop.class.getName(), dir.toString(), Integer.toString(generation))
+        return new ProcessBuilder(ChildJvm.command("-XX:TieredStopAtLevel=1", "-cp", classPath,
+                SnapshotWriterLoop.class.getName(), dir.toString(), Integer.toString(generation)))
                 .redirectError(ProcessBuilder.Redirect.INHERIT).start();
     }
 }
