@@ -6,21 +6,12 @@
 # the same runs with another checkout's ./hako (e.g. an older commit, built there).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cache="${HAKO_CACHE:-$HOME/.cache/hako}"
 runs="${RUNS:-3}"
 baseline="${BASELINE:-}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
-busybox="$cache/busybox-static/bin/busybox"
-if [ ! -x "$busybox" ]; then
-  mkdir -p "$cache"
-  (cd "$cache" && ls busybox-static_*.deb >/dev/null 2>&1 || apt-get download busybox-static >/dev/null)
-  dpkg-deb -x "$(ls "$cache"/busybox-static_*.deb | head -1)" "$cache/busybox-static"
-fi
-head -c $((64 << 20)) /dev/urandom > "$work/random64"
-awk 'BEGIN { for (i = 1; i <= 800000; i++) print "line " i " value " (i * 7919) % 10007 }' > "$work/text16"
-truncate -s $((16 << 20)) "$work/text16"
+. "$here/bench/user-inputs.sh"
 
 "$here/hako" user -- "$busybox" true >/dev/null 2>&1 || true   # build and train once, outside the timings
 [ -z "$baseline" ] || "$baseline/hako" user -- "$busybox" true >/dev/null 2>&1 || true
