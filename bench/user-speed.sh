@@ -4,22 +4,11 @@
 # instructions per second (from HAKO_STATS=1).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cache="${HAKO_CACHE:-$HOME/.cache/hako}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
-busybox="$cache/busybox-static/bin/busybox"
-if [ ! -x "$busybox" ]; then
-  mkdir -p "$cache"
-  (cd "$cache" && ls busybox-static_*.deb >/dev/null 2>&1 || apt-get download busybox-static >/dev/null)
-  dpkg-deb -x "$(ls "$cache"/busybox-static_*.deb | head -1)" "$cache/busybox-static"
-fi
 command -v qemu-x86_64 >/dev/null || { echo "needs qemu-x86_64 (apt-get install qemu-user)" >&2; exit 1; }
-
-head -c $((64 << 20)) /dev/urandom > "$work/random64"
-# Compressible input for gzip: text with repetition, like source code or logs.
-awk 'BEGIN { for (i = 1; i <= 800000; i++) print "line " i " value " (i * 7919) % 10007 }' > "$work/text16"
-truncate -s $((16 << 20)) "$work/text16"
+. "$here/bench/user-inputs.sh"
 
 "$here/hako" user -- "$busybox" true >/dev/null 2>&1 || true   # build once, outside the timings
 

@@ -3,6 +3,7 @@ package dev.hako.usermode;
 import dev.hako.soft.fault.CpuFault;
 import dev.hako.soft.mmu.Mmu;
 import dev.hako.soft.mmu.PageWalker;
+import dev.hako.sys.HostRandom;
 import dev.hako.sys.Libc;
 import dev.hako.sys.Mman;
 import java.lang.foreign.Arena;
@@ -266,6 +267,11 @@ final class AddressSpace implements PageWalker {
 
     void writeBytes(long gva, byte[] src, int from, int length) {
         MemorySegment.copy(src, from, ram, ValueLayout.JAVA_BYTE, gva, length);
+    }
+
+    /** Fills {@code length} bytes at {@code gva} from the host kernel's random pool, as Linux fills AT_RANDOM. */
+    void writeRandom(long gva, int length) {
+        HostRandom.fill(ram, gva, length);
     }
 
     /**

@@ -1,7 +1,6 @@
 package dev.hako.usermode;
 
 import java.nio.charset.StandardCharsets;
-import java.security.SecureRandom;
 import java.util.List;
 
 /**
@@ -37,10 +36,8 @@ final class InitialStack {
         }
         sp = putString(space, sp, "x86_64");
         long platformAddr = sp;
-        byte[] random = new byte[16];
-        new SecureRandom().nextBytes(random);
         sp = (sp - 16) & ~15L;
-        space.writeBytes(sp, random, 0, 16);
+        space.writeRandom(sp, 16); // getrandom(2): a SecureRandom's first use costs start-up its providers
         long randomAddr = sp;
 
         long[] auxv = {

@@ -10,7 +10,11 @@ import picocli.CommandLine;
 public record CliResult(int status, String out, String err) {
     /** Runs {@code hako ARGS} in this JVM, as Main does, with its output captured. */
     static CliResult inProcess(String... args) {
-        CommandLine commandLine = Main.commandLine();
+        return inProcess(Main.commandLine(args), args);
+    }
+
+    /** Runs {@code hako ARGS} with {@code commandLine}, with its output captured. */
+    static CliResult inProcess(CommandLine commandLine, String... args) {
         StringWriter out = new StringWriter(), err = new StringWriter();
         commandLine.setOut(new PrintWriter(out, true));
         commandLine.setErr(new PrintWriter(err, true));
