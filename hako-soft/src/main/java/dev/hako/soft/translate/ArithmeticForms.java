@@ -1,9 +1,14 @@
 package dev.hako.soft.translate;
 
+import static java.lang.constant.ConstantDescs.CD_int;
+import static java.lang.constant.ConstantDescs.CD_long;
+
 import dev.hako.soft.decode.Insn;
 import dev.hako.soft.exec.Cpu;
 import dev.hako.soft.exec.Shift;
 import java.lang.classfile.CodeBuilder;
+import java.lang.constant.ClassDesc;
+import java.lang.constant.MethodTypeDesc;
 
 /**
  * Inline bytecode for integer arithmetic: the eight ALU operations, TEST, INC, DEC, NEG,
@@ -14,6 +19,8 @@ final class ArithmeticForms {
     static final int ADD = 0, OR = 1, ADC = 2, SBB = 3, AND = 4, SUB = 5, XOR = 6, CMP = 7;
     /** Jcc/SETcc condition code of "below": CF set. */
     private static final int CONDITION_B = 0x2;
+    private static final ClassDesc CD_LONG = ClassDesc.of("java.lang.Long");
+    private static final ClassDesc CD_INTEGER = ClassDesc.of("java.lang.Integer");
     static final String[] ALU_NAMES = {"add", "or", "adc", "sbb", "and", "sub", "xor", "cmp"};
 
     /** Where an operand comes from. */
@@ -212,6 +219,10 @@ final class ArithmeticForms {
                 }
                 default -> { // ROL, ROR
                     int n = masked % bits;
+                    if (n != 0 && size >= 4) {
+                        rotate(e, op == Shift.ROL, size, a, () -> cob.loadConstant(n));
+                        return;
+                    }
                     cob.lload(a);
                     if (n != 0) {
                         boolean left = op == Shift.ROL;
@@ -263,6 +274,10 @@ final class ArithmeticForms {
                 }
                 default -> { // ROL, ROR: a rotate by count mod bits; by zero, both halves give a back
                     boolean left = op == Shift.ROL;
+                    if (size >= 4) {
+                        rotate(e, left, size, a, () -> cob.lload(count).l2i());
+                        return;
+                    }
                     cob.lload(a).lload(count).l2i().bipush(bits).irem();
                     if (left) {
                         cob.lshl();
@@ -294,6 +309,25 @@ final class ArithmeticForms {
         e.flags.add(new FlagChain.Producer(FlagChain.SHIFT_CL, size, -1, a, -1, op, count));
         e.end();
         return true;
+    }
+
+    /**
+     * Pushes local {@code value} rotated at 32 or 64 bits by the int {@code count} pushes: {@link Integer#rotateLeft}
+     * and its kin are one host instruction each, and take the count mod the width as x86 does.
+     */
+    private static void rotate(BlockEmitter e, boolean left, int size, int value, Runnable count) {
+        CodeBuilder cob = e.cob;
+        String name = left ? "rotateLeft" : "rotateRight";
+        cob.lload(value);
+        if (size == 8) {
+            count.run();
+            cob.invokestatic(CD_LONG, name, MethodTypeDesc.of(CD_long, CD_long, CD_int));
+        } else {
+            cob.l2i();
+            count.run();
+            cob.invokestatic(CD_INTEGER, name, MethodTypeDesc.of(CD_int, CD_int, CD_int)).i2l();
+            e.mask(4);
+        }
     }
 
     /** 0F AF IMUL Gv,Ev and 69/6B IMUL Gv,Ev,imm: the low half of the product. */

@@ -25,6 +25,16 @@ public final class TranslatedFlags {
         }
     }
 
+    /** BT and its kin: CF takes the tested bit; the other flags stay (hardware leaves OF SF AF PF undefined). */
+    public static void carry(Cpu c, long bit) {
+        c.setArithFlags((Flags.arith(c) & ~Flags.CF) | bit);
+    }
+
+    /** MUL and one-operand IMUL: CF = OF = the high half is significant; SF ZF PF of the low half. */
+    public static void wideMultiply(Cpu c, long low, long overflow, int size) {
+        c.setArithFlags((overflow != 0 ? Flags.CF | Flags.OF : 0) | Flags.resultFlags(low, size));
+    }
+
     /** Two- and three-operand IMUL: CF = OF = the product does not fit; SF, ZF, PF of the truncated result. */
     public static void imul(Cpu c, long a, long b, int size) {
         boolean overflow;
