@@ -37,9 +37,9 @@ final class SseForms {
         int prefix = i.mandatoryPrefix;
         String m = i.spec.mnemonic;
         return switch (i.opcode) {
-            case 0x10 -> prefix == PF2 ? scalarLoad(e, i, 8) : prefix == PF3 ? scalarLoad(e, i, 4) : load128(e, i, false);
-            case 0x11 -> prefix == PF2 ? scalarStore(e, i, 8) : prefix == PF3 ? scalarStore(e, i, 4)
-                    : store128(e, i, false);
+            case 0x10, 0x11 -> prefix == PF2 || prefix == PF3
+                    ? scalarMove(e, i, prefix == PF2 ? 8 : 4, i.opcode == 0x11)
+                    : i.opcode == 0x10 ? load128(e, i, false) : store128(e, i, false);
             case 0x28 -> load128(e, i, true);
             case 0x29 -> store128(e, i, true);
             case 0x6F -> prefix == P66 ? load128(e, i, true) : prefix == PF3 && load128(e, i, false);
@@ -81,6 +81,15 @@ final class SseForms {
         e.cpu();
         e.cob.getfield(BlockEmitter.CD_CPU, "xmm", BlockEmitter.CD_LONG_ARRAY).loadConstant(2 * reg + half)
                 .lload(value).lastore();
+    }
+
+    /** Pops a long into the low half of XMM{@code reg} and zeroes the high half. */
+    private static void setZeroExtended(BlockEmitter e, int reg) {
+        int lo = toLocal(e);
+        e.cpu();
+        e.cob.getfield(BlockEmitter.CD_CPU, "xmm", BlockEmitter.CD_LONG_ARRAY).loadConstant(2 * reg + 1).lconst_0()
+                .lastore();
+        setXmm(e, reg, 0, lo);
     }
 
     private static int toLocal(BlockEmitter e) {
@@ -174,52 +183,34 @@ final class SseForms {
         return true;
     }
 
-    /** MOVSS/MOVSD xmm, xmm/m: the register form merges the low element, a load zeroes the rest. */
-    private static boolean scalarLoad(BlockEmitter e, Insn i, int size) {
+    /**
+     * MOVSS/MOVSD (F3/F2 0F 10 load, 11 store): between registers the low element is merged, a load from
+     * memory zeroes the rest of the register, a store writes the element alone.
+     */
+    private static boolean scalarMove(BlockEmitter e, Insn i, int size, boolean store) {
         if (!(size == 8 ? "movsd" : "movss").equals(i.spec.mnemonic)) {
             return false;
         }
         CodeBuilder cob = e.cob;
         e.begin();
         if (i.rmIsReg) {
-            xmm(e, i.rm, 0);
+            int from = store ? i.reg : i.rm;
+            int to = store ? i.rm : i.reg;
+            xmm(e, from, 0);
             if (size == 4) {
                 cob.loadConstant(LOW32).land();
-                xmm(e, i.reg, 0);
+                xmm(e, to, 0);
                 cob.loadConstant(~LOW32).land().lor();
             }
-            setXmm(e, i.reg, 0, toLocal(e));
-        } else {
-            e.read(i, size);
-            int lo = toLocal(e);
-            cob.lconst_0();
-            int zero = toLocal(e);
-            setXmm(e, i.reg, 0, lo);
-            setXmm(e, i.reg, 1, zero);
-        }
-        e.end();
-        return true;
-    }
-
-    private static boolean scalarStore(BlockEmitter e, Insn i, int size) {
-        if (!(size == 8 ? "movsd" : "movss").equals(i.spec.mnemonic)) {
-            return false;
-        }
-        CodeBuilder cob = e.cob;
-        e.begin();
-        if (i.rmIsReg) {
-            xmm(e, i.reg, 0);
-            if (size == 4) {
-                cob.loadConstant(LOW32).land();
-                xmm(e, i.rm, 0);
-                cob.loadConstant(~LOW32).land().lor();
-            }
-            setXmm(e, i.rm, 0, toLocal(e));
-        } else {
+            setXmm(e, to, 0, toLocal(e));
+        } else if (store) {
             e.memRef();
             e.ea(i);
             xmm(e, i.reg, 0);
             e.writeCall(size); // a 4-byte write takes the low doubleword
+        } else {
+            e.read(i, size);
+            setZeroExtended(e, i.reg);
         }
         e.end();
         return true;
@@ -229,11 +220,7 @@ final class SseForms {
     private static void movdToXmm(BlockEmitter e, Insn i) {
         e.begin();
         TransferForms.readRm(e, i, i.opSize);
-        int lo = toLocal(e);
-        e.cob.lconst_0();
-        int zero = toLocal(e);
-        setXmm(e, i.reg, 0, lo);
-        setXmm(e, i.reg, 1, zero);
+        setZeroExtended(e, i.reg);
         e.end();
     }
 
@@ -260,11 +247,7 @@ final class SseForms {
         } else {
             e.read(i, 8);
         }
-        int lo = toLocal(e);
-        e.cob.lconst_0();
-        int zero = toLocal(e);
-        setXmm(e, i.reg, 0, lo);
-        setXmm(e, i.reg, 1, zero);
+        setZeroExtended(e, i.reg);
         e.end();
     }
 
@@ -273,11 +256,7 @@ final class SseForms {
         e.begin();
         if (i.rmIsReg) {
             xmm(e, i.reg, 0);
-            int lo = toLocal(e);
-            e.cob.lconst_0();
-            int zero = toLocal(e);
-            setXmm(e, i.rm, 0, lo);
-            setXmm(e, i.rm, 1, zero);
+            setZeroExtended(e, i.rm);
         } else {
             e.memRef();
             e.ea(i);
