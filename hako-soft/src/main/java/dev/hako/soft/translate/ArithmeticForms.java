@@ -12,7 +12,7 @@ import java.lang.constant.MethodTypeDesc;
 
 /**
  * Inline bytecode for integer arithmetic: the eight ALU operations, TEST, INC, DEC, NEG,
- * NOT, shifts and rotates by a constant, and IMUL with a truncated result. Each leaves its flags as a
+ * NOT, shifts and rotates by a constant or CL, SHLD/SHRD, and IMUL with a truncated result. Each leaves its flags as a
  * pending {@link FlagChain.Producer}.
  */
 final class ArithmeticForms {
@@ -307,6 +307,70 @@ final class ArithmeticForms {
             cob.labelBinding(skip);
         }
         e.flags.add(new FlagChain.Producer(FlagChain.SHIFT_CL, size, -1, a, -1, op, count));
+        e.end();
+        return true;
+    }
+
+    /**
+     * 0F A4/AC SHLD/SHRD by imm8 and 0F A5/AD by CL, at 32 and 64 bits (16-bit counts above 16 have the
+     * interpreter's own answer: those fall back). A masked count of zero changes neither flags nor memory;
+     * a 32-bit register is still rewritten, zero-extended.
+     */
+    static boolean doubleShift(BlockEmitter e, Insn i, boolean byCl) {
+        boolean left = i.sub == 0;
+        if (!(left ? "shld" : "shrd").equals(i.spec.mnemonic) || i.opSize == 2) {
+            return false;
+        }
+        CodeBuilder cob = e.cob;
+        int size = i.opSize;
+        int bits = size * 8;
+        long countMask = size == 8 ? 63 : 31;
+        e.begin();
+        int a = loadDestination(e, i, Operand.RM);
+        int count = e.newLong();
+        if (byCl) {
+            e.reg64(Cpu.RCX);
+            cob.loadConstant(countMask).land();
+        } else {
+            cob.loadConstant(i.imm & countMask);
+        }
+        cob.lstore(count);
+        int src = e.newLong();
+        e.getReg(i.reg, size);
+        cob.lstore(src);
+        int res = e.newLong();
+        cob.lload(a).lload(count).l2i();
+        if (left) {
+            cob.lshl().lload(src).bipush(bits).lload(count).l2i().isub().lushr();
+        } else {
+            cob.lushr().lload(src).bipush(bits).lload(count).l2i().isub().lshl();
+        }
+        cob.lor();
+        e.mask(size);
+        cob.lstore(res);
+        int carry = e.newLong();
+        cob.lload(a);
+        if (left) {
+            cob.bipush(bits).lload(count).l2i().isub();
+        } else {
+            cob.lload(count).l2i().iconst_1().isub();
+        }
+        cob.lushr().lconst_1().land().lstore(carry);
+        java.lang.classfile.Label zero = cob.newLabel();
+        java.lang.classfile.Label done = cob.newLabel();
+        if (i.rmIsReg) {
+            cob.lload(count).lconst_0().lcmp().ifeq(zero);
+            cob.lload(res).goto_(done);
+            cob.labelBinding(zero);
+            cob.lload(a);
+            cob.labelBinding(done);
+            e.setReg(i.rm, size);
+        } else {
+            cob.lload(count).lconst_0().lcmp().ifeq(done);
+            storeDestination(e, i, Operand.RM, () -> cob.lload(res));
+            cob.labelBinding(done);
+        }
+        e.flags.add(new FlagChain.Producer(FlagChain.DOUBLE_SHIFT, size, res, a, carry, 0, count));
         e.end();
         return true;
     }

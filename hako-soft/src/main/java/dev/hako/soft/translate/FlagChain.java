@@ -44,6 +44,11 @@ final class FlagChain {
      * interpreter), {@code src2} 1 when the product does not fit it (CF and OF).
      */
     static final int WIDE_MUL = 105;
+    /**
+     * SHLD/SHRD: {@code res} the result, {@code src1} the destination before, {@code src2} CF, {@code count}
+     * the local holding the masked count (zero changes nothing).
+     */
+    static final int DOUBLE_SHIFT = 106;
     private static final ClassDesc CD_FLAGS = ClassDesc.of("dev.hako.soft.exec.Flags");
     private static final ClassDesc CD_SHIFT = ClassDesc.of("dev.hako.soft.exec.Shift");
     private static final ClassDesc CD_TRANSLATED_FLAGS = ClassDesc.of("dev.hako.soft.translate.TranslatedFlags");
@@ -55,7 +60,7 @@ final class FlagChain {
      */
     record Producer(int kind, int size, int res, int src1, int src2, int op, int count) {
         boolean setsAll() {
-            return kind != INC && kind != DEC && kind != SHIFT_CL && kind != BIT_TEST
+            return kind != INC && kind != DEC && kind != SHIFT_CL && kind != BIT_TEST && kind != DOUBLE_SHIFT
                     && !(kind == SHIFT && (op == 0 || op == 1));
         }
 
@@ -131,6 +136,12 @@ final class FlagChain {
                     e.cpu();
                     cob.lload(p.src1).invokestatic(CD_TRANSLATED_FLAGS, "carry",
                             MethodTypeDesc.of(CD_void, BlockEmitter.CD_CPU, CD_long));
+                }
+                case DOUBLE_SHIFT -> {
+                    e.cpu();
+                    cob.lload(p.res).lload(p.src1).lload(p.src2).lload(p.count).loadConstant(p.size)
+                            .invokestatic(CD_TRANSLATED_FLAGS, "doubleShift", MethodTypeDesc.of(CD_void,
+                                    BlockEmitter.CD_CPU, CD_long, CD_long, CD_long, CD_long, CD_int));
                 }
                 case WIDE_MUL -> {
                     e.cpu();

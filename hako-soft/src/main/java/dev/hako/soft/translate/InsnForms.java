@@ -121,6 +121,8 @@ final class InsnForms {
             case 0xA3, 0xAB, 0xB3, 0xBB -> BitForms.bitTest(e, i, false);
             case 0xBA -> BitForms.bitTest(e, i, true);
             case 0xBC, 0xBD -> BitForms.scan(e, i);
+            case 0xA4, 0xAC -> ArithmeticForms.doubleShift(e, i, false);
+            case 0xA5, 0xAD -> ArithmeticForms.doubleShift(e, i, true);
             default -> SseForms.emit(e, i);
         };
     }

@@ -35,6 +35,14 @@ public final class TranslatedFlags {
         c.setArithFlags((overflow != 0 ? Flags.CF | Flags.OF : 0) | Flags.resultFlags(low, size));
     }
 
+    /** SHLD/SHRD by a masked count: OF = the sign changed; SF ZF PF of the result; AF clear; zero: unchanged. */
+    public static void doubleShift(Cpu c, long res, long before, long carry, long count, int size) {
+        if (count != 0) {
+            long overflow = ((res ^ before) & Flags.signBit(size)) != 0 ? Flags.OF : 0;
+            c.setArithFlags(carry | overflow | Flags.resultFlags(res, size));
+        }
+    }
+
     /** Two- and three-operand IMUL: CF = OF = the product does not fit; SF, ZF, PF of the truncated result. */
     public static void imul(Cpu c, long a, long b, int size) {
         boolean overflow;

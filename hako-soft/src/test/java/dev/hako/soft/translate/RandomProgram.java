@@ -152,7 +152,7 @@ final class RandomProgram {
     }
 
     private void emitRandom() {
-        emit(rnd.nextInt(37));
+        emit(rnd.nextInt(38));
     }
 
     /** An inner loop (counter in memory no other access reaches) over a few straight-line instructions. */
@@ -377,6 +377,16 @@ final class RandomProgram {
             case 32 -> bitScan();
             case 33 -> wideMultiplyOrDivide();
             case 34, 35, 36 -> sse();
+            case 37 -> { // SHLD, SHRD by imm8 (any value: it is masked) or CL
+                int width = new int[] {2, 4, 8}[rnd.nextInt(3)];
+                int opcode = rnd.nextBoolean() ? 0xA4 : 0xAC;
+                if (rnd.nextBoolean()) {
+                    add(rmForm(width, op(0x0F, opcode), reg).imm(rnd.nextInt(3) == 0 ? rnd.nextInt(256)
+                            : rnd.nextInt(width * 8), 1));
+                } else {
+                    add(rmForm(width, op(0x0F, opcode + 1), reg));
+                }
+            }
             case 30 -> { // compare and a conditional move or set on it
                 add(rmForm(size, op(0x38 + w + (rnd.nextBoolean() ? 2 : 0)), reg));
                 add(rmForm(4, op(0x0F, 0x40 + rnd.nextInt(16)), writable()));
