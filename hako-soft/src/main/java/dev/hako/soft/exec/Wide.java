@@ -4,7 +4,7 @@ package dev.hako.soft.exec;
 public final class Wide {
     private Wide() {}
 
-    /** Unsigned (high:low) / d with high < d (unsigned), so the quotient fits: out[0] = quotient, out[1] = remainder. */
+    /** Unsigned (high:low) / d with high < d (unsigned), so the quotient fits: out[0] quotient, out[1] remainder. */
     static void divideUnsigned(long high, long low, long d, long[] out) {
         if (high == 0) {
             out[0] = Long.divideUnsigned(low, d);

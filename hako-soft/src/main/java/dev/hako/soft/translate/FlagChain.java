@@ -130,7 +130,8 @@ final class FlagChain {
                 }
                 case EAGER -> {
                     e.cpu();
-                    cob.lload(p.res).invokevirtual(BlockEmitter.CD_CPU, "setArithFlags", MethodTypeDesc.of(CD_void, CD_long));
+                    cob.lload(p.res).invokevirtual(BlockEmitter.CD_CPU, "setArithFlags",
+                            MethodTypeDesc.of(CD_void, CD_long));
                 }
                 case BIT_TEST -> {
                     e.cpu();

@@ -513,8 +513,10 @@ final class RandomProgram {
                 addSkippable(modrm(0x66, 4, op(0x0F, 0x70), x, m == null ? rnd.nextInt(16) : 0, m, false)
                         .imm(rnd.nextInt(256), 1));
             }
-            default -> sseForm(0x66, op(0x0F, new int[] {0x60, 0x61, 0x62, 0x6C, 0x68, 0x69, 0x6A, 0x6D}[rnd.nextInt(8)]),
-                    x); // punpck*
+            default -> { // punpck*
+                int[] unpacks = {0x60, 0x61, 0x62, 0x6C, 0x68, 0x69, 0x6A, 0x6D};
+                sseForm(0x66, op(0x0F, unpacks[rnd.nextInt(unpacks.length)]), x);
+            }
         }
     }
 

@@ -22,7 +22,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 /**
  * The translator against the interpreter: the same random programs ({@link RandomProgram}) run
  * interpreted only, translated from the first run (threshold 1), and translated after a few interpreted
- * runs; registers (XMM too), RFLAGS, RIP, memory, the retired count and every fault (with the state it saw) must match.
+ * runs; registers (XMM too), RFLAGS, RIP, memory, the retired count and every fault (with the state it
+ * saw) must match.
  */
 class TranslatorTest {
     private static final int RAM = 0x10000;
