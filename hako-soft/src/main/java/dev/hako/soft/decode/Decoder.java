@@ -90,11 +90,13 @@ public final class Decoder {
         // Resolve composite entries.
         boolean mandatoryUsed = false;
         boolean mandatory66 = false;
+        int prefixColumn = OpcodeTable.NP;
         while (spec != null && spec.isComposite()) {
             if (spec.byPrefix != null) {
                 int column = repPrefix == 0xF2 ? OpcodeTable.PF2 : repPrefix == 0xF3 ? OpcodeTable.PF3
                         : opsize ? OpcodeTable.P66 : OpcodeTable.NP;
                 OpSpec chosen = spec.byPrefix[column];
+                prefixColumn = column;
                 if (column != OpcodeTable.NP) {
                     mandatoryUsed = column != OpcodeTable.P66;
                     mandatory66 = column == OpcodeTable.P66;
@@ -122,6 +124,7 @@ public final class Decoder {
         out.modrm = modrm;
         out.lock = lock;
         out.rep = mandatoryUsed ? 0 : repPrefix;
+        out.mandatoryPrefix = prefixColumn;
         out.rexW = (rex & 8) != 0;
         out.hasRex = rex != 0;
         boolean sizePrefix = opsize && (!mandatory66 || (flags & OpSpec.KEEP_66) != 0);

@@ -35,6 +35,11 @@ public final class Insn {
     /** 0, or REP (F3) / REPNE (F2) when not consumed as a mandatory prefix. */
     public int rep;
     public boolean lock;
+    /**
+     * The prefix column (OpcodeTable.NP, P66, PF3, PF2) that chose the instruction in a prefix-keyed opcode
+     * slot, else NP: it tells an SSE form (66) from the MMX one (none) of the same mnemonic.
+     */
+    public int mandatoryPrefix;
     public boolean rexW;
     public boolean hasRex;
     /** Handler parameter from the opcode map. */

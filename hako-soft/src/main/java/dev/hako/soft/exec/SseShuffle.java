@@ -22,7 +22,7 @@ import dev.hako.soft.decode.OpcodeTable;
  * 64-bit building blocks: interleaving half of two quadwords, packing two quadwords into one, shuffling
  * the words of one quadword.
  */
-final class SseShuffle {
+public final class SseShuffle {
     private static final int LOW = 0, HIGH = 1;
     private static final int PACK_SSWB = 0, PACK_SSDW = 1, PACK_USWB = 2;
 
@@ -99,9 +99,9 @@ final class SseShuffle {
 
     /**
      * The elements of {@code bits} in the low (or, with {@code upper}, the high) 32 bits of {@code a} and
-     * {@code b}, interleaved into 64 bits: a's element first.
+     * {@code b}, interleaved into 64 bits: a's element first. (Translated PUNPCK* call it too.)
      */
-    private static long interleave(long a, long b, int bits, boolean upper) {
+    public static long interleave(long a, long b, int bits, boolean upper) {
         int from = upper ? 32 : 0;
         long mask = (1L << bits) - 1;
         long result = 0;

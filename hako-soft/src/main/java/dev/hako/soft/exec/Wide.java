@@ -1,19 +1,23 @@
 package dev.hako.soft.exec;
 
 /** 128-by-64-bit division, for 64-bit DIV and IDIV. Results go to a caller's scratch array: no allocation. */
-final class Wide {
+public final class Wide {
     private Wide() {}
 
-    /**
-     * Unsigned (high:low) / d with high < d (unsigned), so the quotient fits: out[0] = quotient,
-     * out[1] = remainder. Shift-subtract, one quotient bit per step.
-     */
+    /** Unsigned (high:low) / d with high < d (unsigned), so the quotient fits: out[0] quotient, out[1] remainder. */
     static void divideUnsigned(long high, long low, long d, long[] out) {
         if (high == 0) {
             out[0] = Long.divideUnsigned(low, d);
             out[1] = Long.remainderUnsigned(low, d);
             return;
         }
+        long quot = quotientUnsigned(high, low, d);
+        out[0] = quot;
+        out[1] = low - quot * d; // exact: the remainder is below d, so its low 64 bits are all of it
+    }
+
+    /** The quotient of unsigned (high:low) / d with high < d (unsigned). Shift-subtract, one bit per step. */
+    public static long quotientUnsigned(long high, long low, long d) {
         long rem = high;
         long quot = 0;
         for (int bit = 63; bit >= 0; bit--) {
@@ -25,8 +29,7 @@ final class Wide {
                 quot |= 1;
             }
         }
-        out[0] = quot;
-        out[1] = rem;
+        return quot;
     }
 
     /** Signed (high:low) / d truncated toward zero; false when the quotient does not fit in 64 bits. */

@@ -1,19 +1,26 @@
 package dev.hako.soft.translate;
 
+import static java.lang.constant.ConstantDescs.CD_int;
+import static java.lang.constant.ConstantDescs.CD_long;
+
 import dev.hako.soft.decode.Insn;
 import dev.hako.soft.exec.Cpu;
 import dev.hako.soft.exec.Shift;
 import java.lang.classfile.CodeBuilder;
+import java.lang.constant.ClassDesc;
+import java.lang.constant.MethodTypeDesc;
 
 /**
  * Inline bytecode for integer arithmetic: the eight ALU operations, TEST, INC, DEC, NEG,
- * NOT, shifts and rotates by a constant, and IMUL with a truncated result. Each leaves its flags as a
+ * NOT, shifts and rotates by a constant or CL, SHLD/SHRD, and IMUL with a truncated result. Each leaves its flags as a
  * pending {@link FlagChain.Producer}.
  */
 final class ArithmeticForms {
     static final int ADD = 0, OR = 1, ADC = 2, SBB = 3, AND = 4, SUB = 5, XOR = 6, CMP = 7;
     /** Jcc/SETcc condition code of "below": CF set. */
     private static final int CONDITION_B = 0x2;
+    private static final ClassDesc CD_LONG = ClassDesc.of("java.lang.Long");
+    private static final ClassDesc CD_INTEGER = ClassDesc.of("java.lang.Integer");
     static final String[] ALU_NAMES = {"add", "or", "adc", "sbb", "and", "sub", "xor", "cmp"};
 
     /** Where an operand comes from. */
@@ -212,6 +219,10 @@ final class ArithmeticForms {
                 }
                 default -> { // ROL, ROR
                     int n = masked % bits;
+                    if (n != 0 && size >= 4) {
+                        rotate(e, op == Shift.ROL, size, a, () -> cob.loadConstant(n));
+                        return;
+                    }
                     cob.lload(a);
                     if (n != 0) {
                         boolean left = op == Shift.ROL;
@@ -263,6 +274,10 @@ final class ArithmeticForms {
                 }
                 default -> { // ROL, ROR: a rotate by count mod bits; by zero, both halves give a back
                     boolean left = op == Shift.ROL;
+                    if (size >= 4) {
+                        rotate(e, left, size, a, () -> cob.lload(count).l2i());
+                        return;
+                    }
                     cob.lload(a).lload(count).l2i().bipush(bits).irem();
                     if (left) {
                         cob.lshl();
@@ -294,6 +309,89 @@ final class ArithmeticForms {
         e.flags.add(new FlagChain.Producer(FlagChain.SHIFT_CL, size, -1, a, -1, op, count));
         e.end();
         return true;
+    }
+
+    /**
+     * 0F A4/AC SHLD/SHRD by imm8 and 0F A5/AD by CL, at 32 and 64 bits (16-bit counts above 16 have the
+     * interpreter's own answer: those fall back). A masked count of zero changes neither flags nor memory;
+     * a 32-bit register is still rewritten, zero-extended.
+     */
+    static boolean doubleShift(BlockEmitter e, Insn i, boolean byCl) {
+        boolean left = i.sub == 0;
+        if (!(left ? "shld" : "shrd").equals(i.spec.mnemonic) || i.opSize == 2) {
+            return false;
+        }
+        CodeBuilder cob = e.cob;
+        int size = i.opSize;
+        int bits = size * 8;
+        long countMask = size == 8 ? 63 : 31;
+        e.begin();
+        int a = loadDestination(e, i, Operand.RM);
+        int count = e.newLong();
+        if (byCl) {
+            e.reg64(Cpu.RCX);
+            cob.loadConstant(countMask).land();
+        } else {
+            cob.loadConstant(i.imm & countMask);
+        }
+        cob.lstore(count);
+        int src = e.newLong();
+        e.getReg(i.reg, size);
+        cob.lstore(src);
+        int res = e.newLong();
+        cob.lload(a).lload(count).l2i();
+        if (left) {
+            cob.lshl().lload(src).bipush(bits).lload(count).l2i().isub().lushr();
+        } else {
+            cob.lushr().lload(src).bipush(bits).lload(count).l2i().isub().lshl();
+        }
+        cob.lor();
+        e.mask(size);
+        cob.lstore(res);
+        int carry = e.newLong();
+        cob.lload(a);
+        if (left) {
+            cob.bipush(bits).lload(count).l2i().isub();
+        } else {
+            cob.lload(count).l2i().iconst_1().isub();
+        }
+        cob.lushr().lconst_1().land().lstore(carry);
+        java.lang.classfile.Label zero = cob.newLabel();
+        java.lang.classfile.Label done = cob.newLabel();
+        if (i.rmIsReg) {
+            cob.lload(count).lconst_0().lcmp().ifeq(zero);
+            cob.lload(res).goto_(done);
+            cob.labelBinding(zero);
+            cob.lload(a);
+            cob.labelBinding(done);
+            e.setReg(i.rm, size);
+        } else {
+            cob.lload(count).lconst_0().lcmp().ifeq(done);
+            storeDestination(e, i, Operand.RM, () -> cob.lload(res));
+            cob.labelBinding(done);
+        }
+        e.flags.add(new FlagChain.Producer(FlagChain.DOUBLE_SHIFT, size, res, a, carry, 0, count));
+        e.end();
+        return true;
+    }
+
+    /**
+     * Pushes local {@code value} rotated at 32 or 64 bits by the int {@code count} pushes: {@link Integer#rotateLeft}
+     * and its kin are one host instruction each, and take the count mod the width as x86 does.
+     */
+    private static void rotate(BlockEmitter e, boolean left, int size, int value, Runnable count) {
+        CodeBuilder cob = e.cob;
+        String name = left ? "rotateLeft" : "rotateRight";
+        cob.lload(value);
+        if (size == 8) {
+            count.run();
+            cob.invokestatic(CD_LONG, name, MethodTypeDesc.of(CD_long, CD_long, CD_int));
+        } else {
+            cob.l2i();
+            count.run();
+            cob.invokestatic(CD_INTEGER, name, MethodTypeDesc.of(CD_int, CD_int, CD_int)).i2l();
+            e.mask(4);
+        }
     }
 
     /** 0F AF IMUL Gv,Ev and 69/6B IMUL Gv,Ev,imm: the low half of the product. */

@@ -246,6 +246,11 @@ final class BlockEmitter {
         begin();
         mayFault = true;
         mayExit = true;
+        if (FallbackCounts.ENABLED) {
+            ClassDesc adder = ClassDesc.of("java.util.concurrent.atomic.LongAdder");
+            cob.ldc(classConstant(FallbackCounts.counter(insn), adder))
+                    .invokevirtual(adder, "increment", MethodTypeDesc.of(CD_void));
+        }
         cob.ldc(classConstant(insn.exec, CD_EXEC)).aload(CPU).ldc(classConstant(insn, CD_INSN))
                 .invokeinterface(CD_EXEC, "exec", EXEC_TYPE);
         java.util.Arrays.fill(regState, NOT_LOADED); // the handler may have changed any of them
@@ -439,6 +444,19 @@ final class BlockEmitter {
     /** Pushes the Cpu. */
     void cpu() {
         cob.aload(CPU);
+    }
+
+    /** Raises exception {@code vector} (with {@code errorCode} unless negative) as the current instruction's fault. */
+    void raise(int vector, int errorCode) {
+        mayFault = true;
+        ClassDesc fault = ClassDesc.of("dev.hako.soft.fault.CpuFault");
+        cob.aload(CPU).loadConstant(vector);
+        if (errorCode < 0) {
+            cob.invokevirtual(CD_CPU, "fault", MethodTypeDesc.of(fault, CD_int));
+        } else {
+            cob.loadConstant(errorCode).invokevirtual(CD_CPU, "fault", MethodTypeDesc.of(fault, CD_int, CD_int));
+        }
+        cob.athrow();
     }
 
     /** Checks the branch target on the stack: it stays if canonical, else #GP(0) (see {@link Branches#target}). */

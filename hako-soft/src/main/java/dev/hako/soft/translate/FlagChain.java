@@ -35,6 +35,20 @@ final class FlagChain {
      * a local ({@code count} is that local's slot) and changes nothing when the count is zero.
      */
     static final int SHIFT = 100, IMUL = 101, SHIFT_CL = 102;
+    /** All six flags known outright: {@code res} is the local holding them as RFLAGS bits (BSF, TZCNT...). */
+    static final int EAGER = 103;
+    /** BT/BTS/BTR/BTC: only CF changes; {@code src1} is the local holding it (0 or 1). */
+    static final int BIT_TEST = 104;
+    /**
+     * MUL and one-operand IMUL: {@code res} holds the low half of the product (SF ZF PF come from it, as in the
+     * interpreter), {@code src2} 1 when the product does not fit it (CF and OF).
+     */
+    static final int WIDE_MUL = 105;
+    /**
+     * SHLD/SHRD: {@code res} the result, {@code src1} the destination before, {@code src2} CF, {@code count}
+     * the local holding the masked count (zero changes nothing).
+     */
+    static final int DOUBLE_SHIFT = 106;
     private static final ClassDesc CD_FLAGS = ClassDesc.of("dev.hako.soft.exec.Flags");
     private static final ClassDesc CD_SHIFT = ClassDesc.of("dev.hako.soft.exec.Shift");
     private static final ClassDesc CD_TRANSLATED_FLAGS = ClassDesc.of("dev.hako.soft.translate.TranslatedFlags");
@@ -46,7 +60,8 @@ final class FlagChain {
      */
     record Producer(int kind, int size, int res, int src1, int src2, int op, int count) {
         boolean setsAll() {
-            return kind != INC && kind != DEC && kind != SHIFT_CL && !(kind == SHIFT && (op == 0 || op == 1));
+            return kind != INC && kind != DEC && kind != SHIFT_CL && kind != BIT_TEST && kind != DOUBLE_SHIFT
+                    && !(kind == SHIFT && (op == 0 || op == 1));
         }
 
         /** ADD, SUB or logic: the carry is known from the operands. */
@@ -112,6 +127,27 @@ final class FlagChain {
                     cob.loadConstant(p.op).lload(p.src1).lload(p.count).l2i().loadConstant(p.size)
                             .invokestatic(CD_TRANSLATED_FLAGS, "shiftByCount",
                                     MethodTypeDesc.of(CD_void, BlockEmitter.CD_CPU, CD_int, CD_long, CD_int, CD_int));
+                }
+                case EAGER -> {
+                    e.cpu();
+                    cob.lload(p.res).invokevirtual(BlockEmitter.CD_CPU, "setArithFlags",
+                            MethodTypeDesc.of(CD_void, CD_long));
+                }
+                case BIT_TEST -> {
+                    e.cpu();
+                    cob.lload(p.src1).invokestatic(CD_TRANSLATED_FLAGS, "carry",
+                            MethodTypeDesc.of(CD_void, BlockEmitter.CD_CPU, CD_long));
+                }
+                case DOUBLE_SHIFT -> {
+                    e.cpu();
+                    cob.lload(p.res).lload(p.src1).lload(p.src2).lload(p.count).loadConstant(p.size)
+                            .invokestatic(CD_TRANSLATED_FLAGS, "doubleShift", MethodTypeDesc.of(CD_void,
+                                    BlockEmitter.CD_CPU, CD_long, CD_long, CD_long, CD_long, CD_int));
+                }
+                case WIDE_MUL -> {
+                    e.cpu();
+                    cob.lload(p.res).lload(p.src2).loadConstant(p.size).invokestatic(CD_TRANSLATED_FLAGS,
+                            "wideMultiply", MethodTypeDesc.of(CD_void, BlockEmitter.CD_CPU, CD_long, CD_long, CD_int));
                 }
                 case INC, DEC -> {
                     e.cpu();
@@ -192,6 +228,9 @@ final class FlagChain {
             case ADD -> cc >= 0x2 && cc <= 0x5 || cc == 0x8 || cc == 0x9;
             case LOGIC -> cc != 0xA && cc != 0xB;
             case INC, DEC -> cc == 0x4 || cc == 0x5 || cc == 0x8 || cc == 0x9; // ZF and SF come from the result
+            case EAGER -> cc >= 0x2 && cc <= 0x5;
+            case BIT_TEST -> cc == 0x2 || cc == 0x3;
+            case WIDE_MUL -> cc <= 0x3; // OF and CF: the overflow local
             default -> false;
         };
     }
@@ -216,6 +255,22 @@ final class FlagChain {
         boolean negate = (cc & 1) != 0;
         int size = p.size;
         switch (p.kind) {
+            case EAGER -> {
+                cob.lload(p.res).loadConstant(cc <= 0x3 ? Flags.CF : Flags.ZF).land().lconst_0().lcmp();
+                if (negate) {
+                    cob.ifeq(ifTrue);
+                } else {
+                    cob.ifne(ifTrue);
+                }
+            }
+            case BIT_TEST, WIDE_MUL -> {
+                cob.lload(p.kind == BIT_TEST ? p.src1 : p.src2).lconst_0().lcmp();
+                if (negate) {
+                    cob.ifeq(ifTrue);
+                } else {
+                    cob.ifne(ifTrue);
+                }
+            }
             case LOGIC -> {
                 // CF = OF = 0: every condition is a signed compare of the result with zero.
                 switch (cc) {

@@ -81,6 +81,9 @@ final class InsnForms {
                 case 0, 1 -> ArithmeticForms.test(e, i, Operand.RM, Operand.IMM);
                 case 2 -> ArithmeticForms.notNeg(e, i, false);
                 case 3 -> ArithmeticForms.notNeg(e, i, true);
+                case 4 -> MultiplyForms.wideMultiply(e, i, false);
+                case 5 -> MultiplyForms.wideMultiply(e, i, true);
+                case 6 -> MultiplyForms.divide(e, i);
                 default -> false;
             };
             case 0xFE, 0xFF -> switch (group) {
@@ -115,7 +118,12 @@ final class InsnForms {
             case 0xB6, 0xB7 -> mnemonic(i, "movzx") && run(() -> TransferForms.movLoad(e, i, i.sub));
             case 0xBE, 0xBF -> mnemonic(i, "movsx") && run(() -> TransferForms.movsx(e, i));
             case 0xAF -> ArithmeticForms.imul(e, i, false);
-            default -> false;
+            case 0xA3, 0xAB, 0xB3, 0xBB -> BitForms.bitTest(e, i, false);
+            case 0xBA -> BitForms.bitTest(e, i, true);
+            case 0xBC, 0xBD -> BitForms.scan(e, i);
+            case 0xA4, 0xAC -> ArithmeticForms.doubleShift(e, i, false);
+            case 0xA5, 0xAD -> ArithmeticForms.doubleShift(e, i, true);
+            default -> SseForms.emit(e, i);
         };
     }
 

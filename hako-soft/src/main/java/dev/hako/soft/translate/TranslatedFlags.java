@@ -25,6 +25,24 @@ public final class TranslatedFlags {
         }
     }
 
+    /** BT and its kin: CF takes the tested bit; the other flags stay (hardware leaves OF SF AF PF undefined). */
+    public static void carry(Cpu c, long bit) {
+        c.setArithFlags((Flags.arith(c) & ~Flags.CF) | bit);
+    }
+
+    /** MUL and one-operand IMUL: CF = OF = the high half is significant; SF ZF PF of the low half. */
+    public static void wideMultiply(Cpu c, long low, long overflow, int size) {
+        c.setArithFlags((overflow != 0 ? Flags.CF | Flags.OF : 0) | Flags.resultFlags(low, size));
+    }
+
+    /** SHLD/SHRD by a masked count: OF = the sign changed; SF ZF PF of the result; AF clear; zero: unchanged. */
+    public static void doubleShift(Cpu c, long res, long before, long carry, long count, int size) {
+        if (count != 0) {
+            long overflow = ((res ^ before) & Flags.signBit(size)) != 0 ? Flags.OF : 0;
+            c.setArithFlags(carry | overflow | Flags.resultFlags(res, size));
+        }
+    }
+
     /** Two- and three-operand IMUL: CF = OF = the product does not fit; SF, ZF, PF of the truncated result. */
     public static void imul(Cpu c, long a, long b, int size) {
         boolean overflow;

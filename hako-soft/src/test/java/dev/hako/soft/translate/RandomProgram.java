@@ -95,9 +95,17 @@ final class RandomProgram {
      * {@code mem} is null. Byte forms between registers 0..7 are encoded without REX so 4..7 are AH..BH.
      */
     private Item modrm(int size, int[] opcode, int reg, int rm, Mem mem, boolean noRex) {
+        return modrm(0, size, opcode, reg, rm, mem, noRex);
+    }
+
+    /** The same, after a mandatory prefix ({@code prefix} 0x66, 0xF2 or 0xF3; 0 for none). */
+    private Item modrm(int prefix, int size, int[] opcode, int reg, int rm, Mem mem, boolean noRex) {
         Item it = new Item();
         if (size == 2) {
             it.b(0x66);
+        }
+        if (prefix != 0) {
+            it.b(prefix);
         }
         int rex = 0x40 | (size == 8 ? 8 : 0) | (reg >= 8 ? 4 : 0);
         if (mem != null) {
@@ -144,7 +152,7 @@ final class RandomProgram {
     }
 
     private void emitRandom() {
-        emit(rnd.nextInt(32));
+        emit(rnd.nextInt(38));
     }
 
     /** An inner loop (counter in memory no other access reaches) over a few straight-line instructions. */
@@ -365,9 +373,149 @@ final class RandomProgram {
             }
             case 28 -> innerLoop();
             case 29 -> add(new Item().b(0xFB)); // STI (at CPL 0): ends a block without a branch
-            default -> { // compare and a conditional move or set on it
+            case 31 -> bitTest();
+            case 32 -> bitScan();
+            case 33 -> wideMultiplyOrDivide();
+            case 34, 35, 36 -> sse();
+            case 37 -> { // SHLD, SHRD by imm8 (any value: it is masked) or CL
+                int width = new int[] {2, 4, 8}[rnd.nextInt(3)];
+                int opcode = rnd.nextBoolean() ? 0xA4 : 0xAC;
+                if (rnd.nextBoolean()) {
+                    add(rmForm(width, op(0x0F, opcode), reg).imm(rnd.nextInt(3) == 0 ? rnd.nextInt(256)
+                            : rnd.nextInt(width * 8), 1));
+                } else {
+                    add(rmForm(width, op(0x0F, opcode + 1), reg));
+                }
+            }
+            case 30 -> { // compare and a conditional move or set on it
                 add(rmForm(size, op(0x38 + w + (rnd.nextBoolean() ? 2 : 0)), reg));
                 add(rmForm(4, op(0x0F, 0x40 + rnd.nextInt(16)), writable()));
+            }
+        }
+    }
+
+    /** mov r64, imm32 (sign-extended). */
+    private static Item movSigned(int r, int value) {
+        return new Item().b(0x48 | (r >= 8 ? 1 : 0), 0xC7, 0xC0 | (r & 7)).imm(value, 4);
+    }
+
+    /** An item whose fault (if any) the test's handler skips, so the program goes on after it. */
+    private void addSkippable(Item it) {
+        it.fixup = 5;
+        add(it);
+    }
+
+    /** BT, BTS, BTR, BTC: by imm8 (any value: it is masked) or by a register (into memory: signed, any distance). */
+    private void bitTest() {
+        int op = rnd.nextInt(4);
+        int size = new int[] {2, 4, 8}[rnd.nextInt(3)];
+        if (rnd.nextBoolean()) {
+            int bit = rnd.nextInt(3) == 0 ? rnd.nextInt(256) : rnd.nextInt(size * 8);
+            add(rmForm(size, op(0x0F, 0xBA), 4 + op).imm(bit, 1));
+            return;
+        }
+        int[] opcodes = {0xA3, 0xAB, 0xB3, 0xBB};
+        int offset = writable();
+        if (rnd.nextInt(3) == 0) {
+            add(movSigned(offset, rnd.nextInt(4096) - 2048)); // up to 256 bytes either side
+            add(modrm(size, op(0x0F, opcodes[op]), offset, 0, mem(), false));
+        } else {
+            add(modrm(size, op(0x0F, opcodes[op]), offset, writable(), null, false));
+        }
+    }
+
+    /** BSF, BSR, TZCNT, LZCNT, sometimes of a zeroed source. */
+    private void bitScan() {
+        int size = new int[] {2, 4, 8}[rnd.nextInt(3)];
+        int[] opcode = op(0x0F, 0xBC + rnd.nextInt(2));
+        int prefix = rnd.nextBoolean() ? 0xF3 : 0;
+        int reg = writable();
+        if (rnd.nextInt(3) == 0) {
+            add(modrm(prefix, size, opcode, reg, 0, mem(), false));
+            return;
+        }
+        int source = writable();
+        if (rnd.nextInt(3) == 0) {
+            add(modrm(4, op(0x31), source, source, null, false)); // xor: a zero source
+        } else if (rnd.nextBoolean()) {
+            add(movSigned(source, 1 << rnd.nextInt(31)));
+        }
+        add(modrm(prefix, size, opcode, reg, source, null, false));
+    }
+
+    /** MUL, one-operand IMUL, DIV (whose #DE the handler skips), often from small operands. */
+    private void wideMultiplyOrDivide() {
+        int size = size();
+        int digit = 4 + rnd.nextInt(3);
+        if (rnd.nextBoolean()) {
+            add(movSigned(0, rnd.nextInt(512) - 256)); // rax
+        }
+        if (digit == 6 && rnd.nextBoolean()) {
+            add(modrm(4, op(0x31), 2, 2, null, false)); // xor edx, edx: a quotient that fits
+        }
+        Item it = rmForm(size, op(size == 1 ? 0xF6 : 0xF7), digit);
+        if (digit == 6) {
+            addSkippable(it);
+        } else {
+            add(it);
+        }
+    }
+
+    /** An SSE operand in memory: mostly 16-byte aligned (R12 and R13 are), sometimes not. */
+    private Mem sseMem() {
+        int disp = rnd.nextInt(0x80) * 16 + (rnd.nextInt(6) == 0 ? 1 + rnd.nextInt(15) : 0);
+        return new Mem(rnd.nextBoolean() ? 12 : 13, false, 0, disp);
+    }
+
+    /** An SSE instruction on XMM {@code reg} and an XMM register or (a third of the time) memory; faults skipped. */
+    private void sseForm(int prefix, int[] opcode, int reg) {
+        Mem m = rnd.nextInt(3) == 0 ? sseMem() : null;
+        addSkippable(modrm(prefix, 4, opcode, reg, m == null ? rnd.nextInt(16) : 0, m, false));
+    }
+
+    private void sse() {
+        int x = rnd.nextInt(16);
+        switch (rnd.nextInt(11)) {
+            case 0 -> { // unaligned 128-bit moves: movups, movupd, movdqu
+                int[][] forms = {{0, 0x10}, {0x66, 0x10}, {0, 0x11}, {0x66, 0x11}, {0xF3, 0x6F}, {0xF3, 0x7F}};
+                int[] f = forms[rnd.nextInt(forms.length)];
+                sseForm(f[0], op(0x0F, f[1]), x);
+            }
+            case 1 -> { // aligned: movaps, movapd, movdqa
+                int[][] forms = {{0, 0x28}, {0x66, 0x28}, {0, 0x29}, {0x66, 0x29}, {0x66, 0x6F}, {0x66, 0x7F}};
+                int[] f = forms[rnd.nextInt(forms.length)];
+                sseForm(f[0], op(0x0F, f[1]), x);
+            }
+            case 2 -> sseForm(rnd.nextBoolean() ? 0xF2 : 0xF3, op(0x0F, 0x10 + rnd.nextInt(2)), x); // movsd, movss
+            case 3 -> { // movd/movq between XMM and general registers or memory; movq xmm/m64
+                switch (rnd.nextInt(3)) {
+                    case 0 -> {
+                        int size = rnd.nextBoolean() ? 8 : 4;
+                        int[] opcode = op(0x0F, rnd.nextBoolean() ? 0x6E : 0x7E);
+                        addSkippable(rnd.nextInt(3) == 0 ? modrm(0x66, size, opcode, x, 0, sseMem(), false)
+                                : modrm(0x66, size, opcode, x, writable(), null, false));
+                    }
+                    case 1 -> sseForm(0xF3, op(0x0F, 0x7E), x);
+                    default -> sseForm(0x66, op(0x0F, 0xD6), x);
+                }
+            }
+            case 4, 5 -> { // logic: pand pandn por pxor, and/andn/or/xor ps/pd
+                if (rnd.nextBoolean()) {
+                    sseForm(0x66, op(0x0F, new int[] {0xDB, 0xDF, 0xEB, 0xEF}[rnd.nextInt(4)]), x);
+                } else {
+                    sseForm(rnd.nextBoolean() ? 0x66 : 0, op(0x0F, 0x54 + rnd.nextInt(4)), x);
+                }
+            }
+            case 6, 7 -> sseForm(0x66, op(0x0F, 0x74 + rnd.nextInt(3)), x); // pcmpeqb/w/d
+            case 8 -> add(modrm(0x66, 4, op(0x0F, 0xD7), writable(), x, null, false)); // pmovmskb
+            case 9 -> { // pshufd
+                Mem m = rnd.nextInt(3) == 0 ? sseMem() : null;
+                addSkippable(modrm(0x66, 4, op(0x0F, 0x70), x, m == null ? rnd.nextInt(16) : 0, m, false)
+                        .imm(rnd.nextInt(256), 1));
+            }
+            default -> { // punpck*
+                int[] unpacks = {0x60, 0x61, 0x62, 0x6C, 0x68, 0x69, 0x6A, 0x6D};
+                sseForm(0x66, op(0x0F, unpacks[rnd.nextInt(unpacks.length)]), x);
             }
         }
     }

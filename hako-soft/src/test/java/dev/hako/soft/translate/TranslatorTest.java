@@ -22,7 +22,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 /**
  * The translator against the interpreter: the same random programs ({@link RandomProgram}) run
  * interpreted only, translated from the first run (threshold 1), and translated after a few interpreted
- * runs; registers, RFLAGS, RIP, memory, the retired count and every fault (with the state it saw) must match.
+ * runs; registers (XMM too), RFLAGS, RIP, memory, the retired count and every fault (with the state it
+ * saw) must match.
  */
 class TranslatorTest {
     private static final int RAM = 0x10000;
@@ -43,11 +44,11 @@ class TranslatorTest {
     }
 
     /** What a run leaves: final state, and a line per fault with the state the fault handler saw. */
-    private record Outcome(long[] regs, long rflags, long rip, long instructions, byte[] memory, List<String> faults,
-            long translated) {
+    private record Outcome(long[] regs, long[] xmm, long rflags, long rip, long instructions, byte[] memory,
+            List<String> faults, long translated) {
         String describe() {
             return "rip=" + Long.toHexString(rip) + " rflags=" + Long.toHexString(rflags) + " insns=" + instructions
-                    + " regs=" + Arrays.toString(regs) + " faults=" + faults;
+                    + " regs=" + Arrays.toString(regs) + " xmm=" + Arrays.toString(xmm) + " faults=" + faults;
         }
     }
 
@@ -62,7 +63,7 @@ class TranslatorTest {
         List<String> faults = new ArrayList<>();
         Interpreter interpreter = new Interpreter(cpu, (c, f, in) -> {
             faults.add(f.vector() + "@" + Long.toHexString(c.rip) + " rflags=" + Long.toHexString(c.rflags())
-                    + " regs=" + Arrays.toString(c.r) + " n=" + c.instructions);
+                    + " regs=" + Arrays.toString(c.r) + " xmm=" + Arrays.hashCode(c.xmm) + " n=" + c.instructions);
             Long next = p.faultingNext.get(c.rip);
             if (next == null || faults.size() > 50) {
                 in.stop();
@@ -81,6 +82,9 @@ class TranslatorTest {
         cpu.r[14] = data.nextInt(256);
         cpu.r[15] = 1 + data.nextInt(6);
         cpu.setRflags(data.nextLong(), 0x8D5);
+        for (int k = 0; k < cpu.xmm.length; k++) {
+            cpu.xmm[k] = k % 3 == 0 ? data.nextLong() : fewByteValues(data); // equal bytes and sign bits are common
+        }
         cpu.rip = p.start;
         Thread watchdog = Thread.ofVirtual().start(() -> {
             try {
@@ -95,8 +99,17 @@ class TranslatorTest {
         assertThat(interpreter.stopped())
                 .as("program %d ended by SYSCALL or a fault, not the watchdog (%s)", seed, exit).isTrue();
         byte[] memory = ram.toArray(ValueLayout.JAVA_BYTE);
-        return new Outcome(cpu.r.clone(), cpu.rflags(), cpu.rip, cpu.instructions, memory, faults,
+        return new Outcome(cpu.r.clone(), cpu.xmm.clone(), cpu.rflags(), cpu.rip, cpu.instructions, memory, faults,
                 translator.translated());
+    }
+
+    /** Eight bytes each 00, 7F, 80 or FF. */
+    private static long fewByteValues(Random data) {
+        long v = 0;
+        for (int b = 0; b < 8; b++) {
+            v = v << 8 | new int[] {0x00, 0x7F, 0x80, 0xFF}[data.nextInt(4)];
+        }
+        return v;
     }
 
     private static void assertSame(Outcome expected, Outcome actual, String what) {
