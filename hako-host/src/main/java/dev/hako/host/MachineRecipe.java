@@ -178,15 +178,10 @@ public record MachineRecipe(Path bundle, Path kernel, Path initrd, String cmdlin
                 opened.add(new Disk(DiskImages.open(option.path(), option.format(), option.readOnly()),
                         option.serial()));
             } catch (IOException | IllegalArgumentException e) {
-                closeDisks(opened);
+                Disk.closeAll(opened);
                 throw HostException.badInput("disks[" + i + "]", "--disk: " + e.getMessage());
             }
         }
         return opened;
-    }
-
-    /** Closes the images of {@code disks} (a machine that was never built still holds them). */
-    public static void closeDisks(List<Disk> disks) {
-        Disk.closeAll(disks);
     }
 }

@@ -3,6 +3,7 @@ package dev.hako.host;
 import dev.hako.vmm.boot.KernelFormatException;
 import dev.hako.vmm.host.HostFile;
 import dev.hako.vmm.host.UnusableFileException;
+import dev.hako.vmm.machine.Disk;
 import dev.hako.vmm.machine.Machine;
 import dev.hako.vmm.machine.MachineConfig;
 import dev.hako.vmm.machine.MachineStatistics;
@@ -145,7 +146,7 @@ final class Vm {
     private static void failedStart(Partition admitted, MachineConfig config) {
         admitted.release();
         if (config != null) {
-            MachineRecipe.closeDisks(config.disks());
+            Disk.closeAll(config.disks());
         }
     }
 

@@ -9,6 +9,7 @@ import dev.hako.vmm.host.StdioConsole;
 import dev.hako.vmm.host.UnusableFileException;
 import dev.hako.vmm.image.Bundle;
 import dev.hako.vmm.image.BundleFormatException;
+import dev.hako.vmm.machine.Disk;
 import dev.hako.vmm.machine.Machine;
 import dev.hako.vmm.machine.MachineConfig;
 import dev.hako.vmm.snapshot.MachineSnapshots;
@@ -98,11 +99,11 @@ final class RunCommand implements Callable<Integer> {
         try {
             machine[0] = Machine.create(config, console, console.messages(System.err));
         } catch (KernelFormatException | UnusableFileException | IllegalArgumentException e) {
-            MachineRecipe.closeDisks(config.disks());
+            Disk.closeAll(config.disks());
             closeQuietly(hvcFile);
             throw CommandError.usage(e.getMessage());
         } catch (IOException | IllegalStateException e) {
-            MachineRecipe.closeDisks(config.disks());
+            Disk.closeAll(config.disks());
             closeQuietly(hvcFile);
             throw CommandError.unavailable("cannot set up the machine: " + (e instanceof IOException io
                     ? HostFile.describe(io) : e.getMessage()));
