@@ -6,7 +6,7 @@ import jdk.internal.misc.Unsafe;
  * Plain loads and stores at host addresses, for the TLB's fast paths only. A memory segment's accessors check
  * the segment's bounds, its session and its read-only flag on every access; the RAM segment is a field, not a
  * constant, so C2 cannot fold those checks, and in translated code they cost a fifth of the run time (busybox
- * gzip under {@code hako user}: 4.7 s against 3.8 s). The TLB makes the bounds check redundant: a translation
+ * gzip under {@code hako user}: 4.7 s against 3.6 s). The TLB makes the bounds check redundant: a translation
  * enters it only for a whole page inside RAM ({@link Mmu} checks that when it fills an entry), and the fast
  * paths take an access only if it stays on its page.
  *
