@@ -1,5 +1,7 @@
 package dev.hako.soft.translate;
 
+import static java.lang.constant.ConstantDescs.CD_Integer;
+import static java.lang.constant.ConstantDescs.CD_Long;
 import static java.lang.constant.ConstantDescs.CD_int;
 import static java.lang.constant.ConstantDescs.CD_long;
 
@@ -7,7 +9,7 @@ import dev.hako.soft.decode.Insn;
 import dev.hako.soft.exec.Cpu;
 import dev.hako.soft.exec.Shift;
 import java.lang.classfile.CodeBuilder;
-import java.lang.constant.ClassDesc;
+import java.lang.classfile.Label;
 import java.lang.constant.MethodTypeDesc;
 
 /**
@@ -19,8 +21,6 @@ final class ArithmeticForms {
     static final int ADD = 0, OR = 1, ADC = 2, SBB = 3, AND = 4, SUB = 5, XOR = 6, CMP = 7;
     /** Jcc/SETcc condition code of "below": CF set. */
     private static final int CONDITION_B = 0x2;
-    private static final ClassDesc CD_LONG = ClassDesc.of("java.lang.Long");
-    private static final ClassDesc CD_INTEGER = ClassDesc.of("java.lang.Integer");
     static final String[] ALU_NAMES = {"add", "or", "adc", "sbb", "and", "sub", "xor", "cmp"};
 
     /** Where an operand comes from. */
@@ -299,7 +299,7 @@ final class ArithmeticForms {
             result.run();
             e.setReg(i.rm, size);
         } else {
-            java.lang.classfile.Label skip = cob.newLabel();
+            Label skip = cob.newLabel();
             cob.lload(count).lconst_0().lcmp().ifeq(skip);
             e.scratchTarget();
             result.run();
@@ -356,8 +356,8 @@ final class ArithmeticForms {
             cob.lload(count).l2i().iconst_1().isub();
         }
         cob.lushr().lconst_1().land().lstore(carry);
-        java.lang.classfile.Label zero = cob.newLabel();
-        java.lang.classfile.Label done = cob.newLabel();
+        Label zero = cob.newLabel();
+        Label done = cob.newLabel();
         if (i.rmIsReg) {
             cob.lload(count).lconst_0().lcmp().ifeq(zero);
             cob.lload(res).goto_(done);
@@ -385,11 +385,11 @@ final class ArithmeticForms {
         cob.lload(value);
         if (size == 8) {
             count.run();
-            cob.invokestatic(CD_LONG, name, MethodTypeDesc.of(CD_long, CD_long, CD_int));
+            cob.invokestatic(CD_Long, name, MethodTypeDesc.of(CD_long, CD_long, CD_int));
         } else {
             cob.l2i();
             count.run();
-            cob.invokestatic(CD_INTEGER, name, MethodTypeDesc.of(CD_int, CD_int, CD_int)).i2l();
+            cob.invokestatic(CD_Integer, name, MethodTypeDesc.of(CD_int, CD_int, CD_int)).i2l();
             e.mask(4);
         }
     }

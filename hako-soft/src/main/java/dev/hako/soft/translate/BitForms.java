@@ -1,5 +1,6 @@
 package dev.hako.soft.translate;
 
+import static java.lang.constant.ConstantDescs.CD_Long;
 import static java.lang.constant.ConstantDescs.CD_int;
 import static java.lang.constant.ConstantDescs.CD_long;
 
@@ -7,7 +8,6 @@ import dev.hako.soft.decode.Insn;
 import dev.hako.soft.exec.Flags;
 import java.lang.classfile.CodeBuilder;
 import java.lang.classfile.Label;
-import java.lang.constant.ClassDesc;
 import java.lang.constant.MethodTypeDesc;
 
 /**
@@ -18,7 +18,6 @@ import java.lang.constant.MethodTypeDesc;
 final class BitForms {
     private static final String[] TEST_NAMES = {"bt", "bts", "btr", "btc"};
     private static final int BT = 0, BTS = 1, BTR = 2;
-    private static final ClassDesc CD_LONG = ClassDesc.of("java.lang.Long");
 
     private BitForms() {}
 
@@ -115,13 +114,13 @@ final class BitForms {
             int bits = size * 8;
             MethodTypeDesc zeros = MethodTypeDesc.of(CD_int, CD_long);
             if (leading) {
-                cob.lload(source).invokestatic(CD_LONG, "numberOfLeadingZeros", zeros).bipush(64 - bits).isub();
+                cob.lload(source).invokestatic(CD_Long, "numberOfLeadingZeros", zeros).bipush(64 - bits).isub();
             } else {
                 cob.lload(source);
                 if (bits < 64) {
                     cob.loadConstant(1L << bits).lor(); // a zero source counts the operand's width
                 }
-                cob.invokestatic(CD_LONG, "numberOfTrailingZeros", zeros);
+                cob.invokestatic(CD_Long, "numberOfTrailingZeros", zeros);
             }
             cob.i2l();
             int result = e.newLong();
@@ -145,9 +144,9 @@ final class BitForms {
             cob.lload(source).lconst_0().lcmp().ifeq(zero);
             if (reverse) {
                 cob.bipush(63).lload(source)
-                        .invokestatic(CD_LONG, "numberOfLeadingZeros", MethodTypeDesc.of(CD_int, CD_long)).isub();
+                        .invokestatic(CD_Long, "numberOfLeadingZeros", MethodTypeDesc.of(CD_int, CD_long)).isub();
             } else {
-                cob.lload(source).invokestatic(CD_LONG, "numberOfTrailingZeros", MethodTypeDesc.of(CD_int, CD_long));
+                cob.lload(source).invokestatic(CD_Long, "numberOfTrailingZeros", MethodTypeDesc.of(CD_int, CD_long));
             }
             cob.i2l();
             e.setReg(i.reg, size);

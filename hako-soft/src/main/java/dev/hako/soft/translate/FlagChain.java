@@ -1,5 +1,6 @@
 package dev.hako.soft.translate;
 
+import static java.lang.constant.ConstantDescs.CD_Long;
 import static java.lang.constant.ConstantDescs.CD_boolean;
 import static java.lang.constant.ConstantDescs.CD_int;
 import static java.lang.constant.ConstantDescs.CD_long;
@@ -376,7 +377,7 @@ final class FlagChain {
     private void unsignedCompare(int size) {
         CodeBuilder cob = e.cob;
         if (size == 8) {
-            cob.invokestatic(ClassDesc.of("java.lang.Long"), "compareUnsigned",
+            cob.invokestatic(CD_Long, "compareUnsigned",
                     MethodTypeDesc.of(CD_int, CD_long, CD_long));
         } else {
             cob.lcmp();

@@ -1,5 +1,6 @@
 package dev.hako.soft.translate;
 
+import static java.lang.constant.ConstantDescs.CD_Long;
 import static java.lang.constant.ConstantDescs.CD_int;
 import static java.lang.constant.ConstantDescs.CD_long;
 
@@ -19,7 +20,6 @@ import java.lang.constant.MethodTypeDesc;
  */
 final class MultiplyForms {
     private static final ClassDesc CD_MATH = ClassDesc.of("java.lang.Math");
-    private static final ClassDesc CD_LONG = ClassDesc.of("java.lang.Long");
     private static final ClassDesc CD_WIDE = ClassDesc.of("dev.hako.soft.exec.Wide");
     private static final MethodTypeDesc LONG_LONG_TO_LONG = MethodTypeDesc.of(CD_long, CD_long, CD_long);
 
@@ -111,14 +111,14 @@ final class MultiplyForms {
             cob.lstore(low);
             // The quotient fits exactly when high < divisor (unsigned), which also excludes a zero divisor.
             Label fits = cob.newLabel();
-            cob.lload(high).lload(divisor).invokestatic(CD_LONG, "compareUnsigned",
+            cob.lload(high).lload(divisor).invokestatic(CD_Long, "compareUnsigned",
                     MethodTypeDesc.of(CD_int, CD_long, CD_long)).iflt(fits);
             e.raise(CpuFault.DE, -1);
             cob.labelBinding(fits);
             Label wide = cob.newLabel();
             Label done = cob.newLabel();
             cob.lload(high).lconst_0().lcmp().ifne(wide);
-            cob.lload(low).lload(divisor).invokestatic(CD_LONG, "divideUnsigned", LONG_LONG_TO_LONG).goto_(done);
+            cob.lload(low).lload(divisor).invokestatic(CD_Long, "divideUnsigned", LONG_LONG_TO_LONG).goto_(done);
             cob.labelBinding(wide);
             cob.lload(high).lload(low).lload(divisor).invokestatic(CD_WIDE, "quotientUnsigned",
                     MethodTypeDesc.of(CD_long, CD_long, CD_long, CD_long));
@@ -141,7 +141,7 @@ final class MultiplyForms {
             cob.lload(divisor).lconst_0().lcmp().ifne(nonZero);
             e.raise(CpuFault.DE, -1);
             cob.labelBinding(nonZero);
-            cob.lload(dividend).lload(divisor).invokestatic(CD_LONG, "divideUnsigned", LONG_LONG_TO_LONG)
+            cob.lload(dividend).lload(divisor).invokestatic(CD_Long, "divideUnsigned", LONG_LONG_TO_LONG)
                     .lstore(quotient);
             Label fits = cob.newLabel();
             cob.lload(quotient).bipush(bits).lushr().lconst_0().lcmp().ifeq(fits);

@@ -1,5 +1,7 @@
 package dev.hako.soft.translate;
 
+import static java.lang.constant.ConstantDescs.CD_Integer;
+import static java.lang.constant.ConstantDescs.CD_Long;
 import static java.lang.constant.ConstantDescs.CD_int;
 import static java.lang.constant.ConstantDescs.CD_long;
 
@@ -7,7 +9,6 @@ import dev.hako.soft.decode.Insn;
 import dev.hako.soft.exec.Cpu;
 import java.lang.classfile.CodeBuilder;
 import java.lang.classfile.Label;
-import java.lang.constant.ClassDesc;
 import java.lang.constant.MethodTypeDesc;
 
 /**
@@ -162,11 +163,11 @@ final class TransferForms {
         switch (i.opSize) {
             case 8 -> {
                 e.reg64(i.reg);
-                cob.invokestatic(ClassDesc.of("java.lang.Long"), "reverseBytes", MethodTypeDesc.of(CD_long, CD_long));
+                cob.invokestatic(CD_Long, "reverseBytes", MethodTypeDesc.of(CD_long, CD_long));
             }
             case 4 -> {
                 e.reg64(i.reg);
-                cob.l2i().invokestatic(ClassDesc.of("java.lang.Integer"), "reverseBytes",
+                cob.l2i().invokestatic(CD_Integer, "reverseBytes",
                         MethodTypeDesc.of(CD_int, CD_int)).i2l();
             }
             default -> cob.lconst_0();
