@@ -1,7 +1,6 @@
 package dev.hako.host;
 
 import dev.hako.devices.backend.CharBackend;
-import dev.hako.vmm.boot.KernelLoaders;
 import dev.hako.vmm.host.HostFile;
 import dev.hako.vmm.image.Bundle;
 import dev.hako.vmm.image.BundleFormatException;
@@ -133,11 +132,6 @@ public record MachineRecipe(Path bundle, Path kernel, Path initrd, String cmdlin
             if (line == null) {
                 line = DefaultGuest.CMDLINE;
             }
-        }
-        if (line == null) {
-            // A Linux kernel of the user's own gets its console on the serial port; a Multiboot kernel gets an
-            // empty command line, as QEMU gives it.
-            line = KernelLoaders.isMultiboot(kernelFile) ? "" : "console=ttyS0";
         }
         List<DiskOption> diskOptions = new ArrayList<>();
         if (loaded != null) {

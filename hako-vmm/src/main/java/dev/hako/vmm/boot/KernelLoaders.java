@@ -2,9 +2,7 @@ package dev.hako.vmm.boot;
 
 import dev.hako.vmm.host.HostFile;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
@@ -58,20 +56,6 @@ public final class KernelLoaders {
         }
         throw new KernelFormatException("kernel " + name + " is " + describe(image)
                 + ": hako boots a bzImage (vmlinuz), an ELF vmlinux with a PVH note or a Multiboot kernel");
-    }
-
-    /**
-     * True when {@code kernel} would boot as a Multiboot kernel (its first bytes say so); false also when it
-     * cannot be read, which loading it reports.
-     */
-    public static boolean isMultiboot(Path kernel) {
-        byte[] head;
-        try (InputStream in = Files.newInputStream(kernel)) {
-            head = in.readNBytes(Multiboot.HEADER_SEARCH_BYTES);
-        } catch (IOException | RuntimeException e) {
-            return false;
-        }
-        return !hasSetupHeader(head) && MultibootHeader.search(head) instanceof MultibootHeader.Found;
     }
 
     /** The Linux boot protocol's "HdrS" at 0x202. */

@@ -76,6 +76,8 @@ import java.util.List;
  */
 public final class MachineBuilder {
     private static final int COM1 = 0x3F8, COM1_IRQ = 4;
+    /** A Linux kernel's command line when the user gave none: its console on COM1. */
+    private static final String DEFAULT_LINUX_CMDLINE = "console=ttyS0";
     /** MSI-X vectors all PCI functions together may have (the split irqchip's route table in KVM is 4096). */
     private static final int MSI_VECTOR_LIMIT = 1024;
 
@@ -207,8 +209,9 @@ public final class MachineBuilder {
     }
 
     /**
-     * A Multiboot kernel gets {@code --initrd} as its modules (QEMU's syntax, see {@link BootModule}); a Linux
-     * kernel gets the one file as its initrd.
+     * A Multiboot kernel gets {@code --initrd} as its modules (QEMU's syntax, see {@link BootModule}) and, when the
+     * user gave no command line, an empty one, as QEMU gives it; a Linux kernel gets the one file as its initrd
+     * and by default its console on the serial port.
      */
     private BootSpec bootSpec(long rsdp, E820Map memoryMap) throws IOException {
         if (kernelLoader instanceof MultibootLoader) {
@@ -217,11 +220,13 @@ public final class MachineBuilder {
                 modules.add(new BootModule(item, HostFile.read(BootModule.file(item), "Multiboot module",
                         config.memoryBytes(), ramLimit(config))));
             }
-            return new BootSpec(config.cmdline(), new byte[0], rsdp, memoryMap, modules);
+            String cmdline = config.cmdline() != null ? config.cmdline() : "";
+            return new BootSpec(cmdline, new byte[0], rsdp, memoryMap, modules);
         }
         byte[] initrd = config.initrd() == null ? new byte[0]
                 : HostFile.read(config.initrd(), "initrd", config.memoryBytes(), ramLimit(config));
-        return new BootSpec(config.cmdline(), initrd, rsdp, memoryMap);
+        String cmdline = config.cmdline() != null ? config.cmdline() : DEFAULT_LINUX_CMDLINE;
+        return new BootSpec(cmdline, initrd, rsdp, memoryMap);
     }
 
     private List<String> moduleItems() {

@@ -7,7 +7,8 @@ import java.util.List;
 
 /**
  * What the user asked for: the kernel, an optional initrd (for a Multiboot kernel: its modules, as QEMU's
- * {@code -initrd} spells them, see {@link dev.hako.vmm.boot.BootModule}), the command line, RAM in bytes, vCPUs, the
+ * {@code -initrd} spells them, see {@link dev.hako.vmm.boot.BootModule}), the command line (null when the user gave
+ * none: the kernel then gets its kind's default, see {@link MachineBuilder}), RAM in bytes, vCPUs, the
  * accelerator, the disks (virtio-blk, in PCI slot order: the first is the guest's /dev/vda), the watchdog's
  * limit (how much CPU time a vCPU may spend making no progress; zero for no watchdog, see {@link Machine}) and the
  * other virtio devices, the CPU scheduler's {@link Partition} (null: the vCPUs run unscheduled, as under
