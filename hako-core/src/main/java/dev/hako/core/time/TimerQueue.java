@@ -127,6 +127,16 @@ public final class TimerQueue {
         return runDue();
     }
 
+    /** Ends the timer thread's current {@link #awaitAndRunDue} wait now (its machine is pausing). */
+    public void wakeTimerThread() {
+        lock.lock();
+        try {
+            earlierDeadline.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
     private void arm(Timer timer, long deadlineNanos) {
         lock.lock();
         try {

@@ -120,6 +120,24 @@ class TimerQueueTest {
     }
 
     @Test
+    void wakingTheTimerThreadEndsItsWait() throws Exception {
+        TimerQueue q = new TimerQueue(new NanoTimeClock());
+        Thread waker = new Thread(() -> {
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                return;
+            }
+            q.wakeTimerThread();
+        });
+        waker.start();
+        long start = System.nanoTime();
+        assertThat(q.awaitAndRunDue(60_000_000_000L)).isZero(); // nothing armed: only the wake ends the wait
+        waker.join();
+        assertThat(System.nanoTime() - start).isLessThan(30_000_000_000L);
+    }
+
+    @Test
     void pausedClockStandsStill() throws Exception {
         NanoTimeClock real = new NanoTimeClock();
         real.pause();

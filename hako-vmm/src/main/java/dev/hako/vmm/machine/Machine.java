@@ -158,6 +158,9 @@ public final class Machine implements AutoCloseable {
             for (VcpuThread t : vcpuThreads) {
                 t.stop();
             }
+            // Guest time runs until every thread holds, and the timer thread may be in a wait of up to
+            // TIMER_IDLE_NANOS: wake it, or the guest sees up to a second pass while it is being paused.
+            timers.wakeTimerThread();
             if (!pauseGate.awaitHolding(vcpuThreads.length + 1, PAUSE_WAIT_SECONDS, TimeUnit.SECONDS)) {
                 pauseGate.open();
                 throw new IllegalStateException("the vCPUs did not stop within " + PAUSE_WAIT_SECONDS + " s");
