@@ -48,6 +48,7 @@ final class CpuStateTransfer {
         s.tsc = c.tsc();
         s.apicBase = sys.apicBase;
         s.kvmStealTime = sys.stealTimeMsr;
+        s.specCtrl = sys.specCtrl;
         s.halted = sys.halted;
         FxsaveArea.store(c, s.fxsave, true);
         return s;
@@ -92,6 +93,7 @@ final class CpuStateTransfer {
         sys.tscOffset = s.tsc - (c.tsc() - sys.tscOffset);
         sys.apicBase = s.apicBase;
         sys.stealTimeMsr = s.kvmStealTime;
+        sys.specCtrl = s.specCtrl;
         sys.halted = s.halted;
         FxsaveArea.load(c, s.fxsave, true);
         c.setRflags(s.rflags, -1L);

@@ -46,6 +46,8 @@ public final class X86CpuState {
      * so it stays 0 there).
      */
     public long kvmStealTime;
+    /** IA32_SPEC_CTRL as the guest wrote it (the soft CPU's; KVM keeps this MSR itself, so it stays 0 there). */
+    public long specCtrl;
     /** FXSAVE layout: FCW, FSW, FTW, ..., MXCSR at 24, ST0-7 from 32, XMM0-15 from 160. */
     public final byte[] fxsave = new byte[512];
     public boolean halted;
@@ -89,6 +91,7 @@ public final class X86CpuState {
         c.tsc = tsc;
         c.apicBase = apicBase;
         c.kvmStealTime = kvmStealTime;
+        c.specCtrl = specCtrl;
         c.gdtLimit = gdtLimit;
         c.idtLimit = idtLimit;
         c.ldtSelector = ldtSelector;
@@ -118,6 +121,7 @@ public final class X86CpuState {
                 cstar == o.cstar && sfmask == o.sfmask && kernelGsBase == o.kernelGsBase &&
                 sysenterCs == o.sysenterCs && sysenterEsp == o.sysenterEsp && sysenterEip == o.sysenterEip &&
                 pat == o.pat && tsc == o.tsc && apicBase == o.apicBase && kvmStealTime == o.kvmStealTime &&
+                specCtrl == o.specCtrl &&
                 gdtLimit == o.gdtLimit && idtLimit == o.idtLimit && ldtSelector == o.ldtSelector &&
                 ldtLimit == o.ldtLimit && trSelector == o.trSelector && trLimit == o.trLimit &&
                 trAttributes == o.trAttributes && halted == o.halted && Arrays.equals(gpr, o.gpr) &&

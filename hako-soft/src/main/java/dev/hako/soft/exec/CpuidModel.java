@@ -2,6 +2,7 @@ package dev.hako.soft.exec;
 
 import dev.hako.core.x86.CpuidFeatures;
 import dev.hako.core.x86.KvmParavirt;
+import dev.hako.core.x86.SpeculationControl;
 
 /**
  * What CPUID tells the guest: an honest x86-64 baseline of what the soft CPU implements (MMX, SSE2, CX16,
@@ -32,7 +33,11 @@ public final class CpuidModel {
         {0x4, 3, 0x00000163, (15L << 22) | 63, 8191, 6},
         // Leaf 7: IA32_TSC_ADJUST exists. With the invariant TSC of 0x80000007 below, Linux trusts the
         // TSC without a clocksource watchdog, which under emulation would compare it with lost timer ticks.
-        {0x7, 0, 0, 1 << 1, 0, 0},
+        // EDX: the speculation-control MSRs, whose IA32_ARCH_CAPABILITIES says this CPU does not speculate.
+        // EAX: the highest subleaf, 2, whose EDX offers the BHI control.
+        {0x7, 0, 2, 1 << 1, 0, SpeculationControl.CPUID7_EDX_SPEC_CTRL | SpeculationControl.CPUID7_EDX_ARCH_CAPABILITIES},
+        {0x7, 1, 0, 0, 0, 0},
+        {0x7, 2, 0, 0, 0, SpeculationControl.CPUID7_2_EDX_BHI_CTRL},
         // Leaf 0x15: TSC = crystal (ECX Hz) * EBX / EAX; leaf 0x16: base, max and bus MHz.
         {0x15, 0, 1, 1, TSC_HZ, 0},
         {0x16, 0, TSC_HZ / 1_000_000, TSC_HZ / 1_000_000, 100, 0},

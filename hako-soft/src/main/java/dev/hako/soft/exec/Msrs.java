@@ -1,12 +1,15 @@
 package dev.hako.soft.exec;
 
 import dev.hako.core.x86.KvmParavirt;
+import dev.hako.core.x86.SpeculationControl;
 import dev.hako.soft.fault.CpuFault;
 import dev.hako.soft.mmu.ControlRegisters;
 
 /**
  * RDMSR and WRMSR of the MSRs Linux touches (SDM vol. 4): EFER, the SYSCALL MSRs, FS/GS/KERNEL_GS base,
- * TSC, TSC_AUX, APIC base, PAT, MISC_ENABLE, MTRRs (which read back what was written), SYSENTER, and KVM's
+ * TSC, TSC_AUX, APIC base, PAT, MISC_ENABLE, MTRRs (which read back what was written), SYSENTER, the
+ * speculation controls ({@link SpeculationControl}: SPEC_CTRL keeps its bits, which change nothing here; PRED_CMD
+ * is write-only; ARCH_CAPABILITIES is read-only), and KVM's
  * steal-time MSR (reserved bits 5:1 set raise #GP, as in KVM; the struct is written by the vCPU's thread when it
  * resumes after a throttle, see {@code SoftVirtualCpu#addStealTime}). MSRs the
  * local interrupt controller owns go there; any other index raises #GP(0), as on hardware without that MSR.
@@ -53,6 +56,8 @@ final class Msrs {
             case IA32_KERNEL_GS_BASE: return c.kernelGsBase;
             case IA32_TSC_AUX: return s.tscAux;
             case KvmParavirt.MSR_KVM_STEAL_TIME: return s.stealTimeMsr;
+            case SpeculationControl.IA32_SPEC_CTRL: return s.specCtrl;
+            case SpeculationControl.IA32_ARCH_CAPABILITIES: return SpeculationControl.NOT_SPECULATIVE;
             default: break;
         }
         if (index >= 0x200 && index < 0x210) {
@@ -112,6 +117,17 @@ final class Msrs {
                     throw c.fault(CpuFault.GP, 0);
                 }
                 s.stealTimeMsr = value;
+            }
+            case SpeculationControl.IA32_SPEC_CTRL -> {
+                if ((value & ~SpeculationControl.SPEC_CTRL_WRITABLE) != 0) {
+                    throw c.fault(CpuFault.GP, 0);
+                }
+                s.specCtrl = value;
+            }
+            case SpeculationControl.IA32_PRED_CMD -> {
+                if ((value & ~SpeculationControl.PRED_CMD_IBPB) != 0) {
+                    throw c.fault(CpuFault.GP, 0);
+                }
             }
             default -> writeOther(c, index, value);
         }

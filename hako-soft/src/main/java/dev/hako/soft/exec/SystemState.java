@@ -46,6 +46,8 @@ public final class SystemState {
     public long tscAdjust;
     /** MSR_KVM_STEAL_TIME as the guest wrote it: where its struct kvm_steal_time is, and whether enabled. */
     public long stealTimeMsr;
+    /** IA32_SPEC_CTRL as the guest wrote it (IBRS, STIBP, SSBD): kept for reading back, with no effect. */
+    public long specCtrl;
     public long mtrrDefType;
     public final long[] mtrrFixed = new long[11];
     public final long[] mtrrVariable = new long[16];

@@ -42,6 +42,7 @@ class BootIT {
             echo foreground-continues
             wait
             echo "cpus $(grep -c ^processor /proc/cpuinfo)"
+            cd /sys/devices/system/cpu/vulnerabilities && for f in *; do echo "vulnerability $f: $(cat $f)"; done
             grep LOC: /proc/interrupts
             echo HAKO-MARKER-DONE
             poweroff -f
@@ -90,6 +91,12 @@ class BootIT {
         assertThat(out).contains("foreground-continues", "background-job-done");
         assertThat(out.indexOf("background-job-done")).isGreaterThan(out.indexOf("foreground-continues"));
         assertThat(number(out, "cpus")).isEqualTo(cpus);
+        // The soft CPU does not speculate and says so (IA32_ARCH_CAPABILITIES): no page-table isolation, no
+        // return thunks, no buffer clearing, no branch-history loop on each system call.
+        assertThat(out).contains("vulnerability meltdown: Not affected", "vulnerability mds: Not affected",
+                "vulnerability indirect_target_selection: Not affected", "vulnerability l1tf: Not affected",
+                "vulnerability spec_store_bypass: Not affected");
+        assertThat(out).containsPattern("vulnerability spectre_v2: Mitigation: Enhanced / Automatic IBRS.*BHI: BHI_DIS_S");
     }
 
     @Test
