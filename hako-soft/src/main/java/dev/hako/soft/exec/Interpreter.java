@@ -214,21 +214,24 @@ public final class Interpreter {
         if ((c.flagsOther & Flags.IF) == 0) {
             return false; // STI, POPF and IRET raise attention again when IF comes back
         }
-        if (c.rip == c.sys.interruptShadowRip) {
-            // STI or MOV SS shields exactly one instruction: run it alone, then look again (as hardware
-            // does: "sti; nop; cli" lets a waiting interrupt in after the NOP).
-            c.sys.interruptShadowRip = -1;
+        boolean shadowed = c.rip == c.sys.interruptShadowRip;
+        c.sys.interruptShadowRip = -1;
+        if (c.interrupts.pendingVector() < 0) {
+            // Nothing to hold back: the shadowed instruction runs in its block as any other. An interrupt that
+            // comes meanwhile raises attention and is taken at the next block boundary, after it.
+            return false;
+        }
+        if (shadowed) {
+            // STI or MOV SS shields exactly one instruction from the waiting interrupt: run it alone, then look
+            // again (as hardware does: "sti; nop; cli" lets a waiting interrupt in after the NOP).
             step();
             c.attention = true;
             return true;
         }
-        c.sys.interruptShadowRip = -1;
-        if (c.interrupts.pendingVector() >= 0) {
-            int vector = c.interrupts.acknowledge();
-            if (vector >= 0) {
-                InterruptDelivery.external(c, vector);
-                c.attention = true; // another may be pending behind it
-            }
+        int vector = c.interrupts.acknowledge();
+        if (vector >= 0) {
+            InterruptDelivery.external(c, vector);
+            c.attention = true; // another may be pending behind it
         }
         return false;
     }
