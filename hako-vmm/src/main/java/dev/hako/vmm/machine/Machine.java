@@ -5,6 +5,7 @@ import dev.hako.core.time.TimerQueue;
 import dev.hako.core.time.VirtualClock;
 import dev.hako.devices.backend.CharBackend;
 import dev.hako.devices.legacy.AcpiPm;
+import dev.hako.devices.virtio.VirtioPciFunction;
 import dev.hako.devices.virtio.balloon.VirtioBalloon;
 import dev.hako.devices.virtio.blk.VirtioBlock;
 import dev.hako.devices.virtio.net.VirtioNet;
@@ -165,6 +166,7 @@ public final class Machine implements AutoCloseable {
                 pauseGate.open();
                 throw new IllegalStateException("the vCPUs did not stop within " + PAUSE_WAIT_SECONDS + " s");
             }
+            holdHostWork(true);
             clock.pause();
             return !exit.stopping();
         }
@@ -175,7 +177,17 @@ public final class Machine implements AutoCloseable {
         synchronized (pauseGate) {
             if (pauseGate.closed()) {
                 clock.resume();
+                holdHostWork(false);
                 pauseGate.open();
+            }
+        }
+    }
+
+    /** Virtio devices' host threads (network, console input, vsock) touch no RAM while the machine is paused. */
+    private void holdHostWork(boolean held) {
+        for (Object component : devices.all().values()) {
+            if (component instanceof VirtioPciFunction function) {
+                function.holdHostWork(held);
             }
         }
     }
