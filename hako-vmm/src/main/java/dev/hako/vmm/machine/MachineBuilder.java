@@ -12,6 +12,7 @@ import dev.hako.core.time.VirtualClock;
 import dev.hako.core.bus.PioDevice;
 import dev.hako.core.irq.IrqLine;
 import dev.hako.devices.backend.CharBackend;
+import dev.hako.devices.backend.PageReclaimer;
 import dev.hako.devices.irqchip.IoApic;
 import dev.hako.devices.irqchip.LocalApic;
 import dev.hako.devices.irqchip.Pic8259;
@@ -370,8 +371,11 @@ public final class MachineBuilder {
             addVirtio("virtio-console", new VirtioConsole(virtio.console()));
         }
         if (virtio.balloonBytes() >= 0) {
-            addVirtio("virtio-balloon", new VirtioBalloon((gpa, length) -> Mman.discard(ramMapping, gpa, length),
-                    config.memoryBytes(), virtio.balloonBytes()));
+            PageReclaimer discard = (gpa, length) -> {
+                Mman.discard(ramMapping, gpa, length);
+                memory.written(gpa, length);  // the pages read as zeros (or the snapshot's pages) now
+            };
+            addVirtio("virtio-balloon", new VirtioBalloon(discard, config.memoryBytes(), virtio.balloonBytes()));
         }
         if (virtio.vsockPath() != null) {
             VirtioVsock vsock;

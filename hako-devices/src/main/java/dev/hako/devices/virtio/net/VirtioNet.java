@@ -502,6 +502,7 @@ public final class VirtioNet implements VirtioDevice, Snapshotable<VirtioNetStat
         for (int s = chain.readableSegments(); s < chain.segments() && done < length; s++) {
             long n = Math.min(chain.length(s), length - done);
             MemorySegment.copy(rxSegment, from + done, memory.segment(), chain.address(s), n);
+            memory.written(chain.address(s), n);
             done += n;
         }
         return done;
