@@ -137,6 +137,15 @@ public final class DirtyPages {
         return count;
     }
 
+    /** Pages dirty now (read racily: for deciding whether another round is worth it). */
+    public long count() {
+        long count = 0;
+        for (long word : words) {
+            count += Long.bitCount(word);
+        }
+        return count;
+    }
+
     /** The length of the array {@link #harvest} fills. */
     public int words() {
         return words.length;

@@ -1,6 +1,7 @@
 package dev.hako.vmm.machine;
 
 import dev.hako.core.accel.VirtualMachine;
+import dev.hako.core.memory.DirtyPages;
 import dev.hako.core.time.TimerQueue;
 import dev.hako.core.time.VirtualClock;
 import dev.hako.devices.backend.CharBackend;
@@ -70,11 +71,14 @@ public final class Machine implements AutoCloseable {
     private final PauseGate pauseGate;
     /** The last CPU time read of each vCPU thread: an ended thread has none to read. */
     private final long[] lastCpuNanos;
+    private final DirtyPages dirtyPages;
     private volatile boolean started;
 
     Machine(MachineConfig config, PrintStream log, MemorySegment ramMapping, VirtualClock clock, TimerQueue timers,
             DeviceTable devices, List<AutoCloseable> hostResources, VirtualMachine vm, String accelerator,
-            VcpuThread[] vcpuThreads, Watchdog watchdog, MachineExit exit, PauseGate pauseGate) {
+            VcpuThread[] vcpuThreads, Watchdog watchdog, MachineExit exit, PauseGate pauseGate,
+            DirtyPages dirtyPages) {
+        this.dirtyPages = dirtyPages;
         this.config = config;
         this.log = log;
         this.ramMapping = ramMapping;
@@ -207,6 +211,11 @@ public final class Machine implements AutoCloseable {
      */
     public MemorySegment ram() {
         return ramMapping;
+    }
+
+    /** The dirty log of the guest's RAM, which a live migration turns on. */
+    public DirtyPages dirtyPages() {
+        return dirtyPages;
     }
 
     /** Presses the ACPI power button: a guest with ACPI (systemd-logind, acpid) shuts down and powers off. */

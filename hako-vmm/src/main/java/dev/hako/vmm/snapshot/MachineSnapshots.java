@@ -74,7 +74,7 @@ public final class MachineSnapshots {
     }
 
     @SuppressWarnings({"unchecked", "rawtypes"})
-    private static void restoreComponents(Machine machine, MachineDocument document) throws SnapshotException {
+    static void restoreComponents(Machine machine, MachineDocument document) throws SnapshotException {
         Map<String, Snapshotable<?>> components = machine.devices().snapshotables();
         Set<String> saved = document.ids();
         for (String id : saved) {
@@ -94,7 +94,7 @@ public final class MachineSnapshots {
         }
     }
 
-    private static List<Disk> openDisks(MachineSpec spec) throws SnapshotException {
+    static List<Disk> openDisks(MachineSpec spec) throws SnapshotException {
         List<Disk> opened = new ArrayList<>();
         for (MachineSpec.DiskSpec d : spec.disks()) {
             try {
