@@ -87,6 +87,7 @@ class MigrationIT {
                     for (int i = 0; i < counts.size(); i++) {
                         assertThat(counts.get(i)).as("count number %d of %s", i, counts).isEqualTo(i + 1);
                     }
+                    System.out.println(destination.err);
                     assertThat(destination.err.toString()).contains("the migrated guest runs here")
                             .doesNotContain("Exception");
                 } finally {
@@ -143,6 +144,7 @@ class MigrationIT {
             ProcessBuilder builder = new ProcessBuilder(HakoProcess.command(List.of(), "run", "--incoming",
                     "tcp:127.0.0.1:0"));
             builder.environment().put("LC_ALL", "C.UTF-8");
+            builder.environment().put("HAKO_DEBUG", "1");
             Destination d = new Destination(builder.start());
             HakoProcess.collect(d.process.getInputStream(), d.out);
             HakoProcess.collect(d.process.getErrorStream(), d.err);

@@ -114,6 +114,7 @@ public final class MigrationSource {
                 rounds++;
             } while (rounds < MAX_ROUNDS && log.count() > STOP_PAGES && !machine.ended());
 
+            long pauseBegin = System.nanoTime();
             if (!machine.paused()) {
                 if (!machine.pause()) {
                     throw new MigrationException("cannot migrate to " + target + ": the guest ended");
@@ -132,8 +133,14 @@ public final class MigrationSource {
             out.writeInt(document.length);
             out.write(document);
             out.flush();
+            long sent = System.nanoTime();
             expect(in, MigrationStream.RESUMED, "restoring the machine");
             long end = System.nanoTime();
+            if (System.getenv("HAKO_DEBUG") != null) {
+                System.err.printf("hako: migration downtime: %.1f ms pausing, %.1f ms sending, %.1f ms until the "
+                        + "destination ran%n", (pausedAt - pauseBegin) / 1e6, (sent - pausedAt) / 1e6,
+                        (end - sent) / 1e6);
+            }
             log.stop();
             return new MigrationResult(end - begin, end - pausedAt, rounds, dataPages, lastPages, counted.count);
         } catch (IOException e) {
