@@ -13,7 +13,7 @@ Usage: bench/migrate.py [MIB]      (default 256; run from anywhere; it uses ./ha
 import os, re, subprocess, sys, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from density import HERE, Console, call, served  # noqa: E402
+from density import HERE, call, served, started  # noqa: E402
 
 MIB = int(sys.argv[1]) if len(sys.argv) > 1 else 256
 LISTENING = re.compile(r"waiting for a migration on 127\.0\.0\.1:(\d+)")
@@ -41,13 +41,7 @@ def destination():
 
 
 def migrate(sock, name, busy):
-    call(sock, "PUT", f"/vms/{name}", {"memory_mib": MIB, "vcpus": 1, "accel": "soft"})
-    call(sock, "POST", f"/vms/{name}/start")
-    console = Console(sock, name)
-    deadline = time.time() + 600
-    while not console.poll():
-        if time.time() > deadline:
-            sys.exit(f"{name} did not reach its shell")
+    console = started(sock, name, {"memory_mib": MIB, "vcpus": 1, "accel": "soft"})
     if busy:
         type_into(console, BUSY)
         time.sleep(5)

@@ -31,9 +31,6 @@ import org.junit.jupiter.api.io.TempDir;
  * value exactly once across the two processes, and the source reports its total time and a downtime above zero.
  */
 class MigrationIT {
-    private static final long BOOT_SECONDS = 300;
-    private static final Pattern COUNT = Pattern.compile("C(\\d+)\\r?\\n");
-    private static final String LOOP = "i=0; while true; do i=$((i+1)); echo C$i; sleep 0.2; done\n";
     private static final Pattern LISTENING = Pattern.compile("waiting for a migration on 127\\.0\\.0\\.1:(\\d+)");
     private static final int RANDOM_CUTS = 5;
 
@@ -46,13 +43,9 @@ class MigrationIT {
         System.out.println("MigrationIT seed " + seed);
         Random random = new Random(seed);
         try (ApiFixture api = new ApiFixture(state)) {
-            assertThat(api.unix("PUT", "/vms/counter", "{\"memory_mib\": 128, \"accel\": \"soft\"}").status())
-                    .isEqualTo(201);
-            assertThat(api.unix("POST", "/vms/counter/start", null).status()).isEqualTo(200);
-            try (ConsoleViewer console = ConsoleViewer.open(api.overSocket, "counter")) {
-                int from = console.await(Pattern.compile("built-in shell"), 0, BOOT_SECONDS).end();
-                console.type(LOOP);
-                console.await(Pattern.compile("C5\\r?\\n"), from, 60);
+            CountingGuest.Started counting = CountingGuest.start(api, "counter", 5);
+            try (ConsoleViewer console = counting.console()) {
+                int from = counting.from();
 
                 long fullStream = cutMigration(api, console, Long.MAX_VALUE, "when the destination's guest runs");
                 assertThat(fullStream).as("bytes of a whole migration").isGreaterThan(1 << 20);
@@ -76,17 +69,14 @@ class MigrationIT {
                     assertThat(api.log()).contains("hako: VM counter migrated to 127.0.0.1:" + destination.port);
                     Thread.sleep(200); // the console hub passes on what the guest wrote before the pause every 20 ms
                     String before = console.output();
-                    int last = lastCount(before);
+                    int last = CountingGuest.lastCount(before);
                     String target = "C" + (last + 10);
                     destination.awaitOutput(Pattern.compile(target + "\\r?\\n"), 60);
                     ApiFixture.Answer gone = api.unix("GET", "/vms/counter", null);
                     assertThat(gone.json().path("state").asText()).as("the source VM").isEqualTo("stopped");
-                    assertThat(lastCount(console.output())).as("the source's count after the switch").isEqualTo(last);
-                    List<Integer> counts = counts(before.substring(from) + destination.out);
-                    assertThat(counts).as("the count across the migration").startsWith(1, 2, 3);
-                    for (int i = 0; i < counts.size(); i++) {
-                        assertThat(counts.get(i)).as("count number %d of %s", i, counts).isEqualTo(i + 1);
-                    }
+                    assertThat(CountingGuest.lastCount(console.output())).as("the source's count after the switch").isEqualTo(last);
+                    CountingGuest.assertEveryCountOnce(before.substring(from) + destination.out,
+                            "the count across the migration");
                     System.out.println(destination.err);
                     assertThat(destination.err.toString()).contains("the migrated guest runs here")
                             .doesNotContain("Exception");
@@ -120,7 +110,7 @@ class MigrationIT {
             ApiFixture.Answer status = api.unix("GET", "/vms/counter", null);
             assertThat(status.json().path("state").asText()).as("the source VM after a cut %s", when)
                     .isEqualTo("running");
-            int last = lastCount(console.output());
+            int last = CountingGuest.lastCount(console.output());
             console.await(Pattern.compile("C" + (last + 2) + "\\r?\\n"), 0, 30);
             System.out.printf("cut %s: the source answered \"%s\" and counts on%n", when,
                     failed.json().path("message").asText());
@@ -275,20 +265,5 @@ class MigrationIT {
             listener.close();
             closeSockets();
         }
-    }
-
-    private static int lastCount(String output) {
-        List<Integer> counts = counts(output);
-        assertThat(counts).as("counts in %s", output).isNotEmpty();
-        return counts.getLast();
-    }
-
-    private static List<Integer> counts(String output) {
-        List<Integer> counts = new ArrayList<>();
-        Matcher m = COUNT.matcher(output);
-        while (m.find()) {
-            counts.add(Integer.parseInt(m.group(1)));
-        }
-        return counts;
     }
 }

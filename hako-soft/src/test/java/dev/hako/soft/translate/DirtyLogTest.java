@@ -5,9 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.hako.core.memory.DirtyPages;
 import dev.hako.soft.exec.Cpu;
 import dev.hako.soft.exec.Interpreter;
-import dev.hako.soft.fault.CpuFault;
 import dev.hako.soft.mmu.Mmu;
-import dev.hako.soft.mmu.PageWalker;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -27,18 +25,6 @@ import org.junit.jupiter.params.provider.ValueSource;
 class DirtyLogTest {
     private static final int RAM = 1 << 20;
     private static final long CODE = 0x1000, DATA = 0x10000;
-
-    private static final class FlatWalker implements PageWalker {
-        final CpuFault fault = new CpuFault();
-
-        @Override
-        public long translate(long gva, int access) {
-            if (gva < 0 || gva >= RAM) {
-                throw fault.raise(CpuFault.PF, access == WRITE ? 2 : 0, true, gva);
-            }
-            return gva & ~0xFFFL;
-        }
-    }
 
     /** The vCPU's side of a round, as {@code SoftVirtualCpu.run} does it on entry. */
     private static final class Vcpu implements DirtyPages.CachingWriter {
@@ -75,7 +61,7 @@ class DirtyLogTest {
     void randomStoresThroughTheMmuShowInEachRound() throws Exception {
         MemorySegment ram = Arena.ofAuto().allocate(RAM, 4096);
         DirtyPages log = new DirtyPages(RAM);
-        Vcpu vcpu = new Vcpu(new Mmu(ram, new FlatWalker()), log);
+        Vcpu vcpu = new Vcpu(new Mmu(ram, new FlatWalker(RAM)), log);
         Mmu mmu = vcpu.mmu;
         long[] taken = new long[log.words()];
         log.start();
@@ -123,7 +109,7 @@ class DirtyLogTest {
         MemorySegment ram = Arena.ofAuto().allocate(RAM, 4096);
         MemorySegment.copy(LOOP, 0, ram, ValueLayout.JAVA_BYTE, CODE, LOOP.length);
         DirtyPages log = new DirtyPages(RAM);
-        Cpu cpu = new Cpu(new Mmu(ram, new FlatWalker()));
+        Cpu cpu = new Cpu(new Mmu(ram, new FlatWalker(RAM)));
         Vcpu vcpu = new Vcpu(cpu.mem, log);
         BlockBuilder translator = new BlockBuilder(translate, 1);
         cpu.setCpl(0);
