@@ -33,7 +33,6 @@ class SnapshotRestoreIT {
         try (ApiFixture api = new ApiFixture(state)) {
             CountingGuest.Started counting = CountingGuest.start(api, "counter", 8);
             try (ConsoleViewer console = counting.console()) {
-
                 ApiFixture.Answer relative = api.unix("POST", "/vms/counter/snapshot", "{\"dir\": \"snap\"}");
                 assertThat(relative.status()).as(relative.body()).isEqualTo(400);
                 assertThat(relative.json().path("field").asText()).isEqualTo("dir");
