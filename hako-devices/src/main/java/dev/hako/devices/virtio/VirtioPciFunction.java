@@ -524,5 +524,6 @@ public final class VirtioPciFunction implements PciFunction, VirtioTransport, Sn
         }
         msix.restore(s.msix());
         updateIntx();
+        device.restored();
     }
 }

@@ -203,10 +203,6 @@ public final class VirtioNet implements VirtioDevice, Snapshotable<VirtioNetStat
                 rxBytes, txBytes);
     }
 
-    /**
-     * Takes the saved state and, for an active card, lets the pump read the backend at once: the restored guest
-     * posted its receive buffers before the save and will not notify for them again.
-     */
     @Override
     public void restore(VirtioNetState s) {
         if (s.version() != VirtioNetState.VERSION) {
@@ -222,9 +218,19 @@ public final class VirtioNet implements VirtioDevice, Snapshotable<VirtioNetStat
         txBytes = s.txBytes();
         if (s.activeFeatures() != 0) {
             activate(s.activeFeatures());
-            pump.receiveWanted(true);
         } else {
             features = 0;
+        }
+    }
+
+    /**
+     * An active card's pump reads the backend at once: the restored guest posted its receive buffers before the
+     * save and will not notify for them again. Called once the transport is restored, so the pump finds it live.
+     */
+    @Override
+    public void restored() {
+        if (features != 0) {
+            pump.receiveWanted(true);
         }
     }
 
