@@ -91,6 +91,18 @@ class Console:
         self.sock.close()
 
 
+def started(sock, name, definition, seconds=600):
+    """Defines VM name, starts it and waits for its shell: its console, still open."""
+    call(sock, "PUT", f"/vms/{name}", definition)
+    call(sock, "POST", f"/vms/{name}/start")
+    console = Console(sock, name)
+    deadline = time.time() + seconds
+    while not console.poll():
+        if time.time() > deadline:
+            sys.exit(f"{name} did not reach its shell")
+    return console
+
+
 def cpu_seconds(pid):
     fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

@@ -15,7 +15,7 @@ Usage: bench/snapshot.py [MIB ...]      (run from anywhere; it uses ./hako of th
 import os, re, shutil, subprocess, sys, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from density import HERE, Console, call, served  # noqa: E402
+from density import HERE, call, served, started  # noqa: E402
 
 SIZES = [int(a) for a in sys.argv[1:]] or [512, 2048]
 RESTORED = re.compile(r"restored .* in ([0-9.]+) ms")
@@ -26,14 +26,7 @@ def main():
     with served("hako-snapshot-") as (work, sock, log_path, _):
         for mib in SIZES:
             name, snap = f"g{mib}", os.path.join(work, f"snap-{mib}")
-            call(sock, "PUT", f"/vms/{name}", {"memory_mib": mib, "vcpus": 1})
-            call(sock, "POST", f"/vms/{name}/start")
-            console = Console(sock, name)
-            deadline = time.time() + 600
-            while not console.poll():
-                if time.time() > deadline:
-                    sys.exit(f"{name} did not reach its shell")
-            console.close()
+            started(sock, name, {"memory_mib": mib, "vcpus": 1}).close()
             time.sleep(2)
             t0 = time.perf_counter()
             call(sock, "POST", f"/vms/{name}/snapshot", {"dir": snap, "stop": True})

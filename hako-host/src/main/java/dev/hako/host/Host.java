@@ -2,6 +2,7 @@ package dev.hako.host;
 
 import dev.hako.vmm.sched.AdmissionException;
 import dev.hako.vmm.sched.CpuScheduler;
+import dev.hako.vmm.snapshot.MigrationResult;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.InvalidPathException;
@@ -144,6 +145,37 @@ public final class Host implements AutoCloseable {
         Vm vm = vm(name);
         vm.restore(absolute(dir));
         return vm.status();
+    }
+
+    /** A VM moved to another hako: where it stood after the move (stopped here) and how the move went. */
+    public record Migration(VmStatus status, MigrationResult result) {}
+
+    /**
+     * Migrates the running VM live to the hako listening at {@code to} ("HOST:PORT", {@code hako run --incoming
+     * tcp:HOST:PORT}); the VM stops here once the guest runs there, and runs on here if the migration fails.
+     */
+    public Migration migrate(String name, String to) throws InterruptedException {
+        Vm vm = vm(name);
+        int colon = to == null ? -1 : to.lastIndexOf(':');
+        if (colon <= 0) {
+            throw HostException.badInput("to", "to " + (to == null ? "is missing" : to + " is not HOST:PORT")
+                    + ": where `hako run --incoming tcp:HOST:PORT` listens");
+        }
+        int port;
+        try {
+            port = Integer.parseInt(to.substring(colon + 1));
+        } catch (NumberFormatException e) {
+            port = -1;
+        }
+        if (port < 1 || port > 65535) {
+            throw HostException.badInput("to", "to " + to + ": the port must be 1 to 65535");
+        }
+        String host = to.substring(0, colon);
+        if (host.startsWith("[") && host.endsWith("]")) {
+            host = host.substring(1, host.length() - 1);
+        }
+        MigrationResult result = vm.migrate(host, port);
+        return new Migration(vm.status(), result);
     }
 
     private static Path absolute(String dir) {

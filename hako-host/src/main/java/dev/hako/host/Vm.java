@@ -12,6 +12,9 @@ import dev.hako.vmm.sched.CpuEntitlement;
 import dev.hako.vmm.sched.CpuScheduler;
 import dev.hako.vmm.sched.Partition;
 import dev.hako.vmm.snapshot.MachineSnapshots;
+import dev.hako.vmm.snapshot.MigrationException;
+import dev.hako.vmm.snapshot.MigrationResult;
+import dev.hako.vmm.snapshot.MigrationSource;
 import dev.hako.vmm.snapshot.SnapshotException;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -226,6 +229,25 @@ final class Vm {
                 state = VmState.RUNNING;
             }
         }
+    }
+
+    /**
+     * Moves the running (or paused) VM to the hako listening at {@code host}:{@code port} ({@code hako run
+     * --incoming}) and, once that one runs the guest, stops it here. A failure leaves the VM running here, as it was.
+     */
+    synchronized MigrationResult migrate(String host, int port) throws InterruptedException {
+        Machine m = requireActive();
+        MigrationResult result;
+        try {
+            result = MigrationSource.migrate(m, host, port);
+        } catch (MigrationException e) {
+            hostLog.println("hako: VM " + name + ": " + e.getMessage());
+            throw HostException.unavailable("to", e.getMessage());
+        }
+        hostLog.println("hako: VM " + name + " migrated to " + host + ":" + port + ": " + result.describe());
+        m.stop("migrated to " + host + ":" + port);
+        ended.await();
+        return result;
     }
 
     synchronized void resume() {

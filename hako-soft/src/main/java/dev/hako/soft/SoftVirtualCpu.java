@@ -4,6 +4,7 @@ import dev.hako.core.accel.IoHandler;
 import dev.hako.core.accel.LocalInterrupts;
 import dev.hako.core.accel.VcpuExit;
 import dev.hako.core.accel.VirtualCpu;
+import dev.hako.core.memory.DirtyPages;
 import dev.hako.core.memory.GuestMemory;
 import dev.hako.core.time.VirtualClock;
 import dev.hako.core.x86.KvmParavirt;
@@ -16,12 +17,24 @@ import dev.hako.soft.mmu.EmulationFailure;
 import dev.hako.soft.mmu.Mmu;
 import dev.hako.soft.mmu.PageTableWalker;
 
-/** A vCPU on the soft CPU: the interpreter over the machine's RAM, faults delivered through the guest's IDT. */
-public final class SoftVirtualCpu implements VirtualCpu {
+/**
+ * A vCPU on the soft CPU: the interpreter over the machine's RAM, faults delivered through the guest's IDT.
+ *
+ * <p>It is a {@link DirtyPages.CachingWriter} of the machine's dirty log: its MMU marks a page when it fills a
+ * write translation, and when a migration round advances the log's epoch the vCPU forgets its write translations
+ * at its next entry to guest code, before it stores anything. {@link #inGuest} and {@link #caughtUpEpoch} are
+ * volatile, and the harvester writes the epoch before it reads {@link #inGuest} while this thread writes
+ * {@link #inGuest} before it reads the epoch: one of the two sees the other's write, so a vCPU found outside guest
+ * code reads the new epoch when it enters.
+ */
+public final class SoftVirtualCpu implements VirtualCpu, DirtyPages.CachingWriter {
     private final int index;
     private final GuestMemory memory;
     private final Cpu cpu;
     private final Interpreter interpreter;
+    private final DirtyPages dirty;
+    private volatile boolean inGuest;
+    private volatile long caughtUpEpoch;
 
     SoftVirtualCpu(GuestMemory memory, VirtualClock clock, CodePages codePages, int index, IoHandler io,
             LocalInterrupts interrupts) {
@@ -30,7 +43,12 @@ public final class SoftVirtualCpu implements VirtualCpu {
         Mmu mmu = new Mmu(memory.segment(), null, codePages);
         this.cpu = new Cpu(mmu);
         cpu.clock = clock;
-        mmu.setWalker(new PageTableWalker(memory.segment(), cpu.sys.cr, cpu.fault));
+        PageTableWalker walker = new PageTableWalker(memory.segment(), cpu.sys.cr, cpu.fault);
+        this.dirty = memory.dirtyPages();
+        walker.setDirtyLog(dirty);
+        mmu.setWalker(walker);
+        mmu.setDirtyLog(dirty);
+        dirty.register(this);
         cpu.connect(index, io);
         cpu.interrupts = interrupts;
         this.interpreter = new Interpreter(cpu, (c, fault, in) -> InterruptDelivery.exception(c, fault));
@@ -53,7 +71,13 @@ public final class SoftVirtualCpu implements VirtualCpu {
 
     @Override
     public VcpuExit run() {
+        inGuest = true;
         try {
+            long epoch = dirty.epoch();
+            if (epoch != caughtUpEpoch) {
+                cpu.mem.forgetWriteTranslations();
+                caughtUpEpoch = epoch;
+            }
             return switch (interpreter.run()) {
                 case HALTED -> VcpuExit.HALTED;
                 case SHUTDOWN -> new VcpuExit.Shutdown("triple fault");
@@ -64,7 +88,14 @@ public final class SoftVirtualCpu implements VirtualCpu {
         } catch (RuntimeException e) {
             // A bug in hako, not the guest's doing: stop this VM with the evidence, keep the JVM alive.
             return new VcpuExit.Failed("internal error at rip " + Long.toHexString(cpu.rip) + ": " + e);
+        } finally {
+            inGuest = false;
         }
+    }
+
+    @Override
+    public boolean caughtUp(long epoch) {
+        return !inGuest || caughtUpEpoch >= epoch;
     }
 
     @Override

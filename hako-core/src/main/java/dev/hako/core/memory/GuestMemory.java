@@ -16,6 +16,9 @@ import java.nio.ByteOrder;
  * in the device, not in the guest. The acquire and release variants need a naturally aligned address; they
  * give a device the ordering the other side (a vCPU) expects, e.g. virtio's avail index read before the ring
  * entries it publishes, and the used ring entries written before the used index.
+ *
+ * <p>Every store through this class marks its page in the {@link DirtyPages} log while a migration logs; a device
+ * that writes {@link #segment()} directly (a disk read, a received frame) calls {@link #written} after it.
  */
 public final class GuestMemory {
     private static final ValueLayout.OfShort U16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -28,9 +31,21 @@ public final class GuestMemory {
             ValueLayout.JAVA_LONG.withOrder(ByteOrder.LITTLE_ENDIAN).varHandle();
 
     private final MemorySegment ram;
+    private final DirtyPages dirty;
 
     public GuestMemory(MemorySegment ram) {
         this.ram = ram;
+        this.dirty = new DirtyPages(ram.byteSize());
+    }
+
+    /** The dirty log of this RAM (for live migration). */
+    public DirtyPages dirtyPages() {
+        return dirty;
+    }
+
+    /** A device wrote {@code [gpa, gpa+length)} through {@link #segment()}: the pages are dirty for a migration. */
+    public void written(long gpa, long length) {
+        dirty.mark(gpa, length);
     }
 
     public MemorySegment segment() {
@@ -49,6 +64,7 @@ public final class GuestMemory {
     public void write(long gpa, byte[] bytes, int from, int length) {
         checkRange(gpa, length);
         MemorySegment.copy(bytes, from, ram, ValueLayout.JAVA_BYTE, gpa, length);
+        dirty.mark(gpa, length);
     }
 
     public void read(long gpa, byte[] bytes, int from, int length) {
@@ -59,6 +75,7 @@ public final class GuestMemory {
     public void fill(long gpa, long size, byte value) {
         checkRange(gpa, size);
         ram.asSlice(gpa, size).fill(value);
+        dirty.mark(gpa, size);
     }
 
     public int getU8(long gpa) {
@@ -79,18 +96,22 @@ public final class GuestMemory {
 
     public void setU8(long gpa, int value) {
         ram.set(ValueLayout.JAVA_BYTE, gpa, (byte) value);
+        dirty.mark(gpa);
     }
 
     public void setU16(long gpa, int value) {
         ram.set(U16, gpa, (short) value);
+        dirty.mark(gpa, 2);
     }
 
     public void setU32(long gpa, long value) {
         ram.set(U32, gpa, (int) value);
+        dirty.mark(gpa, 4);
     }
 
     public void setU64(long gpa, long value) {
         ram.set(U64, gpa, value);
+        dirty.mark(gpa, 8);
     }
 
     /** A 16-bit load that later loads cannot pass; {@code gpa} must be even. */
@@ -101,6 +122,7 @@ public final class GuestMemory {
     /** A 16-bit store that earlier stores cannot pass; {@code gpa} must be even. */
     public void setU16Release(long gpa, int value) {
         U16_ORDERED.setRelease(ram, gpa, (short) value);
+        dirty.mark(gpa);
     }
 
     /** A full fence: stores before it are visible before loads after it (virtio's event index check). */
@@ -116,6 +138,7 @@ public final class GuestMemory {
     /** A 32-bit store that earlier stores cannot pass; {@code gpa} must be a multiple of 4. */
     public void setU32Release(long gpa, long value) {
         U32_ORDERED.setRelease(ram, gpa, (int) value);
+        dirty.mark(gpa);
     }
 
     /** A 64-bit load that later loads cannot pass; {@code gpa} must be a multiple of 8. */
@@ -126,6 +149,7 @@ public final class GuestMemory {
     /** A 64-bit store that earlier stores cannot pass; {@code gpa} must be a multiple of 8. */
     public void setU64Release(long gpa, long value) {
         U64_ORDERED.setRelease(ram, gpa, value);
+        dirty.mark(gpa);
     }
 
     private void checkRange(long gpa, long size) {

@@ -58,4 +58,11 @@ public interface VirtioDevice {
      */
     default void connect(VirtioTransport transport) {
     }
+
+    /**
+     * The transport took its saved state (after this device took its own): a device with host-side input starts
+     * serving the queues the restored driver set up, for which the driver will not notify again.
+     */
+    default void restored() {
+    }
 }

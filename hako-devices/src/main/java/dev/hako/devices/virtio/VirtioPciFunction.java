@@ -74,6 +74,9 @@ public final class VirtioPciFunction implements PciFunction, VirtioTransport, Sn
     private int queueSelect;
     private int isr;
     private boolean reportedError;
+    /** While the machine is paused, host-started work waits here (a bit per queue) instead of touching RAM. */
+    private boolean hostWorkHeld;
+    private long heldQueues;
 
     private final MmioDevice barDevice = new MmioDevice() {
         @Override
@@ -324,7 +327,29 @@ public final class VirtioPciFunction implements PciFunction, VirtioTransport, Sn
     @Override
     public synchronized void processFromHost(int queue) {
         if (queue >= 0 && queue < queues.length) {
+            if (hostWorkHeld) {
+                heldQueues |= 1L << queue;
+                return;
+            }
             notifyQueue(queue);
+        }
+    }
+
+    /**
+     * Holds (or releases) the work host threads start (received frames, console input, vsock data): while the
+     * machine is paused, guest RAM and the rings must not change under a snapshot or a migration's last copy.
+     * Released, the queues asked for meanwhile are processed.
+     */
+    public synchronized void holdHostWork(boolean held) {
+        hostWorkHeld = held;
+        if (!held) {
+            long pending = heldQueues;
+            heldQueues = 0;
+            for (int q = 0; q < queues.length; q++) {
+                if ((pending & 1L << q) != 0) {
+                    notifyQueue(q);
+                }
+            }
         }
     }
 
@@ -499,5 +524,6 @@ public final class VirtioPciFunction implements PciFunction, VirtioTransport, Sn
         }
         msix.restore(s.msix());
         updateIntx();
+        device.restored();
     }
 }

@@ -52,6 +52,9 @@ final class ApiHandler extends Handler.Abstract {
     /** The body of POST /vms/NAME/restore. */
     record RestoreRequest(String dir) {}
 
+    /** The body of POST /vms/NAME/migrate: where the destination (`hako run --incoming`) listens. */
+    record MigrateRequest(String to) {}
+
     private final Host host;
     private final PrintStream log;
     private final List<Route> routes;
@@ -98,6 +101,8 @@ final class ApiHandler extends Handler.Abstract {
         }));
         all.add(new Route("POST", "/vms/{name}/restore", (name, body) -> Route.Reply.json(200,
                 VmJson.of(host.restore(name, parse(body, RestoreRequest.class).dir())))));
+        all.add(new Route("POST", "/vms/{name}/migrate", (name, body) -> Route.Reply.json(200,
+                VmJson.of(host.migrate(name, parse(body, MigrateRequest.class).to())))));
         all.add(new Route("GET", "/vms/{name}/console", (name, body) -> {
             host.status(name); // a 404 for an unknown VM comes first
             throw ApiError.badRequest("the console is a WebSocket: connect with an Upgrade: websocket request",

@@ -1,7 +1,9 @@
 package dev.hako.mgmt.api;
 
+import dev.hako.host.Host;
 import dev.hako.host.VmStatus;
 import dev.hako.vmm.machine.MachineStatistics;
+import dev.hako.vmm.snapshot.MigrationResult;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -10,6 +12,21 @@ import java.util.Map;
 /** A VM as the API shows it: {@code name, state, exit_status, exit_reason, config, usage}. */
 final class VmJson {
     private VmJson() {}
+
+    /** The VM after a migration, with {@code migration}: the times and amounts the source measured. */
+    static Map<String, Object> of(Host.Migration m) {
+        Map<String, Object> vm = of(m.status());
+        MigrationResult r = m.result();
+        Map<String, Object> migration = new LinkedHashMap<>();
+        migration.put("total_ms", r.totalNanos() / 1e6);
+        migration.put("downtime_ms", r.downtimeNanos() / 1e6);
+        migration.put("rounds", r.rounds());
+        migration.put("data_pages", r.dataPages());
+        migration.put("paused_pages", r.lastPages());
+        migration.put("bytes_sent", r.bytesSent());
+        vm.put("migration", migration);
+        return vm;
+    }
 
     static Map<String, Object> of(VmStatus s) {
         Map<String, Object> vm = new LinkedHashMap<>();

@@ -44,7 +44,8 @@ final class ExitStatus {
         UNAVAILABLE, "the host lacks what hako needs: apt for the default guest, passt for --net user "
                 + "(apt-get install passt), or memory for the guest",
         INTERNAL_ERROR, "a bug in hako (with a stack trace: please report it)",
-        IO_ERROR, "reading or writing a host file failed");
+        IO_ERROR, "reading or writing a host file failed, or an incoming migration (--incoming) failed before the "
+                + "guest ran here");
 
     /** What each status of {@code hako vm} means, for its --help and the README. */
     static final Map<String, String> VM = statuses(

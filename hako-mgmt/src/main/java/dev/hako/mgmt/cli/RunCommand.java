@@ -13,9 +13,13 @@ import dev.hako.vmm.machine.Disk;
 import dev.hako.vmm.machine.Machine;
 import dev.hako.vmm.machine.MachineConfig;
 import dev.hako.vmm.snapshot.MachineSnapshots;
+import dev.hako.vmm.snapshot.MigrationException;
+import dev.hako.vmm.snapshot.MigrationTarget;
 import dev.hako.vmm.snapshot.SnapshotException;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
@@ -45,6 +49,8 @@ import picocli.CommandLine.Parameters;
                         + "to the guest's 80",
                 "  hako run --net tap=tap0                    the host's TAP device tap0",
                 "  hako run --restore ~/snaps/web             resume a snapshot taken by `hako vm snapshot`",
+                "  hako run --incoming tcp:0.0.0.0:4444       receive a VM that `hako vm migrate NAME --to HOST:4444` "
+                        + "moves here",
                 "  hako run --kernel mb.elf --initrd 'mod1 args,mod2' --device isa-debugcon \\",
                 "           --device isa-debug-exit,iobase=0xf4,iosize=4   a Multiboot kernel with QEMU's test devices",
                 "",
@@ -71,13 +77,27 @@ final class RunCommand implements Callable<Integer> {
                     + "HAKO_DEBUG=1 prints the restore time to the first guest instruction.")
     Path restore;
 
+    @Option(names = "--incoming", paramLabel = "tcp:HOST:PORT",
+            description = "Wait on HOST:PORT for a live migration (`hako vm migrate NAME --to HOST:PORT`, as QEMU's "
+                    + "-incoming): the machine is built from what the source sends, its serial console on this "
+                    + "terminal, and runs here once its RAM and state arrived. Takes no other option. Port 0 picks a "
+                    + "free port; the port is printed. A failure before the guest runs here ends with status 74 and "
+                    + "leaves the guest on the source.")
+    String incoming;
+
     @Mixin
     MachineOptions options;
 
     @Override
     public Integer call() throws Exception {
+        if (restore != null && incoming != null) {
+            throw CommandError.usage("--restore and --incoming are two ways to get a machine: give one");
+        }
         if (restore != null) {
             return restore();
+        }
+        if (incoming != null) {
+            return incoming();
         }
         String vmName = bundleDirectory != null ? bundleDirectory.toAbsolutePath().normalize().toString() : "hako";
         MachineRecipe recipe = options.recipe(bundleDirectory);
@@ -145,6 +165,67 @@ final class RunCommand implements Callable<Integer> {
             }
             return m.awaitExit(Long.MAX_VALUE, TimeUnit.NANOSECONDS);
         }
+    }
+
+    private int incoming() throws InterruptedException {
+        String other = bundleDirectory != null ? "a BUNDLE" : options.firstGiven();
+        if (other != null) {
+            throw CommandError.usage("--incoming takes the machine from the migration; it cannot be given " + other);
+        }
+        InetSocketAddress address = incomingAddress(incoming);
+        Machine[] machine = new Machine[1];
+        StdioConsole console = new StdioConsole(System.in, System.out, () -> machine[0].stop("quit from the console"));
+        PrintStream messages = console.messages(System.err);
+        MigrationTarget target;
+        try (ServerSocket listener = new ServerSocket()) {
+            listener.setReuseAddress(true);
+            listener.bind(address, 1);
+            messages.printf("hako: waiting for a migration on %s:%d%n", address.getHostString(),
+                    listener.getLocalPort());
+            target = MigrationTarget.accept(listener, console, messages);
+        } catch (IOException e) {
+            throw CommandError.unavailable("--incoming " + incoming + ": cannot listen: " + e.getMessage());
+        } catch (MigrationException e) {
+            throw new CommandError(ExitStatus.IO_ERROR, e.getMessage());
+        }
+        machine[0] = target.machine();
+        try (target; Machine m = machine[0]; console) {
+            console.start();
+            try {
+                target.resume();
+            } catch (MigrationException e) {
+                throw new CommandError(ExitStatus.IO_ERROR, e.getMessage());
+            }
+            messages.println("hako: the migrated guest runs here");
+            return m.awaitExit(Long.MAX_VALUE, TimeUnit.NANOSECONDS);
+        }
+    }
+
+    /** "tcp:HOST:PORT" ("tcp:[::1]:PORT" for IPv6) as an address to listen on. */
+    private static InetSocketAddress incomingAddress(String text) {
+        String usage = "--incoming " + text + ": expected tcp:HOST:PORT, e.g. tcp:0.0.0.0:4444";
+        int colon = text.lastIndexOf(':');
+        if (!text.startsWith("tcp:") || colon <= 4) {
+            throw CommandError.usage(usage);
+        }
+        String host = text.substring(4, colon);
+        if (host.startsWith("[") && host.endsWith("]")) {
+            host = host.substring(1, host.length() - 1);
+        }
+        int port;
+        try {
+            port = Integer.parseInt(text.substring(colon + 1));
+        } catch (NumberFormatException e) {
+            throw CommandError.usage(usage);
+        }
+        if (port < 0 || port > 65535 || host.isEmpty()) {
+            throw CommandError.usage(usage);
+        }
+        InetSocketAddress address = new InetSocketAddress(host, port);
+        if (address.isUnresolved()) {
+            throw CommandError.usage("--incoming " + text + ": no such host " + host);
+        }
+        return address;
     }
 
     /** Waits for the first guest instruction and says how long the restore took to reach it. */

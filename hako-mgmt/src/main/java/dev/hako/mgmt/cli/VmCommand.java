@@ -35,7 +35,7 @@ final class VmCommand implements Runnable {
     @Override
     public void run() {
         throw new CommandLine.ParameterException(spec.commandLine(), "say what to do: hako vm create|list|show|"
-                + "start|pause|resume|snapshot|restore|shutdown|reset|stop|delete|set-cpu|set-memory|console");
+                + "start|pause|resume|snapshot|restore|migrate|shutdown|reset|stop|delete|set-cpu|set-memory|console");
     }
 
     Path socket() {
@@ -176,6 +176,28 @@ final class VmCommand implements Runnable {
     int restore(@Parameters(index = "0", paramLabel = "NAME") String name,
             @Parameters(index = "1", paramLabel = "DIR") Path dir) {
         return request(name, "POST", "/restore", Map.of("dir", dir.toAbsolutePath().normalize().toString()));
+    }
+
+    @Command(name = "migrate", description = "Move the running VM live to the hako listening at HOST:PORT "
+            + "(`hako run --incoming tcp:HOST:PORT`, on this host or another): its RAM is copied while it runs, then "
+            + "it pauses for the last pages and its device state, and stops here once it runs there. Prints the total "
+            + "time and the downtime. If the migration fails, the VM runs on here.")
+    int migrate(@Parameters(index = "0", paramLabel = "NAME") String name,
+            @Option(names = "--to", paramLabel = "HOST:PORT", required = true,
+                    description = "Where the destination listens.") String to) {
+        try (VmClient client = new VmClient(socket())) {
+            JsonNode vm = client.call("POST", "/vms/" + name + "/migrate", Map.of("to", to));
+            if (json) {
+                return printJson(vm);
+            }
+            JsonNode m = vm.path("migration");
+            spec.commandLine().getOut().printf("%s migrated to %s: %.1f ms in all, %.1f ms of downtime, %d rounds, "
+                    + "%.1f MiB sent%n", vm.path("name").asText(), to, m.path("total_ms").asDouble(),
+                    m.path("downtime_ms").asDouble(), m.path("rounds").asInt(),
+                    m.path("bytes_sent").asLong() / 1048576.0);
+            spec.commandLine().getOut().flush();
+            return 0;
+        }
     }
 
     private int action(String name, String verb) {

@@ -7,7 +7,6 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
@@ -23,9 +22,6 @@ import org.junit.jupiter.api.io.TempDir;
  * {@code hako run --restore} in one line, and a restore's bad input through the API is a 400.
  */
 class SnapshotRestoreIT {
-    private static final long BOOT_SECONDS = 300;
-    private static final Pattern COUNT = Pattern.compile("C(\\d+)\\r?\\n");
-    private static final String LOOP = "i=0; while true; do i=$((i+1)); echo C$i; sleep 0.2; done\n";
 
     @TempDir
     Path state;
@@ -35,14 +31,8 @@ class SnapshotRestoreIT {
         Path snapshot = state.resolve("snap");
         String before;
         try (ApiFixture api = new ApiFixture(state)) {
-            assertThat(api.unix("PUT", "/vms/counter", "{\"memory_mib\": 128, \"accel\": \"soft\"}").status())
-                    .isEqualTo(201);
-            assertThat(api.unix("POST", "/vms/counter/start", null).status()).isEqualTo(200);
-            try (ConsoleViewer console = ConsoleViewer.open(api.overSocket, "counter")) {
-                int from = console.await(Pattern.compile("built-in shell"), 0, BOOT_SECONDS).end();
-                console.type(LOOP);
-                console.await(Pattern.compile("C8\\r?\\n"), from, 60);
-
+            CountingGuest.Started counting = CountingGuest.start(api, "counter", 8);
+            try (ConsoleViewer console = counting.console()) {
                 ApiFixture.Answer relative = api.unix("POST", "/vms/counter/snapshot", "{\"dir\": \"snap\"}");
                 assertThat(relative.status()).as(relative.body()).isEqualTo(400);
                 assertThat(relative.json().path("field").asText()).isEqualTo("dir");
@@ -65,7 +55,7 @@ class SnapshotRestoreIT {
         System.out.printf("memory file of the 128 MiB guest: %.1f MiB allocated%n", allocated / 1048576.0);
         assertThat(allocated).as("the memory file is sparse").isLessThan(96L << 20);
 
-        int last = lastCount(before);
+        int last = CountingGuest.lastCount(before);
         ProcessBuilder builder = new ProcessBuilder(HakoProcess.command(List.of(), "run", "--restore",
                 snapshot.toString()));
         builder.environment().put("LC_ALL", "C.UTF-8");
@@ -86,11 +76,7 @@ class SnapshotRestoreIT {
         } finally {
             hako.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
         }
-        List<Integer> counts = counts(before + out);
-        assertThat(counts).as("the count across the snapshot").startsWith(1, 2, 3);
-        for (int i = 0; i < counts.size(); i++) {
-            assertThat(counts.get(i)).as("count number %d of %s", i, counts).isEqualTo(i + 1);
-        }
+        CountingGuest.assertEveryCountOnce(before + out, "the count across the snapshot");
         Matcher restored = Pattern.compile("hako: restored \\S+ in ([0-9.]+) ms").matcher(err);
         assertThat(restored.find()).as("the restore time is reported; hako said: %s", err).isTrue();
         System.out.println(err.toString().lines().filter(l -> l.contains("hako: restored")).findFirst().orElse(""));
@@ -111,20 +97,5 @@ class SnapshotRestoreIT {
         String[] out = new String(stat.getInputStream().readAllBytes(), StandardCharsets.US_ASCII).trim().split(" ");
         assertThat(stat.waitFor()).isZero();
         return Long.parseLong(out[0]) * Long.parseLong(out[1]);
-    }
-
-    private static int lastCount(String output) {
-        List<Integer> counts = counts(output);
-        assertThat(counts).as("counts before the snapshot in %s", output).isNotEmpty();
-        return counts.getLast();
-    }
-
-    private static List<Integer> counts(String output) {
-        List<Integer> counts = new ArrayList<>();
-        Matcher m = COUNT.matcher(output);
-        while (m.find()) {
-            counts.add(Integer.parseInt(m.group(1)));
-        }
-        return counts;
     }
 }

@@ -197,6 +197,21 @@ class CliMistakesTest {
     }
 
     @Test
+    void incomingTakesAnAddressToListenOnAndNothingElse() throws Exception {
+        CliResult.inProcess("run", "--incoming", "127.0.0.1:4444").refusedWith(USAGE, "expected tcp:HOST:PORT");
+        CliResult.inProcess("run", "--incoming", "tcp:127.0.0.1:http").refusedWith(USAGE, "expected tcp:HOST:PORT");
+        CliResult.inProcess("run", "--incoming", "tcp:127.0.0.1:70000").refusedWith(USAGE, "expected tcp:HOST:PORT");
+        CliResult.inProcess("run", "--incoming", "tcp:127.0.0.1:0", "--memory", "1G")
+                .refusedWith(USAGE, "it cannot be given --memory");
+        CliResult.inProcess("run", "--incoming", "tcp:127.0.0.1:0", "--restore", dir.toString())
+                .refusedWith(USAGE, "--restore and --incoming");
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            CliResult.inProcess("run", "--incoming", "tcp:127.0.0.1:" + taken.getLocalPort())
+                    .refusedWith(ExitStatus.UNAVAILABLE, "cannot listen");
+        }
+    }
+
+    @Test
     void syntaxErrorsPointAtHelp() {
         assertThat(CliResult.inProcess("run", "--frobnicate").refusedWith(USAGE, "Unknown option: '--frobnicate'")
                 .err()).contains("(see 'hako run --help')");

@@ -1,6 +1,7 @@
 package dev.hako.soft.mmu;
 
 import dev.hako.core.accel.IoHandler;
+import dev.hako.core.memory.DirtyPages;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.VarHandle;
@@ -46,6 +47,8 @@ public final class Mmu {
     private CodeWatcher codeWatcher = hostPage -> { };
     private IoHandler io = IoHandler.NONE;
     private int vcpu;
+    /** The machine's dirty log, told of every write translation filled; null: none (user mode, tests). */
+    private DirtyPages dirty;
 
     /** Told when a store hits a page that holds decoded code, before the store is done. */
     public interface CodeWatcher {
@@ -116,6 +119,21 @@ public final class Mmu {
     public void setIo(IoHandler io, int vcpu) {
         this.io = io;
         this.vcpu = vcpu;
+    }
+
+    /**
+     * Reports every write translation this MMU fills to {@code log} (its page is marked dirty while a migration
+     * logs): stores through a filled entry set no bit, see {@link DirtyPages} for why nothing escapes.
+     */
+    public void setDirtyLog(DirtyPages log) {
+        this.dirty = log;
+    }
+
+    /** Forgets every write translation, so the next store to any page fills again (a dirty-log round starts). */
+    public void forgetWriteTranslations() {
+        for (long[][] tlb : allTlbs) {
+            java.util.Arrays.fill(tlb[1], NO_TAG);
+        }
     }
 
     /** Forgets every translation (CR3 write, permission change). */
@@ -419,6 +437,9 @@ public final class Mmu {
             return host + (gva & 0xFFF);
         }
         checkInRam(host, gva);
+        if (dirty != null) {
+            dirty.mark(host);  // before the entry exists, so no store through it precedes the mark
+        }
         if (codePages.isCode(host) && codePages.written(host)) {
             codeWatcher.codeWritten(host);
         }

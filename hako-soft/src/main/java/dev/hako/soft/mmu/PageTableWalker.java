@@ -1,5 +1,6 @@
 package dev.hako.soft.mmu;
 
+import dev.hako.core.memory.DirtyPages;
 import dev.hako.soft.fault.CpuFault;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -24,12 +25,19 @@ public final class PageTableWalker implements PageWalker {
     private final CpuFault fault;
     /** True while the CPU runs at CPL 3: user accesses are checked against U/S. */
     private boolean user;
+    /** Told of the page of every accessed or dirty bit this walker sets; null: none. */
+    private DirtyPages dirty;
 
     public PageTableWalker(MemorySegment ram, ControlRegisters cr, CpuFault fault) {
         this.ram = ram;
         this.ramEnd = ram.byteSize();
         this.cr = cr;
         this.fault = fault;
+    }
+
+    /** Marks the page tables' pages this walker writes (accessed and dirty bits) in {@code log}. */
+    public void setDirtyLog(DirtyPages log) {
+        this.dirty = log;
     }
 
     public void setUser(boolean user) {
@@ -100,6 +108,9 @@ public final class PageTableWalker implements PageWalker {
             long current = entry;
             while (true) {
                 long witness = (long) ENTRY.compareAndExchange(ram, entryAddr, current, current | bits);
+                if (witness == current && dirty != null) {
+                    dirty.mark(entryAddr);
+                }
                 if (witness == current || (witness & bits) == bits) {
                     break;
                 }

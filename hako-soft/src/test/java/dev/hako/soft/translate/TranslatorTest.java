@@ -4,9 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.hako.soft.exec.Cpu;
 import dev.hako.soft.exec.Interpreter;
-import dev.hako.soft.fault.CpuFault;
 import dev.hako.soft.mmu.Mmu;
-import dev.hako.soft.mmu.PageWalker;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -30,19 +28,6 @@ class TranslatorTest {
     private static final long CODE = 0x1000;
     private static final int PROGRAMS = 400;
 
-    /** Identity mapping over 64 KiB; everything above faults. */
-    private static final class FlatWalker implements PageWalker {
-        final CpuFault fault = new CpuFault();
-
-        @Override
-        public long translate(long gva, int access) {
-            if (gva < 0 || gva >= RAM) {
-                throw fault.raise(CpuFault.PF, access == WRITE ? 2 : 0, true, gva);
-            }
-            return gva & ~0xFFFL;
-        }
-    }
-
     /** What a run leaves: final state, and a line per fault with the state the fault handler saw. */
     private record Outcome(long[] regs, long[] xmm, long rflags, long rip, long instructions, byte[] memory,
             List<String> faults, long translated) {
@@ -59,7 +44,7 @@ class TranslatorTest {
         for (long a = RandomProgram.DATA; a < RAM; a += 8) {
             ram.set(ValueLayout.JAVA_LONG_UNALIGNED, a, data.nextLong());
         }
-        Cpu cpu = new Cpu(new Mmu(ram, new FlatWalker()));
+        Cpu cpu = new Cpu(new Mmu(ram, new FlatWalker(RAM)));
         List<String> faults = new ArrayList<>();
         Interpreter interpreter = new Interpreter(cpu, (c, f, in) -> {
             faults.add(f.vector() + "@" + Long.toHexString(c.rip) + " rflags=" + Long.toHexString(c.rflags())
@@ -153,7 +138,7 @@ class TranslatorTest {
         for (int threshold : new int[] {1, 2}) {
             MemorySegment ram = Arena.ofAuto().allocate(RAM, 4096);
             MemorySegment.copy(bytes, 0, ram, ValueLayout.JAVA_BYTE, CODE, bytes.length);
-            Cpu cpu = new Cpu(new Mmu(ram, new FlatWalker()));
+            Cpu cpu = new Cpu(new Mmu(ram, new FlatWalker(RAM)));
             Interpreter interpreter = new Interpreter(cpu, (c, f, in) -> in.stop(), new BlockBuilder(true, threshold));
             cpu.syscallHandler = c -> interpreter.stop();
             cpu.r[15] = 3;

@@ -1,10 +1,12 @@
 package dev.hako.vmm.machine;
 
 import dev.hako.core.accel.VirtualMachine;
+import dev.hako.core.memory.DirtyPages;
 import dev.hako.core.time.TimerQueue;
 import dev.hako.core.time.VirtualClock;
 import dev.hako.devices.backend.CharBackend;
 import dev.hako.devices.legacy.AcpiPm;
+import dev.hako.devices.virtio.VirtioPciFunction;
 import dev.hako.devices.virtio.balloon.VirtioBalloon;
 import dev.hako.devices.virtio.blk.VirtioBlock;
 import dev.hako.devices.virtio.net.VirtioNet;
@@ -69,11 +71,14 @@ public final class Machine implements AutoCloseable {
     private final PauseGate pauseGate;
     /** The last CPU time read of each vCPU thread: an ended thread has none to read. */
     private final long[] lastCpuNanos;
+    private final DirtyPages dirtyPages;
     private volatile boolean started;
 
     Machine(MachineConfig config, PrintStream log, MemorySegment ramMapping, VirtualClock clock, TimerQueue timers,
             DeviceTable devices, List<AutoCloseable> hostResources, VirtualMachine vm, String accelerator,
-            VcpuThread[] vcpuThreads, Watchdog watchdog, MachineExit exit, PauseGate pauseGate) {
+            VcpuThread[] vcpuThreads, Watchdog watchdog, MachineExit exit, PauseGate pauseGate,
+            DirtyPages dirtyPages) {
+        this.dirtyPages = dirtyPages;
         this.config = config;
         this.log = log;
         this.ramMapping = ramMapping;
@@ -165,6 +170,7 @@ public final class Machine implements AutoCloseable {
                 pauseGate.open();
                 throw new IllegalStateException("the vCPUs did not stop within " + PAUSE_WAIT_SECONDS + " s");
             }
+            holdHostWork(true);
             clock.pause();
             return !exit.stopping();
         }
@@ -175,7 +181,17 @@ public final class Machine implements AutoCloseable {
         synchronized (pauseGate) {
             if (pauseGate.closed()) {
                 clock.resume();
+                holdHostWork(false);
                 pauseGate.open();
+            }
+        }
+    }
+
+    /** Virtio devices' host threads (network, console input, vsock) touch no RAM while the machine is paused. */
+    private void holdHostWork(boolean held) {
+        for (Object component : devices.all().values()) {
+            if (component instanceof VirtioPciFunction function) {
+                function.holdHostWork(held);
             }
         }
     }
@@ -195,6 +211,11 @@ public final class Machine implements AutoCloseable {
      */
     public MemorySegment ram() {
         return ramMapping;
+    }
+
+    /** The dirty log of the guest's RAM, which a live migration turns on. */
+    public DirtyPages dirtyPages() {
+        return dirtyPages;
     }
 
     /** Presses the ACPI power button: a guest with ACPI (systemd-logind, acpid) shuts down and powers off. */

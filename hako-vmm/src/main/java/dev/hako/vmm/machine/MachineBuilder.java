@@ -12,6 +12,7 @@ import dev.hako.core.time.VirtualClock;
 import dev.hako.core.bus.PioDevice;
 import dev.hako.core.irq.IrqLine;
 import dev.hako.devices.backend.CharBackend;
+import dev.hako.devices.backend.PageReclaimer;
 import dev.hako.devices.irqchip.IoApic;
 import dev.hako.devices.irqchip.LocalApic;
 import dev.hako.devices.irqchip.Pic8259;
@@ -93,8 +94,10 @@ public final class MachineBuilder {
     /** Host resources of devices (threads, sockets, socket files), closed with the machine or a failed build. */
     private final List<AutoCloseable> hostResources = new ArrayList<>();
     private MemorySegment ramMapping;
-    /** The snapshot's memory file to map as RAM, null to boot a kernel. */
+    /** The snapshot's memory file to map as RAM, null to boot a kernel (or to receive a migration). */
     private Path restoredMemory;
+    /** True for a machine whose RAM and state come from a migration stream: fresh RAM, no kernel. */
+    private boolean incoming;
     private GuestMemory memory;
     private ResourceAllocator resources;
     private UserspaceIrqChip irqChip;
@@ -117,13 +120,26 @@ public final class MachineBuilder {
         return this;
     }
 
+    /**
+     * Builds a machine with fresh (zero) RAM and no kernel loaded, for a live migration to fill: the caller writes
+     * RAM and restores every component's state before it starts.
+     */
+    public MachineBuilder incoming() {
+        this.incoming = true;
+        return this;
+    }
+
+    private boolean restoring() {
+        return restoredMemory != null || incoming;
+    }
+
     /** Builds the machine and loads the kernel; nothing runs until {@link Machine#run}. */
     public Machine build() throws IOException, KernelFormatException {
         if (ramMapping != null) {
             throw new IllegalStateException("a MachineBuilder builds one machine");
         }
         AcceleratorChoice.requireAvailable(config.accel());
-        if (restoredMemory == null) {
+        if (!restoring()) {
             // Fail on a bad kernel, initrd or module before reserving guest RAM.
             kernelLoader = KernelLoaders.forFile(config.kernel(), config.memoryBytes(), ramLimit(config));
             if (kernelLoader instanceof MultibootLoader) {
@@ -173,7 +189,7 @@ public final class MachineBuilder {
         }
         addVirtioDevices(config.virtio());
 
-        BootState boot = restoredMemory == null ? loadKernel(acpi, host) : null;
+        BootState boot = restoring() ? null : loadKernel(acpi, host);
 
         Accelerator accelerator = AcceleratorChoice.forName(config.accel(), log);
         VirtualMachine vm = accelerator.createVm(memory, clock);
@@ -195,7 +211,7 @@ public final class MachineBuilder {
         devices.add("vcpu-startup", new VcpuStartup(vcpuThreads));
         Watchdog watchdog = watchdogNanos > 0 ? new Watchdog(exit, vcpuThreads, watchdogNanos) : null;
         return new Machine(config, log, ramMapping, clock, timers, devices, hostResources, vm, accelerator.name(),
-                vcpuThreads, watchdog, exit, pauseGate);
+                vcpuThreads, watchdog, exit, pauseGate, memory.dirtyPages());
     }
 
     /**
@@ -370,8 +386,11 @@ public final class MachineBuilder {
             addVirtio("virtio-console", new VirtioConsole(virtio.console()));
         }
         if (virtio.balloonBytes() >= 0) {
-            addVirtio("virtio-balloon", new VirtioBalloon((gpa, length) -> Mman.discard(ramMapping, gpa, length),
-                    config.memoryBytes(), virtio.balloonBytes()));
+            PageReclaimer discard = (gpa, length) -> {
+                Mman.discard(ramMapping, gpa, length);
+                memory.written(gpa, length);  // the pages read as zeros (or the snapshot's pages) now
+            };
+            addVirtio("virtio-balloon", new VirtioBalloon(discard, config.memoryBytes(), virtio.balloonBytes()));
         }
         if (virtio.vsockPath() != null) {
             VirtioVsock vsock;

@@ -69,6 +69,26 @@ final class MachineDocument {
         }
     }
 
+    /** {@code machine} alone as JSON: what a migration sends first, for the destination to build the machine. */
+    static byte[] writeSpec(MachineSpec machine) {
+        try {
+            return JSON.writeValueAsBytes(machine);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("a machine spec does not convert to JSON", e);
+        }
+    }
+
+    /** Parses a spec {@link #writeSpec} wrote, as strictly as a document's, read from {@code source}. */
+    static MachineSpec readSpec(byte[] bytes, String source) throws SnapshotException {
+        JsonNode node;
+        try {
+            node = JSON.readTree(bytes);
+        } catch (IOException e) {
+            throw new SnapshotException(source + " is not JSON: " + e.getMessage());
+        }
+        return (MachineSpec) strictValue(node, JSON.constructType(MachineSpec.class), source);
+    }
+
     /** Parses {@code bytes}, read from {@code source} (named in errors). */
     static MachineDocument read(byte[] bytes, String source) throws SnapshotException {
         JsonNode root;

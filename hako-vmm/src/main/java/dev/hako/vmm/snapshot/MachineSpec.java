@@ -1,10 +1,13 @@
 package dev.hako.vmm.snapshot;
 
 import dev.hako.devices.backend.CharBackend;
+import dev.hako.devices.virtio.net.MacAddress;
 import dev.hako.vmm.image.disk.DiskImage;
 import dev.hako.vmm.machine.Disk;
 import dev.hako.vmm.machine.MachineConfig;
 import dev.hako.vmm.machine.VirtioDevices;
+import dev.hako.vmm.net.NetSpec;
+import dev.hako.vmm.net.PortForward;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -19,16 +22,37 @@ import java.util.List;
  * @param balloonBytes   the balloon's initial size, -1: no balloon
  * @param virtioConsole  whether the machine has a virtio console (a restore connects it to the new console)
  * @param vsockPath      null: no vsock device
+ * @param nets           the network cards, each reconnected to a backend of its own when the machine is built
  */
 public record MachineSpec(long memoryBytes, int cpus, String accel, String cmdline, long watchdogMillis,
         List<DiskSpec> disks, long rngBytesPerSecond, long balloonBytes, boolean virtioConsole, long vsockCid,
-        String vsockPath) {
+        String vsockPath, List<NetCard> nets) {
     public MachineSpec {
         disks = List.copyOf(disks);
+        nets = List.copyOf(nets);
     }
 
     /** A disk image by path, with the format, access and serial it had. */
     public record DiskSpec(String path, String format, boolean readOnly, String serial) {}
+
+    /**
+     * A network card as {@code --net} gave it: a TAP device by name, or user networking (tap null) with its port
+     * forwards in QEMU's spelling; and its MAC address.
+     */
+    public record NetCard(String tap, List<String> hostfwd, String mac) {
+        public NetCard {
+            hostfwd = List.copyOf(hostfwd);
+        }
+
+        static NetCard of(NetSpec spec) {
+            return new NetCard(spec.tap(), spec.forwards().stream().map(PortForward::toString).toList(),
+                    spec.mac().toString());
+        }
+
+        NetSpec toNetSpec() {
+            return new NetSpec(tap, hostfwd.stream().map(PortForward::parse).toList(), MacAddress.parse(mac));
+        }
+    }
 
     /**
      * The spec of {@code config} run on {@code accelerator} (recorded instead of "auto": the vCPU state is the
@@ -36,9 +60,6 @@ public record MachineSpec(long memoryBytes, int cpus, String accel, String cmdli
      */
     static MachineSpec of(MachineConfig config, String accelerator) throws SnapshotException {
         VirtioDevices virtio = config.virtio();
-        if (!virtio.nets().isEmpty()) {
-            throw new SnapshotException("a machine with a network card cannot be snapshotted yet");
-        }
         if (!config.isaDevices().isEmpty()) {
             throw new SnapshotException("a machine with QEMU's test devices (--device) cannot be snapshotted yet");
         }
@@ -54,7 +75,8 @@ public record MachineSpec(long memoryBytes, int cpus, String accel, String cmdli
         long watchdog = config.watchdog() == null ? 0 : config.watchdog().toMillis();
         return new MachineSpec(config.memoryBytes(), config.cpus(), accelerator, config.cmdline(), watchdog, disks,
                 virtio.rngBytesPerSecond(), virtio.balloonBytes(), virtio.console() != null, virtio.vsockCid(),
-                virtio.vsockPath() == null ? null : virtio.vsockPath().toString());
+                virtio.vsockPath() == null ? null : virtio.vsockPath().toString(),
+                virtio.nets().stream().map(NetCard::of).toList());
     }
 
     /** The configuration to build: no kernel, {@code opened} as the disks, the virtio console on {@code console}. */
@@ -65,6 +87,9 @@ public record MachineSpec(long memoryBytes, int cpus, String accel, String cmdli
         }
         if (virtioConsole) {
             virtio = virtio.withConsole(console);
+        }
+        for (NetCard net : nets) {
+            virtio = virtio.withNet(net.toNetSpec());
         }
         return new MachineConfig(null, null, cmdline, memoryBytes, cpus, accel, opened,
                 Duration.ofMillis(watchdogMillis), virtio);

@@ -8,6 +8,7 @@ import dev.hako.vmm.image.DefaultGuest;
 import dev.hako.vmm.image.disk.DiskFormat;
 import dev.hako.vmm.image.disk.DiskImages;
 import dev.hako.vmm.image.disk.Qcow2Image;
+import dev.hako.vmm.net.NetSpec;
 import dev.hako.vmm.snapshot.MachineSnapshots;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -22,7 +23,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The {@link Snapshotable} contract over every component of a booted machine (two vCPUs, the legacy devices, the
- * interrupt controllers, the PCI bus and a virtio disk): the machine runs Debian's kernel for a while and stops;
+ * interrupt controllers, the PCI bus, a virtio disk and a network card on passt): the machine runs Debian's kernel for a while and stops;
  * each component's save is restored into a freshly built machine of the same configuration, whose saves are then
  * equal to the first ones, component by component. Then the same through a snapshot directory: the stopped machine
  * is written with {@link MachineSnapshots#take}, a machine restored from it ({@link MachineSnapshots#restore}, RAM
@@ -52,7 +53,8 @@ class MachineSnapshotIT {
             MachineSnapshots.take(m, work.resolve("snap"));
             ram = m.ram().toArray(ValueLayout.JAVA_BYTE);
         }
-        assertThat(saved).containsKeys("vcpu0", "vcpu1", "irqchip", "com1", "pit", "rtc", "pci", "virtio-blk0");
+        assertThat(saved).containsKeys("vcpu0", "vcpu1", "irqchip", "com1", "pit", "rtc", "pci", "virtio-blk0",
+                "virtio-net0", "virtio-net0-device");
 
         try (Machine fresh = Machine.create(config(packages.debianKernel(), initrd, disk), new RecordingConsole(),
                 new PrintStream(new ByteArrayOutputStream(), true))) {
@@ -90,7 +92,8 @@ class MachineSnapshotIT {
 
     private static MachineConfig config(Path kernel, Path initrd, Path disk) throws Exception {
         return new MachineConfig(kernel, initrd, DefaultGuest.CMDLINE, 256L << 20, 2, "soft",
-                List.of(new Disk(DiskImages.open(disk, DiskFormat.QCOW2, false), "snapshot-0")));
+                List.of(new Disk(DiskImages.open(disk, DiskFormat.QCOW2, false), "snapshot-0")),
+                MachineConfig.DEFAULT_WATCHDOG, VirtioDevices.NONE.withNet(NetSpec.parse("user", "snapshot-it")));
     }
 
     private static Map<String, Record> saveAll(Machine m) {

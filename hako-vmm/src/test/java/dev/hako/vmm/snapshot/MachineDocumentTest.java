@@ -27,7 +27,8 @@ import org.junit.jupiter.api.Test;
  */
 class MachineDocumentTest {
     private static final MachineSpec SPEC = new MachineSpec(256L << 20, 2, "soft", "console=ttyS0", 30_000,
-            List.of(new MachineSpec.DiskSpec("/vm/disk.qcow2", "qcow2", false, "hako-disk0")), 0, -1, false, 0, null);
+            List.of(new MachineSpec.DiskSpec("/vm/disk.qcow2", "qcow2", false, "hako-disk0")), 0, -1, false, 0, null,
+            List.of(new MachineSpec.NetCard(null, List.of("tcp:127.0.0.1:2222-:22"), "52:54:00:12:34:56")));
 
     /** A vCPU stand-in: the document only needs the component's record type. */
     static final class Cpu implements Snapshotable<VcpuState> {

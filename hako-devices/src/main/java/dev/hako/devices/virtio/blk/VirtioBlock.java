@@ -233,6 +233,7 @@ public final class VirtioBlock implements VirtioDevice, Snapshotable<VirtioBlock
                     backend.write(disk, memory.segment(), gpa + done, piece);
                 } else {
                     backend.read(disk, memory.segment(), gpa + done, piece);
+                    memory.written(gpa + done, piece);
                 }
                 done += piece;
                 disk += piece;

@@ -4,6 +4,7 @@ import static dev.hako.devices.backend.NetBackend.VNET_HEADER;
 import static dev.hako.devices.virtio.VirtioFeatures.has;
 
 import dev.hako.core.memory.GuestMemory;
+import dev.hako.core.state.Snapshotable;
 import dev.hako.devices.backend.NetBackend;
 import dev.hako.devices.virtio.DescriptorChain;
 import dev.hako.devices.virtio.VirtioDevice;
@@ -32,7 +33,13 @@ import java.nio.ByteBuffer;
  * from a backend whose checksums are known to be right need no checking (GUEST_CSUM, DATA_VALID), and gives
  * the guest the backend's MTU (VIRTIO_NET_F_MTU: passt's 65520, so a frame carries 64 KiB instead of 1.5). Not implemented: the
  * control queue (and so promiscuous/VLAN filtering, announcements, runtime offload changes), multiqueue, UFO,
- * hash reports, RSC, standby, a snapshot of the device (the backend's connections do not survive one anyway).
+ * hash reports, RSC, standby.
+ *
+ * <p>Snapshots ({@link VirtioNetState}): the activated features, the link status and the counters; the rings are
+ * the transport's. The backend is not state: a restored card has a backend of its own (a new passt, the TAP
+ * opened again), so connections the host side held (passt's NAT) do not survive unless the backend is handed over.
+ * A frame the device held between the backend and a guest buffer is not saved, so at most one received frame is
+ * lost, which the guest's protocols recover from as from any lost frame.
  *
  * <p>Guest control: the transmit chains (header and frame), the receive buffers, the negotiated features. A
  * transmitted frame shorter than an Ethernet header or longer than {@link #MAX_FRAME}, or whose header asks for
@@ -43,7 +50,7 @@ import java.nio.ByteBuffer;
  * Receiving is paced by the guest: when it has no receive buffers, the backend is not read, so frames wait in the
  * backend (passt's socket, the TAP's queue), never in hako.
  */
-public final class VirtioNet implements VirtioDevice, AutoCloseable {
+public final class VirtioNet implements VirtioDevice, Snapshotable<VirtioNetState>, AutoCloseable {
     public static final int DEVICE_ID = 1;
     /** PCI class "network controller, Ethernet". */
     public static final int CLASS_ETHERNET = 0x020000;
@@ -187,6 +194,43 @@ public final class VirtioNet implements VirtioDevice, AutoCloseable {
                 System.getLogger("dev.hako.devices.virtio").log(System.Logger.Level.WARNING,
                         "virtio-net: the backend refused the guest''s offloads: {0}", e.getMessage());
             }
+        }
+    }
+
+    @Override
+    public VirtioNetState save() {
+        return new VirtioNetState(VirtioNetState.VERSION, features, linkUp, rxFrames, txFrames, rxDropped, txDropped,
+                rxBytes, txBytes);
+    }
+
+    @Override
+    public void restore(VirtioNetState s) {
+        if (s.version() != VirtioNetState.VERSION) {
+            throw new IllegalArgumentException("virtio-net state version " + s.version());
+        }
+        rxPending = 0;
+        linkUp = s.linkUp();
+        rxFrames = s.rxFrames();
+        txFrames = s.txFrames();
+        rxDropped = s.rxDropped();
+        txDropped = s.txDropped();
+        rxBytes = s.rxBytes();
+        txBytes = s.txBytes();
+        if (s.activeFeatures() != 0) {
+            activate(s.activeFeatures());
+        } else {
+            features = 0;
+        }
+    }
+
+    /**
+     * An active card's pump reads the backend at once: the restored guest posted its receive buffers before the
+     * save and will not notify for them again. Called once the transport is restored, so the pump finds it live.
+     */
+    @Override
+    public void restored() {
+        if (features != 0) {
+            pump.receiveWanted(true);
         }
     }
 
@@ -464,6 +508,7 @@ public final class VirtioNet implements VirtioDevice, AutoCloseable {
         for (int s = chain.readableSegments(); s < chain.segments() && done < length; s++) {
             long n = Math.min(chain.length(s), length - done);
             MemorySegment.copy(rxSegment, from + done, memory.segment(), chain.address(s), n);
+            memory.written(chain.address(s), n);
             done += n;
         }
         return done;

@@ -143,6 +143,7 @@ public final class VirtioRng implements VirtioDevice, Snapshotable<VirtioRngStat
         for (int s = chain.readableSegments(); s < chain.segments() && left > 0; s++) {
             long n = Math.min(chain.length(s), left);
             entropy.fill(memory.segment(), chain.address(s), n);
+            memory.written(chain.address(s), n);
             left -= n;
         }
     }

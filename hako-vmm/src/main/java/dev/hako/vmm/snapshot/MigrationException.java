@@ -1,0 +1,8 @@
+package dev.hako.vmm.snapshot;
+
+/** A live migration that did not happen; the message is one line for the user. */
+public final class MigrationException extends Exception {
+    public MigrationException(String message) {
+        super(message);
+    }
+}

@@ -1,0 +1,220 @@
+package dev.hako.vmm.snapshot;
+
+import dev.hako.core.memory.DirtyPages;
+import dev.hako.vmm.machine.Machine;
+import java.io.BufferedOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.lang.foreign.MemorySegment;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * The source side of a live migration ({@link MigrationStream}): iterative pre-copy of the RAM while the guest runs,
+ * then a short stop-and-copy of what is left and of every component's state.
+ *
+ * <p>Rounds: dirty logging starts with every page dirty; each round harvests the log ({@link DirtyPages#harvest},
+ * which makes every vCPU forget its write translations before the pages are read) and sends those pages, zero pages
+ * as a marker. Rounds go on while the guest runs until fewer than {@link #STOP_PAGES} pages are dirty or after
+ * {@link #MAX_ROUNDS}; then the guest is paused ({@link Machine#pause}: no vCPU in guest code, no device work from the
+ * host), the last dirty pages and the machine document go, and the source waits for the destination's RESUMED.
+ * Only that acknowledgement ends the source's part: any failure before it (a refused connection, a broken one, a
+ * destination that closes or does not answer within {@link #ANSWER_MILLIS}) stops the log and resumes the guest
+ * if this side paused it, and is reported as a {@link MigrationException}. The caller stops the source's machine
+ * after a success.
+ */
+public final class MigrationSource {
+    /** Pre-copy rounds at most: a guest that dirties pages faster than they go is stopped after these. */
+    static final int MAX_ROUNDS = 30;
+    /** Dirty pages few enough to send with the guest paused (4 MiB: a few ms over loopback). */
+    static final long STOP_PAGES = 1024;
+    private static final int CONNECT_MILLIS = 5_000;
+    private static final int ANSWER_MILLIS = 30_000;
+
+    private final Machine machine;
+    private final String target;
+    private long dataPages;
+    private long lastPages;
+
+    private MigrationSource(Machine machine, String target) {
+        this.machine = machine;
+        this.target = target;
+    }
+
+    /**
+     * Moves {@code machine} (running or paused, on the soft CPU) to the destination listening at {@code host}:
+     * {@code port} ({@code hako run --incoming}); on success the machine is paused here and the caller stops it.
+     */
+    public static MigrationResult migrate(Machine machine, String host, int port)
+            throws MigrationException, InterruptedException {
+        String target = host + ":" + port;
+        MachineSpec spec = checkedSpec(machine, target);
+        return new MigrationSource(machine, target).run(spec, host, port);
+    }
+
+    private static MachineSpec checkedSpec(Machine machine, String target) throws MigrationException {
+        if (!"soft".equals(machine.accelerator())) {
+            throw new MigrationException("cannot migrate to " + target + ": live migration needs the soft CPU "
+                    + "(KVM's dirty log is not wired to hako's yet)");
+        }
+        if (!machine.config().disks().isEmpty()) {
+            throw new MigrationException("cannot migrate to " + target + ": a machine with disks cannot be "
+                    + "migrated yet (the image lock and the qcow2 caches are not handed over)");
+        }
+        MachineSpec spec;
+        try {
+            spec = MachineSpec.of(machine.config(), machine.accelerator());
+        } catch (SnapshotException e) {
+            throw new MigrationException("cannot migrate to " + target + ": " + e.getMessage());
+        }
+        for (MachineSpec.NetCard net : spec.nets()) {
+            if (!net.hostfwd().isEmpty()) {
+                throw new MigrationException("cannot migrate to " + target + ": the network card " + net.mac()
+                        + " forwards host ports (" + String.join(", ", net.hostfwd()) + "), which this host's "
+                        + "passt holds until the guest has moved");
+            }
+        }
+        return spec;
+    }
+
+    private MigrationResult run(MachineSpec spec, String host, int port)
+            throws MigrationException, InterruptedException {
+        long begin = System.nanoTime();
+        DirtyPages log = machine.dirtyPages();
+        boolean pausedHere = false;
+        try (Socket socket = new Socket()) {
+            socket.connect(new InetSocketAddress(host, port), CONNECT_MILLIS);
+            socket.setTcpNoDelay(true);
+            socket.setSoTimeout(ANSWER_MILLIS);
+            CountingStream counted = new CountingStream(socket.getOutputStream());
+            DataOutputStream out = new DataOutputStream(new BufferedOutputStream(counted, 1 << 20));
+            DataInputStream in = new DataInputStream(socket.getInputStream());
+            out.writeLong(MigrationStream.MAGIC);
+            out.writeInt(MigrationStream.VERSION);
+            byte[] specJson = MachineDocument.writeSpec(spec);
+            out.writeInt(specJson.length);
+            out.write(specJson);
+            out.flush();
+            expect(in, MigrationStream.READY, "building the machine");
+
+            long[] dirty = new long[log.words()];
+            byte[] buffer = new byte[MigrationStream.PAGE_SIZE];
+            MemorySegment ram = machine.ram();
+            log.start();
+            int rounds = 0;
+            do {
+                log.harvest(dirty);
+                sendPages(out, ram, dirty, buffer);
+                rounds++;
+            } while (rounds < MAX_ROUNDS && log.count() > STOP_PAGES && !machine.ended());
+
+            long pauseBegin = System.nanoTime();
+            if (!machine.paused()) {
+                if (!machine.pause()) {
+                    throw new MigrationException("cannot migrate to " + target + ": the guest ended");
+                }
+                pausedHere = true;
+            }
+            long pausedAt = System.nanoTime();
+            log.harvest(dirty);
+            long before = dataPages;
+            sendPages(out, ram, dirty, buffer);
+            lastPages = dataPages - before;
+            Map<String, Record> states = new LinkedHashMap<>();
+            machine.devices().snapshotables().forEach((id, component) -> states.put(id, component.save()));
+            byte[] document = MachineDocument.write(spec, states);
+            out.writeByte(MigrationStream.STATE);
+            out.writeInt(document.length);
+            out.write(document);
+            out.flush();
+            long sent = System.nanoTime();
+            expect(in, MigrationStream.RESUMED, "restoring the machine");
+            long end = System.nanoTime();
+            if (System.getenv("HAKO_DEBUG") != null) {
+                System.err.printf("hako: migration downtime: %.1f ms pausing, %.1f ms sending, %.1f ms until the "
+                        + "destination ran%n", (pausedAt - pauseBegin) / 1e6, (sent - pausedAt) / 1e6,
+                        (end - sent) / 1e6);
+            }
+            log.stop();
+            return new MigrationResult(end - begin, end - pausedAt, rounds, dataPages, lastPages, counted.count);
+        } catch (IOException e) {
+            log.stop();
+            if (pausedHere) {
+                machine.resume();
+            }
+            throw new MigrationException("migration to " + target + " failed, the guest runs on here: "
+                    + describe(e));
+        } catch (MigrationException | InterruptedException | RuntimeException e) {
+            log.stop();
+            if (pausedHere) {
+                machine.resume();
+            }
+            throw e;
+        }
+    }
+
+    private void sendPages(DataOutputStream out, MemorySegment ram, long[] dirty, byte[] buffer) throws IOException {
+        for (int word = 0; word < dirty.length; word++) {
+            for (long bits = dirty[word]; bits != 0; bits &= bits - 1) {
+                int page = word << 6 | Long.numberOfTrailingZeros(bits);
+                if (MigrationStream.sendPage(out, ram, page, buffer)) {
+                    dataPages++;
+                }
+            }
+        }
+    }
+
+    private void expect(DataInputStream in, byte answer, String step) throws IOException, MigrationException {
+        int got;
+        try {
+            got = in.read();
+        } catch (SocketTimeoutException e) {
+            throw new MigrationException("migration to " + target + " failed, the guest runs on here: the "
+                    + "destination did not answer within " + ANSWER_MILLIS / 1000 + " s while " + step);
+        }
+        if (got < 0) {
+            throw new EOFException("the destination closed the connection while " + step
+                    + " (its own message says why)");
+        }
+        if (got != answer) {
+            throw new IOException("the destination answered " + got + " while " + step + ", not a hako migration");
+        }
+    }
+
+    private static String describe(IOException e) {
+        return e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
+    }
+
+    /** Counts the bytes that reach the socket. */
+    private static final class CountingStream extends OutputStream {
+        private final OutputStream out;
+        long count;
+
+        CountingStream(OutputStream out) {
+            this.out = out;
+        }
+
+        @Override
+        public void write(int b) throws IOException {
+            out.write(b);
+            count++;
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+            out.write(b, off, len);
+            count += len;
+        }
+
+        @Override
+        public void flush() throws IOException {
+            out.flush();
+        }
+    }
+}

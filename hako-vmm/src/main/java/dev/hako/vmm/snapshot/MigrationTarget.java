@@ -1,0 +1,181 @@
+package dev.hako.vmm.snapshot;
+
+import dev.hako.devices.backend.CharBackend;
+import dev.hako.vmm.host.HostFile;
+import dev.hako.vmm.machine.Disk;
+import dev.hako.vmm.machine.Machine;
+import dev.hako.vmm.machine.MachineBuilder;
+import dev.hako.vmm.machine.MachineConfig;
+import java.io.BufferedInputStream;
+import java.io.DataInputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+
+/**
+ * The destination side of a live migration ({@link MigrationStream}, {@code hako run --incoming}): takes the first
+ * connection, builds the machine the source's spec describes (fresh RAM, no kernel: {@link MachineBuilder#incoming}),
+ * writes the pages as they come, restores every component from the final machine document and, on
+ * {@link #resume}, starts the guest and acknowledges. Anything wrong before that (a stream that is not a hako
+ * migration, a newer version, a bad spec or state, a source that goes away or falls silent for
+ * {@link #SILENCE_MILLIS}) closes what was built and is one line in a {@link MigrationException}: the source keeps
+ * its guest.
+ */
+public final class MigrationTarget implements AutoCloseable {
+    /** The longest the source may stay silent: it sends without pauses until the last record. */
+    private static final int SILENCE_MILLIS = 30_000;
+
+    private final Socket socket;
+    private final Machine machine;
+    private boolean resumed;
+
+    private MigrationTarget(Socket socket, Machine machine) {
+        this.socket = socket;
+        this.machine = machine;
+    }
+
+    /**
+     * Waits for a source on {@code listener} and receives its machine, with the serial console (and a virtio
+     * console) on {@code console}, up to the point where it can run: every page and component restored.
+     */
+    public static MigrationTarget accept(ServerSocket listener, CharBackend console, PrintStream log)
+            throws MigrationException {
+        Socket socket;
+        try {
+            socket = listener.accept();
+        } catch (IOException e) {
+            throw new MigrationException("incoming migration: cannot accept a connection: " + e.getMessage());
+        }
+        String source = socket.getRemoteSocketAddress().toString();
+        Machine machine = null;
+        try {
+            socket.setSoTimeout(SILENCE_MILLIS);
+            socket.setTcpNoDelay(true);
+            DataInputStream in = new DataInputStream(new BufferedInputStream(socket.getInputStream(), 1 << 20));
+            MachineSpec spec = readHeader(in);
+            MachineConfig config = spec.toConfig(MachineSnapshots.openDisks(spec), console);
+            try {
+                machine = new MachineBuilder(config, console, log).incoming().build();
+            } catch (IOException | RuntimeException e) {
+                Disk.closeAll(config.disks());
+                throw new MigrationException("incoming migration from " + source + ": cannot build the machine: "
+                        + (e instanceof IOException io ? HostFile.describe(io) : e.getMessage()));
+            }
+            MachineSnapshots.prepareReading(machine, spec);
+            OutputStream out = socket.getOutputStream();
+            out.write(MigrationStream.READY);
+            out.flush();
+            receive(in, machine);
+            return new MigrationTarget(socket, machine);
+        } catch (SocketTimeoutException e) {
+            closeAll(socket, machine);
+            throw new MigrationException("incoming migration from " + source + " failed: the source fell silent "
+                    + "for " + SILENCE_MILLIS / 1000 + " s");
+        } catch (EOFException e) {
+            closeAll(socket, machine);
+            throw new MigrationException("incoming migration from " + source + " failed: the source closed the "
+                    + "connection before the machine was complete");
+        } catch (IOException e) {
+            closeAll(socket, machine);
+            throw new MigrationException("incoming migration from " + source + " failed: " + e.getMessage());
+        } catch (SnapshotException e) {
+            closeAll(socket, machine);
+            throw new MigrationException("incoming migration from " + source + " refused: " + e.getMessage());
+        } catch (MigrationException | RuntimeException e) {
+            closeAll(socket, machine);
+            throw e;
+        }
+    }
+
+    private static MachineSpec readHeader(DataInputStream in) throws IOException, SnapshotException {
+        if (in.readLong() != MigrationStream.MAGIC) {
+            throw new SnapshotException("the peer does not speak hako's migration protocol");
+        }
+        int version = in.readInt();
+        if (version > MigrationStream.VERSION || version < 1) {
+            throw new SnapshotException("the source sends migration version " + version + ", this hako takes 1 to "
+                    + MigrationStream.VERSION);
+        }
+        return MachineDocument.readSpec(MigrationStream.readBlock(in, "a machine spec"), "the source's machine spec");
+    }
+
+    /** Writes the pages into the machine's RAM until the machine document comes, then restores it. */
+    private static void receive(DataInputStream in, Machine machine) throws IOException, SnapshotException {
+        MemorySegment ram = machine.ram();
+        long pages = ram.byteSize() / MigrationStream.PAGE_SIZE;
+        byte[] buffer = new byte[MigrationStream.PAGE_SIZE];
+        while (true) {
+            int kind = in.readByte();
+            if (kind == MigrationStream.STATE) {
+                byte[] document = MigrationStream.readBlock(in, "the machine state");
+                long arrived = System.nanoTime();
+                MachineDocument read = MachineDocument.read(document, "the source's machine state");
+                long parsed = System.nanoTime();
+                MachineSnapshots.restoreComponents(machine, read);
+                if (System.getenv("HAKO_DEBUG") != null) {
+                    System.err.printf("hako: the migrated state parsed in %.1f ms, restored in %.1f ms%n",
+                            (parsed - arrived) / 1e6, (System.nanoTime() - parsed) / 1e6);
+                }
+                return;
+            }
+            int page = in.readInt();
+            if (page < 0 || page >= pages || kind != MigrationStream.ZERO_PAGE && kind != MigrationStream.DATA_PAGE) {
+                throw new SnapshotException("the source sent a record of kind " + kind + " for page " + page
+                        + " of a machine of " + pages + " pages");
+            }
+            long at = (long) page * MigrationStream.PAGE_SIZE;
+            if (kind == MigrationStream.DATA_PAGE) {
+                in.readFully(buffer);
+                MemorySegment.copy(buffer, 0, ram, ValueLayout.JAVA_BYTE, at, MigrationStream.PAGE_SIZE);
+            } else if (ram.asSlice(at, MigrationStream.PAGE_SIZE).mismatch(MigrationStream.ZERO_SEGMENT) >= 0) {
+                ram.asSlice(at, MigrationStream.PAGE_SIZE).fill((byte) 0);  // untouched pages stay uncommitted
+            }
+        }
+    }
+
+    /** The received machine, not started before {@link #resume}. */
+    public Machine machine() {
+        return machine;
+    }
+
+    /**
+     * Starts the guest and tells the source, which then stops its own. If the source cannot be told, the guest is
+     * stopped again: the source, not knowing, runs its guest on.
+     */
+    public void resume() throws MigrationException {
+        machine.start();
+        try {
+            OutputStream out = socket.getOutputStream();
+            out.write(MigrationStream.RESUMED);
+            out.flush();
+            resumed = true;
+        } catch (IOException e) {
+            machine.stop("the migration's source went away before it was told the guest runs here");
+            throw new MigrationException("incoming migration failed: the source went away before it was told the "
+                    + "guest runs here (" + e.getMessage() + ")");
+        }
+    }
+
+    /** Closes the connection; a machine that was not resumed is closed too. */
+    @Override
+    public void close() {
+        closeAll(socket, resumed ? null : machine);
+    }
+
+    private static void closeAll(Socket socket, Machine machine) {
+        try {
+            socket.close();
+        } catch (IOException e) {
+            // the connection's end is all that was wanted
+        }
+        if (machine != null) {
+            machine.close();
+        }
+    }
+}
