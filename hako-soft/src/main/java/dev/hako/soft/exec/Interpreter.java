@@ -151,6 +151,12 @@ public final class Interpreter {
         BlockCache blocks = cache;
         c.attention = true; // the state may have been loaded halted, or stopped, since the last run
         while (true) {
+            if (singleStep && !c.sys.halted && !stopped && !stopRequested) {
+                // A debugger's step runs the next instruction with interrupts held off, as QEMU's gdbstub does by
+                // default: stepping into whatever interrupt is pending would lose the debugger in its handler.
+                step();
+                return Exit.DEBUG;
+            }
             if (c.attention) {
                 if (stopped || stopRequested) {
                     return Exit.STOPPED;

@@ -163,8 +163,11 @@ public final class GdbStub implements AutoCloseable {
     }
 
     private void stopped(int vcpu, int signal) throws IOException, InterruptedException {
-        machine.pause();
         running = false;
+        if (!machine.pause()) {
+            packets.write("W00"); // the guest ended meanwhile
+            return;
+        }
         selected = vcpu;
         for (VirtualCpu v : vcpus) {
             v.debug(new long[0], false);
