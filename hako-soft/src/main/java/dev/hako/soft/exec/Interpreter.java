@@ -27,6 +27,8 @@ public final class Interpreter {
      */
     private long[] breakpoints = new long[0];
     private boolean singleStep;
+    /** Breakpoints or a step are set: the one flag the run loop reads per block when no debugger is there. */
+    private boolean debugging;
     /** For {@link #step}: one instruction decoded outside the block cache, without allocating. */
     private final Insn single = new Insn();
     private final Decoder singleDecoder = new Decoder(TABLE, Instructions::undefined);
@@ -107,6 +109,7 @@ public final class Interpreter {
     public void debug(long[] addresses, boolean step) {
         this.breakpoints = addresses.clone();
         this.singleStep = step;
+        this.debugging = step || addresses.length != 0;
     }
 
     private boolean onBreakpointPage(long rip) {
@@ -151,7 +154,7 @@ public final class Interpreter {
         BlockCache blocks = cache;
         c.attention = true; // the state may have been loaded halted, or stopped, since the last run
         while (true) {
-            if (singleStep && !c.sys.halted && !stopped && !stopRequested) {
+            if (debugging && singleStep && !c.sys.halted && !stopped && !stopRequested) {
                 // A debugger's step runs the next instruction with interrupts held off, as QEMU's gdbstub does by
                 // default: stepping into whatever interrupt is pending would lose the debugger in its handler.
                 step();
@@ -176,11 +179,11 @@ public final class Interpreter {
                     return Exit.HALTED;
                 }
             }
-            if (singleStep) {
-                step();
+            if (debugging && singleStep) {
+                step(); // woken from HLT by the interrupt just delivered: the step is its handler's first instruction
                 return Exit.DEBUG;
             }
-            if (breakpoints.length != 0 && onBreakpointPage(c.rip)) {
+            if (debugging && onBreakpointPage(c.rip)) {
                 if (isBreakpoint(c.rip)) {
                     return Exit.DEBUG;
                 }

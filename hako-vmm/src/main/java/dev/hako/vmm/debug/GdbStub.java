@@ -89,6 +89,8 @@ public final class GdbStub implements AutoCloseable {
                 log.println("hako: gdb attached from " + socket.getRemoteSocketAddress());
                 packets = new GdbPackets(socket.getInputStream(), socket.getOutputStream());
                 events.clear();
+                selected = 0; // each connection starts on vCPU 0, as QEMU's
+                stepThread = -1;
                 Thread reader = Thread.ofPlatform().name("gdb-reader").daemon().start(this::readPackets);
                 try {
                     if (!machine.paused()) {
@@ -96,7 +98,9 @@ public final class GdbStub implements AutoCloseable {
                     }
                     session();
                 } finally {
-                    reader.interrupt();
+                    // The reader's last event (Closed) must not reach the next connection's session.
+                    socket.close();
+                    reader.join(2000);
                 }
             } catch (IOException | InterruptedException | IllegalStateException e) {
                 if (!closed) {

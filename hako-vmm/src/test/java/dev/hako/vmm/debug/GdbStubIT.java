@@ -127,6 +127,17 @@ class GdbStubIT {
             Thread.sleep(200);
             assertThat(m.vcpus().getFirst().instructionsRetired()).isGreaterThan(before);
             assertThat(m.paused()).isFalse();
+
+            // A second connection stops the running guest; k ends it.
+            try (Socket s = new Socket("127.0.0.1", stub.port())) {
+                client = new GdbPackets(s.getInputStream(), s.getOutputStream());
+                assertThat(ask("?")).isEqualTo("T05thread:1;");
+                assertThat(m.paused()).isTrue();
+                assertThat(register(RIP)).isBetween(BASE, BASE + 2);
+                client.write("k");
+            }
+            assertThat(m.awaitExit(10, java.util.concurrent.TimeUnit.SECONDS)).isZero();
+            assertThat(log.toString()).contains("killed by gdb");
         }
     }
 }
