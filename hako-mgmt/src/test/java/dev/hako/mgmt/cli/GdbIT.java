@@ -48,7 +48,7 @@ class GdbIT {
         try (OutputStream console = hako.getOutputStream()) {
             await(err, s -> s.contains("gdb stub listening"), 60);
 
-            String first = gdb(target, null, "info registers rip", "x/4i $pc", "stepi", "info registers rip",
+            String first = gdb(target, null, "info registers rip", "info registers eflags cr0 efer", "x/4i $pc", "stepi", "info registers rip",
                     "break *($pc+3)", "continue", "info registers rip", "info threads", "delete", "detach");
             Matcher entry = Pattern.compile("rip\\s+0x([0-9a-f]+)").matcher(first);
             assertThat(entry.find()).as(first).isTrue();
@@ -56,6 +56,9 @@ class GdbIT {
             assertThat(first).contains("=> 0x" + Long.toHexString(start) + ":\tcld",
                     "0x" + pad(Long.toHexString(start + 1)) + " in ?? ()", "Breakpoint 1, 0x",
                     "rip            0x" + Long.toHexString(start + 4), "Thread 1 (vCPU 0)", "detached");
+            // target.xml was understood: the flags by name, and hako's control registers.
+            assertThat(first).containsPattern("eflags +0x[0-9a-f]+ +\\[ .*\\]")
+                    .containsPattern("cr0 +0x8[0-9a-f]{7}").containsPattern("efer +0x5[0-9a-f]{2}");
 
             await(out, s -> s.contains(DefaultGuest.BANNER), BOOT_SECONDS);
             type(console, "grep -E ' (__x64_sys_newuname|jiffies_64)$' /proc/kallsyms\n");

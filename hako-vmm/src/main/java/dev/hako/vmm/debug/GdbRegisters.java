@@ -215,21 +215,14 @@ public final class GdbRegisters {
         return sb.append("</feature>\n</target>\n").toString();
     }
 
+    private static final String[] EFLAGS = {"CF", "", "PF", null, "AF", null, "ZF", "SF", "TF", "IF", "DF", "OF",
+        null, null, "NT", null, "RF", "VM", "AC", "VIF", "VIP", "ID"};
+    private static final String[] MXCSR = {"IE", "DE", "ZE", "OE", "UE", "PE", "DAZ", "IM", "DM", "ZM", "OM", "UM",
+        "PM", null, null, "FZ"};
+
     private static String types(String feature) {
         return switch (feature) {
-            case "org.gnu.gdb.i386.core" -> """
-                    <flags id="i386_eflags" size="4">
-                      <field name="CF" start="0" end="0"/><field name="" start="1" end="1"/>
-                      <field name="PF" start="2" end="2"/><field name="AF" start="4" end="4"/>
-                      <field name="ZF" start="6" end="6"/><field name="SF" start="7" end="7"/>
-                      <field name="TF" start="8" end="8"/><field name="IF" start="9" end="9"/>
-                      <field name="DF" start="10" end="10"/><field name="OF" start="11" end="11"/>
-                      <field name="NT" start="14" end="14"/><field name="RF" start="16" end="16"/>
-                      <field name="VM" start="17" end="17"/><field name="AC" start="18" end="18"/>
-                      <field name="VIF" start="19" end="19"/><field name="VIP" start="20" end="20"/>
-                      <field name="ID" start="21" end="21"/>
-                    </flags>
-                    """;
+            case "org.gnu.gdb.i386.core" -> flags("i386_eflags", EFLAGS);
             case "org.gnu.gdb.i386.sse" -> """
                     <vector id="v4f" type="ieee_single" count="4"/>
                     <vector id="v2d" type="ieee_double" count="2"/>
@@ -243,17 +236,19 @@ public final class GdbRegisters {
                       <field name="v4_int32" type="v4i32"/><field name="v2_int64" type="v2i64"/>
                       <field name="uint128" type="uint128"/>
                     </union>
-                    <flags id="i386_mxcsr" size="4">
-                      <field name="IE" start="0" end="0"/><field name="DE" start="1" end="1"/>
-                      <field name="ZE" start="2" end="2"/><field name="OE" start="3" end="3"/>
-                      <field name="UE" start="4" end="4"/><field name="PE" start="5" end="5"/>
-                      <field name="DAZ" start="6" end="6"/><field name="IM" start="7" end="7"/>
-                      <field name="DM" start="8" end="8"/><field name="ZM" start="9" end="9"/>
-                      <field name="OM" start="10" end="10"/><field name="UM" start="11" end="11"/>
-                      <field name="PM" start="12" end="12"/><field name="FZ" start="15" end="15"/>
-                    </flags>
-                    """;
+                    """ + flags("i386_mxcsr", MXCSR);
             default -> "";
         };
+    }
+
+    /** A 4-byte flags type whose bit n is named {@code names[n]} (null: not shown). */
+    private static String flags(String id, String[] names) {
+        StringBuilder sb = new StringBuilder("<flags id=\"").append(id).append("\" size=\"4\">\n");
+        for (int bit = 0; bit < names.length; bit++) {
+            if (names[bit] != null) {
+                sb.append(String.format("  <field name=\"%s\" start=\"%d\" end=\"%d\"/>%n", names[bit], bit, bit));
+            }
+        }
+        return sb.append("</flags>\n").toString();
     }
 }
