@@ -9,6 +9,7 @@ module dev.hako.vmm {
     requires java.net.http;
     requires java.management;
     exports dev.hako.vmm.boot;
+    exports dev.hako.vmm.debug;
     exports dev.hako.vmm.firmware;
     exports dev.hako.vmm.image;
     exports dev.hako.vmm.image.disk;

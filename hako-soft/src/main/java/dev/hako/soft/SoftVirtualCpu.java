@@ -82,6 +82,7 @@ public final class SoftVirtualCpu implements VirtualCpu, DirtyPages.CachingWrite
                 case HALTED -> VcpuExit.HALTED;
                 case SHUTDOWN -> new VcpuExit.Shutdown("triple fault");
                 case KICKED, STOPPED -> VcpuExit.KICKED;
+                case DEBUG -> new VcpuExit.DebugTrap(cpu.rip);
             };
         } catch (EmulationFailure e) {
             return new VcpuExit.Failed("emulation failure at rip " + Long.toHexString(cpu.rip) + ": " + e.getMessage());
@@ -133,6 +134,12 @@ public final class SoftVirtualCpu implements VirtualCpu, DirtyPages.CachingWrite
         memory.setU64Release(gpa + KvmParavirt.STEAL_OFFSET, steal + nanos);
         memory.setU8(gpa + KvmParavirt.PREEMPTED_OFFSET, 0);
         memory.setU32Release(gpa + KvmParavirt.VERSION_OFFSET, (odd + 1) & 0xFFFF_FFFFL);
+    }
+
+    @Override
+    public boolean debug(long[] breakpoints, boolean singleStep) {
+        interpreter.debug(breakpoints, singleStep);
+        return true;
     }
 
     @Override

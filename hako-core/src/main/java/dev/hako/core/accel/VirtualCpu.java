@@ -37,6 +37,15 @@ public interface VirtualCpu extends Snapshotable<VcpuState> {
         return -1;
     }
 
+    /**
+     * For a debugger, with the vCPU stopped: from its next run, stop before executing an instruction at one of
+     * {@code breakpoints} (addresses as RIP holds them), or after one instruction when {@code singleStep}, and
+     * return {@link VcpuExit.DebugTrap}. Empty and false turn debugging off. False when the accelerator cannot.
+     */
+    default boolean debug(long[] breakpoints, boolean singleStep) {
+        return false;
+    }
+
     /** A copy of the architectural state. */
     X86CpuState state();
 

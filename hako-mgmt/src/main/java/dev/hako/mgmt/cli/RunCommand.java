@@ -3,6 +3,7 @@ package dev.hako.mgmt.cli;
 import dev.hako.host.MachineRecipe;
 import dev.hako.host.HostException;
 import dev.hako.vmm.boot.KernelFormatException;
+import dev.hako.vmm.debug.GdbStub;
 import dev.hako.vmm.host.FileConsole;
 import dev.hako.vmm.host.HostFile;
 import dev.hako.vmm.host.StdioConsole;
@@ -85,6 +86,14 @@ final class RunCommand implements Callable<Integer> {
                     + "leaves the guest on the source.")
     String incoming;
 
+    @Option(names = "--gdb", paramLabel = "tcp:HOST:PORT",
+            description = "Serve GDB's remote protocol on HOST:PORT (soft CPU; --accel auto then means soft): "
+                    + "`target remote HOST:PORT` in gdb, with the kernel's vmlinux for symbols.")
+    String gdb;
+
+    @Option(names = "--gdb-wait", description = "With --gdb: no vCPU runs until gdb continues (as QEMU's -S).")
+    boolean gdbWait;
+
     @Mixin
     MachineOptions options;
 
@@ -99,6 +108,7 @@ final class RunCommand implements Callable<Integer> {
         if (incoming != null) {
             return incoming();
         }
+        InetSocketAddress gdbAddress = gdbAddress();
         String vmName = bundleDirectory != null ? bundleDirectory.toAbsolutePath().normalize().toString() : "hako";
         MachineRecipe recipe = options.recipe(bundleDirectory);
         Machine[] machine = new Machine[1];
@@ -134,7 +144,53 @@ final class RunCommand implements Callable<Integer> {
                         + BundleNetwork.sshCommand(loadBundle(), prepared.sshPort()));
             }
             console.start();
-            return m.run();
+            if (gdbAddress == null) {
+                return m.run();
+            }
+            return runUnderGdb(m, gdbAddress);
+        }
+    }
+
+    /** tcp:HOST:PORT (or HOST:PORT, :PORT, PORT) as an address; null without --gdb. */
+    private InetSocketAddress gdbAddress() {
+        if (gdb == null) {
+            if (gdbWait) {
+                throw CommandError.usage("--gdb-wait needs --gdb tcp:HOST:PORT");
+            }
+            return null;
+        }
+        if ("kvm".equals(options.accel)) {
+            throw CommandError.usage("--gdb needs the soft CPU: KVM's guest debugging is not supported yet");
+        }
+        options.accel = "soft";
+        String spec = gdb.startsWith("tcp:") ? gdb.substring(4) : gdb;
+        int colon = spec.lastIndexOf(':');
+        String host = colon > 0 ? spec.substring(0, colon) : "127.0.0.1";
+        try {
+            int port = Integer.parseInt(spec.substring(colon + 1));
+            if (port < 0 || port > 65535) {
+                throw new NumberFormatException();
+            }
+            return new InetSocketAddress(host, port);
+        } catch (NumberFormatException e) {
+            throw CommandError.usage("--gdb wants tcp:HOST:PORT, not " + gdb);
+        }
+    }
+
+    private int runUnderGdb(Machine m, InetSocketAddress address) throws InterruptedException {
+        try (GdbStub stub = new GdbStub(m, address, System.err)) {
+            System.err.println("hako: gdb stub listening on " + address.getHostString() + ":" + stub.port());
+            stub.start();
+            if (gdbWait) {
+                m.startPaused();
+            } else {
+                m.start();
+            }
+            return m.awaitExit(Long.MAX_VALUE, TimeUnit.NANOSECONDS);
+        } catch (IOException e) {
+            throw CommandError.unavailable("cannot listen for gdb on " + address + ": " + e.getMessage());
+        } catch (IllegalArgumentException e) {
+            throw CommandError.usage(e.getMessage());
         }
     }
 

@@ -57,6 +57,15 @@ class CliMistakesTest {
     }
 
     @Test
+    void gdbOptionsThatCannotWork() throws Exception {
+        CliResult.inProcess("run", "--kernel", kernel, "--gdb", "tcp:127.0.0.1:nine")
+                .refusedWith(USAGE, "--gdb wants tcp:HOST:PORT, not tcp:127.0.0.1:nine");
+        CliResult.inProcess("run", "--kernel", kernel, "--gdb-wait").refusedWith(USAGE, "--gdb-wait needs --gdb");
+        CliResult.inProcess("run", "--kernel", kernel, "--accel", "kvm", "--gdb", "tcp:127.0.0.1:1234")
+                .refusedWith(USAGE, "--gdb needs the soft CPU");
+    }
+
+    @Test
     void initramfsIntoAMissingDirectory() {
         CliResult.inProcess("initramfs", "/no/such/dir/x.cpio").refusedWith(USAGE, "no directory /no/such/dir");
     }

@@ -2,7 +2,6 @@ package dev.hako.soft.decode;
 
 import dev.hako.soft.exec.Cpu;
 import dev.hako.soft.fault.CpuFault;
-import dev.hako.soft.mmu.Mmu;
 
 /**
  * The one x86-64 decoder: prefixes, REX, the four opcode maps, ModRM/SIB, RIP-relative addressing,
@@ -27,11 +26,33 @@ public final class Decoder {
      */
     public void decode(Cpu cpu, long addr, Insn out) {
         int mode = cpu.mode;
+        long csBase = mode == Cpu.MODE_64 ? 0 : cpu.sys.base[dev.hako.soft.exec.SystemState.CS];
+        cursor.bind(cpu.mem, csBase, offsetMask(mode));
+        decode(mode, addr, out, cpu);
+    }
+
+    /**
+     * Decodes the instruction at {@code addr} of {@code code} in {@code mode} (Cpu.MODE_16, MODE_32, MODE_64)
+     * without a CPU, for disassembly. Throws {@link UndecodableCode} when a byte cannot be read or the
+     * instruction is longer than 15 bytes.
+     */
+    public void decode(CodeBytes code, int mode, long addr, Insn out) {
+        cursor.bind(code, offsetMask(mode));
+        decode(mode, addr, out, null);
+    }
+
+    private static long offsetMask(int mode) {
+        return mode == Cpu.MODE_64 ? -1L : mode == Cpu.MODE_32 ? 0xFFFFFFFFL : 0xFFFFL;
+    }
+
+    /** A longer instruction is #GP on a CPU, and not an instruction at all to a disassembler. */
+    private static RuntimeException tooLong(Cpu cpu) {
+        return cpu == null ? UndecodableCode.INSTANCE : cpu.fault(CpuFault.GP, 0);
+    }
+
+    private void decode(int mode, long addr, Insn out, Cpu cpu) {
         boolean long64 = mode == Cpu.MODE_64;
-        long csBase = long64 ? 0 : cpu.sys.base[dev.hako.soft.exec.SystemState.CS];
-        Mmu mem = cpu.mem;
         FetchCursor f = cursor;
-        f.bind(mem, csBase, long64 ? -1L : mode == Cpu.MODE_32 ? 0xFFFFFFFFL : 0xFFFFL);
         long p = addr;
         boolean opsize = false, addrsize = false, lock = false;
         int repPrefix = 0, segment = Cpu.SEG_NONE, rex = 0;
@@ -39,7 +60,7 @@ public final class Decoder {
         while (true) {
             b = f.byte8(p++);
             if (p - addr > MAX_LENGTH) {
-                throw cpu.fault(CpuFault.GP, 0);
+                throw tooLong(cpu);
             }
             if ((b & 0xF0) == 0x40 && long64) {
                 rex = b;
@@ -276,10 +297,11 @@ public final class Decoder {
         }
         int length = (int) (p - addr);
         if (length > MAX_LENGTH) {
-            throw cpu.fault(CpuFault.GP, 0);
+            throw tooLong(cpu);
         }
         out.length = length;
         out.next = p;
+        out.ripRelative = ripRelative;
         if (ripRelative) {
             out.disp += p;
         }

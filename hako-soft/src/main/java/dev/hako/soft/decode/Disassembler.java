@@ -1,49 +1,77 @@
 package dev.hako.soft.decode;
 
-/** Renders a decoded instruction for logs and register dumps (mnemonic and operands, Intel order). */
+import dev.hako.soft.exec.Cpu;
+import dev.hako.soft.exec.Instructions;
+import dev.hako.soft.exec.Interpreter;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The soft CPU's decoder as a disassembler: instructions from any {@link CodeBytes} (a byte array, a memory
+ * segment, guest memory read through page tables) in 16-, 32- or 64-bit mode, written in AT&T syntax as GNU
+ * objdump and GDB write them ({@link AttSyntax}). An encoding the soft CPU does not know is {@code (bad)}, as
+ * in objdump. One instance decodes on one thread at a time.
+ */
 public final class Disassembler {
-    private static final String[] REG64 = {"rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi", "r8", "r9",
-        "r10", "r11", "r12", "r13", "r14", "r15"};
+    /** One instruction: where it is, how long, and its text. */
+    public record Instruction(long address, int length, String mnemonic, String operands) {
+        /** Mnemonic and operands, as objdump's last column. */
+        public String text() {
+            return operands.isEmpty() ? mnemonic : mnemonic + " " + operands;
+        }
 
-    private Disassembler() {}
+        @Override
+        public String toString() {
+            return String.format("%x: %s", address, text());
+        }
+    }
 
+    private final Decoder decoder = new Decoder(Interpreter.table(), Instructions::undefined);
+    private final Insn insn = new Insn();
+    private final int mode;
+
+    /** A disassembler for code of {@code bits} 16, 32 or 64. */
+    public Disassembler(int bits) {
+        if (bits != Cpu.MODE_16 && bits != Cpu.MODE_32 && bits != Cpu.MODE_64) {
+            throw new IllegalArgumentException("mode must be 16, 32 or 64 bits, not " + bits);
+        }
+        this.mode = bits;
+    }
+
+    /** The instruction at {@code address}, or null when its bytes cannot be read (or make no instruction). */
+    public Instruction decode(CodeBytes code, long address) {
+        try {
+            decoder.decode(code, mode, address, insn);
+        } catch (UndecodableCode e) {
+            return null;
+        }
+        if (insn.spec.exec == null || "(bad)".equals(insn.spec.mnemonic)) {
+            return new Instruction(address, insn.length, "(bad)", "");
+        }
+        return new Instruction(address, insn.length, AttSyntax.mnemonic(insn, mode), AttSyntax.operands(insn, mode));
+    }
+
+    /** Up to {@code count} instructions from {@code address} on, ending early where the bytes end. */
+    public List<Instruction> decode(CodeBytes code, long address, int count) {
+        List<Instruction> out = new ArrayList<>();
+        long at = address;
+        for (int n = 0; n < count; n++) {
+            Instruction i = decode(code, at);
+            if (i == null) {
+                break;
+            }
+            out.add(i);
+            at += i.length();
+        }
+        return out;
+    }
+
+    /** An instruction the CPU decoded, for logs: its address and AT&T text (read as 64-bit code). */
     public static String format(Insn i) {
         if (i.spec == null) {
             return "(undecoded)";
         }
-        StringBuilder sb = new StringBuilder();
-        sb.append(String.format("%016x: %s", i.addr, i.spec.mnemonic));
-        if (i.spec.has(OpSpec.MODRM)) {
-            sb.append(' ').append(i.rmIsReg ? "r" + i.rm : memory(i)).append(", r").append(i.reg);
-        }
-        if (i.spec.immediate != OpSpec.IMM_NONE) {
-            sb.append(String.format(", %#x", i.imm));
-        }
-        sb.append(" (").append(i.opSize * 8).append("-bit, ").append(i.length).append(" bytes)");
-        return sb.toString();
-    }
-
-    private static String memory(Insn i) {
-        StringBuilder sb = new StringBuilder("[");
-        if (i.segment == 1) {
-            sb.append("fs:");
-        } else if (i.segment == 2) {
-            sb.append("gs:");
-        }
-        if (i.base >= 0) {
-            sb.append(REG64[i.base]);
-        }
-        if (i.index >= 0) {
-            sb.append(i.base >= 0 ? "+" : "").append(REG64[i.index]).append('*').append(1 << i.scale);
-        }
-        boolean bare = i.base < 0 && i.index < 0;
-        if (bare) {
-            sb.append(String.format("%#x", i.disp));
-        } else if (i.disp != 0) {
-            // Formatter refuses a '+' flag with %x, so the sign is written by hand.
-            sb.append(i.disp < 0 ? "-" : "+").append(String.format("%#x", Math.abs(i.disp)));
-        }
-        sb.append(']');
-        return sb.toString();
+        return String.format("%016x: %s %s", i.addr, AttSyntax.mnemonic(i, Cpu.MODE_64),
+                AttSyntax.operands(i, Cpu.MODE_64)).stripTrailing();
     }
 }

@@ -28,6 +28,8 @@ public final class Insn {
     public int index = -1;
     public int scale;
     public long disp;
+    /** The memory operand was RIP-relative: {@link #disp} already holds the absolute address. */
+    public boolean ripRelative;
     public int segment;
     /** Immediate (sign-extended), or the absolute target of a relative branch; a second one for ENTER. */
     public long imm;

@@ -20,6 +20,15 @@ public final class Interpreter {
     private volatile boolean kickRequested;
     private boolean stopped;
     private FaultHandler faultHandler;
+    /**
+     * A debugger's breakpoints (RIP values) and single-step, set while the vCPU is stopped. Blocks and traces never
+     * leave their page, so only code on a page holding a breakpoint runs one instruction at a time: it cannot be
+     * skipped by a block or a translated trace, and code elsewhere keeps its speed.
+     */
+    private long[] breakpoints = new long[0];
+    private boolean singleStep;
+    /** Breakpoints or a step are set: the one flag the run loop reads per block when no debugger is there. */
+    private boolean debugging;
     /** For {@link #step}: one instruction decoded outside the block cache, without allocating. */
     private final Insn single = new Insn();
     private final Decoder singleDecoder = new Decoder(TABLE, Instructions::undefined);
@@ -91,7 +100,34 @@ public final class Interpreter {
         /** Triple fault: the machine resets or ends. */
         SHUTDOWN,
         /** {@link #kick}: another thread wants the vCPU's attention. */
-        KICKED
+        KICKED,
+        /** A debugger's breakpoint (RIP on it, not yet run) or single step (one instruction ran). */
+        DEBUG
+    }
+
+    /** With the vCPU stopped: the debugger's breakpoints and single-step ({@link Exit#DEBUG}). */
+    public void debug(long[] addresses, boolean step) {
+        this.breakpoints = addresses.clone();
+        this.singleStep = step;
+        this.debugging = step || addresses.length != 0;
+    }
+
+    private boolean onBreakpointPage(long rip) {
+        for (long b : breakpoints) {
+            if ((b ^ rip) >>> 12 == 0) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private boolean isBreakpoint(long rip) {
+        for (long b : breakpoints) {
+            if (b == rip) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** From any thread: look at pending interrupts before the next block. */
@@ -118,6 +154,12 @@ public final class Interpreter {
         BlockCache blocks = cache;
         c.attention = true; // the state may have been loaded halted, or stopped, since the last run
         while (true) {
+            if (debugging && singleStep && !c.sys.halted && !stopped && !stopRequested) {
+                // A debugger's step runs the next instruction with interrupts held off, as QEMU's gdbstub does by
+                // default: stepping into whatever interrupt is pending would lose the debugger in its handler.
+                step();
+                return Exit.DEBUG;
+            }
             if (c.attention) {
                 if (stopped || stopRequested) {
                     return Exit.STOPPED;
@@ -136,6 +178,17 @@ public final class Interpreter {
                     blocks.idle(System.nanoTime());
                     return Exit.HALTED;
                 }
+            }
+            if (debugging && singleStep) {
+                step(); // woken from HLT by the interrupt just delivered: the step is its handler's first instruction
+                return Exit.DEBUG;
+            }
+            if (debugging && onBreakpointPage(c.rip)) {
+                if (isBreakpoint(c.rip)) {
+                    return Exit.DEBUG;
+                }
+                step();
+                continue;
             }
             Block b;
             try {

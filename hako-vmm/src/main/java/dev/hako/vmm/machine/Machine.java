@@ -1,5 +1,6 @@
 package dev.hako.vmm.machine;
 
+import dev.hako.core.accel.VirtualCpu;
 import dev.hako.core.accel.VirtualMachine;
 import dev.hako.core.memory.DirtyPages;
 import dev.hako.core.time.TimerQueue;
@@ -136,6 +137,29 @@ public final class Machine implements AutoCloseable {
         if (watchdog != null) {
             watchdog.start();
         }
+    }
+
+    /**
+     * Starts the machine's threads with every vCPU held before its first instruction (and guest time stopped),
+     * as QEMU's -S: {@link #resume} lets it run.
+     */
+    public synchronized void startPaused() throws InterruptedException {
+        pauseGate.close();
+        start();
+        pause();
+    }
+
+    /** The machine's vCPUs: a debugger reads and writes their state while the machine is {@link #paused}. */
+    public List<VirtualCpu> vcpus() {
+        return Arrays.stream(vcpuThreads).map(VcpuThread::vcpu).toList();
+    }
+
+    /**
+     * Has {@code listener} told, on the vCPU's thread, when a vCPU stops for a debugger ({@link
+     * VirtualCpu#debug}); that vCPU holds at the pause gate, and the listener should {@link #pause} the others.
+     */
+    public void onDebugTrap(java.util.function.IntConsumer listener) {
+        pauseGate.onDebugTrap(listener);
     }
 
     /**

@@ -174,6 +174,7 @@ public final class MachineBuilder {
 
     private Machine wire() throws IOException, KernelFormatException {
         memory = new GuestMemory(ramMapping);
+        exit.showCodeFrom(memory);
         devices.add("clock", clock); // first: the devices re-arm their timers from the restored guest time
         AcpiSpec acpi = AcpiSpec.standard(config.cpus());
         PciHostSpec host = acpi.pci();

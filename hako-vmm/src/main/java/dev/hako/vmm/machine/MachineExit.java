@@ -1,5 +1,6 @@
 package dev.hako.vmm.machine;
 
+import dev.hako.core.memory.GuestMemory;
 import dev.hako.core.x86.X86CpuState;
 import java.io.PrintStream;
 import java.util.concurrent.CountDownLatch;
@@ -16,9 +17,20 @@ final class MachineExit {
     private volatile boolean stopping;
     private volatile int status = -1;
     private volatile String reason;
+    /** Guest RAM, once it exists: failure reports show the instructions at RIP from it. */
+    private volatile GuestMemory memory;
 
     MachineExit(PrintStream log) {
         this.log = log;
+    }
+
+    void showCodeFrom(GuestMemory ram) {
+        this.memory = ram;
+    }
+
+    private String dump(int vcpu, X86CpuState state) {
+        GuestMemory ram = memory;
+        return ram == null ? RegisterDump.format(vcpu, state) : RegisterDump.format(vcpu, state, ram);
     }
 
     boolean stopping() {
@@ -56,13 +68,13 @@ final class MachineExit {
     }
 
     void guestFailed(int vcpu, String why, X86CpuState state) {
-        String dump = state == null ? "" : "\n" + RegisterDump.format(vcpu, state);
+        String dump = state == null ? "" : "\n" + dump(vcpu, state);
         finish(why.startsWith("triple fault") ? Machine.EXIT_TRIPLE_FAULT : Machine.EXIT_FAILURE,
                 "vCPU " + vcpu + ": " + why + dump);
     }
 
     void watchdogExpired(int vcpu, String why, X86CpuState state) {
-        finish(Machine.EXIT_WATCHDOG, "vCPU " + vcpu + ": " + why + "\n" + RegisterDump.format(vcpu, state));
+        finish(Machine.EXIT_WATCHDOG, "vCPU " + vcpu + ": " + why + "\n" + dump(vcpu, state));
     }
 
     synchronized void finish(int exitStatus, String why) {

@@ -13,6 +13,8 @@ final class PauseGate {
     private final MachineExit exit;
     private volatile boolean closed;
     private int holding;
+    /** Told which vCPU stopped at a debugger's breakpoint or step; null without a debugger. */
+    private volatile java.util.function.IntConsumer debugTraps;
 
     PauseGate(MachineExit exit) {
         this.exit = exit;
@@ -24,6 +26,22 @@ final class PauseGate {
 
     void close() {
         closed = true;
+    }
+
+    void onDebugTrap(java.util.function.IntConsumer listener) {
+        this.debugTraps = listener;
+    }
+
+    /**
+     * On a vCPU thread that stopped for the debugger: closes the gate, so this thread holds at it next, and tells
+     * the debugger, which pauses the rest of the machine.
+     */
+    void debugTrap(int vcpu) {
+        java.util.function.IntConsumer listener = debugTraps;
+        if (listener != null) {
+            closed = true;
+            listener.accept(vcpu);
+        }
     }
 
     void open() {

@@ -1,8 +1,15 @@
 package dev.hako.vmm.machine;
 
+import dev.hako.core.memory.GuestMemory;
 import dev.hako.core.x86.X86CpuState;
+import dev.hako.soft.decode.Disassembler;
+import dev.hako.vmm.debug.GuestCode;
+import java.util.List;
 
-/** A vCPU's registers in the layout of QEMU's "info registers", for triple faults and emulation failures. */
+/**
+ * A vCPU's registers in the layout of QEMU's "info registers", for triple faults and emulation failures, with
+ * the instructions at RIP when guest memory is at hand.
+ */
 public final class RegisterDump {
     private static final String[] GPR = {"RAX", "RCX", "RDX", "RBX", "RSP", "RBP", "RSI", "RDI", "R8", "R9",
         "R10", "R11", "R12", "R13", "R14", "R15"};
@@ -27,4 +34,20 @@ public final class RegisterDump {
         sb.append(String.format("EFER=%016x%n", s.efer));
         return sb.toString();
     }
+
+    /** The registers and then the next {@code CODE_LINES} instructions at RIP (or a line saying none is mapped). */
+    public static String format(int vcpu, X86CpuState s, GuestMemory memory) {
+        StringBuilder sb = new StringBuilder(format(vcpu, s));
+        List<Disassembler.Instruction> code = GuestCode.atRip(memory, s, CODE_LINES);
+        if (code.isEmpty()) {
+            return sb.append(String.format("Code: RIP %x is not mapped%n", s.rip)).toString();
+        }
+        sb.append("Code:\n");
+        for (Disassembler.Instruction i : code) {
+            sb.append(String.format("  %s%x: %s%n", i.address() == s.rip ? "=> " : "   ", i.address(), i.text()));
+        }
+        return sb.toString();
+    }
+
+    private static final int CODE_LINES = 4;
 }

@@ -124,6 +124,7 @@ final class VcpuThread implements Runnable {
 
     private void runGuest() {
         try {
+            pauseGate.holdIfClosed(); // a machine started paused (a debugger's --gdb-wait) runs nothing yet
             if (!startedUp) {
                 if (!awaitStartup()) {
                     return;
@@ -166,7 +167,7 @@ final class VcpuThread implements Runnable {
                         machineExit.guestFailed(index, f.reason(), vcpu.state());
                         return;
                     }
-                    case VcpuExit.DebugTrap d -> { }
+                    case VcpuExit.DebugTrap d -> pauseGate.debugTrap(index);
                 }
                 if (progress != null && progress.requested() && !answerProgress()) {
                     return;

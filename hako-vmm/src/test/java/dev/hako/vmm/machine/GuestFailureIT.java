@@ -58,14 +58,14 @@ class GuestFailureIT {
         // lidt [idtptr] (limit 0); ud2: #UD, then #GP for every gate, then #DF, then shutdown.
         Outcome o = run(pvhKernel(padded + "0F011C25" + le32(GDT + 0x30) + "0F0B"));
         assertThat(o.status()).as(o.log()).isEqualTo(Machine.EXIT_TRIPLE_FAULT);
-        assertThat(o.log()).contains("triple fault", "RIP=", "CR0=", "EFER=");
+        assertThat(o.log()).contains("triple fault", "RIP=", "CR0=", "EFER=", "Code:", ": ud2");
     }
 
     @Test
     void exceptionWithNoIdtIn32BitModeTripleFaults() throws Exception {
         Outcome o = run(pvhKernel("0F0B")); // ud2 in the 32-bit PVH entry state, whose IDT limit is 0
         assertThat(o.status()).as(o.log()).isEqualTo(Machine.EXIT_TRIPLE_FAULT);
-        assertThat(o.log()).contains("triple fault", "RIP=");
+        assertThat(o.log()).contains("triple fault", "RIP=", ": ud2");
     }
 
     @Test
@@ -80,7 +80,7 @@ class GuestFailureIT {
         long start = System.nanoTime();
         Outcome o = run(pvhKernel("F390 EBFC"), WATCHDOG, Duration.ofMinutes(1)); // 1: pause; jmp 1b
         assertThat(o.status()).as(o.log()).isEqualTo(Machine.EXIT_WATCHDOG);
-        assertThat(o.log()).contains("vCPU 0: watchdog: no progress for", "interrupts off", "RIP=", "CR0=");
+        assertThat(o.log()).contains("vCPU 0: watchdog: no progress for", "interrupts off", "RIP=", "CR0=", "Code:");
         assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(20));
     }
 

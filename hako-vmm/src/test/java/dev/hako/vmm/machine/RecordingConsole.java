@@ -7,7 +7,7 @@ import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 
 /** A serial console for tests: records what the guest prints and types into it. */
-final class RecordingConsole implements CharBackend {
+public final class RecordingConsole implements CharBackend {
     private final StringBuffer output = new StringBuffer();
     private volatile CharFrontend frontend;
 

@@ -11,19 +11,19 @@ import java.util.HexFormat;
  * identity-mapping page tables for the first 4 MiB and a GDT with a 64-bit code segment (an IDT with no
  * entries after it). The code starts in PVH's 32-bit entry state with interrupts off.
  */
-final class TinyPvhKernel {
-    static final long BASE = 0x200000, PML4 = BASE + 0x1000, GDT = BASE + 0x4000;
+public final class TinyPvhKernel {
+    public static final long BASE = 0x200000, PML4 = BASE + 0x1000, GDT = BASE + 0x4000;
 
     private TinyPvhKernel() {
     }
 
     /** {@code v} as the 8 hex digits of a little-endian 32-bit immediate. */
-    static String le32(long v) {
+    public static String le32(long v) {
         return String.format("%02x%02x%02x%02x", v & 0xFF, (v >> 8) & 0xFF, (v >> 16) & 0xFF, (v >> 24) & 0xFF);
     }
 
     /** Writes the kernel with {@code code} (hex, spaces allowed) to {@code directory}/kernel.elf. */
-    static Path write(Path directory, String code) throws java.io.IOException {
+    public static Path write(Path directory, String code) throws java.io.IOException {
         byte[] image = new byte[0x1000 + 0x5000];
         ByteBuffer b = ByteBuffer.wrap(image).order(ByteOrder.LITTLE_ENDIAN);
         b.put(0, new byte[] {0x7F, 'E', 'L', 'F', 2, 1, 1});
