@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assumptions.assumeThat;
 
 import dev.hako.devices.virtio.net.VirtioNet;
+import dev.hako.testkit.CPrograms;
 import dev.hako.vmm.image.DebianPackages;
 import dev.hako.vmm.image.DefaultGuest;
 import dev.hako.vmm.image.DefaultGuest.GuestFile;
@@ -11,6 +12,8 @@ import dev.hako.vmm.net.NetSpec;
 import dev.hako.vmm.net.PasstBackend;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
+import java.net.DatagramPacket;
+import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -32,7 +35,9 @@ import org.junit.jupiter.api.io.TempDir;
  * One boot of Debian's cloud kernel (its virtio_net module) on the soft CPU with {@code --net user}: passt's DHCP
  * gives busybox udhcpc an address; the guest sends 300 KB to a TCP server of this test on the host's loopback
  * through passt's gateway address; the test sends 300 KB through a host port forward to {@code nc -l} in the
- * guest; both arrive with the same SHA-256. passt ends with the machine. Skipped where passt is not installed.
+ * guest; both arrive with the same SHA-256. UDP too: a datagram from the guest to the host through the gateway, and
+ * three through a udp host forward to a guest program ({@code c/udp.c}) that echoes them back to their sender.
+ * passt ends with the machine. Skipped where passt is not installed.
  *
  * <p>The guest's listener keeps its input open ({@code sleep | nc -l}): with its input at end of file busybox nc
  * half-closes the connection at once, and the passt of Debian 12 (2023-03-09) then stops forwarding the host's
@@ -44,7 +49,7 @@ class NetUserIT {
             "drivers/virtio/virtio_pci_legacy_dev.ko", "drivers/virtio/virtio_pci_modern_dev.ko",
             "drivers/virtio/virtio_pci.ko", "net/core/failover.ko", "drivers/net/net_failover.ko",
             "drivers/net/virtio_net.ko");
-    private static final int BYTES = 300_000, GUEST_PORT = 8000;
+    private static final int BYTES = 300_000, GUEST_PORT = 8000, GUEST_UDP_PORT = 9000;
     /** udhcpc's hook: the lease's address and default route on the interface. */
     static final String DHCP_SCRIPT = """
             #!/bin/busybox sh
@@ -61,6 +66,8 @@ class NetUserIT {
             ip link set eth0 up
             echo "guest-mac $(cat /sys/class/net/eth0/address)"
             udhcpc -i eth0 -s /bin/dhcp-script -q -n -t 20 -T 1 || echo dhcp-failed
+            timeout 120 /bin/udp %d $(cat /tmp/router) %d 3 &
+            udppid=$!
             head -c %d /dev/urandom > /tmp/out
             echo "guest-sends $(sha256sum /tmp/out)"
             nc $(cat /tmp/router) %d < /tmp/out
@@ -69,6 +76,8 @@ class NetUserIT {
             echo GUEST-LISTENING
             while [ -d /proc/$ncpid ]; do sleep 0.2; done
             echo "guest-received $(sha256sum /tmp/in)"
+            wait $udppid
+            echo "udp-exit $?"
             echo HAKO-MARKER-DONE
             poweroff -f
             """;
@@ -106,6 +115,43 @@ class NetUserIT {
         });
     }
 
+    /**
+     * The host side of the UDP checks: takes the guest's datagram, then, once the guest's program is ready, sends
+     * three through the forward and takes each echo; what arrived goes into {@code received}.
+     */
+    private static void udpExchange(DatagramSocket udp, RecordingConsole console, int forwardedUdp,
+            List<String> received, PrintStream log) {
+        try {
+            udp.setSoTimeout(180_000);
+            byte[] buffer = new byte[1500];
+            DatagramPacket in = new DatagramPacket(buffer, buffer.length);
+            udp.receive(in);
+            received.add(new String(buffer, 0, in.getLength(), StandardCharsets.US_ASCII));
+            if (console.await("udp-ready", 0, Duration.ofMinutes(3)) < 0) {
+                return;
+            }
+            try (DatagramSocket client = new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))) {
+                client.setSoTimeout(30_000);
+                for (int i = 1; i <= 3; i++) {
+                    byte[] datagram = ("datagram-" + i).getBytes(StandardCharsets.US_ASCII);
+                    client.send(new DatagramPacket(datagram, datagram.length, InetAddress.getLoopbackAddress(),
+                            forwardedUdp));
+                    DatagramPacket echo = new DatagramPacket(buffer, buffer.length);
+                    client.receive(echo);
+                    received.add(new String(buffer, 0, echo.getLength(), StandardCharsets.US_ASCII));
+                }
+            }
+        } catch (Exception e) {
+            log.println("host side of UDP failed: " + e);
+        }
+    }
+
+    static int freeUdpPort() throws Exception {
+        try (DatagramSocket s = new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))) {
+            return s.getLocalPort();
+        }
+    }
+
     static int freePort() throws Exception {
         try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             return s.getLocalPort();
@@ -123,19 +169,25 @@ class NetUserIT {
         Path kernel = packages.debianKernel();
         KernelModules modules = netModules(packages);
         int forwarded = freePort();
+        int forwardedUdp = freeUdpPort();
         List<GuestFile> files = new java.util.ArrayList<>(modules.files());
         files.add(new GuestFile("/bin/dhcp-script", 0755, DHCP_SCRIPT.getBytes(StandardCharsets.US_ASCII)));
-        try (ServerSocket server = new ServerSocket()) {
+        files.add(new GuestFile("/bin/udp", 0755, Files.readAllBytes(CPrograms.compile(work, "udp", "-static -O2"))));
+        try (ServerSocket server = new ServerSocket();
+                DatagramSocket udp = new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))) {
             server.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
             Path initrd = work.resolve("initrd.cpio");
-            Files.write(initrd, DefaultGuest.initramfs(packages.busybox(),
-                    modules.initPrologue() + INIT.formatted(BYTES, server.getLocalPort(), GUEST_PORT), files));
-            NetSpec net = NetSpec.parse("user,hostfwd=tcp:127.0.0.1:" + forwarded + "-:" + GUEST_PORT, "net-user-it");
+            Files.write(initrd, DefaultGuest.initramfs(packages.busybox(), modules.initPrologue()
+                    + INIT.formatted(GUEST_UDP_PORT, udp.getLocalPort(), BYTES, server.getLocalPort(), GUEST_PORT),
+                    files));
+            NetSpec net = NetSpec.parse("user,hostfwd=tcp:127.0.0.1:" + forwarded + "-:" + GUEST_PORT
+                    + ",hostfwd=udp:127.0.0.1:" + forwardedUdp + "-:" + GUEST_UDP_PORT, "net-user-it");
             MachineConfig config = new MachineConfig(kernel, initrd, CMDLINE, 256L << 20, 1, "soft", List.of())
                     .withVirtio(VirtioDevices.NONE.withNet(net));
             RecordingConsole console = new RecordingConsole();
             ByteArrayOutputStream log = new ByteArrayOutputStream();
             byte[][] fromGuest = new byte[1][];
+            List<String> udpReceived = new java.util.concurrent.CopyOnWriteArrayList<>();
             byte[] toGuest = new byte[BYTES];
             new SplittableRandom(11).nextBytes(toGuest);
             int status;
@@ -144,8 +196,11 @@ class NetUserIT {
                 device = m.devices().get("virtio-net0-device", VirtioNet.class);
                 Thread host = exchange(server, console, fromGuest, toGuest, new PrintStream(log, true),
                         () -> new Socket(InetAddress.getLoopbackAddress(), forwarded));
+                Thread udpHost = Thread.ofPlatform().daemon().start(() -> udpExchange(udp, console, forwardedUdp,
+                        udpReceived, new PrintStream(log, true)));
                 status = m.run(4, TimeUnit.MINUTES);
                 host.interrupt();
+                udpHost.interrupt();
             }
             String out = console.output();
             assertThat(status).as("exit status; hako said: %s%nconsole:%n%s", log, out).isZero();
@@ -157,6 +212,10 @@ class NetUserIT {
             assertThat(sha256(fromGuest[0])).as("guest -> host through passt's gateway").isEqualTo(sent);
             assertThat(out).as("host -> guest through hostfwd").contains("guest-received " + sha256(toGuest));
             assertThat(out).contains("HAKO-MARKER-DONE");
+            assertThat(udpReceived).as("UDP: guest -> host through the gateway, then host -> guest -> host through "
+                    + "the udp forward; hako said: %s", log).containsExactly("guest-to-host", "echo:datagram-1",
+                    "echo:datagram-2", "echo:datagram-3");
+            assertThat(out).contains("udp-exit 0");
             assertThat(device.rxFrames()).isPositive();
             assertThat(device.txFrames()).isPositive();
             assertThat(ProcessHandle.current().children()
