@@ -1,6 +1,7 @@
 package dev.hako.kvm;
 
 import dev.hako.core.x86.CpuidFeatures;
+import dev.hako.core.x86.SpeculationControl;
 import dev.hako.kvm.abi.KvmIoctls;
 import dev.hako.kvm.abi.KvmLayouts;
 import dev.hako.sys.Ioctl;
@@ -11,7 +12,9 @@ import java.lang.foreign.ValueLayout;
 /**
  * The CPUID a KVM vCPU shows: what this host's KVM supports (KVM_GET_SUPPORTED_CPUID), with the feature
  * leaves masked down to what hako advertises ({@link CpuidFeatures}), so a guest makes the same choices on
- * KVM as on the soft CPU. Leaf 7's extended features and leaf 0xD (XSAVE) are hidden entirely.
+ * KVM as on the soft CPU. Leaf 7's extended features and leaf 0xD (XSAVE) are hidden; leaf 7 keeps the host's
+ * speculation controls ({@link SpeculationControl}), which KVM emulates: without IA32_ARCH_CAPABILITIES a Linux
+ * guest turns on page-table isolation and the rest whatever the hardware.
  */
 final class GuestCpuid {
     private static final int MAX_ENTRIES = 256;
@@ -56,7 +59,7 @@ final class GuestCpuid {
         }
     }
 
-    private static void filter(MemorySegment entry, int function, int index) {
+    static void filter(MemorySegment entry, int function, int index) {
         switch (function) {
             case 0x1 -> {
                 and(entry, KvmLayouts.CPUID_EDX, CpuidFeatures.LEAF1_EDX);
@@ -66,9 +69,14 @@ final class GuestCpuid {
                 entry.set(ValueLayout.JAVA_INT, KvmLayouts.CPUID_EBX, (ebx & 0x00FFFFFF) | (index << 24));
             }
             case 0x7 -> {
+                int subleaf = entry.get(ValueLayout.JAVA_INT, KvmLayouts.CPUID_INDEX);
                 and(entry, KvmLayouts.CPUID_EBX, 0);
                 and(entry, KvmLayouts.CPUID_ECX, 0);
-                and(entry, KvmLayouts.CPUID_EDX, 0);
+                and(entry, KvmLayouts.CPUID_EDX, switch (subleaf) {
+                    case 0 -> SpeculationControl.CPUID7_EDX_HOST_SPECULATION_CONTROLS;
+                    case 2 -> SpeculationControl.CPUID7_2_EDX_BHI_CTRL;
+                    default -> 0;
+                });
             }
             case 0x80000001 -> {
                 and(entry, KvmLayouts.CPUID_EDX, CpuidFeatures.EXT1_EDX);

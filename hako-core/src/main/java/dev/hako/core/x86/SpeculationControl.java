@@ -19,6 +19,14 @@ public final class SpeculationControl {
     public static final int CPUID7_EDX_SPEC_CTRL = 1 << 26;
     /** CPUID.(EAX=7,ECX=0):EDX: IA32_ARCH_CAPABILITIES exists. */
     public static final int CPUID7_EDX_ARCH_CAPABILITIES = 1 << 29;
+    /** CPUID.(EAX=7,ECX=0):EDX: VERW clears CPU buffers; STIBP; SSBD. */
+    public static final int CPUID7_EDX_MD_CLEAR = 1 << 10, CPUID7_EDX_STIBP = 1 << 27, CPUID7_EDX_SSBD = 1 << 31;
+    /**
+     * The leaf 7 EDX bits a KVM guest sees from its host: the speculation controls, which change no instruction a
+     * guest may run, and without which a Linux guest assumes the worst of the hardware under it.
+     */
+    public static final int CPUID7_EDX_HOST_SPECULATION_CONTROLS = CPUID7_EDX_SPEC_CTRL | CPUID7_EDX_STIBP
+            | CPUID7_EDX_ARCH_CAPABILITIES | CPUID7_EDX_SSBD | CPUID7_EDX_MD_CLEAR;
     /** CPUID.(EAX=7,ECX=2):EDX: IA32_SPEC_CTRL.BHI_DIS_S exists. */
     public static final int CPUID7_2_EDX_BHI_CTRL = 1 << 4;
 
