@@ -66,7 +66,7 @@ class GuestProgramsIT {
         programs.add(new Program("floats-static-pie", "floats", "-static-pie -O2"));
         programs.add(new Program("vectorized-static", "vectorized", "-static -O3"));
         // 32-bit programs (gcc-multilib) under the 64-bit kernel: the soft CPU's compatibility mode.
-        for (String source : List.of("hello", "processes", "signals", "threads", "wide", "floats")) {
+        for (String source : List.of("hello", "processes", "signals", "threads", "arith", "floats")) {
             programs.add(new Program(source + "-m32-static", source, "-m32 -static -O2"));
         }
         return programs;
