@@ -128,7 +128,10 @@ public final class Cpu {
 
     // ---- memory operands ----
 
-    /** Effective (linear) address of the memory operand. */
+    /**
+     * Effective (linear) address of the memory operand. Outside 64-bit mode (compatibility mode included) the
+     * linear address wraps at 4 GiB, as 32-bit TLS accesses at negative offsets from GS rely on.
+     */
     public long ea(Insn i) {
         long a = i.disp;
         if (i.base >= 0) {
@@ -140,7 +143,11 @@ public final class Cpu {
         if (i.addrSize != 8) {
             a &= i.addrSize == 4 ? 0xFFFFFFFFL : 0xFFFFL;
         }
-        return i.segment == SEG_NONE ? a : a + segmentBase(i.segment);
+        if (i.segment == SEG_NONE) {
+            return a;
+        }
+        a += segmentBase(i.segment);
+        return mode == MODE_64 ? a : a & 0xFFFFFFFFL;
     }
 
     /** Base of the segment named by an {@link Insn#segment} code. */

@@ -26,6 +26,7 @@ public final class Instructions {
         Atomics.register(t);
         SystemOps.register(t);
         Privileged.register(t);
+        FastSystemCalls.register(t);
         PortIo.register(t);
         LegacyOps.register(t);
         SseMoves.register(t);

@@ -5,8 +5,9 @@ import dev.hako.soft.fault.CpuFault;
 /**
  * Exceptions and interrupts through the IDT in long mode (SDM vol. 3 ch. 6.14): 16-byte gates, privilege
  * change with the TSS's RSPn, IST stacks, the 16-byte aligned frame SS:RSP, RFLAGS, CS:RIP and error code;
- * the double-fault rules (table 6-5) and the triple fault that shuts the vCPU down. Real and protected
- * mode go through {@link LegacyInterrupts}.
+ * the double-fault rules (table 6-5) and the triple fault that shuts the vCPU down. From compatibility mode
+ * (32-bit code under long mode) the frame is the same 64-bit one, and the handler runs in the gate's 64-bit
+ * code. Real and protected mode go through {@link LegacyInterrupts}.
  */
 public final class InterruptDelivery {
     private static final long FLAGS_CLEARED = Flags.TF | (1L << 14) | (1L << 16) | (1L << 17); // TF NT RF VM

@@ -133,6 +133,9 @@ final class LegacyInterrupts {
         if ((c.flagsOther & (1L << 14)) != 0) {
             throw new EmulationFailure("IRET to a nested task is not emulated");
         }
+        if (size == 4 && c.cpl == 0 && (flags & (1L << 17)) != 0) {
+            throw new EmulationFailure("IRET to virtual-8086 mode is not emulated");
+        }
         int rpl = selector & 3;
         if (rpl < c.cpl) {
             throw c.fault(CpuFault.GP, selector & ~3);

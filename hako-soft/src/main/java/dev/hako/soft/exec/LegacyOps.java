@@ -10,8 +10,10 @@ import dev.hako.soft.decode.OpcodeTable;
 
 /**
  * Encodings that mean something else outside 64-bit mode (SDM vol. 2 appendix A, the "i64"/"o64" marks):
- * INC/DEC r in 40-4F, PUSH/POP of ES CS SS DS, JMP ptr16:16/32, 82 as an alias of 80, and ARPL's slot 63
- * (undefined here). Only what 16- and 32-bit start-up code uses (the SMP trampoline, the PVH entry).
+ * INC/DEC r in 40-4F, PUSH/POP of ES CS SS DS, JMP and CALL ptr16:16/32, 82 as an alias of 80, and ARPL's
+ * slot 63 (undefined here): what 16- and 32-bit start-up code (the SMP trampoline, the PVH entry) and 32-bit
+ * programs in compatibility mode use. Not implemented (#UD): PUSHA/POPA, BOUND, INTO, the BCD adjustments,
+ * LDS/LES and SALC, which compilers do not emit.
  */
 final class LegacyOps {
     private LegacyOps() {}
@@ -28,6 +30,7 @@ final class LegacyOps {
         }
         t.legacyOp(ONE_BYTE, 0x0E, "push", 0, IMM_NONE, SystemState.CS, Privileged::pushSreg);
         t.legacyOp(ONE_BYTE, 0xEA, "ljmp", ENDS_BLOCK, FAR_POINTER, 0, FarTransfers::farJumpDirect);
+        t.legacyOp(ONE_BYTE, 0x9A, "lcall", ENDS_BLOCK, FAR_POINTER, 0, FarTransfers::farCallDirect);
         t.legacyOp(ONE_BYTE, 0x63, "arpl", 0, IMM_NONE, 0, Instructions::undefined);
         t.legacyAlias(ONE_BYTE, 0x82, 0x80);
     }

@@ -70,7 +70,6 @@ final class Privileged {
         t.op(ONE_BYTE, 0xCB, "lret", ENDS_BLOCK, IMM_NONE, 0, FarTransfers::farReturn);
         t.op(ONE_BYTE, 0xCA, "lret", ENDS_BLOCK, IW, 0, FarTransfers::farReturn);
         t.op(ONE_BYTE, 0xCF, "iret", ENDS_BLOCK, IMM_NONE, 0, FarTransfers::iret);
-        t.op(MAP_0F, 0x07, "sysret", ENDS_BLOCK, IMM_NONE, 0, FarTransfers::sysret);
         t.addForm(ONE_BYTE, 0xFF, ANY, 3, "lcall", MODRM | MEM_ONLY | ENDS_BLOCK, IMM_NONE, 0, FarTransfers::farCall);
         t.addForm(ONE_BYTE, 0xFF, ANY, 5, "ljmp", MODRM | MEM_ONLY | ENDS_BLOCK, IMM_NONE, 0, FarTransfers::farJump);
     }

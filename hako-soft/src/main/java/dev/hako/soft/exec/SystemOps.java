@@ -59,7 +59,7 @@ final class SystemOps {
      */
     static void syscall(Cpu c, Insn i) {
         if (c.syscallHandler == null) {
-            FarTransfers.syscall(c, i.next);
+            FastSystemCalls.syscall(c, i.next);
             return;
         }
         c.r[Cpu.RCX] = i.next;

@@ -28,7 +28,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Real programs inside a guest: the host's gcc builds hako-testkit's C programs (threads, processes with fork,
  * exec and wait, signals with handlers and siglongjmp out of SIGSEGV, mmap/munmap/mprotect, and the user-mode
- * tests' programs) static, static-pie and dynamically linked; one boot of Debian's cloud kernel on the soft CPU
+ * tests' programs) static, static-pie and dynamically linked, and some as 32-bit static programs ({@code -m32},
+ * run in compatibility mode through the kernel's IA-32 emulation); one boot of Debian's cloud kernel on the soft CPU
  * (two vCPUs) runs them all from the initramfs, which also carries the host's dynamic loader and the libraries
  * {@code ldd} names, at their host paths. Each program's stdout, stderr and exit status in the guest must equal
  * its native run on the host (with glibc held to the CPU features hako advertises) byte for byte. The guest
@@ -64,6 +65,10 @@ class GuestProgramsIT {
         programs.add(new Program("control-static-pie", "control", "-static-pie -O2"));
         programs.add(new Program("floats-static-pie", "floats", "-static-pie -O2"));
         programs.add(new Program("vectorized-static", "vectorized", "-static -O3"));
+        // 32-bit programs (gcc-multilib) under the 64-bit kernel: the soft CPU's compatibility mode.
+        for (String source : List.of("hello", "processes", "signals", "threads", "arith", "floats")) {
+            programs.add(new Program(source + "-m32-static", source, "-m32 -static -O2"));
+        }
         return programs;
     }
 
