@@ -96,9 +96,7 @@ final class Msrs {
             case IA32_PAT -> s.pat = value;
             case IA32_MTRR_DEF_TYPE -> s.mtrrDefType = value;
             case IA32_EFER -> {
-                if ((value & ~(EFER_WRITABLE | ControlRegisters.EFER_LMA)) != 0) {
-                    throw c.fault(CpuFault.GP, 0);
-                }
+                requireWithin(c, value, EFER_WRITABLE | ControlRegisters.EFER_LMA);
                 long lma = s.cr.efer & ControlRegisters.EFER_LMA;
                 s.cr.efer = (value & EFER_WRITABLE) | lma;
                 c.mem.flush();
@@ -113,22 +111,12 @@ final class Msrs {
             case IA32_KERNEL_GS_BASE -> c.kernelGsBase = requireCanonical(c, value);
             case IA32_TSC_AUX -> s.tscAux = value & 0xFFFFFFFFL;
             case KvmParavirt.MSR_KVM_STEAL_TIME -> {
-                if ((value & KvmParavirt.STEAL_TIME_RESERVED) != 0) {
-                    throw c.fault(CpuFault.GP, 0);
-                }
-                s.stealTimeMsr = value;
+                s.stealTimeMsr = requireWithin(c, value, ~KvmParavirt.STEAL_TIME_RESERVED);
             }
             case SpeculationControl.IA32_SPEC_CTRL -> {
-                if ((value & ~SpeculationControl.SPEC_CTRL_WRITABLE) != 0) {
-                    throw c.fault(CpuFault.GP, 0);
-                }
-                s.specCtrl = value;
+                s.specCtrl = requireWithin(c, value, SpeculationControl.SPEC_CTRL_WRITABLE);
             }
-            case SpeculationControl.IA32_PRED_CMD -> {
-                if ((value & ~SpeculationControl.PRED_CMD_IBPB) != 0) {
-                    throw c.fault(CpuFault.GP, 0);
-                }
-            }
+            case SpeculationControl.IA32_PRED_CMD -> requireWithin(c, value, SpeculationControl.PRED_CMD_IBPB);
             default -> writeOther(c, index, value);
         }
     }
@@ -147,6 +135,14 @@ final class Msrs {
         if (!c.interrupts.writeMsr(index, value)) {
             throw c.fault(CpuFault.GP, 0);
         }
+    }
+
+    /** {@code value}, if it sets no bit outside {@code allowed}: a reserved bit set raises #GP(0). */
+    private static long requireWithin(Cpu c, long value, long allowed) {
+        if ((value & ~allowed) != 0) {
+            throw c.fault(CpuFault.GP, 0);
+        }
+        return value;
     }
 
     private static long requireCanonical(Cpu c, long value) {
