@@ -103,6 +103,16 @@ def started(sock, name, definition, seconds=600):
     return console
 
 
+def power_off(process):
+    """Ends a `hako run` child whose console is its stdin: poweroff -f, then a kill if it takes over a minute."""
+    process.stdin.write("poweroff -f\n")
+    process.stdin.close()
+    try:
+        process.wait(60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
 def cpu_seconds(pid):
     fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

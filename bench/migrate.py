@@ -13,7 +13,7 @@ Usage: bench/migrate.py [MIB]      (default 256; run from anywhere; it uses ./ha
 import os, re, subprocess, sys, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from density import HERE, call, served, started  # noqa: E402
+from density import HERE, call, power_off, served, started  # noqa: E402
 
 MIB = int(sys.argv[1]) if len(sys.argv) > 1 else 256
 LISTENING = re.compile(r"waiting for a migration on 127\.0\.0\.1:(\d+)")
@@ -52,12 +52,7 @@ def migrate(sock, name, busy):
     try:
         moved = call(sock, "POST", f"/vms/{name}/migrate", {"to": f"127.0.0.1:{port}"})
     finally:
-        d.stdin.write("poweroff -f\n")
-        d.stdin.close()
-        try:
-            d.wait(60)
-        except subprocess.TimeoutExpired:
-            d.kill()
+        power_off(d)
     call(sock, "DELETE", f"/vms/{name}")
     return moved["migration"]
 

@@ -15,7 +15,7 @@ Usage: bench/snapshot.py [MIB ...]      (run from anywhere; it uses ./hako of th
 import os, re, shutil, subprocess, sys, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from density import HERE, call, served, started  # noqa: E402
+from density import HERE, call, power_off, served, started  # noqa: E402
 
 SIZES = [int(a) for a in sys.argv[1:]] or [512, 2048]
 RESTORED = re.compile(r"restored .* in ([0-9.]+) ms")
@@ -55,12 +55,7 @@ def main():
                 if m:
                     cold_ms, cold_wall = float(m.group(1)), time.perf_counter() - t0
                     break
-            cold.stdin.write("poweroff -f\n")
-            cold.stdin.close()
-            try:
-                cold.wait(60)
-            except subprocess.TimeoutExpired:
-                cold.kill()
+            power_off(cold)
             rows.append((mib, snapshot_s, st.st_size, st.st_blocks * 512, document, warm, cold_ms, cold_wall))
             call(sock, "DELETE", f"/vms/{name}")
             shutil.rmtree(snap, ignore_errors=True)
