@@ -6,6 +6,7 @@ import dev.hako.core.accel.VcpuExit;
 import dev.hako.core.accel.VirtualCpu;
 import dev.hako.core.memory.DirtyPages;
 import dev.hako.core.memory.GuestMemory;
+import dev.hako.core.time.InstructionClock;
 import dev.hako.core.time.VirtualClock;
 import dev.hako.core.x86.KvmParavirt;
 import dev.hako.core.x86.X86CpuState;
@@ -16,6 +17,7 @@ import dev.hako.soft.mmu.CodePages;
 import dev.hako.soft.mmu.EmulationFailure;
 import dev.hako.soft.mmu.Mmu;
 import dev.hako.soft.mmu.PageTableWalker;
+import dev.hako.soft.translate.BlockBuilder;
 
 /**
  * A vCPU on the soft CPU: the interpreter over the machine's RAM, faults delivered through the guest's IDT.
@@ -51,7 +53,29 @@ public final class SoftVirtualCpu implements VirtualCpu, DirtyPages.CachingWrite
         dirty.register(this);
         cpu.connect(index, io);
         cpu.interrupts = interrupts;
-        this.interpreter = new Interpreter(cpu, (c, fault, in) -> InterruptDelivery.exception(c, fault));
+        BlockBuilder translator = BlockBuilder.fromSystemProperties();
+        if (clock instanceof InstructionClock counted) {
+            translator = translator.checkingDeadlines();
+            keepTimeByInstructions(counted);
+        }
+        this.interpreter = new Interpreter(cpu, (c, fault, in) -> InterruptDelivery.exception(c, fault), translator);
+    }
+
+    /**
+     * Deterministic execution: guest time is this vCPU's retired count, and this vCPU runs the machine's timers
+     * when its count reaches the next deadline (a timer armed earlier lowers the deadline at once).
+     */
+    private void keepTimeByInstructions(InstructionClock counted) {
+        if (index != 0) {
+            throw new IllegalStateException("deterministic execution runs one vCPU");
+        }
+        cpu.instructionClock = counted;
+        counted.countFrom(() -> cpu.instructions);
+        counted.onEarlierDeadline(due -> {
+            if (due < cpu.instructionDeadline) {
+                cpu.instructionDeadline = due;
+            }
+        });
     }
 
     /** The soft CPU itself, for tests and the debugger. */
@@ -77,6 +101,9 @@ public final class SoftVirtualCpu implements VirtualCpu, DirtyPages.CachingWrite
             if (epoch != caughtUpEpoch) {
                 cpu.mem.forgetWriteTranslations();
                 caughtUpEpoch = epoch;
+            }
+            if (cpu.instructionClock != null) {
+                cpu.instructionDeadline = cpu.instructionClock.deadlineInstructions(); // a halt skipped time
             }
             return switch (interpreter.run()) {
                 case HALTED -> VcpuExit.HALTED;

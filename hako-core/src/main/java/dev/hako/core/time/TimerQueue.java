@@ -1,6 +1,7 @@
 package dev.hako.core.time;
 
 import java.util.concurrent.TimeUnit;
+import java.util.function.LongConsumer;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -63,6 +64,8 @@ public final class TimerQueue {
     private final Condition earlierDeadline = lock.newCondition();
     private Timer[] heap = new Timer[16];
     private int size;
+    /** Told each deadline that becomes the earliest (a vCPU that keeps time itself caches it); none by default. */
+    private LongConsumer earliestListener;
 
     public TimerQueue(VirtualClock clock) {
         this.clock = clock;
@@ -74,6 +77,16 @@ public final class TimerQueue {
 
     public Timer newTimer(Runnable action) {
         return new Timer(action);
+    }
+
+    /** Has {@code listener} told, under the queue's lock, each deadline armed before all others. */
+    public void onEarliestDeadline(LongConsumer listener) {
+        lock.lock();
+        try {
+            earliestListener = listener;
+        } finally {
+            lock.unlock();
+        }
     }
 
     /** The earliest armed deadline, or {@link Long#MAX_VALUE} when nothing is armed. */
@@ -153,6 +166,9 @@ public final class TimerQueue {
             siftUp(timer.heapIndex);
             if (heap[0] == timer) {
                 earlierDeadline.signalAll();
+                if (earliestListener != null) {
+                    earliestListener.accept(deadlineNanos);
+                }
             }
         } finally {
             lock.unlock();

@@ -94,6 +94,15 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--gdb-wait", description = "With --gdb: no vCPU runs until gdb continues (as QEMU's -S).")
     boolean gdbWait;
 
+    @Option(names = "--deterministic",
+            description = "Run deterministically on the soft CPU (one vCPU): guest time counts retired instructions, "
+                    + "timers fire at the same instruction in every run, the wall clock starts at 2025-01-01 "
+                    + "00:00:00 UTC, piped standard input is not read, and the retired-instruction count is printed "
+                    + "at the end: two runs of the same guest with the same disks give the same console output. "
+                    + "Typing, network and vsock traffic are not recorded (a run using them is not reproduced); "
+                    + "--rng, --cpus above 1 and --accel kvm are refused; no watchdog.")
+    boolean deterministic;
+
     @Mixin
     MachineOptions options;
 
@@ -102,6 +111,9 @@ final class RunCommand implements Callable<Integer> {
         if (restore != null && incoming != null) {
             throw CommandError.usage("--restore and --incoming are two ways to get a machine: give one");
         }
+        if (deterministic && (restore != null || incoming != null)) {
+            throw CommandError.usage("--deterministic boots a guest; it cannot resume one (--restore, --incoming)");
+        }
         if (restore != null) {
             return restore();
         }
@@ -109,6 +121,9 @@ final class RunCommand implements Callable<Integer> {
             return incoming();
         }
         InetSocketAddress gdbAddress = gdbAddress();
+        if (deterministic) {
+            requireSoftCpu("--deterministic", "KVM runs the guest on the host's time");
+        }
         String vmName = bundleDirectory != null ? bundleDirectory.toAbsolutePath().normalize().toString() : "hako";
         MachineRecipe recipe = options.recipe(bundleDirectory);
         Machine[] machine = new Machine[1];
@@ -125,7 +140,10 @@ final class RunCommand implements Callable<Integer> {
             closeQuietly(hvcFile);
             throw e.kind() == HostException.Kind.UNAVAILABLE ? CommandError.unavailable(e.getMessage()) : CommandError.usage(e.getMessage());
         }
-        MachineConfig config = prepared.config();
+        MachineConfig config = prepared.config().withDeterministic(deterministic);
+        if (deterministic) {
+            console.ignorePipedInput();
+        }
         try {
             machine[0] = Machine.create(config, console, console.messages(System.err));
         } catch (KernelFormatException | UnusableFileException | IllegalArgumentException e) {
@@ -144,11 +162,22 @@ final class RunCommand implements Callable<Integer> {
                         + BundleNetwork.sshCommand(loadBundle(), prepared.sshPort()));
             }
             console.start();
-            if (gdbAddress == null) {
-                return m.run();
+            int status = gdbAddress == null ? m.run() : runUnderGdb(m, gdbAddress);
+            if (deterministic) {
+                // What two runs of the same guest compare, besides their output.
+                System.err.println("hako: " + m.statistics().vcpus().getFirst().instructions()
+                        + " instructions retired (deterministic run)");
             }
-            return runUnderGdb(m, gdbAddress);
+            return status;
         }
+    }
+
+    /** {@code option} needs the soft CPU: {@code --accel auto} becomes soft, {@code --accel kvm} is refused. */
+    private void requireSoftCpu(String option, String why) {
+        if ("kvm".equals(options.accel)) {
+            throw CommandError.usage(option + " needs the soft CPU: " + why);
+        }
+        options.accel = "soft";
     }
 
     /** tcp:HOST:PORT (or HOST:PORT, :PORT, PORT) as an address; null without --gdb. */
@@ -159,10 +188,7 @@ final class RunCommand implements Callable<Integer> {
             }
             return null;
         }
-        if ("kvm".equals(options.accel)) {
-            throw CommandError.usage("--gdb needs the soft CPU: KVM's guest debugging is not supported yet");
-        }
-        options.accel = "soft";
+        requireSoftCpu("--gdb", "KVM's guest debugging is not supported yet");
         String spec = gdb.startsWith("tcp:") ? gdb.substring(4) : gdb;
         int colon = spec.lastIndexOf(':');
         String host = colon > 0 ? spec.substring(0, colon) : "127.0.0.1";

@@ -48,7 +48,8 @@ final class BlockCache {
     private int live;
     private int sweepAt = MIN_SWEEP;
     private int sweeps;
-    private long lastSweepNanos;
+    /** Guest time of the last idle sweep; the first may come at once. */
+    private long lastSweepNanos = -IDLE_SWEEP_NANOS;
     /** Blocks decoded since the last sweep, and the sweeps an idle CPU still makes for them. */
     private int decodedSinceSweep;
     private int idleSweepsOwed;
@@ -150,7 +151,7 @@ final class BlockCache {
         }
     }
 
-    /** The CPU halted at {@code nanos} (System.nanoTime): a sweep may be due. */
+    /** The CPU halted at guest time {@code nanos} (never the host's: what is decoded again must not depend on it). */
     void idle(long nanos) {
         if (idleSweepsOwed > 0 && nanos - lastSweepNanos >= IDLE_SWEEP_NANOS) {
             idleSweepsOwed--;

@@ -60,6 +60,14 @@ public final class Cpu {
     public SyscallHandler syscallHandler;
     /** Retired instructions, counted per block. */
     public long instructions;
+    /**
+     * Deterministic execution only: the retired count at which {@link #instructionClock}'s next timer is due,
+     * looked at between blocks and on a translated trace's loop-back. {@link Long#MAX_VALUE} otherwise: the
+     * comparison is then never true.
+     */
+    public long instructionDeadline = Long.MAX_VALUE;
+    /** Deterministic execution only: guest time as retired instructions, whose timers this vCPU runs; else null. */
+    public dev.hako.core.time.InstructionClock instructionClock;
     /** Quotient and remainder of a 128-bit division, reused. */
     final long[] divScratch = new long[2];
     /** Result slot for MSR hooks, reused. */

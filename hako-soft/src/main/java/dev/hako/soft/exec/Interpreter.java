@@ -160,7 +160,12 @@ public final class Interpreter {
                 step();
                 return Exit.DEBUG;
             }
-            if (c.attention) {
+            if (c.attention || c.instructions >= c.instructionDeadline) {
+                if (c.instructions >= c.instructionDeadline) {
+                    // Deterministic execution: the timers due at this retired count run here, at the same
+                    // instruction in every run, and raise their interrupts before the look below.
+                    c.instructionDeadline = c.instructionClock.runDue();
+                }
                 if (stopped || stopRequested) {
                     return Exit.STOPPED;
                 }
@@ -175,7 +180,7 @@ public final class Interpreter {
                     return Exit.SHUTDOWN;
                 }
                 if (c.sys.halted) {
-                    blocks.idle(System.nanoTime());
+                    blocks.idle(c.clock.nanos()); // guest time: a sweep is a function of the guest's run
                     return Exit.HALTED;
                 }
             }

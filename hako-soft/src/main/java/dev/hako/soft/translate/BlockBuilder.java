@@ -29,11 +29,28 @@ public final class BlockBuilder {
 
     private final boolean enabled;
     private final int threshold;
+    /** Traces that loop back also leave at {@link Cpu#instructionDeadline} (deterministic execution). */
+    private final boolean deadlines;
     private final CodeCache cache = new CodeCache();
 
     public BlockBuilder(boolean enabled, int threshold) {
+        this(enabled, threshold, false);
+    }
+
+    private BlockBuilder(boolean enabled, int threshold, boolean deadlines) {
         this.enabled = enabled && threshold > 0;
         this.threshold = Math.max(threshold, 1);
+        this.deadlines = deadlines;
+    }
+
+    /**
+     * This policy for a vCPU that keeps guest time in retired instructions: its traces also compare the retired
+     * count with {@link Cpu#instructionDeadline} each time they loop back, so a timer is taken at the same
+     * instruction whether or not anything else asked for the vCPU's attention. Traces of other vCPUs are
+     * unchanged.
+     */
+    public BlockBuilder checkingDeadlines() {
+        return new BlockBuilder(enabled, threshold, true);
     }
 
     public static BlockBuilder fromSystemProperties() {
@@ -68,7 +85,7 @@ public final class BlockBuilder {
         int count = insns.length;
         while (true) {
             List<Object> classData = new ArrayList<>();
-            byte[] classFile = ClassEmitter.emit(insns, count, classData);
+            byte[] classFile = ClassEmitter.emit(insns, count, classData, deadlines);
             if (ClassEmitter.runCodeLength(classFile) <= MAX_CODE_LENGTH || count == 1) {
                 return cache.define(classFile, classData);
             }

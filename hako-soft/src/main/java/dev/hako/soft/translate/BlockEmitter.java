@@ -64,14 +64,17 @@ final class BlockEmitter {
     private final List<Stub> sideExits = new ArrayList<>();
     /** Where a trace that comes back to its own start goes on. */
     private final Label loopHead;
+    /** Whether the loop-back also leaves at {@link Cpu#instructionDeadline}. */
+    private final boolean deadlines;
 
     /** Registers that differ from {@code cpu.r}, and the flag producers not yet in the cpu's fields. */
     record State(int dirty, List<FlagChain.Producer> chain) {}
 
     private record Stub(Label label, int index, State state) {}
 
-    BlockEmitter(CodeBuilder cob, Insn[] insns, int count, List<Object> classData) {
+    BlockEmitter(CodeBuilder cob, Insn[] insns, int count, List<Object> classData, boolean deadlines) {
         this.cob = cob;
+        this.deadlines = deadlines;
         this.insns = insns;
         this.count = count;
         this.classData = classData;
@@ -221,11 +224,16 @@ final class BlockEmitter {
 
     /**
      * Execution goes on at the trace's own start (state committed, RIP set, instructions retired): loop
-     * inside the method instead of returning, unless someone wants the vCPU's attention.
+     * inside the method instead of returning, unless someone wants the vCPU's attention or (deterministic
+     * execution) a timer is due: a trace that left on a kick must not take a timer sooner than one that did not.
      */
     private void loopBack() {
         Label leave = cob.newLabel();
         cob.aload(CPU).getfield(CD_CPU, "attention", CD_boolean).ifne(leave);
+        if (deadlines) {
+            cob.aload(CPU).getfield(CD_CPU, "instructions", CD_long)
+                    .aload(CPU).getfield(CD_CPU, "instructionDeadline", CD_long).lcmp().ifge(leave);
+        }
         java.util.Arrays.fill(regState, NOT_LOADED);
         cob.goto_(loopHead);
         cob.labelBinding(leave);

@@ -26,15 +26,18 @@ final class ClassEmitter {
 
     private ClassEmitter() {}
 
-    /** The class file for the first {@code count} instructions of {@code insns}; fills {@code classData}. */
-    static byte[] emit(Insn[] insns, int count, List<Object> classData) {
+    /**
+     * The class file for the first {@code count} instructions of {@code insns}; fills {@code classData}. With
+     * {@code deadlines} its loop-back also looks at the instruction deadline.
+     */
+    static byte[] emit(Insn[] insns, int count, List<Object> classData, boolean deadlines) {
         return ClassFile.of().build(THIS_CLASS, cb -> cb
                 .withFlags(ClassFile.ACC_FINAL | ClassFile.ACC_SUPER)
                 .withSuperclass(CD_BLOCK_CODE)
                 .withMethodBody(INIT_NAME, MTD_void, ClassFile.ACC_PUBLIC,
                         code -> code.aload(0).invokespecial(CD_BLOCK_CODE, INIT_NAME, MTD_void).return_())
                 .withMethodBody("run", RUN_TYPE, ClassFile.ACC_PUBLIC,
-                        code -> new BlockEmitter(code, insns, count, classData).emit()));
+                        code -> new BlockEmitter(code, insns, count, classData, deadlines).emit()));
     }
 
     /** Bytecode length of the {@code run} method in {@code classFile}. */

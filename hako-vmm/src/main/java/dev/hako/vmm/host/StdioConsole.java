@@ -39,12 +39,22 @@ public final class StdioConsole implements CharBackend, AutoCloseable {
     private String savedTerminalMode;
     private Thread reader;
     private Thread flusher;
+    /** False for a deterministic guest: piped input, and its end, would reach it at host-timed moments. */
+    private boolean readsPipedInput = true;
 
     public StdioConsole(InputStream in, OutputStream out, Runnable quit) {
         this.in = in;
         this.out = out;
         this.quit = quit;
         this.terminal = System.console() != null && System.console().isTerminal();
+    }
+
+    /**
+     * Before {@link #start}: standard input that is not a terminal is not read at all, and its end sends no
+     * Ctrl-D, so a guest that runs a script of its own gets no byte whose arrival depends on host timing.
+     */
+    public void ignorePipedInput() {
+        readsPipedInput = false;
     }
 
     /** Starts reading the host's input and flushing output; switches a terminal to raw mode. */
@@ -54,7 +64,9 @@ public final class StdioConsole implements CharBackend, AutoCloseable {
             stty("raw -echo");
             Runtime.getRuntime().addShutdownHook(new Thread(this::restoreTerminal));
         }
-        reader = Thread.ofPlatform().name("console-in").daemon().start(this::readInput);
+        if (terminal || readsPipedInput) {
+            reader = Thread.ofPlatform().name("console-in").daemon().start(this::readInput);
+        }
         flusher = Thread.ofPlatform().name("console-out").daemon().start(this::flushPeriodically);
     }
 

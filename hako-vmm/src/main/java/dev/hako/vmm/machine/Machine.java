@@ -94,7 +94,9 @@ public final class Machine implements AutoCloseable {
         this.exit = exit;
         this.pauseGate = pauseGate;
         this.lastCpuNanos = new long[vcpuThreads.length];
-        this.timerThread = Thread.ofPlatform().name("timers").daemon().unstarted(this::runTimers);
+        // A deterministic machine's vCPU runs its timers itself, at retired-instruction deadlines.
+        this.timerThread = config.deterministic() ? null
+                : Thread.ofPlatform().name("timers").daemon().unstarted(this::runTimers);
     }
 
     /** Builds the machine {@code config} describes ({@link MachineBuilder}); nothing runs until {@link #run}. */
@@ -130,7 +132,9 @@ public final class Machine implements AutoCloseable {
         }
         started = true;
         clock.resume();
-        timerThread.start();
+        if (timerThread != null) {
+            timerThread.start();
+        }
         for (VcpuThread t : vcpuThreads) {
             t.thread().start();
         }
@@ -190,7 +194,8 @@ public final class Machine implements AutoCloseable {
             // Guest time runs until every thread holds, and the timer thread may be in a wait of up to
             // TIMER_IDLE_NANOS: wake it, or the guest sees up to a second pass while it is being paused.
             timers.wakeTimerThread();
-            if (!pauseGate.awaitHolding(vcpuThreads.length + 1, PAUSE_WAIT_SECONDS, TimeUnit.SECONDS)) {
+            int holders = vcpuThreads.length + (timerThread != null ? 1 : 0);
+            if (!pauseGate.awaitHolding(holders, PAUSE_WAIT_SECONDS, TimeUnit.SECONDS)) {
                 pauseGate.open();
                 throw new IllegalStateException("the vCPUs did not stop within " + PAUSE_WAIT_SECONDS + " s");
             }
@@ -347,7 +352,9 @@ public final class Machine implements AutoCloseable {
         for (VcpuThread t : vcpuThreads) {
             t.stop();
         }
-        timerThread.interrupt();
+        if (timerThread != null) {
+            timerThread.interrupt();
+        }
         if (watchdog != null) {
             watchdog.stop();
         }

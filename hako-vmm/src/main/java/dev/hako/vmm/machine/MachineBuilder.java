@@ -6,6 +6,7 @@ import dev.hako.core.accel.VirtualMachine;
 import dev.hako.core.bus.MmioBus;
 import dev.hako.core.bus.PioBus;
 import dev.hako.core.memory.GuestMemory;
+import dev.hako.core.time.InstructionClock;
 import dev.hako.core.time.NanoTimeClock;
 import dev.hako.core.time.TimerQueue;
 import dev.hako.core.time.VirtualClock;
@@ -86,8 +87,8 @@ public final class MachineBuilder {
     private final CharBackend console;
     private final PrintStream log;
     private final MachineExit exit;
-    private final VirtualClock clock = new NanoTimeClock();
-    private final TimerQueue timers = new TimerQueue(clock);
+    private final VirtualClock clock;
+    private final TimerQueue timers;
     private final PioBus pio = new PioBus();
     private final MmioBus mmio = new MmioBus();
     private final DeviceTable devices = new DeviceTable();
@@ -109,6 +110,14 @@ public final class MachineBuilder {
         this.console = console;
         this.log = log;
         this.exit = new MachineExit(log);
+        if (config.deterministic()) {
+            InstructionClock counted = new InstructionClock();
+            this.clock = counted;
+            this.timers = counted.timers();
+        } else {
+            this.clock = new NanoTimeClock();
+            this.timers = new TimerQueue(clock);
+        }
     }
 
     /**
@@ -197,7 +206,7 @@ public final class MachineBuilder {
         MachineIo io = new MachineIo(pio, mmio, config.cpus());
         VcpuThread[] vcpuThreads = new VcpuThread[config.cpus()];
         PauseGate pauseGate = new PauseGate(exit);
-        long watchdogNanos = config.watchdog() == null ? 0 : config.watchdog().toNanos();
+        long watchdogNanos = config.watchdog() == null || config.deterministic() ? 0 : config.watchdog().toNanos();
         for (int i = 0; i < config.cpus(); i++) {
             VirtualCpu vcpu = devices.add("vcpu" + i, vm.createVcpu(i, io, new ApicInterrupts(irqChip, i)));
             if (i == 0 && boot != null) {
@@ -205,10 +214,16 @@ public final class MachineBuilder {
             }
             VcpuThread t = new VcpuThread(exit, i, vcpu, irqChip, io,
                     watchdogNanos > 0 ? new VcpuProgress(watchdogNanos) : null,
-                    config.partition() == null ? null : config.partition().vcpu(i), pauseGate);
+                    config.partition() == null ? null : config.partition().vcpu(i), pauseGate,
+                    clock instanceof InstructionClock counted ? counted : null);
             vcpuThreads[i] = t;
             irqChip.setKick(i, t::wake);
         }
+        exit.onFinish(() -> {
+            for (VcpuThread t : vcpuThreads) {
+                t.stop();
+            }
+        });
         devices.add("vcpu-startup", new VcpuStartup(vcpuThreads));
         Watchdog watchdog = watchdogNanos > 0 ? new Watchdog(exit, vcpuThreads, watchdogNanos) : null;
         return new Machine(config, log, ramMapping, clock, timers, devices, hostResources, vm, accelerator.name(),
@@ -272,7 +287,33 @@ public final class MachineBuilder {
         if (!AcceleratorChoice.isKnown(c.accel())) {
             throw new IllegalArgumentException("accelerator '" + c.accel() + "' is not available (soft, kvm, auto)");
         }
+        if (c.deterministic()) {
+            requireDeterministic(c);
+        }
         return c;
+    }
+
+    /**
+     * What deterministic execution cannot offer: a second vCPU (two threads interleave by host timing) or KVM
+     * (it keeps its own time), and host entropy. Inputs the host times (console typing, network, vsock) are
+     * allowed: a run that uses them is not reproduced.
+     */
+    private static void requireDeterministic(MachineConfig c) {
+        if (!"soft".equals(c.accel())) {
+            throw new IllegalArgumentException("--deterministic runs on the soft CPU only (--accel soft), not "
+                    + c.accel());
+        }
+        if (c.cpus() != 1) {
+            throw new IllegalArgumentException("--deterministic runs one vCPU, not --cpus " + c.cpus());
+        }
+        if (c.virtio().rngBytesPerSecond() > 0) {
+            throw new IllegalArgumentException("--deterministic cannot have --rng: it feeds the guest the host's "
+                    + "entropy");
+        }
+        if (c.partition() != null) {
+            throw new IllegalArgumentException("a deterministic machine cannot be scheduled: its throttling is "
+                    + "host time");
+        }
     }
 
     private void addIrqChip() {
@@ -291,7 +332,9 @@ public final class MachineBuilder {
         Pit8254 pit = devices.add("pit", new Pit8254(timers, isaIrq("pit", Pit8254.IRQ)));
         ports("pit", Pit8254.BASE_PORT, Pit8254.PORT_COUNT, pit);
         ports("pit", Pit8254.PORT_B, 1, pit.portB());
-        CmosRtc rtc = devices.add("rtc", CmosRtc.fromHostClock(timers, isaIrq("rtc", CmosRtc.IRQ)));
+        CmosRtc rtc = devices.add("rtc", config.deterministic()
+                ? new CmosRtc(timers, isaIrq("rtc", CmosRtc.IRQ), MachineConfig.DETERMINISTIC_WALL_CLOCK_MILLIS)
+                : CmosRtc.fromHostClock(timers, isaIrq("rtc", CmosRtc.IRQ)));
         rtc.setMemorySize(config.memoryBytes(), 0);
         ports("rtc", CmosRtc.BASE_PORT, CmosRtc.PORT_COUNT, rtc);
         I8042 i8042 = devices.add("i8042", new I8042(isaIrq("i8042", I8042.KEYBOARD_IRQ),

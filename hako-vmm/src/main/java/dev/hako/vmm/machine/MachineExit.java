@@ -19,6 +19,8 @@ final class MachineExit {
     private volatile String reason;
     /** Guest RAM, once it exists: failure reports show the instructions at RIP from it. */
     private volatile GuestMemory memory;
+    /** Stops the vCPUs, once they exist: an end a vCPU reports stops it before its next block. */
+    private volatile Runnable stopVcpus = () -> { };
 
     MachineExit(PrintStream log) {
         this.log = log;
@@ -31,6 +33,14 @@ final class MachineExit {
     private String dump(int vcpu, X86CpuState state) {
         GuestMemory ram = memory;
         return ram == null ? RegisterDump.format(vcpu, state) : RegisterDump.format(vcpu, state, ram);
+    }
+
+    /**
+     * Has {@code stop} run when the machine ends. On the vCPU that powered off, it runs within that instruction,
+     * so the vCPU retires nothing more: a deterministic run ends at the same count every time.
+     */
+    void onFinish(Runnable stop) {
+        this.stopVcpus = stop;
     }
 
     boolean stopping() {
@@ -85,6 +95,7 @@ final class MachineExit {
         reason = why;
         log.println("hako: " + why);
         stopping = true;
+        stopVcpus.run();
         finished.countDown();
     }
 }

@@ -3,6 +3,7 @@ package dev.hako.vmm.machine;
 import dev.hako.core.accel.VcpuExit;
 import dev.hako.core.accel.VirtualCpu;
 import dev.hako.core.irq.IrqChip;
+import dev.hako.core.time.InstructionClock;
 import dev.hako.core.x86.X86CpuState;
 import dev.hako.sys.ThreadCpuClock;
 import dev.hako.vmm.sched.ScheduledVcpu;
@@ -26,6 +27,12 @@ final class VcpuThread implements Runnable {
      */
     private static final long HALT_PARK_NANOS = TimeUnit.SECONDS.toNanos(1);
     private static final long RFLAGS_IF = 1L << 9;
+    /**
+     * Deterministic execution: the timers a halted vCPU runs (skipping guest time to each) before it rests once
+     * in host time. A guest halted with interrupts off, or whose timers raise nothing it takes, would otherwise
+     * spin a host core; the rest changes nothing the guest sees.
+     */
+    private static final int SKIPS_PER_PARK = 1000;
     private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
 
     private final MachineExit machineExit;
@@ -39,6 +46,8 @@ final class VcpuThread implements Runnable {
     /** Null when the machine is not scheduled. */
     private final ScheduledVcpu scheduled;
     private final BooleanSupplier stopping;
+    /** Deterministic execution: the guest time a halt skips forward; null when guest time is the host's. */
+    private final InstructionClock instructionClock;
     private final Thread thread;
     /** Times the vCPU halted and was kicked out of the guest (this thread writes them, statistics read them). */
     private volatile long halts, kicks;
@@ -48,7 +57,7 @@ final class VcpuThread implements Runnable {
     private volatile long firstRunNanos;
 
     VcpuThread(MachineExit machineExit, int index, VirtualCpu vcpu, IrqChip chip, MachineIo io,
-            VcpuProgress progress, ScheduledVcpu scheduled, PauseGate pauseGate) {
+            VcpuProgress progress, ScheduledVcpu scheduled, PauseGate pauseGate, InstructionClock instructionClock) {
         this.machineExit = machineExit;
         this.index = index;
         this.vcpu = vcpu;
@@ -58,6 +67,7 @@ final class VcpuThread implements Runnable {
         this.scheduled = scheduled;
         this.stopping = machineExit::stopping;
         this.pauseGate = pauseGate;
+        this.instructionClock = instructionClock;
         this.thread = Thread.ofPlatform().name("vcpu-" + index).daemon().unstarted(this);
         this.startedUp = index == 0;
     }
@@ -180,9 +190,14 @@ final class VcpuThread implements Runnable {
     }
 
     private void sleepUntilInterrupt() {
+        int skips = 0;
         while (!machineExit.stopping() && !vcpu.interruptPending()) {
             pauseGate.holdIfClosed();
             answerWhileIdle();
+            if (instructionClock != null && skips++ < SKIPS_PER_PARK && instructionClock.skipToNextDeadline()) {
+                continue;
+            }
+            skips = 0;
             LockSupport.parkNanos(this, HALT_PARK_NANOS);
         }
     }
