@@ -57,6 +57,18 @@ class CliMistakesTest {
     }
 
     @Test
+    void deterministicRunsItCannotMake() throws Exception {
+        CliResult.inProcess("run", "--kernel", kernel, "--deterministic", "--accel", "kvm")
+                .refusedWith(USAGE, "--deterministic needs the soft CPU");
+        CliResult.inProcess("run", "--kernel", kernel, "--deterministic", "--cpus", "2")
+                .refusedWith(USAGE, "--deterministic runs one vCPU");
+        CliResult.inProcess("run", "--kernel", kernel, "--deterministic", "--rng")
+                .refusedWith(USAGE, "--deterministic cannot have --rng");
+        CliResult.inProcess("run", "--deterministic", "--restore", dir.toString())
+                .refusedWith(USAGE, "--deterministic boots a guest");
+    }
+
+    @Test
     void gdbOptionsThatCannotWork() throws Exception {
         CliResult.inProcess("run", "--kernel", kernel, "--gdb", "tcp:127.0.0.1:nine")
                 .refusedWith(USAGE, "--gdb wants tcp:HOST:PORT, not tcp:127.0.0.1:nine");
