@@ -1,6 +1,5 @@
 package dev.hako.core.time;
 
-import dev.hako.core.state.Snapshotable;
 import java.util.function.LongConsumer;
 import java.util.function.LongSupplier;
 
@@ -17,7 +16,7 @@ import java.util.function.LongSupplier;
  *
  * <p>One vCPU only: the count is that vCPU's. Its state is the guest time, as {@link NanoTimeClock}'s.
  */
-public final class InstructionClock implements VirtualClock, Snapshotable<ClockState> {
+public final class InstructionClock extends PausableClock {
     /** Guest nanoseconds per retired instruction by default: about what a 1 GHz CPU at one instruction a cycle does. */
     public static final long DEFAULT_NANOS_PER_INSTRUCTION = 1;
 
@@ -26,7 +25,6 @@ public final class InstructionClock implements VirtualClock, Snapshotable<ClockS
     private volatile LongSupplier retired = () -> 0;
     /** Guest time = retired × rate + offset; the offset grows when a halted vCPU skips time, or by a restore. */
     private volatile long offset;
-    private volatile long frozenAt = -1;
 
     public InstructionClock(long nanosPerInstruction) {
         if (nanosPerInstruction < 1) {
@@ -60,12 +58,6 @@ public final class InstructionClock implements VirtualClock, Snapshotable<ClockS
         timers.onEarliestDeadline(deadline -> listener.accept(instructionsAt(deadline)));
     }
 
-    @Override
-    public long nanos() {
-        long frozen = frozenAt;
-        return frozen >= 0 ? frozen : retired.getAsLong() * nanosPerInstruction + offset;
-    }
-
     /** The retired count at which guest time reaches {@code nanos} (now or past: the count now). */
     public long instructionsAt(long nanos) {
         if (nanos == Long.MAX_VALUE) {
@@ -97,7 +89,7 @@ public final class InstructionClock implements VirtualClock, Snapshotable<ClockS
             return false;
         }
         long now = nanos();
-        if (next > now && frozenAt < 0) {
+        if (next > now && !isPaused()) {
             offset += next - now;
         }
         timers.runDue();
@@ -105,42 +97,12 @@ public final class InstructionClock implements VirtualClock, Snapshotable<ClockS
     }
 
     @Override
-    public synchronized void pause() {
-        if (frozenAt < 0) {
-            frozenAt = nanos();
-        }
+    long runningNanos() {
+        return retired.getAsLong() * nanosPerInstruction + offset;
     }
 
     @Override
-    public synchronized void resume() {
-        if (frozenAt >= 0) {
-            offset = frozenAt - retired.getAsLong() * nanosPerInstruction;
-            frozenAt = -1;
-        }
-    }
-
-    @Override
-    public boolean isPaused() {
-        return frozenAt >= 0;
-    }
-
-    @Override
-    public ClockState save() {
-        return new ClockState(ClockState.VERSION, nanos());
-    }
-
-    /** Sets the guest time of a paused clock, as {@link NanoTimeClock#restore} does. */
-    @Override
-    public synchronized void restore(ClockState state) {
-        if (state.version() != ClockState.VERSION) {
-            throw new IllegalArgumentException("unsupported ClockState version " + state.version());
-        }
-        if (state.nanos() < 0) {
-            throw new IllegalArgumentException("guest time " + state.nanos() + " is negative");
-        }
-        if (frozenAt < 0) {
-            throw new IllegalStateException("the clock runs: restore it while the machine is paused");
-        }
-        frozenAt = state.nanos();
+    void runFrom(long nanos) {
+        offset = nanos - retired.getAsLong() * nanosPerInstruction;
     }
 }
