@@ -136,6 +136,9 @@ public final class Mmu {
      * touch are filled again, and then never cached for the watched kind of access.
      */
     public void setDataWatch(DataWatch watch) {
+        if (watch == null && this.watch == null) {
+            return; // nothing was or is watched: the TLB is right (Linux clears DR7 on every CPU at boot)
+        }
         this.watch = watch;
         flush();
     }
