@@ -43,10 +43,6 @@ public final class DataWatch {
         return armed != 0;
     }
 
-    public long address(int slot) {
-        return start[slot];
-    }
-
     /** The slots hit since the last call, as bits; cleared. */
     public long takeHits() {
         long h = hits;
