@@ -152,7 +152,7 @@ public final class KvmVirtualCpu implements VirtualCpu {
                 return new VcpuExit.Failed(internalError());
             }
             case EXIT_DEBUG -> {
-                return new VcpuExit.DebugTrap(registers.rip());
+                return new VcpuExit.DebugTrap(registers.rip(), null);
             }
             case EXIT_EXCEPTION -> {
                 return new VcpuExit.Failed(String.format("KVM_EXIT_EXCEPTION: vector %d, error code %#x",

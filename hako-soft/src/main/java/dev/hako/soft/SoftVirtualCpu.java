@@ -4,6 +4,7 @@ import dev.hako.core.accel.IoHandler;
 import dev.hako.core.accel.LocalInterrupts;
 import dev.hako.core.accel.VcpuExit;
 import dev.hako.core.accel.VirtualCpu;
+import dev.hako.core.accel.Watchpoint;
 import dev.hako.core.memory.DirtyPages;
 import dev.hako.core.memory.GuestMemory;
 import dev.hako.core.time.InstructionClock;
@@ -109,7 +110,7 @@ public final class SoftVirtualCpu implements VirtualCpu, DirtyPages.CachingWrite
                 case HALTED -> VcpuExit.HALTED;
                 case SHUTDOWN -> new VcpuExit.Shutdown("triple fault");
                 case KICKED, STOPPED -> VcpuExit.KICKED;
-                case DEBUG -> new VcpuExit.DebugTrap(cpu.rip);
+                case DEBUG -> new VcpuExit.DebugTrap(cpu.rip, interpreter.takeWatchHit());
             };
         } catch (EmulationFailure e) {
             return new VcpuExit.Failed("emulation failure at rip " + Long.toHexString(cpu.rip) + ": " + e.getMessage());
@@ -164,8 +165,8 @@ public final class SoftVirtualCpu implements VirtualCpu, DirtyPages.CachingWrite
     }
 
     @Override
-    public boolean debug(long[] breakpoints, boolean singleStep) {
-        interpreter.debug(breakpoints, singleStep);
+    public boolean debug(long[] breakpoints, Watchpoint[] watchpoints, boolean singleStep) {
+        interpreter.debug(breakpoints, watchpoints, singleStep);
         return true;
     }
 

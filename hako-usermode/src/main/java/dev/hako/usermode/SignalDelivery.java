@@ -1,7 +1,7 @@
 package dev.hako.usermode;
 
+import dev.hako.core.x86.DebugRegisters;
 import dev.hako.soft.exec.Cpu;
-import dev.hako.soft.exec.Interpreter;
 import dev.hako.soft.fault.CpuFault;
 
 /**
@@ -164,8 +164,8 @@ final class SignalDelivery {
             case CpuFault.BP, CpuFault.DB -> {
                 // A single-step trap (DR6.BS) is TRAP_TRACE at the next instruction; Linux clears DR6 as it
                 // handles the exception.
-                boolean step = vector == CpuFault.DB && (cpu.sys.dr[6] & Interpreter.DR6_BS) != 0;
-                cpu.sys.dr[6] &= ~Interpreter.DR6_BS;
+                boolean step = vector == CpuFault.DB && (cpu.sys.dr[6] & DebugRegisters.DR6_BS) != 0;
+                cpu.sys.dr[6] &= ~DebugRegisters.DR6_BS;
                 code = step ? SignalInfo.TRAP_TRACE : SignalInfo.SI_KERNEL;
                 addr = step ? cpu.rip : 0;
             }

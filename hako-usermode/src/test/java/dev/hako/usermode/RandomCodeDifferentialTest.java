@@ -2,6 +2,7 @@ package dev.hako.usermode;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.hako.core.x86.DebugRegisters;
 import dev.hako.soft.exec.Cpu;
 import dev.hako.soft.exec.Interpreter;
 import dev.hako.soft.fault.CpuFault;
@@ -195,7 +196,7 @@ class RandomCodeDifferentialTest {
         Interpreter interpreter = new Interpreter(cpu, (cc, fault, interp) -> {
             signal[0] = SignalDelivery.signalOf(fault.vector());
             address[0] = fault.vector() == CpuFault.PF ? fault.address() : 0;
-            boolean singleStep = (cc.sys.dr[6] & Interpreter.DR6_BS) != 0;
+            boolean singleStep = (cc.sys.dr[6] & DebugRegisters.DR6_BS) != 0;
             if ((fault.vector() == CpuFault.BP || fault.vector() == CpuFault.DB) && !singleStep) {
                 cc.rip += HostDependent.softwareInterruptLength(space, cc.rip);
             }

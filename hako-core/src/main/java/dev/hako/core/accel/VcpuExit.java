@@ -14,8 +14,8 @@ public sealed interface VcpuExit {
     /** Another thread asked the vCPU to come out (pause, stop, a state request). */
     record Kicked() implements VcpuExit {}
 
-    /** A debug trap the host asked for (single step, breakpoint). */
-    record DebugTrap(long rip) implements VcpuExit {}
+    /** A debug trap the host asked for (single step, breakpoint, or {@code watchpoint}: null when none hit). */
+    record DebugTrap(long rip, Watchpoint watchpoint) implements VcpuExit {}
 
     /** The accelerator could not go on: an emulation failure or a failing host call. */
     record Failed(String reason) implements VcpuExit {}

@@ -39,10 +39,11 @@ public interface VirtualCpu extends Snapshotable<VcpuState> {
 
     /**
      * For a debugger, with the vCPU stopped: from its next run, stop before executing an instruction at one of
-     * {@code breakpoints} (addresses as RIP holds them), or after one instruction when {@code singleStep}, and
-     * return {@link VcpuExit.DebugTrap}. Empty and false turn debugging off. False when the accelerator cannot.
+     * {@code breakpoints} (addresses as RIP holds them), after an instruction that touched one of
+     * {@code watchpoints}, or after one instruction when {@code singleStep}, and return {@link VcpuExit.DebugTrap}.
+     * Empty and false turn debugging off. False when the accelerator cannot.
      */
-    default boolean debug(long[] breakpoints, boolean singleStep) {
+    default boolean debug(long[] breakpoints, Watchpoint[] watchpoints, boolean singleStep) {
         return false;
     }
 

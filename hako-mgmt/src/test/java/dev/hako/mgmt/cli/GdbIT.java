@@ -25,7 +25,8 @@ import org.junit.jupiter.api.Test;
  * (Debian ships no System.map in the image package, and the kernel is randomised by KASLR). A second gdb attaches
  * to the running guest, sets a hardware breakpoint on the syscall and continues; {@code uname} typed into the
  * shell stops the guest there; gdb steps, reads RIP, disassembles, reads jiffies through the kernel's page
- * tables and detaches, and the shell prints uname's answer.
+ * tables and detaches, and the shell prints uname's answer. A third gdb watches {@code jiffies_64}: {@code watch}
+ * stops after the timer tick's store with the old and new value, {@code rwatch} after a read of it.
  */
 class GdbIT {
     private static final long BOOT_SECONDS = 300;
@@ -82,6 +83,20 @@ class GdbIT {
             assertThat(Long.parseUnsignedLong(value.group(1), 16)).as("jiffies").isNotZero();
 
             await(out, s -> s.contains("Linux hako"), 60); // uname -a, after the breakpoint
+
+            String watched = "*(unsigned long *)0x" + jiffies;
+            String third = gdb(target, null, "watch " + watched, "continue", "delete", "rwatch " + watched,
+                    "continue", "delete", "detach");
+            assertThat(third).contains("Hardware watchpoint 1: " + watched, "Hardware read watchpoint 2: " + watched,
+                    "detached");
+            Matcher change = Pattern.compile("Old value = (\\d+)\\s+New value = (\\d+)").matcher(third);
+            assertThat(change.find()).as(third).isTrue();
+            assertThat(Long.parseUnsignedLong(change.group(2))).as("jiffies went on")
+                    .isGreaterThan(Long.parseUnsignedLong(change.group(1)));
+            Matcher read = Pattern.compile("Value = (\\d+)").matcher(third.substring(change.end()));
+            assertThat(read.find()).as(third).isTrue();
+            assertThat(Long.parseUnsignedLong(read.group(1))).isGreaterThanOrEqualTo(
+                    Long.parseUnsignedLong(change.group(2)));
             type(console, "poweroff\n");
         }
         assertThat(hako.waitFor(60, TimeUnit.SECONDS)).as(err.toString()).isTrue();

@@ -54,6 +54,8 @@ public final class Cpu {
     public dev.hako.core.accel.IoHandler io = dev.hako.core.accel.IoHandler.NONE;
     public final CpuFault fault = new CpuFault();
     public final CpuidModel cpuid = new CpuidModel();
+    /** Told when MOV wrote DR0-DR3 or DR7, so that what they arm is armed before the next instruction. */
+    public Runnable debugRegistersWritten = () -> { };
     /** Set by an instruction that must end the current block (SMC store, syscall that stops the guest). */
     public boolean exitBlock;
     /** Where SYSCALL goes; the user-mode runner carries it out on the host. */

@@ -1,5 +1,7 @@
 package dev.hako.soft.exec;
 
+import dev.hako.core.accel.Watchpoint;
+import dev.hako.core.x86.DebugRegisters;
 import dev.hako.soft.decode.Decoder;
 import dev.hako.soft.decode.Insn;
 import dev.hako.soft.decode.OpcodeTable;
@@ -21,14 +23,18 @@ public final class Interpreter {
     private boolean stopped;
     private FaultHandler faultHandler;
     /**
-     * A debugger's breakpoints (RIP values) and single-step, set while the vCPU is stopped. Blocks and traces never
-     * leave their page, so only code on a page holding a breakpoint runs one instruction at a time: it cannot be
-     * skipped by a block or a translated trace, and code elsewhere keeps its speed.
+     * A debugger's breakpoints, watchpoints and single step, and the guest's DR0-DR3. Blocks and traces never
+     * leave their page, so only code on a page holding an instruction breakpoint runs one instruction at a time:
+     * it cannot be skipped by a block or a translated trace, and code elsewhere keeps its speed. While data is
+     * watched, code runs as interpreted blocks, which end at the instruction whose access hit.
      */
-    private long[] breakpoints = new long[0];
-    private boolean singleStep;
-    /** Breakpoints or a step are set: the one flag the run loop reads per block when no debugger is there. */
+    private final DebugTargets targets;
+    /** Anything in {@link #targets} is armed: the one flag the run loop reads per block when nothing is. */
     private boolean debugging;
+    /** The debugger changed {@link #targets} while the vCPU was stopped: armed on its thread as it runs. */
+    private volatile boolean rearm;
+    /** The debugger's watchpoint that ended the last run with {@link Exit#DEBUG}; null if none did. */
+    private Watchpoint watchHit;
     /** For {@link #step}: one instruction decoded outside the block cache, without allocating. */
     private final Insn single = new Insn();
     private final Decoder singleDecoder = new Decoder(TABLE, Instructions::undefined);
@@ -49,6 +55,11 @@ public final class Interpreter {
         this.cpu = cpu;
         this.faultHandler = faultHandler;
         this.cache = new BlockCache(new Decoder(TABLE, Instructions::undefined), cpu.mem.codePages());
+        this.targets = new DebugTargets(cpu);
+        cpu.debugRegistersWritten = () -> {
+            debugging = targets.rearm();
+            cpu.exitBlock = true; // the next instruction may be a breakpoint, or its access a watched one
+        };
         cpu.mem.setCodeWatcher(hostPage -> {
             if (cache.invalidatePage(hostPage)) {
                 cpu.exitBlock = true;
@@ -105,29 +116,18 @@ public final class Interpreter {
         DEBUG
     }
 
-    /** With the vCPU stopped: the debugger's breakpoints and single-step ({@link Exit#DEBUG}). */
-    public void debug(long[] addresses, boolean step) {
-        this.breakpoints = addresses.clone();
-        this.singleStep = step;
-        this.debugging = step || addresses.length != 0;
+    /** With the vCPU stopped: the debugger's breakpoints, watchpoints and single-step ({@link Exit#DEBUG}). */
+    public void debug(long[] addresses, Watchpoint[] watchpoints, boolean step) {
+        targets.debugger(addresses, watchpoints, step);
+        rearm = true;
+        cpu.attention = true;
     }
 
-    private boolean onBreakpointPage(long rip) {
-        for (long b : breakpoints) {
-            if ((b ^ rip) >>> 12 == 0) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    private boolean isBreakpoint(long rip) {
-        for (long b : breakpoints) {
-            if (b == rip) {
-                return true;
-            }
-        }
-        return false;
+    /** The debugger's watchpoint that ended the last run, if one did; forgotten as it is read. */
+    public Watchpoint takeWatchHit() {
+        Watchpoint w = watchHit;
+        watchHit = null;
+        return w;
     }
 
     /** From any thread: look at pending interrupts before the next block. */
@@ -153,12 +153,21 @@ public final class Interpreter {
         Cpu c = cpu;
         BlockCache blocks = cache;
         c.attention = true; // the state may have been loaded halted, or stopped, since the last run
+        if (rearm) {
+            rearm = false;
+            debugging = targets.rearm();
+        }
         while (true) {
-            if (debugging && singleStep && !c.sys.halted && !stopped && !stopRequested) {
-                // A debugger's step runs the next instruction with interrupts held off, as QEMU's gdbstub does by
-                // default: stepping into whatever interrupt is pending would lose the debugger in its handler.
-                step();
-                return Exit.DEBUG;
+            if (debugging) {
+                if (targets.data.hit() && trapAfterInstruction(c, false)) {
+                    return Exit.DEBUG;
+                }
+                if (targets.singleStep && !c.sys.halted && !stopped && !stopRequested) {
+                    // A debugger's step runs the next instruction with interrupts held off, as QEMU's gdbstub does
+                    // by default: stepping into whatever interrupt is pending would lose the debugger in its handler.
+                    step();
+                    return Exit.DEBUG;
+                }
             }
             if (c.attention || c.instructions >= c.instructionDeadline) {
                 if (c.instructions >= c.instructionDeadline) {
@@ -184,16 +193,18 @@ public final class Interpreter {
                     return Exit.HALTED;
                 }
             }
-            if (debugging && singleStep) {
-                step(); // woken from HLT by the interrupt just delivered: the step is its handler's first instruction
-                return Exit.DEBUG;
-            }
-            if (debugging && onBreakpointPage(c.rip)) {
-                if (isBreakpoint(c.rip)) {
+            if (debugging) {
+                if (targets.singleStep) {
+                    step(); // woken from HLT by the interrupt just delivered: the step is its handler's first instruction
                     return Exit.DEBUG;
                 }
-                step();
-                continue;
+                int next = debugBoundary(c);
+                if (next == DEBUG_STOP) {
+                    return Exit.DEBUG;
+                }
+                if (next == DEBUG_RAN) {
+                    continue;
+                }
             }
             Block b;
             try {
@@ -224,33 +235,113 @@ public final class Interpreter {
                 }
                 continue;
             }
-            Insn[] insns = b.insns;
-            int n = insns.length;
-            int i = 0;
-            try {
-                for (; i < n; i++) {
-                    Insn insn = insns[i];
-                    insn.exec.exec(c, insn);
-                    if (c.exitBlock) {
-                        c.exitBlock = false;
-                        if (i < n - 1) {
-                            c.rip = insn.next;
-                        }
-                        break;
-                    }
-                }
-                c.instructions += i == n ? n : i + 1;
-            } catch (CpuFault f) {
-                c.rip = insns[i].addr;
-                c.instructions += i;
-                c.exitBlock = false;
-                deliver(c, f);
-            }
+            interpret(c, b);
         }
     }
 
-    /** Hands a fault (RIP on the faulting instruction) to the handler, with its segment worked out. */
+    /** Runs a block's decoded instructions (RIP already at its end), stopping early where one ends it. */
+    private void interpret(Cpu c, Block b) {
+        Insn[] insns = b.insns;
+        int n = insns.length;
+        int i = 0;
+        try {
+            for (; i < n; i++) {
+                Insn insn = insns[i];
+                insn.exec.exec(c, insn);
+                if (c.exitBlock) {
+                    c.exitBlock = false;
+                    if (i < n - 1) {
+                        c.rip = insn.next;
+                    }
+                    break;
+                }
+            }
+            c.instructions += i == n ? n : i + 1;
+        } catch (CpuFault f) {
+            c.rip = insns[i].addr;
+            c.instructions += i;
+            c.exitBlock = false;
+            deliver(c, f);
+        }
+    }
+
+    /** What {@link #debugBoundary} did: stopped for the debugger, ran code, or left the next block to the caller. */
+    private static final int DEBUG_STOP = 0, DEBUG_RAN = 1, DEBUG_BLOCK = 2;
+    /** RFLAGS.RF: the instruction breakpoint at RIP does not fire (SDM vol. 3 §17.3.1.1). */
+    private static final long RF = 1L << 16;
+
+    /**
+     * At an instruction boundary with something armed: stops at the debugger's breakpoint, raises the guest's
+     * instruction breakpoint (a fault, RIP on the instruction, unless RF is set), steps code on a breakpoint's page,
+     * and runs a block interpreted while data is watched, so that a data breakpoint's trap comes right after its
+     * instruction.
+     */
+    private int debugBoundary(Cpu c) {
+        long linear = c.mode == Cpu.MODE_64 ? c.rip : (c.rip + c.sys.base[SystemState.CS]) & 0xFFFFFFFFL;
+        if (targets.onBreakpointPage(c.rip, linear)) {
+            if (targets.debuggerBreakpoint(c.rip)) {
+                return DEBUG_STOP;
+            }
+            long hit = (c.flagsOther & RF) == 0 ? targets.guestBreakpoints(linear) : 0;
+            if (hit != 0) {
+                c.sys.dr[6] = (c.sys.dr[6] & ~DebugRegisters.DR6_BREAKPOINTS) | hit;
+                deliver(c, c.fault(CpuFault.DB));
+                return DEBUG_RAN;
+            }
+            step();
+            return watchHit != null ? DEBUG_STOP : DEBUG_RAN;
+        }
+        if ((c.flagsOther & RF) != 0 && targets.guestInstructionBreakpoints()) {
+            step(); // RF holds for one instruction: clear it where no breakpoint could have seen it
+            return watchHit != null ? DEBUG_STOP : DEBUG_RAN;
+        }
+        if (!targets.watchingData()) {
+            return DEBUG_BLOCK;
+        }
+        Block b;
+        try {
+            b = cache.lookup(c, c.rip);
+        } catch (CpuFault f) {
+            deliver(c, f);
+            return DEBUG_RAN;
+        }
+        cache.running = b;
+        c.rip = b.end;
+        interpret(c, b);
+        return DEBUG_RAN;
+    }
+
+    /**
+     * After an instruction that hit data breakpoints or ran under TF: the guest's #DB trap with DR6's B0-B3 bits
+     * of its own breakpoints that hit and BS for {@code singleStep} (SDM vol. 3 §17.3.1.2), and the debugger's
+     * watchpoint, kept for the stop. True when the debugger's watchpoint hit.
+     */
+    private boolean trapAfterInstruction(Cpu c, boolean singleStep) {
+        long hits = targets.data.takeHits();
+        long guest = hits & DebugRegisters.DR6_BREAKPOINTS;
+        long debugger = hits & -(1L << DebugTargets.FIRST_DEBUGGER_SLOT);
+        if (debugger != 0) {
+            watchHit = targets.watchpoint(Long.numberOfTrailingZeros(debugger));
+        }
+        if (guest != 0 || singleStep) {
+            long dr6 = c.sys.dr[6];
+            if (guest != 0) {
+                dr6 = (dr6 & ~DebugRegisters.DR6_BREAKPOINTS) | guest;
+            }
+            c.sys.dr[6] = singleStep ? dr6 | DebugRegisters.DR6_BS : dr6;
+            faultHandler.fault(c, c.fault(CpuFault.DB), this);
+        }
+        return debugger != 0;
+    }
+
+    /**
+     * Hands a fault (RIP on the faulting instruction) to the handler, with its segment worked out. Data breakpoints
+     * the instruction hit before it faulted are not reported: it did not complete.
+     */
     private void deliver(Cpu c, CpuFault f) {
+        if (debugging) {
+            targets.data.takeHits();
+        }
         stackSegment.classify(c, f);
         faultHandler.fault(c, f, this);
     }
@@ -294,9 +385,6 @@ public final class Interpreter {
         return false;
     }
 
-    /** The single-step #DB is a trap with DR6.BS set: {@link #step} raises it. */
-    public static final long DR6_BS = 1L << 14;
-
     /** True when the vCPU, halted, would wake now: an interrupt it accepts is pending. */
     public boolean wakeable() {
         return (cpu.flagsOther & Flags.IF) != 0 && cpu.interrupts.pendingVector() >= 0;
@@ -311,6 +399,8 @@ public final class Interpreter {
         Insn insn = single;
         insn.addr = cpu.rip;
         boolean singleStep = (cpu.flagsOther & Flags.TF) != 0;
+        long resume = cpu.flagsOther & RF;
+        cpu.flagsOther &= ~RF; // cleared as the instruction completes; it may load RF again (IRET)
         try {
             singleDecoder.decode(cpu, cpu.rip, insn);
             cpu.rip = insn.next;
@@ -325,12 +415,13 @@ public final class Interpreter {
             }
         } catch (CpuFault f) {
             cpu.rip = insn.addr;
+            cpu.flagsOther |= resume; // not completed: RF still holds for it
             deliver(cpu, f);
             return;
         }
-        if (singleStep && !stopped) {
-            cpu.sys.dr[6] |= DR6_BS;
-            deliver(cpu, cpu.fault(CpuFault.DB));
+        boolean stepTrap = singleStep && !stopped;
+        if (stepTrap || debugging && targets.data.hit()) {
+            trapAfterInstruction(cpu, stepTrap);
         }
     }
 }

@@ -11,6 +11,7 @@ import static dev.hako.soft.decode.OpcodeTable.ANY;
 import static dev.hako.soft.decode.OpcodeTable.MAP_0F;
 import static dev.hako.soft.decode.OpcodeTable.ONE_BYTE;
 
+import dev.hako.core.x86.DebugRegisters;
 import dev.hako.soft.decode.Insn;
 import dev.hako.soft.decode.OpcodeTable;
 import dev.hako.soft.fault.CpuFault;
@@ -144,22 +145,41 @@ final class Privileged {
     }
 
     static void movFromDr(Cpu c, Insn i) {
-        requireCpl0(c);
-        int n = i.reg == 4 ? 6 : i.reg == 5 ? 7 : i.reg;
-        if (n > 7) {
-            throw c.fault(CpuFault.UD);
-        }
-        c.r[i.rm] = c.sys.dr[n];
+        long v = c.sys.dr[debugRegister(c, i)];
+        c.r[i.rm] = c.mode == Cpu.MODE_64 ? v : v & 0xFFFFFFFFL;
     }
 
-    /** Debug registers are stored but breakpoints are not armed (DR7 is accepted and read back). */
+    /** DR6 and DR7 keep their fixed bits; what DR0-DR3 and DR7 arm is armed before the next instruction. */
     static void movToDr(Cpu c, Insn i) {
+        int n = debugRegister(c, i);
+        long v = c.mode == Cpu.MODE_64 ? c.r[i.rm] : c.r[i.rm] & 0xFFFFFFFFL;
+        if (n >= 6 && v >>> 32 != 0) {
+            throw c.fault(CpuFault.GP, 0);
+        }
+        if (n == 6) {
+            c.sys.dr[6] = v & DebugRegisters.DR6_WRITABLE | DebugRegisters.DR6_FIXED;
+            return;
+        }
+        c.sys.dr[n] = n == 7 ? v & DebugRegisters.DR7_WRITABLE | DebugRegisters.DR7_FIXED : v;
+        c.debugRegistersWritten.run();
+    }
+
+    /**
+     * The debug register a MOV DR names, in the SDM's order of checks: CPL 0; DR4 and DR5 are DR6 and DR7 unless
+     * CR4.DE makes them #UD; DR7.GD makes the MOV a #DB fault with DR6.BD set, and clears GD for the handler.
+     */
+    private static int debugRegister(Cpu c, Insn i) {
         requireCpl0(c);
-        int n = i.reg == 4 ? 6 : i.reg == 5 ? 7 : i.reg;
-        if (n > 7) {
+        int n = i.reg;
+        if (n > 7 || (n == 4 || n == 5) && (c.sys.cr.cr4 & ControlRegisters.CR4_DE) != 0) {
             throw c.fault(CpuFault.UD);
         }
-        c.sys.dr[n] = c.r[i.rm];
+        if ((c.sys.dr[7] & DebugRegisters.DR7_GD) != 0) {
+            c.sys.dr[7] &= ~DebugRegisters.DR7_GD;
+            c.sys.dr[6] |= DebugRegisters.DR6_BD;
+            throw c.fault(CpuFault.DB);
+        }
+        return n == 4 || n == 5 ? n + 2 : n;
     }
 
     static void rdmsr(Cpu c, Insn i) {

@@ -92,8 +92,9 @@ final class Stack {
         boolean wasEnabled = (c.flagsOther & Flags.IF) != 0;
         c.setRflags(v, mask);
         c.attention = true; // IF may have come back on
-        if (!wasEnabled && (c.flagsOther & Flags.IF) != 0) {
-            c.exitBlock = true; // a waiting interrupt is taken after this instruction, not at the block's end
+        if (!wasEnabled && (c.flagsOther & Flags.IF) != 0 || (c.flagsOther & Flags.TF) != 0) {
+            // A waiting interrupt is taken after this instruction, not at the block's end; TF traps after the next.
+            c.exitBlock = true;
         }
     }
 

@@ -1,5 +1,6 @@
 package dev.hako.soft.exec;
 
+import dev.hako.core.x86.DebugRegisters;
 import dev.hako.soft.mmu.ControlRegisters;
 
 /**
@@ -51,7 +52,8 @@ public final class SystemState {
     public long mtrrDefType;
     public final long[] mtrrFixed = new long[11];
     public final long[] mtrrVariable = new long[16];
-    public final long[] dr = {0, 0, 0, 0, 0xFFFF0FF0L, 0xFFFF0FF0L, 0xFFFF0FF0L, 0x400};
+    /** DR0-DR7 as they read; DR4 and DR5 are never used (MOV aliases them to DR6 and DR7). */
+    public final long[] dr = {0, 0, 0, 0, 0, 0, DebugRegisters.DR6_FIXED, DebugRegisters.DR7_FIXED};
 
     /** HLT executed; cleared when an interrupt is delivered or INIT/SIPI restarts the vCPU. */
     public boolean halted;

@@ -49,6 +49,8 @@ public final class Mmu {
     private int vcpu;
     /** The machine's dirty log, told of every write translation filled; null: none (user mode, tests). */
     private DirtyPages dirty;
+    /** Data breakpoints; null while none is armed, so the slow paths pay one null check. */
+    private DataWatch watch;
 
     /** Told when a store hits a page that holds decoded code, before the store is done. */
     public interface CodeWatcher {
@@ -127,6 +129,18 @@ public final class Mmu {
      */
     public void setDirtyLog(DirtyPages log) {
         this.dirty = log;
+    }
+
+    /**
+     * Reports accesses to {@code watch}'s ranges ({@code null}: none armed). The TLB is flushed, so the pages they
+     * touch are filled again, and then never cached for the watched kind of access.
+     */
+    public void setDataWatch(DataWatch watch) {
+        if (watch == null && this.watch == null) {
+            return; // nothing was or is watched: the TLB is right (Linux clears DR7 on every CPU at boot)
+        }
+        this.watch = watch;
+        flush();
     }
 
     /** Forgets every write translation, so the next store to any page fills again (a dirty-log round starts). */
@@ -214,6 +228,9 @@ public final class Mmu {
     private long readSlow(long gva, int size) {
         if (((gva & 0xFFF) + size) <= 0x1000) {
             long off = fillRead(gva);
+            if (watch != null) {
+                watch.accessed(gva, size, DataWatch.READ);
+            }
             if (off < 0) {
                 return io.mmioRead(vcpu, off & Long.MAX_VALUE, size);
             }
@@ -243,6 +260,9 @@ public final class Mmu {
             return host + (gva & 0xFFF); // MMIO pages are never cached
         }
         checkInRam(host, gva);
+        if (watch != null && watch.watchesPage(page, DataWatch.READ)) {
+            return host + (gva & 0xFFF); // every read of the page comes through here and is checked
+        }
         int i = index(gva);
         readTag[i] = page;
         addend[i] = host - page;
@@ -409,6 +429,9 @@ public final class Mmu {
     private void writeSlow(long gva, int size, long value) {
         if (((gva & 0xFFF) + size) <= 0x1000) {
             long off = fillWrite(gva);
+            if (watch != null) {
+                watch.accessed(gva, size, DataWatch.WRITE);
+            }
             if (off < 0) {
                 io.mmioWrite(vcpu, off & Long.MAX_VALUE, size, size == 8 ? value : value & ((1L << (size * 8)) - 1));
                 return;
@@ -443,6 +466,9 @@ public final class Mmu {
         if (codePages.isCode(host) && codePages.written(host)) {
             codeWatcher.codeWritten(host);
         }
+        if (watch != null && watch.watchesPage(page, DataWatch.WRITE)) {
+            return host + (gva & 0xFFF); // every store to the page comes through here and is checked
+        }
         int i = index(gva);
         if (addend[i] != host - page) {
             readTag[i] = NO_TAG;
@@ -464,7 +490,7 @@ public final class Mmu {
 
     /**
      * Host offset in {@link #ram} of {@code gva} for loads up to the end of its page, filling the TLB (and
-     * raising the load's fault); -1 for an MMIO page. For bulk string moves.
+     * raising the load's fault); -1 for an MMIO page or a watched one. For bulk string moves.
      */
     public long ramOffsetForRead(long gva) {
         int i = index(gva);
@@ -472,16 +498,16 @@ public final class Mmu {
             return addend[i] + gva;
         }
         long off = fillRead(gva);
-        return off < 0 ? -1 : off;
+        return off < 0 || watch != null && watch.watchesPage(gva & PAGE_MASK, DataWatch.READ) ? -1 : off;
     }
 
     /**
      * Host offset in {@link #ram} of {@code gva} for stores up to the end of its page, filling the TLB (raising
-     * the store's fault, and dropping decoded code on the page first); -1 for an MMIO page.
+     * the store's fault, and dropping decoded code on the page first); -1 for an MMIO page or a watched one.
      */
     public long ramOffsetForWrite(long gva) {
         long off = writableOffset(gva);
-        return off < 0 ? -1 : off;
+        return off < 0 || watch != null && watch.watchesPage(gva & PAGE_MASK, DataWatch.WRITE) ? -1 : off;
     }
 
     /**
@@ -489,6 +515,9 @@ public final class Mmu {
      * holds {@code expected}; returns what memory held.
      */
     public long compareAndExchange(long gva, int size, long expected, long update) {
+        if (watch != null) {
+            watch.accessed(gva, size, DataWatch.READ | DataWatch.WRITE); // a locked access reads and writes
+        }
         if (((gva & 0xFFF) + size) > 0x1000 || (gva & (size - 1)) != 0) {
             synchronized (SPLIT_LOCK) {
                 long old = read(gva, size);

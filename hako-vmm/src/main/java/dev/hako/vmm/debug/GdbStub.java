@@ -1,6 +1,7 @@
 package dev.hako.vmm.debug;
 
 import dev.hako.core.accel.VirtualCpu;
+import dev.hako.core.accel.Watchpoint;
 import dev.hako.core.memory.GuestMemory;
 import dev.hako.core.x86.X86CpuState;
 import dev.hako.vmm.machine.Machine;
@@ -23,8 +24,10 @@ import java.util.concurrent.TimeUnit;
  * one GDB thread per vCPU (thread id = vCPU index + 1), registers from {@link GdbRegisters}, memory by virtual
  * address through the selected vCPU's page tables ({@link GuestVirtualMemory}), breakpoints Z0 and Z1 kept here
  * and handed to every vCPU (no INT3 is written into the guest; the two kinds are the same to the soft CPU),
- * single-step, continue, vCont (c, s, t), Ctrl-C, detach and kill. Watchpoints (Z2-Z4) are not offered: GDB
- * falls back to its own.
+ * watchpoints Z2 (write), Z3 (read) and Z4 (access) on any number of bytes, stopping after the instruction that
+ * touched them with a {@code watch}, {@code rwatch} or {@code awatch} stop reply, single-step, continue, vCont
+ * (c, s, t), Ctrl-C, detach and kill. Its breakpoints and watchpoints are its own: the guest's DR6 and DR7 never
+ * show them.
  *
  * <p>Threads: an accept-and-serve thread owns the connection and all debugger state and touches vCPU state only
  * while the machine is paused ({@link Machine#pause}: every vCPU at an instruction boundary); a reader thread
@@ -32,11 +35,19 @@ import java.util.concurrent.TimeUnit;
  * a breakpoint or after a step. One connection at a time; the next may attach after a detach.
  */
 public final class GdbStub implements AutoCloseable {
+    private static final Watchpoint[] NO_WATCHPOINTS = new Watchpoint[0];
+    /** What the soft CPU's data breakpoints hold besides the guest's own four. */
+    private static final int MAX_WATCHPOINTS = 60;
+    /** Z2, Z3 and Z4. */
+    private static final Watchpoint.Kind[] WATCH_KINDS = {
+        Watchpoint.Kind.WRITE, Watchpoint.Kind.READ, Watchpoint.Kind.ACCESS};
+
     private sealed interface Event {}
 
     private record Packet(String text) implements Event {}
 
-    private record Trap(int vcpu) implements Event {}
+    /** A vCPU stopped at a breakpoint, after a step, or after touching {@code watchpoint} (else null). */
+    private record Trap(int vcpu, Watchpoint watchpoint) implements Event {}
 
     private record Closed() implements Event {}
 
@@ -47,6 +58,7 @@ public final class GdbStub implements AutoCloseable {
     private final PrintStream log;
     private final BlockingQueue<Event> events = new LinkedBlockingQueue<>();
     private final Set<Long> breakpoints = new LinkedHashSet<>();
+    private final Set<Watchpoint> watchpoints = new LinkedHashSet<>();
     private final Thread thread;
     private GdbPackets packets;
     private int selected;
@@ -61,7 +73,7 @@ public final class GdbStub implements AutoCloseable {
         this.vcpus = machine.vcpus();
         this.log = log;
         for (VirtualCpu v : vcpus) {
-            if (!v.debug(new long[0], false)) {
+            if (!v.debug(new long[0], NO_WATCHPOINTS, false)) {
                 throw new IllegalArgumentException("--gdb needs the soft CPU (--accel soft): this accelerator"
                         + " cannot stop at breakpoints yet");
             }
@@ -69,7 +81,7 @@ public final class GdbStub implements AutoCloseable {
         this.server = new ServerSocket();
         server.setReuseAddress(true);
         server.bind(address);
-        machine.onDebugTrap(vcpu -> events.add(new Trap(vcpu)));
+        machine.onDebugTrap((trap, vcpu) -> events.add(new Trap(vcpu, trap.watchpoint())));
         this.thread = Thread.ofPlatform().name("gdb-stub").daemon().unstarted(this::serve);
     }
 
@@ -139,12 +151,12 @@ public final class GdbStub implements AutoCloseable {
                 }
                 case Trap t -> {
                     if (running) {
-                        stopped(t.vcpu(), 5);
+                        stopped(t.vcpu(), 5, t.watchpoint());
                     }
                 }
                 case Packet p when p.text().equals(GdbPackets.INTERRUPT) -> {
                     if (running) {
-                        stopped(selected, 2);
+                        stopped(selected, 2, null);
                     }
                 }
                 case Packet p -> {
@@ -166,7 +178,7 @@ public final class GdbStub implements AutoCloseable {
         }
     }
 
-    private void stopped(int vcpu, int signal) throws IOException, InterruptedException {
+    private void stopped(int vcpu, int signal, Watchpoint watchpoint) throws IOException, InterruptedException {
         running = false;
         if (!machine.pause()) {
             packets.write("W00"); // the guest ended meanwhile
@@ -174,9 +186,14 @@ public final class GdbStub implements AutoCloseable {
         }
         selected = vcpu;
         for (VirtualCpu v : vcpus) {
-            v.debug(new long[0], false);
+            v.debug(new long[0], NO_WATCHPOINTS, false);
         }
-        packets.write(String.format("T%02xthread:%x;", signal, vcpu + 1));
+        String reason = watchpoint == null ? "" : String.format("%s:%x;", switch (watchpoint.kind()) {
+            case WRITE -> "watch";
+            case READ -> "rwatch";
+            case ACCESS -> "awatch";
+        }, watchpoint.address());
+        packets.write(String.format("T%02xthread:%x;%s", signal, vcpu + 1, reason));
     }
 
     /** The reply to one packet; null ends the session; the reply is not sent when the guest was resumed. */
@@ -325,17 +342,29 @@ public final class GdbStub implements AutoCloseable {
         return "OK";
     }
 
+    /** Z and z: types 0 and 1 are breakpoints; 2, 3 and 4 watch writes, reads and both, the third field long. */
     private String breakpoint(boolean insert, String rest) {
         String[] f = rest.split(",");
         int type = Integer.parseInt(f[0]);
         long address = Long.parseUnsignedLong(f[1], 16);
-        if (type > 1) {
-            return ""; // watchpoints: not offered
+        if (type <= 1) {
+            if (insert) {
+                breakpoints.add(address);
+            } else {
+                breakpoints.remove(address);
+            }
+            return "OK";
         }
-        if (insert) {
-            breakpoints.add(address);
+        if (type > 4) {
+            return "";
+        }
+        Watchpoint w = new Watchpoint(address, Long.parseLong(f[2], 16), WATCH_KINDS[type - 2]);
+        if (!insert) {
+            watchpoints.remove(w);
+        } else if (watchpoints.size() >= MAX_WATCHPOINTS) {
+            return "E28"; // ENOSPC: GDB says it could not insert the watchpoint
         } else {
-            breakpoints.remove(address);
+            watchpoints.add(w);
         }
         return "OK";
     }
@@ -425,11 +454,15 @@ public final class GdbStub implements AutoCloseable {
         }
     }
 
-    /** Lets the machine run: every vCPU with the breakpoints, {@code step} (or none, -1) for one instruction. */
+    /**
+     * Lets the machine run: every vCPU with the breakpoints and watchpoints, {@code step} (or none, -1) for one
+     * instruction.
+     */
     private void resume(int step) throws InterruptedException {
         long[] addresses = breakpoints.stream().mapToLong(Long::longValue).toArray();
+        Watchpoint[] watches = watchpoints.toArray(NO_WATCHPOINTS);
         for (int i = 0; i < vcpus.size(); i++) {
-            vcpus.get(i).debug(addresses, i == step);
+            vcpus.get(i).debug(addresses, watches, i == step);
         }
         events.removeIf(e -> e instanceof Trap); // a vCPU held on a breakpoint stops there again
         running = true;
@@ -439,6 +472,7 @@ public final class GdbStub implements AutoCloseable {
     /** Leaves the guest running without a debugger's breakpoints. */
     private void detach() {
         breakpoints.clear();
+        watchpoints.clear();
         running = false;
         if (machine.ended()) {
             return;
@@ -448,7 +482,7 @@ public final class GdbStub implements AutoCloseable {
                 machine.pause();
             }
             for (VirtualCpu v : vcpus) {
-                v.debug(new long[0], false);
+                v.debug(new long[0], NO_WATCHPOINTS, false);
             }
         } catch (InterruptedException | IllegalStateException e) {
             Thread.currentThread().interrupt();

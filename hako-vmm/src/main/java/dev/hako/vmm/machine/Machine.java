@@ -1,5 +1,6 @@
 package dev.hako.vmm.machine;
 
+import dev.hako.core.accel.VcpuExit;
 import dev.hako.core.accel.VirtualCpu;
 import dev.hako.core.accel.VirtualMachine;
 import dev.hako.core.memory.DirtyPages;
@@ -23,6 +24,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.ObjIntConsumer;
 
 /**
  * A PC-like virtual machine: RAM, the port and MMIO buses, the legacy devices (COM1, PIT, CMOS RTC, i8042,
@@ -162,7 +164,7 @@ public final class Machine implements AutoCloseable {
      * Has {@code listener} told, on the vCPU's thread, when a vCPU stops for a debugger ({@link
      * VirtualCpu#debug}); that vCPU holds at the pause gate, and the listener should {@link #pause} the others.
      */
-    public void onDebugTrap(java.util.function.IntConsumer listener) {
+    public void onDebugTrap(ObjIntConsumer<VcpuExit.DebugTrap> listener) {
         pauseGate.onDebugTrap(listener);
     }
 

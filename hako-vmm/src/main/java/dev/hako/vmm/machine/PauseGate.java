@@ -1,6 +1,8 @@
 package dev.hako.vmm.machine;
 
+import dev.hako.core.accel.VcpuExit;
 import java.util.concurrent.TimeUnit;
+import java.util.function.ObjIntConsumer;
 
 /**
  * Where a paused machine's threads wait. {@link Machine#pause} closes the gate and kicks the vCPUs; each vCPU
@@ -13,8 +15,8 @@ final class PauseGate {
     private final MachineExit exit;
     private volatile boolean closed;
     private int holding;
-    /** Told which vCPU stopped at a debugger's breakpoint or step; null without a debugger. */
-    private volatile java.util.function.IntConsumer debugTraps;
+    /** Told which vCPU stopped at a debugger's breakpoint, watchpoint or step, and how; null without a debugger. */
+    private volatile ObjIntConsumer<VcpuExit.DebugTrap> debugTraps;
 
     PauseGate(MachineExit exit) {
         this.exit = exit;
@@ -28,7 +30,7 @@ final class PauseGate {
         closed = true;
     }
 
-    void onDebugTrap(java.util.function.IntConsumer listener) {
+    void onDebugTrap(ObjIntConsumer<VcpuExit.DebugTrap> listener) {
         this.debugTraps = listener;
     }
 
@@ -36,11 +38,11 @@ final class PauseGate {
      * On a vCPU thread that stopped for the debugger: closes the gate, so this thread holds at it next, and tells
      * the debugger, which pauses the rest of the machine.
      */
-    void debugTrap(int vcpu) {
-        java.util.function.IntConsumer listener = debugTraps;
+    void debugTrap(VcpuExit.DebugTrap trap, int vcpu) {
+        ObjIntConsumer<VcpuExit.DebugTrap> listener = debugTraps;
         if (listener != null) {
             closed = true;
-            listener.accept(vcpu);
+            listener.accept(trap, vcpu);
         }
     }
 

@@ -177,7 +177,7 @@ final class VcpuThread implements Runnable {
                         machineExit.guestFailed(index, f.reason(), vcpu.state());
                         return;
                     }
-                    case VcpuExit.DebugTrap d -> pauseGate.debugTrap(index);
+                    case VcpuExit.DebugTrap d -> pauseGate.debugTrap(d, index);
                 }
                 if (progress != null && progress.requested() && !answerProgress()) {
                     return;

@@ -20,11 +20,15 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The stub over a socket against a tiny guest on the soft CPU (32-bit code, paging off): a loop of
- * {@code inc eax; inc ebx; jmp} at 2 MiB. Breakpoints, steps, Ctrl-C, registers, memory and bad packets; a
- * breakpoint set after the loop was translated into a trace still stops it.
+ * {@code inc eax; inc ebx; mov [WRITTEN],eax; mov ecx,[READ]; jmp} at 2 MiB. Breakpoints, watchpoints of each
+ * kind, steps, Ctrl-C, registers, memory and bad packets; a breakpoint set after the loop was translated into a
+ * trace still stops it.
  */
 class GdbStubIT {
-    private static final String LOOP = "40 43 EBFC"; // 1: inc eax; inc ebx; jmp 1b
+    private static final long WRITTEN = BASE + 0x1000, READ = BASE + 0x2000;
+    // 1: inc eax; inc ebx; mov [WRITTEN],eax; mov ecx,[READ]; jmp 1b
+    private static final String LOOP = "40 43 A300102000 8B0D00202000 EBF1";
+    private static final long AFTER_STORE = BASE + 7, AFTER_LOAD = BASE + 13;
     private static final int RIP = 16, EAX = 0;
 
     @TempDir
@@ -72,7 +76,7 @@ class GdbStubIT {
                 assertThat(ask("G" + all)).isEqualTo("OK");
 
                 // Memory by virtual address: the loop's bytes; an address outside RAM is an error reply.
-                assertThat(ask("m" + Long.toHexString(BASE) + ",4")).isEqualTo("4043ebfc");
+                assertThat(ask("m" + Long.toHexString(BASE) + ",4")).isEqualTo("4043a300");
                 assertThat(ask("mf0000000,4")).isEqualTo("E14");
                 assertThat(ask("M" + Long.toHexString(BASE + 0x800) + ",2:beef")).isEqualTo("OK");
                 assertThat(ask("m" + Long.toHexString(BASE + 0x800) + ",2")).isEqualTo("beef");
@@ -102,6 +106,33 @@ class GdbStubIT {
                 assertThat(register(RIP)).isEqualTo(BASE + 2);
                 assertThat(ask("z1," + Long.toHexString(BASE + 2) + ",1")).isEqualTo("OK");
 
+                // Watchpoints stop after the instruction that touched them, with the reason gdb expects.
+                String written = Long.toHexString(WRITTEN), read = Long.toHexString(READ);
+                assertThat(ask("Z2," + written + ",4")).isEqualTo("OK");
+                assertThat(ask("c")).isEqualTo("T05thread:1;watch:" + written + ";");
+                assertThat(register(RIP)).isEqualTo(AFTER_STORE);
+                assertThat(Long.reverseBytes(Long.parseUnsignedLong(ask("m" + written + ",4"), 16)) >>> 32)
+                        .as("the store completed").isEqualTo(register(EAX) & 0xFFFFFFFFL);
+                assertThat(ask("z2," + written + ",4")).isEqualTo("OK");
+                assertThat(ask("Z3," + read + ",4")).isEqualTo("OK");
+                assertThat(ask("c")).isEqualTo("T05thread:1;rwatch:" + read + ";");
+                assertThat(register(RIP)).isEqualTo(AFTER_LOAD);
+                assertThat(ask("z3," + read + ",4")).isEqualTo("OK");
+                assertThat(ask("Z4," + Long.toHexString(WRITTEN + 3) + ",1")).isEqualTo("OK");
+                assertThat(ask("c")).isEqualTo("T05thread:1;awatch:" + Long.toHexString(WRITTEN + 3) + ";");
+                assertThat(register(RIP)).isEqualTo(AFTER_STORE);
+                assertThat(ask("z4," + Long.toHexString(WRITTEN + 3) + ",1")).isEqualTo("OK");
+                // A read watchpoint on what is only written and a write watchpoint on what is only read: no stop.
+                assertThat(ask("Z3," + written + ",4")).isEqualTo("OK");
+                assertThat(ask("Z2," + read + ",4")).isEqualTo("OK");
+                client.write("c");
+                Thread.sleep(200);
+                raw.write(0x03);
+                raw.flush();
+                assertThat(client.read()).isEqualTo("T02thread:1;");
+                assertThat(ask("z3," + written + ",4")).isEqualTo("OK");
+                assertThat(ask("z2," + read + ",4")).isEqualTo("OK");
+
                 // Threads: vCPU 1 is an AP that never got its SIPI.
                 assertThat(ask("T2")).isEqualTo("OK");
                 assertThat(ask("T3")).isEqualTo("E01");
@@ -112,7 +143,7 @@ class GdbStubIT {
                 assertThat(ask("mzz,4")).isEqualTo("E22");
                 assertThat(ask("m" + Long.toHexString(BASE) + ",fffffff")).isEqualTo("E22");
                 assertThat(ask("Z0,nothex,1")).isEqualTo("E22");
-                assertThat(ask("Z2," + Long.toHexString(BASE) + ",4")).isEmpty();
+                assertThat(ask("Z5," + Long.toHexString(BASE) + ",4")).isEmpty();
                 assertThat(ask("P99=00")).isEqualTo("E22");
                 assertThat(ask("pfff")).isEqualTo("E45");
                 assertThat(ask("G00")).isEqualTo("E22");
