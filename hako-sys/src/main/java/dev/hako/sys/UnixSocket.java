@@ -158,19 +158,12 @@ public final class UnixSocket {
             MemorySegment bytes = arena.allocate(4 + data.length);
             bytes.set(ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN), 0, data.length);
             MemorySegment.copy(data, 0, bytes, ValueLayout.JAVA_BYTE, 4, data.length);
-            MemorySegment iov = arena.allocate(IOVEC, 8);
-            iov.set(ValueLayout.JAVA_LONG, 0, bytes.address());
-            iov.set(ValueLayout.JAVA_LONG, 8, bytes.byteSize());
             MemorySegment control = arena.allocate(CMSG_ONE_FD, 8);
             control.set(ValueLayout.JAVA_LONG, 0, CMSG_LEN_ONE_FD);
             control.set(ValueLayout.JAVA_INT, 8, SOL_SOCKET);
             control.set(ValueLayout.JAVA_INT, 12, SCM_RIGHTS);
             control.set(ValueLayout.JAVA_INT, 16, passed);
-            MemorySegment msg = arena.allocate(MSGHDR, 8);
-            msg.set(ValueLayout.JAVA_LONG, 16, iov.address());
-            msg.set(ValueLayout.JAVA_LONG, 24, 1);
-            msg.set(ValueLayout.JAVA_LONG, 32, control.address());
-            msg.set(ValueLayout.JAVA_LONG, 40, CMSG_ONE_FD);
+            MemorySegment msg = messageHeader(arena, bytes, control);
             long sent = awaitThen(arena, fd, POLLOUT, deadline,
                     () -> Libc.syscall(SYS_SENDMSG, fd, msg.address(), MSG_DONTWAIT | MSG_NOSIGNAL, 0, 0, 0));
             if (sent < 0) {
@@ -178,6 +171,19 @@ public final class UnixSocket {
             }
             writeFully(arena, fd, bytes.asSlice(sent), deadline);
         }
+    }
+
+    /** A {@code struct msghdr} for {@code data} (one iovec) and the room {@code control} for one descriptor. */
+    private static MemorySegment messageHeader(Arena arena, MemorySegment data, MemorySegment control) {
+        MemorySegment iov = arena.allocate(IOVEC, 8);
+        iov.set(ValueLayout.JAVA_LONG, 0, data.address());
+        iov.set(ValueLayout.JAVA_LONG, 8, data.byteSize());
+        MemorySegment msg = arena.allocate(MSGHDR, 8);
+        msg.set(ValueLayout.JAVA_LONG, 16, iov.address());
+        msg.set(ValueLayout.JAVA_LONG, 24, 1);
+        msg.set(ValueLayout.JAVA_LONG, 32, control.address());
+        msg.set(ValueLayout.JAVA_LONG, 40, CMSG_ONE_FD);
+        return msg;
     }
 
     /** A descriptor received with the bytes sent beside it. */
@@ -191,15 +197,8 @@ public final class UnixSocket {
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment length = arena.allocate(4);
-            MemorySegment iov = arena.allocate(IOVEC, 8);
-            iov.set(ValueLayout.JAVA_LONG, 0, length.address());
-            iov.set(ValueLayout.JAVA_LONG, 8, 4);
             MemorySegment control = arena.allocate(CMSG_ONE_FD, 8);
-            MemorySegment msg = arena.allocate(MSGHDR, 8);
-            msg.set(ValueLayout.JAVA_LONG, 16, iov.address());
-            msg.set(ValueLayout.JAVA_LONG, 24, 1);
-            msg.set(ValueLayout.JAVA_LONG, 32, control.address());
-            msg.set(ValueLayout.JAVA_LONG, 40, CMSG_ONE_FD);
+            MemorySegment msg = messageHeader(arena, length, control);
             long got = awaitThen(arena, fd, POLLIN, deadline,
                     () -> Libc.syscall(SYS_RECVMSG, fd, msg.address(), MSG_DONTWAIT | MSG_CMSG_CLOEXEC, 0, 0, 0));
             if (got < 0) {

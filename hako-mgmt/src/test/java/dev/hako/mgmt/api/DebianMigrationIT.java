@@ -101,6 +101,8 @@ class DebianMigrationIT {
                     assertThat(moved.json().path("state").asText()).isEqualTo("stopped");
                     System.out.printf("DebianMigrationIT: the Debian system migrated: %s%n",
                             moved.json().path("migration"));
+                    destination.err.toString().lines().filter(l -> l.startsWith("hako: the migrated state"))
+                            .forEach(l -> System.out.println("DebianMigrationIT: the destination: " + l));
                     int atSwitch = session.last();
                     session.awaitCount(n -> n >= atSwitch + 20, 120);
                     session.assertEveryNumberOnce();

@@ -34,6 +34,12 @@ import java.util.Map;
  * destination that closes or does not answer within {@link #ANSWER_MILLIS}) stops the log and resumes the guest
  * if this side paused it, and is reported as a {@link MigrationException}. The caller stops the source's machine
  * after a success.
+ *
+ * <p>The switch, with the guest paused: passt's sockets go to the destination ({@link PasstHandover}) where it
+ * offered a socket this host reaches, then every disk image is released ({@link HandoverDisk#release}), and only
+ * then the state goes, after which the destination opens the images. A failure after that takes passt back and opens
+ * the images again before the guest resumes; an image that cannot be opened again (the destination holds its lock:
+ * its guest runs) stops the guest here instead, as two guests writing one disk would corrupt it.
  */
 public final class MigrationSource {
     /** Pre-copy rounds at most: a guest that dirties pages faster than they go is stopped after these. */

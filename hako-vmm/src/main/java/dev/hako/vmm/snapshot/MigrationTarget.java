@@ -28,7 +28,9 @@ import java.util.List;
 /**
  * The destination side of a live migration ({@link MigrationStream}, {@code hako run --incoming}): takes the first
  * connection, builds the machine the source's spec describes (fresh RAM, no kernel: {@link MachineBuilder#incoming}),
- * writes the pages as they come, restores every component from the final machine document and, on
+ * writes the pages as they come, and when the final machine document comes takes passt's sockets from the source
+ * (or starts passts of its own), opens the disk images the source released (the machine was built on released
+ * {@link HandoverDisk}s of the sizes the source gave), restores every component from the document and, on
  * {@link #resume}, starts the guest and acknowledges. Anything wrong before that (a stream that is not a hako
  * migration, a newer version, a bad spec or state, a source that goes away or falls silent for
  * {@link #SILENCE_MILLIS}) closes what was built and is one line in a {@link MigrationException}: the source keeps
