@@ -396,8 +396,7 @@ public final class PasstBackend implements NetBackend {
      */
     public synchronized void forget() {
         forgotten = true;
-        detached = true;
-        ended = true;
+        detached = true;  // not ended: the card here would take its link down for nothing, the guest runs there
         UnixSocket.close(fd);
         fd = -1;
         removeHook(shutdownHook);
