@@ -181,7 +181,8 @@ final class VmCommand implements Runnable {
     @Command(name = "migrate", description = "Move the running VM live to the hako listening at HOST:PORT "
             + "(`hako run --incoming tcp:HOST:PORT`, on this host or another): its RAM is copied while it runs, then "
             + "it pauses for the last pages and its device state, and stops here once it runs there. Prints the total "
-            + "time and the downtime. If the migration fails, the VM runs on here.")
+            + "time and the downtime. If the migration fails, the VM runs on here. Disks move over shared storage (the "
+            + "images at the same paths on both sides); user networking on the same host keeps its TCP connections.")
     int migrate(@Parameters(index = "0", paramLabel = "NAME") String name,
             @Option(names = "--to", paramLabel = "HOST:PORT", required = true,
                     description = "Where the destination listens.") String to) {

@@ -53,6 +53,8 @@ import dev.hako.vmm.firmware.AcpiTables;
 import dev.hako.vmm.firmware.PciHostSpec;
 import dev.hako.vmm.host.FileConsole;
 import dev.hako.vmm.host.HostFile;
+import dev.hako.vmm.image.disk.DiskImage;
+import dev.hako.vmm.image.disk.HandoverDisk;
 import dev.hako.vmm.net.NetSpec;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -106,7 +108,7 @@ public final class MachineBuilder {
     private KernelLoader kernelLoader;
 
     public MachineBuilder(MachineConfig config, CharBackend console, PrintStream log) {
-        this.config = validate(config);
+        this.config = handedOverable(validate(config));
         this.console = console;
         this.log = log;
         this.exit = new MachineExit(log);
@@ -118,6 +120,19 @@ public final class MachineBuilder {
             this.clock = new NanoTimeClock();
             this.timers = new TimerQueue(clock);
         }
+    }
+
+    /**
+     * The configuration with each disk image behind a {@link HandoverDisk}, so that a live migration can release it
+     * and take it again; other backends stay as they are (a migration refuses them).
+     */
+    private static MachineConfig handedOverable(MachineConfig config) {
+        List<Disk> disks = new ArrayList<>();
+        for (Disk disk : config.disks()) {
+            disks.add(disk.backend() instanceof DiskImage image
+                    ? new Disk(HandoverDisk.of(image), disk.serial()) : disk);
+        }
+        return config.withDisks(disks);
     }
 
     /**
@@ -451,7 +466,7 @@ public final class MachineBuilder {
             NetSpec spec = virtio.nets().get(i);
             VirtioNet net;
             try {
-                net = new VirtioNet(spec.mac(), spec.open());
+                net = new VirtioNet(spec.mac(), incoming ? spec.openIncoming() : spec.open());
             } catch (IOException e) {
                 throw new IllegalArgumentException((spec.user() ? "--net user: " : "--net tap=" + spec.tap() + ": ")
                         + HostFile.describe(e));

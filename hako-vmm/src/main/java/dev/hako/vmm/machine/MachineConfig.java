@@ -66,6 +66,12 @@ public record MachineConfig(Path kernel, Path initrd, String cmdline, long memor
                 partition, isaDevices, deterministic);
     }
 
+    /** With {@code replaced} as its disks. */
+    public MachineConfig withDisks(List<Disk> replaced) {
+        return new MachineConfig(kernel, initrd, cmdline, memoryBytes, cpus, accel, replaced, watchdog, virtio,
+                partition, isaDevices);
+    }
+
     /** Scheduled in {@code p}, which must have as many vCPUs as the machine. */
     public MachineConfig withPartition(Partition p) {
         return new MachineConfig(kernel, initrd, cmdline, memoryBytes, cpus, accel, disks, watchdog, virtio, p,

@@ -72,4 +72,12 @@ public record NetSpec(String tap, List<PortForward> forwards, MacAddress mac) {
     public NetBackend open() throws IOException {
         return user() ? PasstBackend.start(forwards) : TapBackend.open(tap);
     }
+
+    /**
+     * The backend of a migration's destination: user networking waits for the source's passt (or starts its own
+     * only once the guest left the source, {@link PasstBackend#awaitingHandover}); a TAP device is attached now.
+     */
+    public NetBackend openIncoming() throws IOException {
+        return user() ? PasstBackend.awaitingHandover(forwards) : TapBackend.open(tap);
+    }
 }

@@ -2,14 +2,13 @@ package dev.hako.vmm.net;
 
 import dev.hako.devices.backend.NetBackend;
 import dev.hako.devices.virtio.net.VirtioNet;
+import dev.hako.sys.Errno;
+import dev.hako.sys.UnixSocket;
 import java.io.IOException;
-import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.channels.SelectionKey;
-import java.nio.channels.Selector;
-import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -26,7 +25,9 @@ import java.util.stream.Stream;
  * Ethernet frames with it in QEMU's stream framing (a 32-bit big-endian length before each frame). passt gives
  * the guest DHCP, DNS, NDP, its outbound TCP, UDP and ICMP through the host's sockets, the host's loopback at the
  * gateway's address, and the port forwards asked for. It ends when hako closes the socket (--one-off), so also
- * when the JVM dies; closing the backend or a shutdown hook kill it as well.
+ * when the JVM dies; closing the backend or a shutdown hook kill it as well. The socket is a raw descriptor
+ * ({@link UnixSocket}), so that a live migration can hand it to the destination's process ({@link #handOver}):
+ * passt keeps its flows, the guest's TCP connections and its forwarded ports, and serves whoever holds the socket.
  *
  * <p>Buffering is bounded: at most {@link #BUFFER} bytes of frames wait in each direction. A frame the guest
  * sends while the socket is full is refused ({@link #send} false) and waits in the guest's ring. A frame longer
@@ -36,35 +37,38 @@ import java.util.stream.Stream;
 public final class PasstBackend implements NetBackend {
     /** Bytes of framed frames buffered per direction: room for several of the largest. */
     static final int MTU = 65520;
-    static final int BUFFER = 4 * (4 + VirtioNet.MAX_FRAME);
+    public static final int BUFFER = 4 * (4 + VirtioNet.MAX_FRAME);
     private static final long START_TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(10);
     /** The user passt switches to when started as root, who must be able to create its socket. */
     private static final String PASST_USER = "nobody";
+    /** How long a backend without a socket (handed over, or waiting for one) sleeps in {@link #await}. */
+    private static final long DETACHED_WAIT_MILLIS = 20;
 
-    private final Process process;
-    private final Path directory;
-    private final SocketChannel channel;
-    private final Selector selector;
-    private final SelectionKey key;
-    private final Thread shutdownHook;
+    private final List<PortForward> forwards;
     /** Bytes read from passt, in read mode (position..limit are unconsumed). */
     private final ByteBuffer in = ByteBuffer.allocateDirect(BUFFER).order(ByteOrder.BIG_ENDIAN).flip();
     /** Framed frames for passt, in write mode (0..position are unsent). */
     private final ByteBuffer out = ByteBuffer.allocateDirect(BUFFER).order(ByteOrder.BIG_ENDIAN);
+    private final long inAddress = MemorySegment.ofBuffer(in).address();
+    private final long outAddress = MemorySegment.ofBuffer(out).address();
+    /** The pump thread's {@code struct pollfd}; freed by the collector, as the thread may still be in poll. */
+    private final MemorySegment pollfd = UnixSocket.pollfd(Arena.ofAuto());
+    /** The passt this process started (null: none, or one another process started and handed over). */
+    private Process process;
+    private Path directory;
+    private Thread shutdownHook;
+    private volatile int fd = -1;
+    /** No socket to use now: not yet handed over to this side, or handed over to another process. */
+    private volatile boolean detached;
+    /** The socket went to another process for good; closing this backend leaves passt alone. */
+    private boolean forgotten;
     /** Bytes of an over-long frame still to skip in the input. */
     private long skipping;
     private volatile long dropped;
     private volatile boolean ended;
 
-    private PasstBackend(Process process, Path directory, SocketChannel channel, Thread shutdownHook)
-            throws IOException {
-        this.process = process;
-        this.directory = directory;
-        this.channel = channel;
-        this.shutdownHook = shutdownHook;
-        channel.configureBlocking(false);
-        this.selector = Selector.open();
-        this.key = channel.register(selector, SelectionKey.OP_READ);
+    private PasstBackend(List<PortForward> forwards) {
+        this.forwards = List.copyOf(forwards);
     }
 
     /**
@@ -72,51 +76,78 @@ public final class PasstBackend implements NetBackend {
      * {@link IllegalStateException} that names the package to install.
      */
     public static PasstBackend start(List<PortForward> forwards) throws IOException {
+        PasstBackend backend = new PasstBackend(forwards);
+        backend.launch();
+        return backend;
+    }
+
+    /**
+     * A backend with no passt yet, for a migration's destination: it gets the source's socket ({@link #adopt}), or,
+     * where that cannot be handed over, starts a passt of its own once the guest has left the source
+     * ({@link #startFresh}). Until then it takes and gives no frames.
+     */
+    public static PasstBackend awaitingHandover(List<PortForward> forwards) {
+        PasstBackend backend = new PasstBackend(forwards);
+        backend.detached = true;
+        return backend;
+    }
+
+    /** Starts a passt of this backend's own: the fallback when the source's could not be handed over. */
+    public synchronized void startFresh() throws IOException {
+        if (fd >= 0) {
+            throw new IllegalStateException("passt is already connected");
+        }
+        launch();
+        detached = false;
+    }
+
+    private void launch() throws IOException {
         Path passt = findOnPath("passt");
         if (passt == null) {
             throw new IllegalStateException("--net user needs passt, which is not installed: apt-get install passt");
         }
-        Path directory = Files.createTempDirectory("hako-passt-");
-        Process process = null;
+        Path dir = Files.createTempDirectory("hako-passt-");
+        Process started = null;
         Thread hook = null;
         try {
             if (runningAsRoot()) {
                 // passt drops root for "nobody" before it creates its socket
-                UserPrincipal nobody = directory.getFileSystem().getUserPrincipalLookupService()
+                UserPrincipal nobody = dir.getFileSystem().getUserPrincipalLookupService()
                         .lookupPrincipalByName(PASST_USER);
-                Files.setOwner(directory, nobody);
+                Files.setOwner(dir, nobody);
             }
-            Path socket = directory.resolve("passt.socket");
+            Path socket = dir.resolve("passt.socket");
             List<String> command = new ArrayList<>(List.of(passt.toString(), "--foreground", "--one-off", "--quiet",
                     "--socket", socket.toString()));
             for (PortForward f : forwards) {
                 command.add(f.udp() ? "--udp-ports" : "--tcp-ports");
                 command.add(f.passtSpec());
             }
-            Path log = directory.resolve("passt.log");
-            process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
-            Process started = process;
+            Path log = dir.resolve("passt.log");
+            started = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
             hook = new Thread(started::destroyForcibly, "passt killer");
             Runtime.getRuntime().addShutdownHook(hook);
-            SocketChannel channel = connect(socket, process, log);
-            return new PasstBackend(process, directory, channel, hook);
+            fd = connect(socket, started, log);
+            process = started;
+            directory = dir;
+            shutdownHook = hook;
         } catch (IOException | RuntimeException e) {
-            if (process != null) {
-                process.destroyForcibly();
+            if (started != null) {
+                started.destroyForcibly();
             }
             removeHook(hook);
-            deleteTree(directory);
+            deleteTree(dir);
             throw e;
         }
     }
 
     /** Waits for passt's socket and connects; passt's own words when it gave up. */
-    private static SocketChannel connect(Path socket, Process process, Path log) throws IOException {
+    private static int connect(Path socket, Process process, Path log) throws IOException {
         long deadline = System.nanoTime() + START_TIMEOUT_NANOS;
         while (true) {
             if (Files.exists(socket)) {
                 try {
-                    return SocketChannel.open(UnixDomainSocketAddress.of(socket));
+                    return UnixSocket.connect(socket);
                 } catch (IOException e) {
                     // bound but not yet listening: try again
                 }
@@ -171,9 +202,15 @@ public final class PasstBackend implements NetBackend {
         }
     }
 
-    /** passt's process id, for tests that check it ends with the VM. */
+    /** passt's process id, for tests that check it ends with the VM; -1 for a passt another process started. */
     public long pid() {
-        return process.pid();
+        Process p = process;
+        return p == null ? -1 : p.pid();
+    }
+
+    /** The host ports passt forwards to the guest. */
+    public List<PortForward> forwards() {
+        return forwards;
     }
 
     @Override
@@ -205,6 +242,9 @@ public final class PasstBackend implements NetBackend {
 
     @Override
     public int receive(ByteBuffer into) throws IOException {
+        if (detached) {
+            return 0;
+        }
         while (true) {
             if (skipping > 0) {
                 int n = (int) Math.min(skipping, in.remaining());
@@ -228,24 +268,29 @@ public final class PasstBackend implements NetBackend {
                 }
             }
             in.compact();
-            int n;
-            try {
-                n = channel.read(in);
-            } finally {
-                in.flip();
+            long n = UnixSocket.receive(fd, inAddress + in.position(), in.remaining());
+            if (n > 0) {
+                in.position(in.position() + (int) n);
             }
-            if (n < 0) {
+            in.flip();
+            if (n == 0) {
                 ended = true;
                 return -1;
             }
-            if (n == 0) {
+            if (n == -UnixSocket.EAGAIN) {
                 return 0;
+            }
+            if (n < 0) {
+                throw new IOException("reading from passt: " + Errno.describe(-n));
             }
         }
     }
 
     @Override
     public synchronized boolean send(ByteBuffer frame) throws IOException {
+        if (detached) {
+            return false;
+        }
         int length = frame.remaining();
         if (out.remaining() < 4 + length) {
             flush();
@@ -260,30 +305,46 @@ public final class PasstBackend implements NetBackend {
 
     /** Writes what passt takes now of the buffered frames. */
     private void flush() throws IOException {
-        out.flip();
-        try {
-            channel.write(out);
-        } finally {
-            out.compact();
+        if (out.position() == 0) {
+            return;
         }
+        long n = UnixSocket.send(fd, outAddress, out.position());
+        if (n == -UnixSocket.EAGAIN) {
+            return;
+        }
+        if (n < 0) {
+            throw new IOException("writing to passt: " + Errno.describe(-n));
+        }
+        out.flip().position((int) n);
+        out.compact();
     }
 
     @Override
     public boolean await(boolean frames, long millis) throws IOException {
+        if (detached) {
+            try {
+                Thread.sleep(Math.min(millis, DETACHED_WAIT_MILLIS));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return false;
+            }
+            return !ended;
+        }
         boolean pending;
         synchronized (this) {
-            if (out.position() > 0) {
-                flush();
-            }
+            flush();
             pending = out.position() > 0;
         }
         if (frames && hasWholeFrame()) {
             return true;
         }
-        key.interestOps((frames ? SelectionKey.OP_READ : 0) | (pending ? SelectionKey.OP_WRITE : 0));
-        selector.select(millis);
-        selector.selectedKeys().clear();
-        return !ended && process.isAlive();
+        int events = UnixSocket.poll(pollfd, fd, (short) ((frames ? UnixSocket.POLLIN : 0)
+                | (pending ? UnixSocket.POLLOUT : 0)), (int) millis);
+        if (UnixSocket.hungUp(events) && !frames) {
+            ended = true;  // with frames wanted, receive reads what is left and then the end
+        }
+        Process p = process;
+        return !ended && (p == null || p.isAlive());
     }
 
     private boolean hasWholeFrame() {
@@ -295,15 +356,93 @@ public final class PasstBackend implements NetBackend {
         return dropped;
     }
 
-    /** Closes the socket (passt --one-off exits on that), then makes sure passt is gone and removes its files. */
+    /**
+     * The socket and what this side read from it and did not give the guest, for another process to go on with;
+     * called with the machine paused (no frame moves to or from the guest). First every frame waiting for passt is
+     * written (within {@code millis}), so passt has all the guest sent, and the input is cut where the guest's
+     * next frame starts. From then on this backend neither reads nor writes ({@link #takeBack} undoes that).
+     */
+    public synchronized Handover handOver(long millis) throws IOException {
+        if (detached || fd < 0) {
+            throw new IllegalStateException("passt's socket is not this backend's to hand over");
+        }
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
+        while (out.position() > 0) {
+            flush();
+            long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+            if (out.position() > 0) {
+                if (left <= 0) {
+                    throw new IOException("passt did not take the guest's last frames within " + millis + " ms");
+                }
+                UnixSocket.poll(pollfd, fd, UnixSocket.POLLOUT, (int) left);
+            }
+        }
+        detached = true;
+        byte[] unread = new byte[in.remaining()];
+        in.get(in.position(), unread);
+        return new Handover(fd, skipping, unread);
+    }
+
+    /** After a failed {@link #handOver}: this side reads and writes the socket again, from where it stopped. */
+    public synchronized void takeBack() {
+        if (!forgotten && fd >= 0) {
+            detached = false;
+        }
+    }
+
+    /**
+     * After the other process took over the socket: closes this side's descriptor without ending passt and stops
+     * killing it when the JVM ends; passt now ends when the other process closes its descriptor.
+     */
+    public synchronized void forget() {
+        forgotten = true;
+        detached = true;  // not ended: the card here would take its link down for nothing, the guest runs there
+        UnixSocket.close(fd);
+        fd = -1;
+        removeHook(shutdownHook);
+        shutdownHook = null;
+        if (directory != null) {
+            deleteTree(directory);
+        }
+    }
+
+    /** Goes on with the socket another process handed over ({@code handover}, its descriptor now this side's). */
+    public synchronized void adopt(Handover handover) {
+        if (fd >= 0) {
+            throw new IllegalStateException("passt is already connected");
+        }
+        if (handover.unread().length > BUFFER) {
+            throw new IllegalArgumentException("the handed-over input holds " + handover.unread().length
+                    + " bytes, more than a passt backend buffers");
+        }
+        in.clear();
+        in.put(handover.unread()).flip();
+        skipping = handover.skipping();
+        fd = handover.descriptor();
+        detached = false;
+    }
+
+    /**
+     * passt's socket in flight between two processes: the descriptor, the bytes of an over-long frame still to
+     * skip, and what was read from passt and not yet given to the guest.
+     */
+    public record Handover(int descriptor, long skipping, byte[] unread) {}
+
+    /**
+     * Closes the socket (passt --one-off exits on that), then makes sure a passt this process started is gone and
+     * removes its files. A backend whose socket went to another process leaves passt alone.
+     */
     @Override
-    public void close() {
+    public synchronized void close() {
+        if (forgotten) {
+            return;
+        }
         ended = true;
-        try {
-            selector.close();
-            channel.close();
-        } catch (IOException e) {
-            // passt is ended below either way
+        detached = true;
+        UnixSocket.close(fd);
+        fd = -1;
+        if (process == null) {
+            return;
         }
         try {
             if (!process.waitFor(2, TimeUnit.SECONDS)) {

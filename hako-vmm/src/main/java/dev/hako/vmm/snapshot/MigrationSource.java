@@ -1,7 +1,11 @@
 package dev.hako.vmm.snapshot;
 
 import dev.hako.core.memory.DirtyPages;
+import dev.hako.sys.UnixSocket;
+import dev.hako.vmm.image.disk.HandoverDisk;
+import dev.hako.vmm.machine.Disk;
 import dev.hako.vmm.machine.Machine;
+import dev.hako.vmm.net.PasstBackend;
 import java.io.BufferedOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
@@ -12,7 +16,9 @@ import java.lang.foreign.MemorySegment;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -28,6 +34,12 @@ import java.util.Map;
  * destination that closes or does not answer within {@link #ANSWER_MILLIS}) stops the log and resumes the guest
  * if this side paused it, and is reported as a {@link MigrationException}. The caller stops the source's machine
  * after a success.
+ *
+ * <p>The switch, with the guest paused: passt's sockets go to the destination ({@link PasstHandover}) where it
+ * offered a socket this host reaches, then every disk image is released ({@link HandoverDisk#release}), and only
+ * then the state goes, after which the destination opens the images. A failure after that takes passt back and opens
+ * the images again before the guest resumes; an image that cannot be opened again (the destination holds its lock:
+ * its guest runs) stops the guest here instead, as two guests writing one disk would corrupt it.
  */
 public final class MigrationSource {
     /** Pre-copy rounds at most: a guest that dirties pages faster than they go is stopped after these. */
@@ -39,12 +51,24 @@ public final class MigrationSource {
 
     private final Machine machine;
     private final String target;
+    private final List<HandoverDisk> disks = new ArrayList<>();
+    private final List<PasstBackend> passts;
     private long dataPages;
     private long lastPages;
+    /** Where the destination takes passt's sockets; null: it offers no handover. */
+    private PasstHandover.Offer offer;
+    /** The connection to the destination's handover socket, -1 when it cannot be reached. */
+    private int handoverSocket = -1;
+    private boolean passtHandedOver;
+    private boolean disksReleased;
 
     private MigrationSource(Machine machine, String target) {
         this.machine = machine;
         this.target = target;
+        for (Disk disk : machine.config().disks()) {
+            disks.add((HandoverDisk) disk.backend());
+        }
+        this.passts = PasstHandover.backends(machine);
     }
 
     /**
@@ -63,22 +87,11 @@ public final class MigrationSource {
             throw new MigrationException("cannot migrate to " + target + ": live migration needs the soft CPU "
                     + "(KVM's dirty log is not wired to hako's yet)");
         }
-        if (!machine.config().disks().isEmpty()) {
-            throw new MigrationException("cannot migrate to " + target + ": a machine with disks cannot be "
-                    + "migrated yet (the image lock and the qcow2 caches are not handed over)");
-        }
         MachineSpec spec;
         try {
             spec = MachineSpec.of(machine.config(), machine.accelerator());
         } catch (SnapshotException e) {
             throw new MigrationException("cannot migrate to " + target + ": " + e.getMessage());
-        }
-        for (MachineSpec.NetCard net : spec.nets()) {
-            if (!net.hostfwd().isEmpty()) {
-                throw new MigrationException("cannot migrate to " + target + ": the network card " + net.mac()
-                        + " forwards host ports (" + String.join(", ", net.hostfwd()) + "), which this host's "
-                        + "passt holds until the guest has moved");
-            }
         }
         return spec;
     }
@@ -100,8 +113,16 @@ public final class MigrationSource {
             byte[] specJson = MachineDocument.writeSpec(spec);
             out.writeInt(specJson.length);
             out.write(specJson);
+            out.writeInt(disks.size());
+            for (HandoverDisk disk : disks) {
+                out.writeLong(disk.size());
+            }
             out.flush();
             expect(in, MigrationStream.READY, "building the machine");
+            offer = PasstHandover.readOffer(in);
+            if (offer != null && !passts.isEmpty()) {
+                handoverSocket = PasstHandover.connect(offer);
+            }
 
             long[] dirty = new long[log.words()];
             byte[] buffer = new byte[MigrationStream.PAGE_SIZE];
@@ -126,13 +147,7 @@ public final class MigrationSource {
             long before = dataPages;
             sendPages(out, ram, dirty, buffer);
             lastPages = dataPages - before;
-            Map<String, Record> states = new LinkedHashMap<>();
-            machine.devices().snapshotables().forEach((id, component) -> states.put(id, component.save()));
-            byte[] document = MachineDocument.write(spec, states);
-            out.writeByte(MigrationStream.STATE);
-            out.writeInt(document.length);
-            out.write(document);
-            out.flush();
+            switchOver(out, spec);
             long sent = System.nanoTime();
             expect(in, MigrationStream.RESUMED, "restoring the machine");
             long end = System.nanoTime();
@@ -142,20 +157,72 @@ public final class MigrationSource {
                         (end - sent) / 1e6);
             }
             log.stop();
+            if (passtHandedOver) {
+                passts.forEach(PasstBackend::forget);
+            }
+            UnixSocket.close(handoverSocket);
             return new MigrationResult(end - begin, end - pausedAt, rounds, dataPages, lastPages, counted.count);
         } catch (IOException e) {
-            log.stop();
-            if (pausedHere) {
-                machine.resume();
-            }
+            goOnHere(log, pausedHere);
             throw new MigrationException("migration to " + target + " failed, the guest runs on here: "
                     + describe(e));
         } catch (MigrationException | InterruptedException | RuntimeException e) {
-            log.stop();
-            if (pausedHere) {
-                machine.resume();
-            }
+            goOnHere(log, pausedHere);
             throw e;
+        }
+    }
+
+    /**
+     * With the guest paused: hands passt over (or leaves the destination to start its own), releases every disk
+     * image (no request is in flight: requests run on the vCPU threads, which hold at the pause gate), and only then
+     * sends the machine's state, after which the destination opens the images.
+     */
+    private void switchOver(DataOutputStream out, MachineSpec spec) throws IOException {
+        Map<String, Record> states = new LinkedHashMap<>();
+        machine.devices().snapshotables().forEach((id, component) -> states.put(id, component.save()));
+        byte[] document = MachineDocument.write(spec, states);
+        out.flush();  // the pages go while passt and the disks are handed over
+        if (handoverSocket >= 0) {
+            PasstHandover.send(handoverSocket, offer, passts);
+            passtHandedOver = true;
+        }
+        disksReleased = true;
+        for (HandoverDisk disk : disks) {
+            disk.release();
+        }
+        out.writeByte(MigrationStream.HANDOVER);
+        out.writeBoolean(passtHandedOver);
+        out.writeByte(MigrationStream.STATE);
+        out.writeInt(document.length);
+        out.write(document);
+        out.flush();
+    }
+
+    /**
+     * After a failure: takes passt and the disks back and resumes the guest if this side paused it. A disk image
+     * that cannot be opened again (its lock is taken: the destination runs the guest) stops the guest here instead:
+     * two guests writing one disk would corrupt it, a stopped one only needs starting.
+     */
+    private void goOnHere(DirtyPages log, boolean pausedHere) throws MigrationException {
+        log.stop();
+        if (passtHandedOver) {
+            passts.forEach(PasstBackend::takeBack);
+        }
+        UnixSocket.close(handoverSocket);
+        if (disksReleased) {
+            for (HandoverDisk disk : disks) {
+                try {
+                    disk.acquire();
+                } catch (IOException e) {
+                    machine.stop("migration to " + target + " failed after the disks were handed over, and "
+                            + disk.path() + " cannot be opened again here");
+                    throw new MigrationException("migration to " + target + " failed after the disks were handed "
+                            + "over; the guest is stopped here, not resumed, as it may run there: " + describe(e));
+                }
+            }
+        }
+        if (pausedHere) {
+            machine.resume();
         }
     }
 

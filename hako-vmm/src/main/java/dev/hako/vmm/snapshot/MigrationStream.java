@@ -11,21 +11,26 @@ import java.util.Arrays;
  * The live-migration wire format, over one TCP connection. All numbers big-endian.
  * <pre>
  * source → destination:
- *   header:  MAGIC (8 bytes "HAKOMIGR"), int VERSION, int n, n bytes of MachineSpec JSON
+ *   header:  MAGIC (8 bytes "HAKOMIGR"), int VERSION, int n, n bytes of MachineSpec JSON,
+ *            int disks, long size of each disk (the destination builds the devices before it may open the images)
  *   records: byte ZERO_PAGE, int page               the page is all zeros
  *            byte DATA_PAGE, int page, 4096 bytes   the page's bytes
+ *            byte HANDOVER, byte passed             1: passt's sockets went over the handover socket; 0: start passt
  *            byte STATE, int n, n bytes             the machine document (machine.json's format): last record
  * destination → source:
- *   byte READY     the destination built the machine from the spec and takes pages
+ *   byte READY, int n, n bytes of a UNIX socket path, 16 bytes of token (n = 0: no path, no token)
+ *                  the destination built the machine from the spec and takes pages, and passt's sockets there
+ *                  ({@link PasstHandover})
  *   byte RESUMED   the destination restored every component and its guest runs
  * </pre>
- * A destination that cannot go on closes the connection; the source never stops its guest before RESUMED.
+ * A destination that cannot go on closes the connection; the source never stops its guest before RESUMED. The
+ * source sends HANDOVER and STATE only after it handed over passt and released its disk images.
  */
 final class MigrationStream {
     static final long MAGIC = 0x48414B4F4D494752L;  // "HAKOMIGR"
     /** The version this build sends and the newest it takes. */
-    static final int VERSION = 1;
-    static final byte ZERO_PAGE = 1, DATA_PAGE = 2, STATE = 3;
+    static final int VERSION = 2;
+    static final byte ZERO_PAGE = 1, DATA_PAGE = 2, STATE = 3, HANDOVER = 4;
     static final byte READY = 'R', RESUMED = 'G';
     static final int PAGE_SIZE = 4096;
     /** The longest spec or document a destination reads: far above what a machine's state takes. */

@@ -2,12 +2,16 @@ package dev.hako.vmm.snapshot;
 
 import dev.hako.devices.backend.CharBackend;
 import dev.hako.vmm.host.HostFile;
+import dev.hako.vmm.image.disk.DiskFormat;
+import dev.hako.vmm.image.disk.HandoverDisk;
 import dev.hako.vmm.machine.Disk;
 import dev.hako.vmm.machine.Machine;
 import dev.hako.vmm.machine.MachineBuilder;
 import dev.hako.vmm.machine.MachineConfig;
+import dev.hako.vmm.net.PasstBackend;
 import java.io.BufferedInputStream;
 import java.io.DataInputStream;
+import java.io.DataOutputStream;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -17,11 +21,16 @@ import java.lang.foreign.ValueLayout;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * The destination side of a live migration ({@link MigrationStream}, {@code hako run --incoming}): takes the first
  * connection, builds the machine the source's spec describes (fresh RAM, no kernel: {@link MachineBuilder#incoming}),
- * writes the pages as they come, restores every component from the final machine document and, on
+ * writes the pages as they come, and when the final machine document comes takes passt's sockets from the source
+ * (or starts passts of its own), opens the disk images the source released (the machine was built on released
+ * {@link HandoverDisk}s of the sizes the source gave), restores every component from the document and, on
  * {@link #resume}, starts the guest and acknowledges. Anything wrong before that (a stream that is not a hako
  * migration, a newer version, a bad spec or state, a source that goes away or falls silent for
  * {@link #SILENCE_MILLIS}) closes what was built and is one line in a {@link MigrationException}: the source keeps
@@ -54,24 +63,34 @@ public final class MigrationTarget implements AutoCloseable {
         }
         String source = socket.getRemoteSocketAddress().toString();
         Machine machine = null;
+        PasstHandover.Listener handover = null;
         try {
             socket.setSoTimeout(SILENCE_MILLIS);
             socket.setTcpNoDelay(true);
             DataInputStream in = new DataInputStream(new BufferedInputStream(socket.getInputStream(), 1 << 20));
             MachineSpec spec = readHeader(in);
-            MachineConfig config = spec.toConfig(MachineSnapshots.openDisks(spec), console);
+            List<HandoverDisk> disks = releasedDisks(spec, in);
+            List<Disk> unopened = new ArrayList<>();
+            for (int i = 0; i < disks.size(); i++) {
+                unopened.add(new Disk(disks.get(i), spec.disks().get(i).serial()));
+            }
+            MachineConfig config = spec.toConfig(unopened, console);
             try {
                 machine = new MachineBuilder(config, console, log).incoming().build();
             } catch (IOException | RuntimeException e) {
-                Disk.closeAll(config.disks());
                 throw new MigrationException("incoming migration from " + source + ": cannot build the machine: "
                         + (e instanceof IOException io ? HostFile.describe(io) : e.getMessage()));
             }
             MachineSnapshots.prepareReading(machine, spec);
-            OutputStream out = socket.getOutputStream();
+            List<PasstBackend> passts = PasstHandover.backends(machine);
+            if (!passts.isEmpty()) {
+                handover = PasstHandover.Listener.open();
+            }
+            DataOutputStream out = new DataOutputStream(socket.getOutputStream());
             out.write(MigrationStream.READY);
+            PasstHandover.writeOffer(out, handover == null ? null : handover.offer());
             out.flush();
-            receive(in, machine);
+            receive(in, machine, disks, passts, handover);
             return new MigrationTarget(socket, machine);
         } catch (SocketTimeoutException e) {
             closeAll(socket, machine);
@@ -90,7 +109,36 @@ public final class MigrationTarget implements AutoCloseable {
         } catch (MigrationException | RuntimeException e) {
             closeAll(socket, machine);
             throw e;
+        } finally {
+            if (handover != null) {
+                handover.close();
+            }
         }
+    }
+
+    /**
+     * The disks the spec names, of the sizes the header gives after it, not opened: the source still holds them.
+     */
+    private static List<HandoverDisk> releasedDisks(MachineSpec spec, DataInputStream in)
+            throws IOException, SnapshotException {
+        int count = in.readInt();
+        if (count != spec.disks().size()) {
+            throw new SnapshotException("the source gives the sizes of " + count + " disks for a machine of "
+                    + spec.disks().size());
+        }
+        List<HandoverDisk> disks = new ArrayList<>();
+        for (MachineSpec.DiskSpec d : spec.disks()) {
+            long size = in.readLong();
+            if (size <= 0 || size % 512 != 0) {
+                throw new SnapshotException("the source's disk " + d.path() + " has a size of " + size + " bytes");
+            }
+            try {
+                disks.add(HandoverDisk.released(Path.of(d.path()), DiskFormat.named(d.format()), d.readOnly(), size));
+            } catch (IllegalArgumentException e) {
+                throw new SnapshotException("the source's disk " + d.path() + ": " + e.getMessage());
+            }
+        }
+        return disks;
     }
 
     private static MachineSpec readHeader(DataInputStream in) throws IOException, SnapshotException {
@@ -98,29 +146,48 @@ public final class MigrationTarget implements AutoCloseable {
             throw new SnapshotException("the peer does not speak hako's migration protocol");
         }
         int version = in.readInt();
-        if (version > MigrationStream.VERSION || version < 1) {
-            throw new SnapshotException("the source sends migration version " + version + ", this hako takes 1 to "
+        if (version != MigrationStream.VERSION) {
+            throw new SnapshotException("the source sends migration version " + version + ", this hako takes "
                     + MigrationStream.VERSION);
         }
         return MachineDocument.readSpec(MigrationStream.readBlock(in, "a machine spec"), "the source's machine spec");
     }
 
-    /** Writes the pages into the machine's RAM until the machine document comes, then restores it. */
-    private static void receive(DataInputStream in, Machine machine) throws IOException, SnapshotException {
+    /**
+     * Writes the pages into the machine's RAM until the machine document comes; then takes passt's sockets (or
+     * starts passts of its own) and opens the disk images, which the source released before it sent the document,
+     * and restores every component.
+     */
+    private static void receive(DataInputStream in, Machine machine, List<HandoverDisk> disks,
+            List<PasstBackend> passts, PasstHandover.Listener handover) throws IOException, SnapshotException {
+        boolean passtHandedOver = false;
         MemorySegment ram = machine.ram();
         long pages = ram.byteSize() / MigrationStream.PAGE_SIZE;
         byte[] buffer = new byte[MigrationStream.PAGE_SIZE];
         while (true) {
             int kind = in.readByte();
+            if (kind == MigrationStream.HANDOVER) {
+                passtHandedOver = in.readBoolean();
+                if (passtHandedOver && handover == null) {
+                    throw new SnapshotException("the source handed over passt, which this machine does not use");
+                }
+                continue;
+            }
             if (kind == MigrationStream.STATE) {
                 byte[] document = MigrationStream.readBlock(in, "the machine state");
                 long arrived = System.nanoTime();
                 MachineDocument read = MachineDocument.read(document, "the source's machine state");
                 long parsed = System.nanoTime();
+                takeNetworking(passts, passtHandedOver ? handover : null);
+                for (HandoverDisk disk : disks) {
+                    disk.acquire();
+                }
+                long opened = System.nanoTime();
                 MachineSnapshots.restoreComponents(machine, read);
                 if (System.getenv("HAKO_DEBUG") != null) {
-                    System.err.printf("hako: the migrated state parsed in %.1f ms, restored in %.1f ms%n",
-                            (parsed - arrived) / 1e6, (System.nanoTime() - parsed) / 1e6);
+                    System.err.printf("hako: the migrated state parsed in %.1f ms, passt and disks taken in %.1f ms, "
+                            + "restored in %.1f ms%n", (parsed - arrived) / 1e6, (opened - parsed) / 1e6,
+                            (System.nanoTime() - opened) / 1e6);
                 }
                 return;
             }
@@ -136,6 +203,24 @@ public final class MigrationTarget implements AutoCloseable {
             } else if (ram.asSlice(at, MigrationStream.PAGE_SIZE).mismatch(MigrationStream.ZERO_SEGMENT) >= 0) {
                 ram.asSlice(at, MigrationStream.PAGE_SIZE).fill((byte) 0);  // untouched pages stay uncommitted
             }
+        }
+    }
+
+    /**
+     * Goes on with the source's passt sockets from {@code handover}, or, where none came (the source is on another
+     * host), starts a passt for each card now that the guest has left the source.
+     */
+    private static void takeNetworking(List<PasstBackend> passts, PasstHandover.Listener handover)
+            throws IOException {
+        if (handover == null) {
+            for (PasstBackend passt : passts) {
+                passt.startFresh();
+            }
+            return;
+        }
+        List<PasstBackend.Handover> received = handover.receive(passts.size());
+        for (int i = 0; i < passts.size(); i++) {
+            passts.get(i).adopt(received.get(i));
         }
     }
 

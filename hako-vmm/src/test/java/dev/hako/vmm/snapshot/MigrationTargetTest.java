@@ -35,6 +35,7 @@ class MigrationTargetTest {
         byte[] spec = MachineDocument.writeSpec(SPEC);
         out.writeInt(spec.length);
         out.write(spec);
+        out.writeInt(0);  // the sizes of no disks
         out.flush();
     }
 

@@ -120,6 +120,11 @@ public final class VirtioNet implements VirtioDevice, Snapshotable<VirtioNetStat
         return mac;
     }
 
+    /** The host side, for a migration that hands it over. */
+    public NetBackend backend() {
+        return backend;
+    }
+
     @Override
     public VirtioDeviceType type() {
         return TYPE;
