@@ -69,7 +69,7 @@ public record MachineConfig(Path kernel, Path initrd, String cmdline, long memor
     /** With {@code replaced} as its disks. */
     public MachineConfig withDisks(List<Disk> replaced) {
         return new MachineConfig(kernel, initrd, cmdline, memoryBytes, cpus, accel, replaced, watchdog, virtio,
-                partition, isaDevices);
+                partition, isaDevices, deterministic);
     }
 
     /** Scheduled in {@code p}, which must have as many vCPUs as the machine. */
