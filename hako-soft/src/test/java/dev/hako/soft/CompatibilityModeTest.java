@@ -87,6 +87,30 @@ class CompatibilityModeTest {
     }
 
     @Test
+    void pushaAndPopaSaveAndRestoreTheRegistersAtTheOperandSize() {
+        X86CpuState state = longModeWithUserSegments();
+        guest.code(CODE, IRETQ_TO_USER32);
+        // eax..edi = 1, 2, 3, 4, (esp), 6, 7, 8; pusha; xor eax, eax; xor ebx, ebx; popa; pushaw (66 60); int 0x80
+        guest.code(USER_CODE, "B801000000 B902000000 BA03000000 BB04000000 BD06000000 BE07000000 BF08000000"
+                + " 60 31C0 31DB 61 6660 CD80");
+
+        X86CpuState s = run(guest, state);
+
+        assertThat(s.gpr[0]).as("POPA restored EAX").isEqualTo(1);
+        assertThat(s.gpr[3]).as("POPA restored EBX").isEqualTo(4);
+        assertThat(s.gpr[6]).as("frame RSP: POPA gave back 32 bytes, PUSHAW took 16").isEqualTo(USER_STACK - 16);
+        long[] dwords = {1, 2, 3, 4, USER_STACK, 6, 7, 8};
+        for (int r = 4; r < 8; r++) { // the four PUSHAW did not overwrite
+            assertThat(guest.get64(USER_STACK - 4L * (r + 1)) & 0xFFFFFFFFL).as("PUSHA slot " + r)
+                    .isEqualTo(dwords[r]);
+        }
+        for (int r = 0; r < 8; r++) {
+            assertThat(guest.get64(USER_STACK - 2L * (r + 1)) & 0xFFFF).as("PUSHAW slot " + r)
+                    .isEqualTo(dwords[r] & 0xFFFF);
+        }
+    }
+
+    @Test
     void sysretlAndSysexitEnterCompatibilityModeAndSysenterAndSyscallLeaveIt() {
         X86CpuState state = longModeWithUserSegments();
         state.efer |= 1; // SCE
