@@ -77,6 +77,12 @@ final class Differential {
                             + "the soft CPU threw " + e + "\ninput:\n" + in.format(fpu(c)), e);
                 }
                 String differences = differences(c, in, expected, actual);
+                if (!differences.isEmpty() && differences(c, in, host.run(p, in), actual).isEmpty()) {
+                    // The host's answer disagreed once and not again: its own kernel disturbed that run (an
+                    // interrupt under this sandbox's hypervisor once cleared NT between a POPF and the capture).
+                    // A difference counts when a second host run confirms it; the soft CPU is deterministic.
+                    continue;
+                }
                 if (!differences.isEmpty()) {
                     fail(header(c, soft, p.insnAddress(), k, iterations) + "differences:\n" + differences
                             + "input:\n" + in.format(fpu(c)) + "host:\n" + expected.format(fpu(c))
