@@ -9,17 +9,17 @@ import java.nio.charset.StandardCharsets;
 /**
  * Gateway to {@code <linux/if_tun.h>}: a TAP device's file descriptor from /dev/net/tun (TUNSETIFF with
  * IFF_TAP | IFF_NO_PI, and IFF_VNET_HDR for a virtio-net header before each frame, whose size TUNSETVNETHDRSZ
- * sets), the offloads the kernel may hand it (TUNSETOFFLOAD), and the non-blocking {@code read}, {@code write}
- * and {@code poll} a frame pump needs, through raw syscalls straight on native memory: a frame allocates nothing.
+ * sets), the offloads the kernel may hand it (TUNSETOFFLOAD), and the non-blocking {@code read} and {@code write}
+ * a frame pump needs (its wait is {@link Poll}), through raw syscalls straight on native memory: a frame allocates
+ * nothing.
  */
 public final class Tun {
     public static final int IFF_TAP = 0x0002, IFF_NO_PI = 0x1000, IFF_VNET_HDR = 0x4000;
     /** Offloads the kernel may hand the TAP's reader (TUNSETOFFLOAD). */
     public static final int TUN_F_CSUM = 0x01, TUN_F_TSO4 = 0x02, TUN_F_TSO6 = 0x04, TUN_F_TSO_ECN = 0x08;
-    public static final int POLLIN = 0x001, POLLOUT = 0x004;
     /** _IOW('T', 202, int), _IOW('T', 208, unsigned int), _IOW('T', 216, int). */
     private static final long TUNSETIFF = 0x400454CAL, TUNSETOFFLOAD = 0x400454D0L, TUNSETVNETHDRSZ = 0x400454D8L;
-    private static final long SYS_READ = 0, SYS_WRITE = 1, SYS_POLL = 7;
+    private static final long SYS_READ = 0, SYS_WRITE = 1;
     private static final int O_NONBLOCK = 0x800, IFNAMSIZ = 16, IFREQ_SIZE = 40, IFREQ_FLAGS = 16;
     private static final int EINTR = 4, EAGAIN = 11, EPERM = 1, EBUSY = 16;
 
@@ -93,20 +93,5 @@ public final class Tun {
             r = Libc.syscall(SYS_WRITE, fd, address, length, 0, 0, 0);
         } while (r == -EINTR);
         return r == -EAGAIN ? 0 : r;
-    }
-
-    /**
-     * Waits up to {@code millis} for {@code events} (POLLIN, POLLOUT) on {@code fd}, using the 8-byte
-     * {@code struct pollfd} at {@code pollfd}: the events that happened, 0 on timeout, or -errno.
-     */
-    public static long poll(MemorySegment pollfd, int fd, int events, int millis) {
-        pollfd.set(ValueLayout.JAVA_INT, 0, fd);
-        pollfd.set(ValueLayout.JAVA_SHORT, 4, (short) events);
-        pollfd.set(ValueLayout.JAVA_SHORT, 6, (short) 0);
-        long r = Libc.syscall(SYS_POLL, pollfd.address(), 1, millis, 0, 0, 0);
-        if (r == -EINTR) {
-            return 0;
-        }
-        return r <= 0 ? r : pollfd.get(ValueLayout.JAVA_SHORT, 6) & 0xFFFF;
     }
 }

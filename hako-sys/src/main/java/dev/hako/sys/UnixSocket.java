@@ -19,14 +19,12 @@ import java.util.function.LongSupplier;
  * peer that went away is EPIPE and never a signal. Descriptors are close-on-exec.
  */
 public final class UnixSocket {
-    private static final long SYS_CLOSE = 3, SYS_POLL = 7, SYS_SOCKET = 41, SYS_CONNECT = 42,
+    private static final long SYS_SOCKET = 41, SYS_CONNECT = 42,
             SYS_SENDTO = 44, SYS_RECVFROM = 45, SYS_SENDMSG = 46, SYS_RECVMSG = 47, SYS_BIND = 49, SYS_LISTEN = 50,
             SYS_SOCKETPAIR = 53, SYS_ACCEPT4 = 288;
     private static final int AF_UNIX = 1, SOCK_STREAM = 1, SOCK_CLOEXEC = 0x80000;
     private static final int MSG_DONTWAIT = 0x40, MSG_NOSIGNAL = 0x4000, MSG_CMSG_CLOEXEC = 0x40000000;
     private static final int SOL_SOCKET = 1, SCM_RIGHTS = 1;
-    public static final short POLLIN = 1, POLLOUT = 4;
-    private static final short POLLERR = 8, POLLHUP = 0x10;
     public static final int EAGAIN = 11;
     private static final int EINTR = 4;
     /** sockaddr_un: sa_family_t and 108 bytes of path. */
@@ -72,8 +70,8 @@ public final class UnixSocket {
     /** The next connection on {@code listener}, or -1 when none came within {@code millis}. */
     public static int accept(int listener, int millis) throws IOException {
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment pollfd = pollfd(arena);
-            if (poll(pollfd, listener, POLLIN, millis) == 0) {
+            MemorySegment pollfd = Poll.pollfd(arena);
+            if (poll(pollfd, listener, Poll.POLLIN, millis) == 0) {
                 return -1;
             }
         }
@@ -120,32 +118,13 @@ public final class UnixSocket {
         return r;
     }
 
-    /** A {@code struct pollfd} for {@link #poll}, allocated in {@code arena}. */
-    public static MemorySegment pollfd(Arena arena) {
-        return arena.allocate(8, 4);
-    }
-
-    /**
-     * Waits up to {@code millis} (negative: forever) for {@code events} on {@code fd}, through {@code pollfd}:
-     * the events that came (with POLLHUP or POLLERR as they are), 0 when none did.
-     */
-    public static int poll(MemorySegment pollfd, int fd, short events, int millis) throws IOException {
-        pollfd.set(ValueLayout.JAVA_INT, 0, fd);
-        pollfd.set(ValueLayout.JAVA_SHORT, 4, events);
-        pollfd.set(ValueLayout.JAVA_SHORT, 6, (short) 0);
-        long r = Libc.syscall(SYS_POLL, pollfd.address(), 1, millis, 0, 0, 0);
-        if (r == -EINTR) {
-            return 0;
-        }
+    /** {@link Poll#poll}, a failure as an {@link IOException}: the events that came, 0 when none did. */
+    private static long poll(MemorySegment pollfd, int fd, short events, int millis) throws IOException {
+        long r = Poll.poll(pollfd, fd, events, millis);
         if (r < 0) {
             throw new IOException("poll: " + Errno.describe(-r));
         }
-        return r == 0 ? 0 : pollfd.get(ValueLayout.JAVA_SHORT, 6) & 0xFFFF;
-    }
-
-    /** Whether {@code events} from {@link #poll} say the peer hung up or the socket failed. */
-    public static boolean hungUp(int events) {
-        return (events & (POLLHUP | POLLERR)) != 0;
+        return r;
     }
 
     /**
@@ -164,7 +143,7 @@ public final class UnixSocket {
             control.set(ValueLayout.JAVA_INT, 12, SCM_RIGHTS);
             control.set(ValueLayout.JAVA_INT, 16, passed);
             MemorySegment msg = messageHeader(arena, bytes, control);
-            long sent = awaitThen(arena, fd, POLLOUT, deadline,
+            long sent = awaitThen(arena, fd, Poll.POLLOUT, deadline,
                     () -> Libc.syscall(SYS_SENDMSG, fd, msg.address(), MSG_DONTWAIT | MSG_NOSIGNAL, 0, 0, 0));
             if (sent < 0) {
                 throw new IOException("sendmsg with a descriptor: " + Errno.describe(-sent));
@@ -199,7 +178,7 @@ public final class UnixSocket {
             MemorySegment length = arena.allocate(4);
             MemorySegment control = arena.allocate(CMSG_ONE_FD, 8);
             MemorySegment msg = messageHeader(arena, length, control);
-            long got = awaitThen(arena, fd, POLLIN, deadline,
+            long got = awaitThen(arena, fd, Poll.POLLIN, deadline,
                     () -> Libc.syscall(SYS_RECVMSG, fd, msg.address(), MSG_DONTWAIT | MSG_CMSG_CLOEXEC, 0, 0, 0));
             if (got < 0) {
                 throw new IOException("recvmsg: " + Errno.describe(-got));
@@ -236,7 +215,7 @@ public final class UnixSocket {
         long done = 0;
         while (done < bytes.byteSize()) {
             long at = done;
-            long n = awaitThen(arena, fd, POLLOUT, deadline,
+            long n = awaitThen(arena, fd, Poll.POLLOUT, deadline,
                     () -> send(fd, bytes.address() + at, bytes.byteSize() - at));
             if (n < 0) {
                 throw new IOException("send: " + Errno.describe(-n));
@@ -249,7 +228,7 @@ public final class UnixSocket {
         long done = 0;
         while (done < into.byteSize()) {
             long at = done;
-            long n = awaitThen(arena, fd, POLLIN, deadline,
+            long n = awaitThen(arena, fd, Poll.POLLIN, deadline,
                     () -> receive(fd, into.address() + at, into.byteSize() - at));
             if (n < 0) {
                 throw new IOException("recv: " + Errno.describe(-n));
@@ -264,7 +243,7 @@ public final class UnixSocket {
     /** Runs {@code call} until it does not answer EAGAIN, polling for {@code events} between tries. */
     private static long awaitThen(Arena arena, int fd, short events, long deadline, LongSupplier call)
             throws IOException {
-        MemorySegment pollfd = pollfd(arena);
+        MemorySegment pollfd = Poll.pollfd(arena);
         while (true) {
             long r = call.getAsLong();
             if (r != -EAGAIN) {
@@ -281,7 +260,7 @@ public final class UnixSocket {
     /** Closes {@code fd}; quietly (a descriptor is gone after close whatever it answers). */
     public static void close(int fd) {
         if (fd >= 0) {
-            Libc.syscall(SYS_CLOSE, fd, 0, 0, 0, 0, 0);
+            Fcntl.close(fd);
         }
     }
 

@@ -3,6 +3,7 @@ package dev.hako.vmm.net;
 import dev.hako.devices.backend.NetBackend;
 import dev.hako.devices.virtio.net.VirtioNet;
 import dev.hako.sys.Errno;
+import dev.hako.sys.Poll;
 import dev.hako.sys.UnixSocket;
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -52,7 +53,7 @@ public final class PasstBackend implements NetBackend {
     private final long inAddress = MemorySegment.ofBuffer(in).address();
     private final long outAddress = MemorySegment.ofBuffer(out).address();
     /** The pump thread's {@code struct pollfd}; freed by the collector, as the thread may still be in poll. */
-    private final MemorySegment pollfd = UnixSocket.pollfd(Arena.ofAuto());
+    private final MemorySegment pollfd = Poll.pollfd(Arena.ofAuto());
     /** The passt this process started (null: none, or one another process started and handed over). */
     private Process process;
     private Path directory;
@@ -338,9 +339,11 @@ public final class PasstBackend implements NetBackend {
         if (frames && hasWholeFrame()) {
             return true;
         }
-        int events = UnixSocket.poll(pollfd, fd, (short) ((frames ? UnixSocket.POLLIN : 0)
-                | (pending ? UnixSocket.POLLOUT : 0)), (int) millis);
-        if (UnixSocket.hungUp(events) && !frames) {
+        long events = Poll.poll(pollfd, fd, (frames ? Poll.POLLIN : 0) | (pending ? Poll.POLLOUT : 0), (int) millis);
+        if (events < 0) {
+            throw new IOException("poll: " + Errno.describe(-events));
+        }
+        if (Poll.hungUp(events) && !frames) {
             ended = true;  // with frames wanted, receive reads what is left and then the end
         }
         Process p = process;
@@ -374,7 +377,7 @@ public final class PasstBackend implements NetBackend {
                 if (left <= 0) {
                     throw new IOException("passt did not take the guest's last frames within " + millis + " ms");
                 }
-                UnixSocket.poll(pollfd, fd, UnixSocket.POLLOUT, (int) left);
+                Poll.poll(pollfd, fd, Poll.POLLOUT, (int) left); // a failure shows in the next write
             }
         }
         detached = true;

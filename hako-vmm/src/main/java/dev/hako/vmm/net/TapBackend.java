@@ -4,6 +4,7 @@ import dev.hako.devices.backend.NetBackend;
 import dev.hako.devices.virtio.net.VirtioNet;
 import dev.hako.sys.Errno;
 import dev.hako.sys.Fcntl;
+import dev.hako.sys.Poll;
 import dev.hako.sys.Tun;
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -21,7 +22,7 @@ public final class TapBackend implements NetBackend {
     private final String name;
     private final int fd;
     private final Arena arena = Arena.ofShared();
-    private final MemorySegment pollfd = arena.allocate(8);
+    private final MemorySegment pollfd = Poll.pollfd(arena);
     /** The buffers last seen each way and their native addresses, so that a frame allocates no segment view. */
     private ByteBuffer lastIn, lastOut;
     private long lastInAddress, lastOutAddress;
@@ -115,7 +116,7 @@ public final class TapBackend implements NetBackend {
         if (closed) {
             return false;
         }
-        long r = Tun.poll(pollfd, fd, frames ? Tun.POLLIN : Tun.POLLOUT, (int) millis);
+        long r = Poll.poll(pollfd, fd, frames ? Poll.POLLIN : Poll.POLLOUT, (int) millis);
         if (r < 0) {
             throw new IOException("TAP device " + name + ": poll failed with " + Errno.describe(-r));
         }

@@ -2,6 +2,7 @@ package dev.hako.vmm.snapshot;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.hako.sys.Poll;
 import dev.hako.sys.UnixSocket;
 import dev.hako.vmm.net.PasstBackend;
 import java.io.IOException;
@@ -164,9 +165,9 @@ class PasstHandoverTest {
     private byte[] toPasst(int length) throws IOException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment into = arena.allocate(length);
-            MemorySegment pollfd = UnixSocket.pollfd(arena);
+            MemorySegment pollfd = Poll.pollfd(arena);
             long done = 0;
-            while (done < length && UnixSocket.poll(pollfd, passt[0], UnixSocket.POLLIN, 5000) != 0) {
+            while (done < length && Poll.poll(pollfd, passt[0], Poll.POLLIN, 5000) != 0) {
                 long n = UnixSocket.receive(passt[0], into.address() + done, length - done);
                 if (n <= 0) {
                     break;
@@ -180,7 +181,7 @@ class PasstHandoverTest {
     private boolean endOfStream() throws IOException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment one = arena.allocate(1);
-            UnixSocket.poll(UnixSocket.pollfd(arena), passt[0], UnixSocket.POLLIN, 5000);
+            Poll.poll(Poll.pollfd(arena), passt[0], Poll.POLLIN, 5000);
             return UnixSocket.receive(passt[0], one.address(), 1) == 0;
         }
     }
