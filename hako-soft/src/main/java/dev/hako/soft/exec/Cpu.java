@@ -205,7 +205,7 @@ public final class Cpu {
 
     /** Linear address of the instruction pointer. */
     public long linearRip() {
-        return mode == MODE_64 ? rip : sys.base[SystemState.CS] + rip;
+        return mode == MODE_64 ? rip : (sys.base[SystemState.CS] + rip) & 0xFFFFFFFFL; // wraps at 4 GiB, as ea does
     }
 
     /** The r/m operand at the instruction's operand size. */

@@ -15,9 +15,8 @@ import dev.hako.soft.mmu.EmulationFailure;
  */
 final class FarTransfers {
     /** RFLAGS bits IRET may change: all at CPL 0; IOPL needs CPL 0, IF needs CPL <= IOPL. */
-    private static final long IRET_MASK = Flags.ARITH | Flags.TF | Flags.IF | Flags.DF | (3L << 12) | (1L << 14)
-            | (1L << 16) | Flags.AC | (1L << 19) | (1L << 20) | Flags.ID;
-    private static final long NT = 1L << 14;
+    private static final long IRET_MASK = Flags.ARITH | Flags.TF | Flags.IF | Flags.DF | (3L << 12) | Flags.NT
+            | Flags.RF | Flags.AC | (1L << 19) | (1L << 20) | Flags.ID;
     /** Descriptor bits: S (code or data), and the code segment's L (64-bit) bit. */
     private static final long S_BIT = 1L << 44, L_BIT = 1L << 53;
 
@@ -116,7 +115,7 @@ final class FarTransfers {
             LegacyInterrupts.iret(c, i);
             return;
         }
-        if ((c.flagsOther & NT) != 0) {
+        if ((c.flagsOther & Flags.NT) != 0) {
             throw c.fault(CpuFault.GP, 0); // no task return in IA-32e mode
         }
         int size = i.opSize == 2 ? 2 : i.rexW ? 8 : 4;

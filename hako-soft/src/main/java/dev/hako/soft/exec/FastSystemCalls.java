@@ -22,8 +22,8 @@ final class FastSystemCalls {
     /** Flat code and data attributes (access byte, flags nibble) as these instructions load them. */
     private static final int CODE64_DPL0 = 0xA09B, CODE64_DPL3 = 0xA0FB, CODE32_DPL0 = 0xC09B,
             CODE32_DPL3 = 0xC0FB, DATA_DPL0 = 0xC093, DATA_DPL3 = 0xC0F3;
-    /** The RFLAGS bits SYSRET takes from R11 (the SDM's mask: RF and VM stay clear); RF; VM. */
-    private static final long SYSRET_FLAGS = 0x3C7FD7L, RF = 1L << 16, VM = 1L << 17;
+    /** The RFLAGS bits SYSRET takes from R11 (the SDM's mask: RF and VM stay clear). */
+    private static final long SYSRET_FLAGS = 0x3C7FD7L;
     private static final long FLAT_LIMIT = 0xFFFFFFFFL;
 
     private FastSystemCalls() {}
@@ -42,12 +42,12 @@ final class FastSystemCalls {
         }
         boolean from64 = c.mode == Cpu.MODE_64;
         c.r[Cpu.RCX] = nextRip;
-        c.r[11] = c.rflags() & ~RF;
+        c.r[11] = c.rflags() & ~Flags.RF;
         int cs = (int) (s.star >>> 32) & 0xFFFC;
         Descriptors.setSegment(c, SystemState.CS, cs, 0, FLAT_LIMIT, CODE64_DPL0);
         Descriptors.setSegment(c, SystemState.SS, cs + 8, 0, FLAT_LIMIT, DATA_DPL0);
         c.setCpl(0);
-        c.setRflags(c.rflags() & ~s.sfmask & ~RF, -1L);
+        c.setRflags(c.rflags() & ~s.sfmask & ~Flags.RF, -1L);
         c.rip = from64 ? s.lstar : s.cstar;
     }
 
@@ -92,7 +92,7 @@ final class FastSystemCalls {
             throw c.fault(CpuFault.GP, 0);
         }
         boolean longMode = s.cr.longMode();
-        c.setRflags(c.rflags() & ~(Flags.IF | RF | VM), -1L);
+        c.setRflags(c.rflags() & ~(Flags.IF | Flags.RF | Flags.VM), -1L);
         Descriptors.setSegment(c, SystemState.CS, cs, 0, FLAT_LIMIT, longMode ? CODE64_DPL0 : CODE32_DPL0);
         Descriptors.setSegment(c, SystemState.SS, cs + 8, 0, FLAT_LIMIT, DATA_DPL0);
         c.setCpl(0);

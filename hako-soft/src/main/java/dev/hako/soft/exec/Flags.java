@@ -8,6 +8,8 @@ package dev.hako.soft.exec;
 public final class Flags {
     public static final long CF = 1, PF = 1 << 2, AF = 1 << 4, ZF = 1 << 6, SF = 1 << 7, TF = 1 << 8,
             IF = 1 << 9, DF = 1 << 10, OF = 1 << 11, AC = 1 << 18, ID = 1 << 21;
+    /** RFLAGS' system bits: nested task, resume (an instruction breakpoint does not fire), virtual-8086 mode. */
+    public static final long NT = 1 << 14, RF = 1 << 16, VM = 1 << 17;
     public static final long ARITH = CF | PF | AF | ZF | SF | OF;
 
     /** Producers. {@code ccAux} holds the carry-in of ADC/SBB and the preserved CF of INC/DEC. */

@@ -267,8 +267,6 @@ public final class Interpreter {
 
     /** What {@link #debugBoundary} did: stopped for the debugger, ran code, or left the next block to the caller. */
     private static final int DEBUG_STOP = 0, DEBUG_RAN = 1, DEBUG_BLOCK = 2;
-    /** RFLAGS.RF: the instruction breakpoint at RIP does not fire (SDM vol. 3 §17.3.1.1). */
-    private static final long RF = 1L << 16;
 
     /**
      * At an instruction boundary with something armed: stops at the debugger's breakpoint, raises the guest's
@@ -277,12 +275,12 @@ public final class Interpreter {
      * instruction.
      */
     private int debugBoundary(Cpu c) {
-        long linear = c.mode == Cpu.MODE_64 ? c.rip : (c.rip + c.sys.base[SystemState.CS]) & 0xFFFFFFFFL;
+        long linear = c.linearRip();
         if (targets.onBreakpointPage(c.rip, linear)) {
             if (targets.debuggerBreakpoint(c.rip)) {
                 return DEBUG_STOP;
             }
-            long hit = (c.flagsOther & RF) == 0 ? targets.guestBreakpoints(linear) : 0;
+            long hit = (c.flagsOther & Flags.RF) == 0 ? targets.guestBreakpoints(linear) : 0;
             if (hit != 0) {
                 c.sys.dr[6] = (c.sys.dr[6] & ~DebugRegisters.DR6_BREAKPOINTS) | hit;
                 deliver(c, c.fault(CpuFault.DB));
@@ -291,7 +289,7 @@ public final class Interpreter {
             step();
             return watchHit != null ? DEBUG_STOP : DEBUG_RAN;
         }
-        if ((c.flagsOther & RF) != 0 && targets.guestInstructionBreakpoints()) {
+        if ((c.flagsOther & Flags.RF) != 0 && targets.guestInstructionBreakpoints()) {
             step(); // RF holds for one instruction: clear it where no breakpoint could have seen it
             return watchHit != null ? DEBUG_STOP : DEBUG_RAN;
         }
@@ -399,8 +397,8 @@ public final class Interpreter {
         Insn insn = single;
         insn.addr = cpu.rip;
         boolean singleStep = (cpu.flagsOther & Flags.TF) != 0;
-        long resume = cpu.flagsOther & RF;
-        cpu.flagsOther &= ~RF; // cleared as the instruction completes; it may load RF again (IRET)
+        long resume = cpu.flagsOther & Flags.RF;
+        cpu.flagsOther &= ~Flags.RF; // cleared as the instruction completes; it may load RF again (IRET)
         try {
             singleDecoder.decode(cpu, cpu.rip, insn);
             cpu.rip = insn.next;

@@ -10,7 +10,7 @@ import dev.hako.soft.fault.CpuFault;
  * code. Real and protected mode go through {@link LegacyInterrupts}.
  */
 public final class InterruptDelivery {
-    private static final long FLAGS_CLEARED = Flags.TF | (1L << 14) | (1L << 16) | (1L << 17); // TF NT RF VM
+    private static final long FLAGS_CLEARED = Flags.TF | Flags.NT | Flags.RF | Flags.VM;
 
     private InterruptDelivery() {}
 

@@ -11,7 +11,7 @@ import dev.hako.soft.mmu.EmulationFailure;
  * emulated. A fault while delivering leaves the interrupted state in place, as on hardware.
  */
 final class LegacyInterrupts {
-    private static final long FLAGS_CLEARED = Flags.TF | (1L << 14) | (1L << 16) | (1L << 17); // TF NT RF VM
+    private static final long FLAGS_CLEARED = Flags.TF | Flags.NT | Flags.RF | Flags.VM;
 
     private LegacyInterrupts() {}
 
@@ -125,15 +125,15 @@ final class LegacyInterrupts {
             c.adjustStack(3L * size);
             Descriptors.setSegment(c, SystemState.CS, selector, (long) selector << 4, 0xFFFF,
                     c.sys.attributes[SystemState.CS]);
-            c.setRflags(flags, writable & ~(1L << 17));
+            c.setRflags(flags, writable & ~Flags.VM);
             c.rip = ip & (size == 2 ? 0xFFFF : 0xFFFFFFFFL);
             c.attention = true;
             return;
         }
-        if ((c.flagsOther & (1L << 14)) != 0) {
+        if ((c.flagsOther & Flags.NT) != 0) {
             throw new EmulationFailure("IRET to a nested task is not emulated");
         }
-        if (size == 4 && c.cpl == 0 && (flags & (1L << 17)) != 0) {
+        if (size == 4 && c.cpl == 0 && (flags & Flags.VM) != 0) {
             throw new EmulationFailure("IRET to virtual-8086 mode is not emulated");
         }
         int rpl = selector & 3;

@@ -16,7 +16,7 @@ import dev.hako.soft.decode.OpcodeTable;
 /** Stack operations (SDM vol. 1 ch. 6.2, 7.3.1.3): PUSH, POP in all forms, PUSHF, POPF, ENTER, LEAVE. */
 final class Stack {
     /** RFLAGS bits POPF may change at CPL 3 (IF and IOPL are kept). */
-    static final long POPF_USER_MASK = Flags.ARITH | Flags.TF | Flags.DF | Flags.AC | Flags.ID | (1L << 14);
+    static final long POPF_USER_MASK = Flags.ARITH | Flags.TF | Flags.DF | Flags.AC | Flags.ID | Flags.NT;
 
     private Stack() {}
 
