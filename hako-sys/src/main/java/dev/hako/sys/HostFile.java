@@ -217,6 +217,15 @@ public final class HostFile implements AutoCloseable {
         }
     }
 
+    /** Drops this open file's lock on the byte at {@code offset}, if it holds one. */
+    public void unlockByte(long offset) throws IOException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment lock = flock(arena, F_UNLCK, offset);
+            check(Libc.syscall(SYS_FCNTL, fd, F_OFD_SETLK, lock.address(), 0, 0, 0), "fcntl(F_OFD_SETLK, F_UNLCK)",
+                    offset);
+        }
+    }
+
     /** Whether another open file description holds any lock on the byte at {@code offset} (F_OFD_GETLK). */
     public boolean byteLockedElsewhere(long offset) throws IOException {
         try (Arena arena = Arena.ofConfined()) {

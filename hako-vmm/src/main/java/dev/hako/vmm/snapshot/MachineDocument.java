@@ -19,14 +19,17 @@ import java.util.Set;
 /**
  * A snapshot's {@code machine.json}: one versioned document holding the {@link MachineSpec} to build the machine
  * again and every {@link Snapshotable}'s record by component id, each with the simple name of its record type:
- * <pre>{"format": 1, "machine": {...}, "components": {"clock": {"type": "ClockState", "state": {...}}, ...}}</pre>
+ * <pre>{"format": 2, "machine": {...}, "components": {"clock": {"type": "ClockState", "state": {...}}, ...}}</pre>
  * Reading is strict, so that nothing is misread: a newer format is refused; an unknown field, a missing one, a
  * null for a number, a record of another type than the component saves, are refused; and every value read must
  * write back to exactly the JSON it came from (what a record would silently drop or default is caught there).
  */
 final class MachineDocument {
-    /** The format this build writes and the newest it reads. */
-    static final int FORMAT = 1;
+    /**
+     * The format this build writes and the newest it reads. 2 added each disk's {@code frozen}: a hako that reads
+     * only 1 must refuse a snapshot whose disks it would write into.
+     */
+    static final int FORMAT = 2;
     private static final Set<String> FIELDS = Set.of("format", "machine", "components");
     private static final ObjectMapper JSON = JsonMapper.builder()
             .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES,
@@ -119,9 +122,21 @@ final class MachineDocument {
         if (!root.path("components").isObject()) {
             throw new SnapshotException(source + " has no components");
         }
+        if (format == 1) {
+            upgradeFromFormat1(root.path("machine"));
+        }
         MachineSpec machine = (MachineSpec) strictValue(root.path("machine"), JSON.constructType(MachineSpec.class),
                 source + ": machine");
         return new MachineDocument(machine, (ObjectNode) root.get("components"), source);
+    }
+
+    /** A format 1 document's disks were all by reference: none frozen. */
+    private static void upgradeFromFormat1(JsonNode machine) {
+        for (JsonNode disk : machine.path("disks")) {
+            if (disk instanceof ObjectNode fields && !fields.has("frozen")) {
+                fields.put("frozen", false);
+            }
+        }
     }
 
     /** The ids of the saved components, in the order they were saved. */

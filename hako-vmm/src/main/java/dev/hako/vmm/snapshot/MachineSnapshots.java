@@ -3,8 +3,6 @@ package dev.hako.vmm.snapshot;
 import dev.hako.core.state.Snapshotable;
 import dev.hako.devices.backend.CharBackend;
 import dev.hako.vmm.host.HostFile;
-import dev.hako.vmm.image.disk.DiskFormat;
-import dev.hako.vmm.image.disk.DiskImages;
 import dev.hako.vmm.machine.Disk;
 import dev.hako.vmm.machine.Machine;
 import dev.hako.vmm.machine.MachineBuilder;
@@ -33,23 +31,84 @@ public final class MachineSnapshots {
         if (!machine.paused() && !machine.ended()) {
             throw new IllegalStateException("a snapshot needs the machine paused");
         }
-        MachineSpec spec = MachineSpec.of(machine.config(), machine.accelerator());
+        return write(machine, dir, MachineSpec.of(machine.config(), machine.accelerator()));
+    }
+
+    private static SnapshotDirectory.Written write(Machine machine, Path dir, MachineSpec spec)
+            throws IOException, SnapshotException {
         Map<String, Record> states = new LinkedHashMap<>();
         machine.devices().snapshotables().forEach((id, component) -> states.put(id, component.save()));
         return SnapshotDirectory.write(dir, MachineDocument.write(spec, states), machine.ram());
     }
 
+    /** A disk frozen at a snapshot point: the image the snapshot names, and the overlay the machine went on with. */
+    public record Frozen(Path image, Path overlay) {}
+
+    /**
+     * Writes {@code machine}, which must be paused, as the snapshot {@code dir} with its writable disks frozen
+     * ({@link SnapshotOverlays}): each goes on with a new qcow2 overlay beside its image, named after the snapshot,
+     * and the snapshot names the image, which from now on is only read. An overlay that cannot be made (its name
+     * taken, its directory not writable or full) is a {@link SnapshotException} in one line, with every disk left on
+     * its image. Should a disk be left with no image (its writer lock lost while moving), the machine is stopped.
+     */
+    public static List<Frozen> takeWithOverlays(Machine machine, Path dir) throws IOException, SnapshotException {
+        if (!machine.paused()) {
+            throw new IllegalStateException("a snapshot with overlays needs the machine paused");
+        }
+        SnapshotDirectory.checkTarget(dir);
+        MachineSpec spec = MachineSpec.of(machine.config(), machine.accelerator()).withWritableDisksFrozen();
+        List<SnapshotOverlays.Planned> plan = SnapshotOverlays.plan(machine, dir.toAbsolutePath().normalize());
+        try {
+            SnapshotOverlays.create(plan);
+        } catch (IOException e) {
+            throw new SnapshotException(HostFile.describe(e));
+        }
+        try {
+            SnapshotOverlays.continueOnOverlays(plan);
+        } catch (IOException e) {
+            for (SnapshotOverlays.Planned p : plan) {
+                if (!p.disk().held()) {
+                    machine.stop("snapshot " + dir + ": " + HostFile.describe(e));
+                }
+            }
+            throw new SnapshotException("cannot go on with the overlays: " + HostFile.describe(e));
+        }
+        write(machine, dir, spec);
+        return plan.stream().map(p -> new Frozen(p.image(), p.overlay())).toList();
+    }
+
+    /** How a restore treats the snapshot's writable disks. */
+    public enum DiskRestore {
+        /** Frozen disks on new overlays, the others written in place: as the snapshot was taken. */
+        AS_TAKEN,
+        /** Every writable disk on a new overlay: the snapshot's images are only read. */
+        OVERLAY,
+        /** Every disk written in place: refused for a snapshot that froze its disks. */
+        IN_PLACE
+    }
+
     /**
      * Builds the machine saved in {@code dir} with its console on {@code console} (the serial port's, and the
      * virtio console's if it had one), scheduled in {@code partition} (null: unscheduled), every component
-     * restored; it has not started.
+     * restored; it has not started. Frozen disks go on new overlays.
      */
     public static Machine restore(Path dir, CharBackend console, PrintStream log, Partition partition)
             throws SnapshotException, IOException {
+        return restore(dir, console, log, partition, DiskRestore.AS_TAKEN);
+    }
+
+    /** {@link #restore(Path, CharBackend, PrintStream, Partition)}, its writable disks treated as {@code disks}. */
+    public static Machine restore(Path dir, CharBackend console, PrintStream log, Partition partition,
+            DiskRestore disks) throws SnapshotException, IOException {
         MachineDocument document = MachineDocument.read(SnapshotDirectory.readDocument(dir),
                 dir.resolve(SnapshotDirectory.DOCUMENT).toString());
         MachineSpec spec = document.machine();
-        MachineConfig config = spec.toConfig(openDisks(spec), console);
+        if (disks == DiskRestore.IN_PLACE && spec.disks().stream().anyMatch(MachineSpec.DiskSpec::frozen)) {
+            throw new SnapshotException("snapshot " + dir + " froze its disks at the snapshot point (taken with an "
+                    + "overlay), so a restore runs on new overlays over them and never writes them in place");
+        }
+        MachineConfig config = spec.toConfig(SnapshotOverlays.openForRestore(spec, dir.toAbsolutePath().normalize(),
+                disks == DiskRestore.OVERLAY, log), console);
         if (partition != null) {
             config = config.withPartition(partition);
         }
@@ -107,20 +166,5 @@ public final class MachineSnapshots {
                         + e.getMessage());
             }
         }
-    }
-
-    static List<Disk> openDisks(MachineSpec spec) throws SnapshotException {
-        List<Disk> opened = new ArrayList<>();
-        for (MachineSpec.DiskSpec d : spec.disks()) {
-            try {
-                opened.add(new Disk(DiskImages.open(Path.of(d.path()), DiskFormat.named(d.format()), d.readOnly()),
-                        d.serial()));
-            } catch (IOException | IllegalArgumentException e) {
-                Disk.closeAll(opened);
-                throw new SnapshotException("the snapshot's disk " + d.path() + ": " + (e instanceof IOException io
-                        ? HostFile.describe(io) : e.getMessage()));
-            }
-        }
-        return opened;
     }
 }

@@ -32,8 +32,15 @@ public record MachineSpec(long memoryBytes, int cpus, String accel, String cmdli
         nets = List.copyOf(nets);
     }
 
-    /** A disk image by path, with the format, access and serial it had. */
-    public record DiskSpec(String path, String format, boolean readOnly, String serial) {}
+    /**
+     * A disk image by path, with the format, access and serial it had; {@code frozen}: the snapshot point froze the
+     * image under an overlay the machine went on with, so a restore must not write it either.
+     */
+    public record DiskSpec(String path, String format, boolean readOnly, String serial, boolean frozen) {
+        DiskSpec freeze() {
+            return readOnly ? this : new DiskSpec(path, format, false, serial, true);
+        }
+    }
 
     /**
      * A network card as {@code --net} gave it: a TAP device by name, or user networking (tap null) with its port
@@ -70,13 +77,20 @@ public record MachineSpec(long memoryBytes, int cpus, String accel, String cmdli
                         + "cannot name it");
             }
             disks.add(new DiskSpec(image.path().toAbsolutePath().toString(), image.format().qemuName(),
-                    image.readOnly(), disk.serial()));
+                    image.readOnly(), disk.serial(), false));
         }
         long watchdog = config.watchdog() == null ? 0 : config.watchdog().toMillis();
         return new MachineSpec(config.memoryBytes(), config.cpus(), accelerator, config.cmdline(), watchdog, disks,
                 virtio.rngBytesPerSecond(), virtio.balloonBytes(), virtio.console() != null, virtio.vsockCid(),
                 virtio.vsockPath() == null ? null : virtio.vsockPath().toString(),
                 virtio.nets().stream().map(NetCard::of).toList());
+    }
+
+    /** This spec with every writable disk marked frozen: the machine goes on with overlays over them. */
+    MachineSpec withWritableDisksFrozen() {
+        return new MachineSpec(memoryBytes, cpus, accel, cmdline, watchdogMillis,
+                disks.stream().map(DiskSpec::freeze).toList(), rngBytesPerSecond, balloonBytes, virtioConsole,
+                vsockCid, vsockPath, nets);
     }
 
     /** The configuration to build: no kernel, {@code opened} as the disks, the virtio console on {@code console}. */

@@ -29,7 +29,7 @@ import java.util.Arrays;
 final class MigrationStream {
     static final long MAGIC = 0x48414B4F4D494752L;  // "HAKOMIGR"
     /** The version this build sends and the newest it takes. */
-    static final int VERSION = 2;
+    static final int VERSION = 3;
     static final byte ZERO_PAGE = 1, DATA_PAGE = 2, STATE = 3, HANDOVER = 4;
     static final byte READY = 'R', RESUMED = 'G';
     static final int PAGE_SIZE = 4096;

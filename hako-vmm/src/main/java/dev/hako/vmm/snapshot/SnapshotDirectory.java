@@ -47,16 +47,10 @@ public final class SnapshotDirectory {
      * Refuses to replace a {@code dir} that exists and is not a snapshot (nor an empty directory).
      */
     public static Written write(Path dir, byte[] document, MemorySegment ram) throws IOException, SnapshotException {
+        checkTarget(dir);
         Path target = dir.toAbsolutePath().normalize();
         Path parent = target.getParent();
-        if (parent == null || !Files.isDirectory(parent)) {
-            throw new SnapshotException("snapshot directory " + dir + ": its parent directory does not exist");
-        }
         boolean replacing = Files.exists(target);
-        if (replacing && !isSnapshotOrEmpty(target)) {
-            throw new SnapshotException("snapshot directory " + dir + " exists and is not a snapshot: hako replaces "
-                    + "only a snapshot or an empty directory");
-        }
         removeAbandoned(target);
         Path temporary = parent.resolve(target.getFileName() + ".tmp-" + ProcessHandle.current().pid());
         deleteTree(temporary);
@@ -79,6 +73,22 @@ public final class SnapshotDirectory {
             sync(parent);
         }
         return new Written(data, ram.byteSize());
+    }
+
+    /**
+     * Refuses a {@code dir} that {@link #write} would refuse: its parent directory missing, or {@code dir} there and
+     * not a snapshot (nor an empty directory).
+     */
+    static void checkTarget(Path dir) throws IOException, SnapshotException {
+        Path target = dir.toAbsolutePath().normalize();
+        Path parent = target.getParent();
+        if (parent == null || !Files.isDirectory(parent)) {
+            throw new SnapshotException("snapshot directory " + dir + ": its parent directory does not exist");
+        }
+        if (Files.exists(target) && !isSnapshotOrEmpty(target)) {
+            throw new SnapshotException("snapshot directory " + dir + " exists and is not a snapshot: hako replaces "
+                    + "only a snapshot or an empty directory");
+        }
     }
 
     /**

@@ -27,7 +27,7 @@ import org.junit.jupiter.api.Test;
  */
 class MachineDocumentTest {
     private static final MachineSpec SPEC = new MachineSpec(256L << 20, 2, "soft", "console=ttyS0", 30_000,
-            List.of(new MachineSpec.DiskSpec("/vm/disk.qcow2", "qcow2", false, "hako-disk0")), 0, -1, false, 0, null,
+            List.of(new MachineSpec.DiskSpec("/vm/disk.qcow2", "qcow2", false, "hako-disk0", true)), 0, -1, false, 0, null,
             List.of(new MachineSpec.NetCard(null, List.of("tcp:127.0.0.1:2222-:22"), "52:54:00:12:34:56")));
 
     /** A vCPU stand-in: the document only needs the component's record type. */
@@ -82,10 +82,21 @@ class MachineDocumentTest {
 
     @Test
     void aNewerFormatIsRefusedInOneLine() {
-        assertThatThrownBy(() -> read(written().replaceFirst("\"format\" : 1", "\"format\" : 2")))
+        assertThatThrownBy(() -> read(written().replaceFirst("\"format\" : 2", "\"format\" : 3")))
                 .isInstanceOf(SnapshotException.class)
-                .hasMessage("machine.json has snapshot format 2, newer than this hako reads (1): restore it with "
+                .hasMessage("machine.json has snapshot format 3, newer than this hako reads (2): restore it with "
                         + "the hako that wrote it");
+    }
+
+    @Test
+    void aFormat1DocumentReadsWithItsDisksByReference() throws Exception {
+        String format1 = written().replaceFirst("\"format\" : 2", "\"format\" : 1")
+                .replaceFirst(",\\s*\"frozen\" : true", "");
+        assertThat(format1).doesNotContain("frozen");
+        MachineSpec.DiskSpec disk = read(format1).machine().disks().getFirst();
+        assertThat(disk.frozen()).isFalse();
+        assertThat(disk.path()).isEqualTo("/vm/disk.qcow2");
+        assertRefused(written().replaceFirst(",\\s*\"frozen\" : true", ""), "machine does not have the shape");
     }
 
     @Test
@@ -93,7 +104,7 @@ class MachineDocumentTest {
         String good = written();
         assertRefused(good.replaceFirst("\\{", "{\"extra\" : 1, "), "unknown field 'extra'");
         assertRefused("[1]", "not a hako snapshot document");
-        assertRefused("{\"format\": 1, \"machine\": ", "is not JSON");
+        assertRefused("{\"format\": 2, \"machine\": ", "is not JSON");
         assertRefused(good.replaceFirst("\"memoryBytes\"", "\"memoryBits\""), "machine does not have the shape");
 
         MachineDocument extraField = read(good.replaceFirst("\"nanos\" :", "\"seconds\" : 3, \"nanos\" :"));

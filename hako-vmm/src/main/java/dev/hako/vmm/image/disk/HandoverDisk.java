@@ -1,5 +1,6 @@
 package dev.hako.vmm.image.disk;
 
+import dev.hako.sys.HostFile;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
@@ -10,13 +11,16 @@ import java.nio.file.Path;
  * given up) before the destination {@linkplain #acquire opens} them, with their metadata read fresh. The size,
  * format and access the guest's device was built with are fixed: an image that no longer matches them is refused.
  *
+ * <p>A snapshot point can also {@linkplain #continueOn move the disk onto an overlay} over its image: from then on
+ * the disk is that qcow2 overlay (its path and format), the same size.
+ *
  * <p>Released, every request fails (the machine is paused then, so none comes). The image behind is replaced only
  * while the machine is paused or not yet started, whose handshakes order it before the vCPU threads' next request;
  * a request costs a null check and one virtual call more than the image's own.
  */
 public final class HandoverDisk implements DiskImage {
-    private final Path path;
-    private final DiskFormat format;
+    private volatile Path path;
+    private volatile DiskFormat format;
     private final boolean readOnly;
     private final long size;
     /** The open image; null while released. */
@@ -87,6 +91,54 @@ public final class HandoverDisk implements DiskImage {
             throw e;
         }
         image = open;
+    }
+
+    /**
+     * Freezes the image behind this writable disk under {@code overlay}, a qcow2 overlay over it
+     * ({@link DiskOverlay#create}), and goes on with the overlay, while the machine is paused. The image is flushed,
+     * its writer lock turned into a reader's in place, the overlay opened (its own writer lock, and a reader lock on
+     * the image as its backing file), and only then is the image's writer closed: no other process can start
+     * writing the frozen image in between. A failure leaves the disk on its image, which it writes as before; if
+     * the image's writer lock cannot be taken back then (another reader came in), the disk is released instead
+     * and the message says so.
+     */
+    public synchronized void continueOn(Path overlay) throws IOException {
+        DiskImage frozen = open();
+        if (readOnly) {
+            throw new IllegalStateException(path + " is read-only: it needs no overlay");
+        }
+        frozen.flush();
+        HostFile lock = switch (frozen) {
+            case RawImage raw -> raw.hostFile();
+            case Qcow2Image qcow2 -> qcow2.hostFile();
+            default -> throw new IllegalStateException("a " + frozen.getClass().getSimpleName() + " has no file");
+        };
+        ImageLock.downgrade(lock);
+        DiskImage next = null;
+        try {
+            next = DiskImages.open(overlay, DiskFormat.QCOW2, false);
+            if (next.size() != size) {
+                throw new IOException(overlay + ": the overlay holds " + next.size() + " bytes, the machine's disk "
+                        + size);
+            }
+        } catch (IOException | RuntimeException e) {
+            if (next != null) {
+                next.close();
+            }
+            try {
+                ImageLock.upgrade(lock);
+            } catch (IOException lost) {
+                image = null;
+                frozen.close();
+                throw new IOException(e.getMessage() + "; and " + path + " could not be locked for writing again ("
+                        + lost.getMessage() + "), so the disk is released", e);
+            }
+            throw e;
+        }
+        image = next;
+        path = overlay;
+        format = DiskFormat.QCOW2;
+        frozen.close(); // flushed and the machine paused: closing writes nothing more
     }
 
     @Override

@@ -23,6 +23,10 @@ final class ImageFile {
         return host.name();
     }
 
+    HostFile host() {
+        return host;
+    }
+
     long length() {
         return length;
     }

@@ -44,6 +44,21 @@ final class ImageLock {
         }
     }
 
+    /**
+     * Turns the writer's lock on {@code file} into a reader's in place, never letting go of it, so no other process
+     * can start writing in between: the image being frozen under a snapshot overlay, whose own reader lock on it
+     * takes over when the writer closes.
+     */
+    static void downgrade(HostFile file) throws IOException {
+        file.unlockByte(PERM_BASE + WRITE);
+        file.unlockByte(PERM_BASE + RESIZE);
+    }
+
+    /** Undoes {@link #downgrade}: the writer's lock again, refused when another reader came in meanwhile. */
+    static void upgrade(HostFile file) throws IOException {
+        acquire(file, true);
+    }
+
     private static void take(HostFile file, int offset) throws IOException {
         if (!file.lockByteShared(offset)) {
             throw new IOException(file.name() + ": locked by another process (byte " + offset

@@ -23,18 +23,11 @@ final class Qcow2Formatter {
 
     static Qcow2Image create(Path path, long virtualSize, int clusterBits, String backingFile,
             DiskFormat backingFormat) throws IOException {
-        if (clusterBits < MIN_CLUSTER_BITS || clusterBits > MAX_CLUSTER_BITS) {
-            throw new IOException(path + ": a qcow2 cluster size must be 512 bytes to 2 MiB (cluster bits "
-                    + MIN_CLUSTER_BITS + ".." + MAX_CLUSTER_BITS + "), not 2^" + clusterBits);
-        }
+        checkClusterBits(path, clusterBits);
         long size = virtualSize;
         DiskFormat format = backingFormat;
         if (backingFile != null) {
-            byte[] name = backingFile.getBytes(StandardCharsets.UTF_8);
-            if (name.length == 0 || name.length > MAX_BACKING_FILE_NAME) {
-                throw new IOException(path + ": a backing file name must have 1 to " + MAX_BACKING_FILE_NAME
-                        + " bytes");
-            }
+            checkBackingName(path, backingFile);
             try (DiskImage base = DiskImages.open(DiskImages.backingPath(path, backingFile), backingFormat, true)) {
                 format = base.format();
                 if (size <= 0) {
@@ -42,26 +35,58 @@ final class Qcow2Formatter {
                 }
             }
         }
-        if (size <= 0 || size > Long.MAX_VALUE - 511) {
-            throw new IOException(path + ": the virtual size must be positive, not " + size);
-        }
-        size = (size + 511) & ~511L;
-        long l1Entries = tablesFor(size, clusterBits);
-        if (l1Entries * 8 > MAX_L1_BYTES) {
-            throw new IOException(path + ": a virtual size of " + size + " bytes needs an L1 table beyond QEMU's"
-                    + " 32 MiB limit; use larger clusters");
-        }
         HostFile file = HostFile.create(path);
         try {
             ImageLock.acquire(file, true);
             file.truncate(0);
-            write(file, size, clusterBits, l1Entries, backingFile, format);
-            file.syncData();
+            format(file, path, size, clusterBits, backingFile, format);
             return Qcow2Image.open(path, file, false, List.of());
         } catch (IOException | RuntimeException e) {
             file.close();
             throw e;
         }
+    }
+
+    /**
+     * Writes a new overlay over {@code backingFile} of {@code backingFormat} and {@code virtualSize} into the empty,
+     * locked {@code file} (named {@code path}) and syncs it, without opening the backing file: a running machine
+     * holds that one's writer lock until the overlay takes over.
+     */
+    static void writeOverlay(HostFile file, Path path, long virtualSize, int clusterBits, String backingFile,
+            DiskFormat backingFormat) throws IOException {
+        checkClusterBits(path, clusterBits);
+        checkBackingName(path, backingFile);
+        format(file, path, virtualSize, clusterBits, backingFile, backingFormat);
+    }
+
+    private static void checkClusterBits(Path path, int clusterBits) throws IOException {
+        if (clusterBits < MIN_CLUSTER_BITS || clusterBits > MAX_CLUSTER_BITS) {
+            throw new IOException(path + ": a qcow2 cluster size must be 512 bytes to 2 MiB (cluster bits "
+                    + MIN_CLUSTER_BITS + ".." + MAX_CLUSTER_BITS + "), not 2^" + clusterBits);
+        }
+    }
+
+    private static void checkBackingName(Path path, String backingFile) throws IOException {
+        byte[] name = backingFile.getBytes(StandardCharsets.UTF_8);
+        if (name.length == 0 || name.length > MAX_BACKING_FILE_NAME) {
+            throw new IOException(path + ": a backing file name must have 1 to " + MAX_BACKING_FILE_NAME
+                    + " bytes");
+        }
+    }
+
+    private static void format(HostFile file, Path path, long virtualSize, int clusterBits, String backingFile,
+            DiskFormat backingFormat) throws IOException {
+        if (virtualSize <= 0 || virtualSize > Long.MAX_VALUE - 511) {
+            throw new IOException(path + ": the virtual size must be positive, not " + virtualSize);
+        }
+        long size = (virtualSize + 511) & ~511L;
+        long l1Entries = tablesFor(size, clusterBits);
+        if (l1Entries * 8 > MAX_L1_BYTES) {
+            throw new IOException(path + ": a virtual size of " + size + " bytes needs an L1 table beyond QEMU's"
+                    + " 32 MiB limit; use larger clusters");
+        }
+        write(file, size, clusterBits, l1Entries, backingFile, backingFormat);
+        file.syncData();
     }
 
     /** L2 tables needed to map {@code size} bytes. */

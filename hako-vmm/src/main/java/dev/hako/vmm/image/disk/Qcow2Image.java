@@ -140,6 +140,11 @@ public final class Qcow2Image implements DiskImage {
                 backingFormat);
     }
 
+    /** The image's own file (not its backing file's), for handing its lock over. */
+    HostFile hostFile() {
+        return file.host();
+    }
+
     @Override
     public Path path() {
         return path;

@@ -27,6 +27,11 @@ public final class RawImage implements DiskImage {
         this.size = (length + 511) & ~511L;
     }
 
+    /** The image's file, for handing its lock over. */
+    HostFile hostFile() {
+        return file;
+    }
+
     @Override
     public Path path() {
         return path;
