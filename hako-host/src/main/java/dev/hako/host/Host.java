@@ -2,6 +2,7 @@ package dev.hako.host;
 
 import dev.hako.vmm.sched.AdmissionException;
 import dev.hako.vmm.sched.CpuScheduler;
+import dev.hako.vmm.snapshot.MachineSnapshots;
 import dev.hako.vmm.snapshot.MigrationResult;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -132,18 +133,36 @@ public final class Host implements AutoCloseable {
 
     /**
      * Writes the running or paused VM as the snapshot directory {@code dir} (an absolute path on this host), then
-     * lets it run again unless {@code stayPaused}.
+     * lets it run again unless {@code stayPaused}. With {@code overlay} its writable disks are frozen at the snapshot
+     * point: it goes on with a qcow2 overlay over each, and its stored definition names the overlays.
      */
-    public VmStatus snapshot(String name, String dir, boolean stayPaused) throws InterruptedException {
+    public VmStatus snapshot(String name, String dir, boolean stayPaused, boolean overlay)
+            throws InterruptedException {
         Vm vm = vm(name);
-        vm.snapshot(absolute(dir), stayPaused);
+        synchronized (vm) {
+            Map<Path, Path> moved = vm.snapshot(absolute(dir), stayPaused, overlay);
+            if (!moved.isEmpty()) {
+                VmDefinition changed = vm.definition().withDisksMoved(moved);
+                try {
+                    store.save(name, changed);
+                } catch (IOException e) {
+                    throw HostException.unavailable(null, "the snapshot is written and the VM runs on its overlays, "
+                            + "but its definition could not be stored: " + e.getMessage());
+                }
+                vm.redefine(changed);
+            }
+        }
         return vm.status();
     }
 
-    /** Starts the VM, which must not be running, from the snapshot directory {@code dir} instead of booting it. */
-    public VmStatus restore(String name, String dir) {
+    /**
+     * Starts the VM, which must not be running, from the snapshot directory {@code dir} instead of booting it;
+     * {@code overlay} null restores the disks as the snapshot was taken (frozen ones on new overlays), true puts every
+     * writable disk on a new overlay, false writes them in place (refused for frozen disks).
+     */
+    public VmStatus restore(String name, String dir, Boolean overlay) {
         Vm vm = vm(name);
-        vm.restore(absolute(dir));
+        vm.restore(absolute(dir), MachineSnapshots.DiskRestore.of(overlay));
         return vm.status();
     }
 

@@ -2,6 +2,9 @@ package dev.hako.host;
 
 import dev.hako.vmm.boot.KernelFormatException;
 import dev.hako.vmm.host.HostFile;
+import dev.hako.vmm.image.Bundle;
+import dev.hako.vmm.image.BundleFormatException;
+import dev.hako.vmm.image.disk.DiskImage;
 import dev.hako.vmm.host.UnusableFileException;
 import dev.hako.vmm.machine.Disk;
 import dev.hako.vmm.machine.Machine;
@@ -21,6 +24,8 @@ import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
@@ -81,12 +86,16 @@ final class Vm {
         launch(null);
     }
 
-    /** Starts the VM from the snapshot in {@code dir} instead of booting it. */
-    synchronized void restore(Path dir) {
-        launch(dir);
+    /** Starts the VM from the snapshot in {@code dir} instead of booting it, its writable disks as {@code disks}. */
+    synchronized void restore(Path dir, MachineSnapshots.DiskRestore disks) {
+        launch(dir, disks);
     }
 
     private void launch(Path snapshot) {
+        launch(snapshot, MachineSnapshots.DiskRestore.AS_TAKEN);
+    }
+
+    private void launch(Path snapshot, MachineSnapshots.DiskRestore disks) {
         if (active()) {
             throw HostException.conflict("VM " + name + " is " + state.label() + " already");
         }
@@ -103,7 +112,7 @@ final class Vm {
         long begin = System.nanoTime();
         try {
             if (snapshot != null) {
-                m = MachineSnapshots.restore(snapshot, console, messages(), admitted);
+                m = MachineSnapshots.restore(snapshot, console, messages(), admitted, disks);
             } else {
                 MachineRecipe.Prepared prepared = definition.recipe().prepare(name, null, hostLog);
                 config = prepared.config();
@@ -206,10 +215,14 @@ final class Vm {
 
     /**
      * Writes the VM as the snapshot {@code dir}: pauses it (if it runs), writes, and lets it run again unless
-     * {@code stayPaused} (a VM paused before stays paused).
+     * {@code stayPaused} (a VM paused before stays paused). With {@code overlay} its writable disks are frozen at the
+     * snapshot point and it goes on with overlays over them; returns those (image to overlay), else nothing.
      */
-    synchronized void snapshot(Path dir, boolean stayPaused) throws InterruptedException {
+    synchronized Map<Path, Path> snapshot(Path dir, boolean stayPaused, boolean overlay) throws InterruptedException {
         Machine m = requireActive();
+        if (overlay) {
+            refuseFreezingTheBundleDisk(m);
+        }
         boolean wasPaused = state == VmState.PAUSED;
         if (!wasPaused) {
             if (!m.pause()) {
@@ -218,15 +231,49 @@ final class Vm {
             state = VmState.PAUSED;
         }
         try {
-            MachineSnapshots.take(m, dir);
+            if (!overlay) {
+                MachineSnapshots.take(m, dir);
+                return Map.of();
+            }
+            Map<Path, Path> moved = new LinkedHashMap<>();
+            for (MachineSnapshots.Frozen f : MachineSnapshots.takeWithOverlays(m, dir)) {
+                hostLog.println("hako: VM " + name + " froze " + f.image() + " for snapshot " + dir + " and goes on "
+                        + "with the overlay " + f.overlay());
+                moved.put(f.image().normalize(), f.overlay());
+            }
+            return moved;
         } catch (SnapshotException e) {
-            throw HostException.badInput("dir", e.getMessage());
+            throw HostException.badInput(overlay ? "overlay" : "dir", e.getMessage());
         } catch (IOException e) {
             throw HostException.unavailable("dir", "cannot write the snapshot " + dir + ": " + HostFile.describe(e));
         } finally {
-            if (!wasPaused && !stayPaused) {
+            if (!wasPaused && !stayPaused && !m.ended()) {
                 m.resume();
                 state = VmState.RUNNING;
+            }
+        }
+    }
+
+    /**
+     * A bundle's disk cannot be frozen under an overlay: the definition names the bundle, not its disk, so it
+     * cannot be pointed at the overlay, and the VM's next boot would write the frozen image.
+     */
+    private void refuseFreezingTheBundleDisk(Machine m) {
+        if (definition.bundle() == null) {
+            return;
+        }
+        Path bundleDisk;
+        try {
+            bundleDisk = Bundle.load(Path.of(definition.bundle())).diskFile().toAbsolutePath().normalize();
+        } catch (BundleFormatException e) {
+            return; // the bundle changed since the VM booted: its disk is not the one running
+        }
+        for (Disk disk : m.config().disks()) {
+            if (disk.backend() instanceof DiskImage image && !image.readOnly()
+                    && image.path().toAbsolutePath().normalize().equals(bundleDisk)) {
+                throw HostException.badInput("overlay", "VM " + name + " writes its bundle's disk " + bundleDisk
+                        + ", which its definition cannot point at an overlay (its next boot would write the frozen "
+                        + "image): give the disk in the definition's disks instead, or snapshot without overlay");
             }
         }
     }

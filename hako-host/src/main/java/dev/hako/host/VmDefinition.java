@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.regex.Pattern;
 
 /**
@@ -67,6 +68,22 @@ public record VmDefinition(String kernel, String initrd, String cmdline, String 
     public VmDefinition withCpu(CpuSettings entitlement) {
         return new VmDefinition(kernel, initrd, cmdline, bundle, memoryMib, vcpus, disks, nets, entitlement,
                 autostart, accel, watchdogSeconds, rngBytesPerSecond, balloonMib, devices);
+    }
+
+    /**
+     * The same definition with each disk whose image a snapshot froze ({@code frozen}: image to overlay, absolute
+     * paths) pointed at the overlay the VM went on with, as qcow2: its next boot must not write the frozen image.
+     */
+    public VmDefinition withDisksMoved(Map<Path, Path> frozen) {
+        if (disks == null) {
+            return this;
+        }
+        List<DiskSpec> moved = disks.stream().map(d -> {
+            Path overlay = frozen.get(Path.of(d.path()).toAbsolutePath().normalize());
+            return overlay == null ? d : new DiskSpec(overlay.toString(), "qcow2", d.readonly());
+        }).toList();
+        return new VmDefinition(kernel, initrd, cmdline, bundle, memoryMib, vcpus, moved, nets, cpu, autostart, accel,
+                watchdogSeconds, rngBytesPerSecond, balloonMib, devices);
     }
 
     /** Checks every field; the first wrong one is a {@link HostException} naming it. */

@@ -46,11 +46,14 @@ final class ApiHandler extends Handler.Abstract {
     /** The body of PUT /vms/NAME/memory. */
     record MemoryTarget(@com.fasterxml.jackson.annotation.JsonProperty("balloon_target_mib") Long balloonTargetMib) {}
 
-    /** The body of POST /vms/NAME/snapshot: where, and whether the VM stays paused afterwards. */
-    record SnapshotRequest(String dir, Boolean stop) {}
+    /**
+     * The body of POST /vms/NAME/snapshot: where, whether the VM stays paused afterwards, and whether its writable
+     * disks are frozen under overlays.
+     */
+    record SnapshotRequest(String dir, Boolean stop, Boolean overlay) {}
 
-    /** The body of POST /vms/NAME/restore. */
-    record RestoreRequest(String dir) {}
+    /** The body of POST /vms/NAME/restore: where, and how the writable disks are opened (null: as taken). */
+    record RestoreRequest(String dir, Boolean overlay) {}
 
     /** The body of POST /vms/NAME/migrate: where the destination (`hako run --incoming`) listens. */
     record MigrateRequest(String to) {}
@@ -97,10 +100,12 @@ final class ApiHandler extends Handler.Abstract {
         all.add(new Route("POST", "/vms/{name}/snapshot", (name, body) -> {
             SnapshotRequest request = parse(body, SnapshotRequest.class);
             return Route.Reply.json(200, VmJson.of(host.snapshot(name, request.dir(),
-                    Boolean.TRUE.equals(request.stop()))));
+                    Boolean.TRUE.equals(request.stop()), Boolean.TRUE.equals(request.overlay()))));
         }));
-        all.add(new Route("POST", "/vms/{name}/restore", (name, body) -> Route.Reply.json(200,
-                VmJson.of(host.restore(name, parse(body, RestoreRequest.class).dir())))));
+        all.add(new Route("POST", "/vms/{name}/restore", (name, body) -> {
+            RestoreRequest request = parse(body, RestoreRequest.class);
+            return Route.Reply.json(200, VmJson.of(host.restore(name, request.dir(), request.overlay())));
+        }));
         all.add(new Route("POST", "/vms/{name}/migrate", (name, body) -> Route.Reply.json(200,
                 VmJson.of(host.migrate(name, parse(body, MigrateRequest.class).to())))));
         all.add(new Route("GET", "/vms/{name}/console", (name, body) -> {

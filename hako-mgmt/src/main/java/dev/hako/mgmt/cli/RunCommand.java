@@ -78,6 +78,13 @@ final class RunCommand implements Callable<Integer> {
                     + "HAKO_DEBUG=1 prints the restore time to the first guest instruction.")
     Path restore;
 
+    @Option(names = "--overlay", negatable = true,
+            description = "With --restore: --overlay puts every writable disk on a new qcow2 overlay beside its "
+                    + "image (disk.SNAPSHOT-restore-N), so the snapshot's images are only read; --no-overlay writes "
+                    + "them in place, refused for disks the snapshot froze (`hako vm snapshot --overlay`), which "
+                    + "always go on new overlays.")
+    Boolean restoreOverlay;
+
     @Option(names = "--incoming", paramLabel = "tcp:HOST:PORT",
             description = "Wait on HOST:PORT for a live migration (`hako vm migrate NAME --to HOST:PORT`, as QEMU's "
                     + "-incoming): the machine is built from what the source sends, its serial console on this "
@@ -113,6 +120,10 @@ final class RunCommand implements Callable<Integer> {
         }
         if (deterministic && (restore != null || incoming != null)) {
             throw CommandError.usage("--deterministic boots a guest; it cannot resume one (--restore, --incoming)");
+        }
+        if (restoreOverlay != null && restore == null) {
+            throw CommandError.usage("--overlay and --no-overlay say how --restore opens the snapshot's disks: give "
+                    + "--restore DIR");
         }
         if (restore != null) {
             return restore();
@@ -230,7 +241,8 @@ final class RunCommand implements Callable<Integer> {
         StdioConsole console = new StdioConsole(System.in, System.out, () -> machine[0].stop("quit from the console"));
         PrintStream messages = console.messages(System.err);
         try {
-            machine[0] = MachineSnapshots.restore(restore, console, messages, null);
+            machine[0] = MachineSnapshots.restore(restore, console, messages, null,
+                    MachineSnapshots.DiskRestore.of(restoreOverlay));
         } catch (SnapshotException e) {
             throw CommandError.usage("cannot restore: " + e.getMessage());
         } catch (IOException e) {

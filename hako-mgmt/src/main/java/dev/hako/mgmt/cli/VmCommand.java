@@ -166,16 +166,29 @@ final class VmCommand implements Runnable {
             + "`hako vm restore` resumes it.")
     int snapshot(@Parameters(index = "0", paramLabel = "NAME") String name,
             @Parameters(index = "1", paramLabel = "DIR") Path dir,
-            @Option(names = "--stop", description = "Leave the VM paused after the snapshot.") boolean stop) {
+            @Option(names = "--stop", description = "Leave the VM paused after the snapshot.") boolean stop,
+            @Option(names = "--overlay", description = "Freeze the VM's writable disks at the snapshot point: each "
+                    + "image stays as it was (the snapshot names it) and the VM goes on with a new qcow2 overlay "
+                    + "beside it, named after DIR (disk.qcow2 and snapshot snap1: disk.snap1), as QEMU's external "
+                    + "snapshots do. The VM's definition then names the overlays.") boolean overlay) {
         return request(name, "POST", "/snapshot", Map.of("dir", dir.toAbsolutePath().normalize().toString(),
-                "stop", stop));
+                "stop", stop, "overlay", overlay));
     }
 
     @Command(name = "restore", description = "Start the VM, which must not be running, from a snapshot directory "
-            + "on the server's host instead of booting it.")
+            + "on the server's host instead of booting it. Disks a snapshot froze (--overlay) go on new overlays of "
+            + "their own beside them (disk.SNAPSHOT-restore-N); other disks are written in place.")
     int restore(@Parameters(index = "0", paramLabel = "NAME") String name,
-            @Parameters(index = "1", paramLabel = "DIR") Path dir) {
-        return request(name, "POST", "/restore", Map.of("dir", dir.toAbsolutePath().normalize().toString()));
+            @Parameters(index = "1", paramLabel = "DIR") Path dir,
+            @Option(names = "--overlay", negatable = true, description = "--overlay: every writable disk on a new "
+                    + "overlay (the snapshot's images are only read); --no-overlay: write them in place, refused "
+                    + "for disks the snapshot froze.") Boolean overlay) {
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("dir", dir.toAbsolutePath().normalize().toString());
+        if (overlay != null) {
+            body.put("overlay", overlay);
+        }
+        return request(name, "POST", "/restore", body);
     }
 
     @Command(name = "migrate", description = "Move the running VM live to the hako listening at HOST:PORT "

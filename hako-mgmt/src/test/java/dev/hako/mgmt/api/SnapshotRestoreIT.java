@@ -86,7 +86,7 @@ class SnapshotRestoreIT {
         Files.createDirectory(newer);
         Files.copy(snapshot.resolve("memory"), newer.resolve("memory"));
         Files.writeString(newer.resolve("machine.json"), Files.readString(snapshot.resolve("machine.json"))
-                .replaceFirst("\"format\" ?: ?1", "\"format\": 2"));
+                .replaceFirst("\"format\" ?: ?2", "\"format\": 3"));
         HakoProcess.run(HakoProcess.command(List.of(), "run", "--restore", newer.toString()), new byte[0], 60)
                 .refusedWith(64, "newer than this hako reads");
     }

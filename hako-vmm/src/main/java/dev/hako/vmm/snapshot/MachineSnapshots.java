@@ -84,7 +84,12 @@ public final class MachineSnapshots {
         /** Every writable disk on a new overlay: the snapshot's images are only read. */
         OVERLAY,
         /** Every disk written in place: refused for a snapshot that froze its disks. */
-        IN_PLACE
+        IN_PLACE;
+
+        /** As a user's overlay option says: not given (null), given, or negated. */
+        public static DiskRestore of(Boolean overlay) {
+            return overlay == null ? AS_TAKEN : overlay ? OVERLAY : IN_PLACE;
+        }
     }
 
     /**

@@ -12,7 +12,7 @@ import java.util.List;
  * Modules of Debian's cloud kernel (from its package in hako's cache) for a test initramfs: each as
  * {@code /lib/modules/NAME}, and their names in order, for an /init that loads them with insmod.
  */
-record KernelModules(List<GuestFile> files, String names) {
+public record KernelModules(List<GuestFile> files, String names) {
     /** The start of a test /init: busybox's shell, proc, sysfs and devtmpfs mounted, the modules loaded. */
     private static final String INIT_PROLOGUE = """
             #!/bin/busybox sh
@@ -24,7 +24,7 @@ record KernelModules(List<GuestFile> files, String names) {
             """;
 
     /** {@code modules}: paths under the kernel's {@code lib/modules/VERSION/kernel}, in load order. */
-    static KernelModules of(DebianPackages packages, List<String> modules) throws IOException {
+    public static KernelModules of(DebianPackages packages, List<String> modules) throws IOException {
         String first = modules.getFirst();
         Path kernelDir = packages.findFile(DebianPackages.KERNEL_PACKAGE, "lib/modules/*/kernel/" + first,
                 "the cloud kernel's modules");
@@ -42,7 +42,7 @@ record KernelModules(List<GuestFile> files, String names) {
     }
 
     /** The first lines of an /init that loads these modules; the test's own lines follow. */
-    String initPrologue() {
+    public String initPrologue() {
         return INIT_PROLOGUE.formatted(names);
     }
 }
