@@ -26,9 +26,6 @@ import org.junit.jupiter.api.io.TempDir;
  * point's sector from the disk (page cache dropped) and writes, leaving the frozen image as it was.
  */
 class SnapshotOverlayIT {
-    private static final List<String> MODULES = List.of("drivers/virtio/virtio_ring.ko", "drivers/virtio/virtio.ko",
-            "drivers/virtio/virtio_pci_legacy_dev.ko", "drivers/virtio/virtio_pci_modern_dev.ko",
-            "drivers/virtio/virtio_pci.ko", "drivers/block/virtio_blk.ko");
     /**
      * Writes sector 8, waits 3 s of guest time (the snapshot comes then), reads it back from the disk, writes on.
      * dd's fsync flushes the disk (sync(1) alone does not flush a raw block device's writes), as the restored
@@ -55,7 +52,7 @@ class SnapshotOverlayIT {
     @Test
     void theSnapshotPointsDiskIsFrozenAndEveryRunGoesOnWithAnOverlayOfItsOwn() throws Exception {
         DebianPackages packages = DebianPackages.inDefaultCache();
-        KernelModules modules = KernelModules.of(packages, MODULES);
+        KernelModules modules = KernelModules.of(packages, KernelModules.VIRTIO_BLK);
         Path initrd = state.resolve("initrd.cpio");
         Files.write(initrd, DefaultGuest.initramfs(packages.busybox(), modules.initPrologue() + INIT,
                 modules.files()));

@@ -215,6 +215,8 @@ class CliMistakesTest {
         CliResult.inProcess("run", "--restore", snapshot, "--accel", "auto", "--watchdog",
                 dev.hako.vmm.machine.MachineConfig.DEFAULT_WATCHDOG_SECONDS, "--device", "isa-debugcon")
                 .refusedWith(USAGE, "it cannot be given --device");
+        CliResult.inProcess("run", "--overlay").refusedWith(USAGE, "give --restore DIR");
+        CliResult.inProcess("run", "--no-overlay", "--memory", "1G").refusedWith(USAGE, "give --restore DIR");
     }
 
     @Test

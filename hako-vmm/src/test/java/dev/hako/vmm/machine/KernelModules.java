@@ -23,6 +23,11 @@ public record KernelModules(List<GuestFile> files, String names) {
             for m in %s; do insmod /lib/modules/$m || echo "insmod-failed $m"; done
             """;
 
+    /** virtio-blk over virtio-pci, in dependency order (each module after those its modinfo "depends=" names). */
+    public static final List<String> VIRTIO_BLK = List.of("drivers/virtio/virtio_ring.ko", "drivers/virtio/virtio.ko",
+            "drivers/virtio/virtio_pci_legacy_dev.ko", "drivers/virtio/virtio_pci_modern_dev.ko",
+            "drivers/virtio/virtio_pci.ko", "drivers/block/virtio_blk.ko");
+
     /** {@code modules}: paths under the kernel's {@code lib/modules/VERSION/kernel}, in load order. */
     public static KernelModules of(DebianPackages packages, List<String> modules) throws IOException {
         String first = modules.getFirst();

@@ -26,10 +26,6 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class VirtioBlockIT {
     private static final String CMDLINE = "console=ttyS0 rdinit=/init panic=-1 quiet";
-    /** Dependency order: each module after those it needs (their modinfo "depends="). */
-    private static final List<String> MODULES = List.of("drivers/virtio/virtio_ring.ko", "drivers/virtio/virtio.ko",
-            "drivers/virtio/virtio_pci_legacy_dev.ko", "drivers/virtio/virtio_pci_modern_dev.ko",
-            "drivers/virtio/virtio_pci.ko", "drivers/block/virtio_blk.ko");
     private static final String INIT = """
             for d in /sys/bus/pci/devices/*; do
               echo "pci $(basename $d) $(cat $d/vendor) $(cat $d/device) $(cat $d/class)"
@@ -82,7 +78,7 @@ class VirtioBlockIT {
     private String bootWithTwoDisks(String extraCmdline) throws Exception {
         DebianPackages packages = DebianPackages.inDefaultCache();
         Path kernel = packages.debianKernel();
-        KernelModules modules = KernelModules.of(packages, MODULES);
+        KernelModules modules = KernelModules.of(packages, KernelModules.VIRTIO_BLK);
         byte[] initrd = DefaultGuest.initramfs(packages.busybox(), modules.initPrologue() + INIT, modules.files());
         Path initrdFile = work.resolve("initrd.cpio");
         Files.write(initrdFile, initrd);
