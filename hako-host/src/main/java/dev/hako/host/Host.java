@@ -9,6 +9,7 @@ import java.io.PrintStream;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentSkipListMap;
@@ -139,17 +140,22 @@ public final class Host implements AutoCloseable {
     public VmStatus snapshot(String name, String dir, boolean stayPaused, boolean overlay)
             throws InterruptedException {
         Vm vm = vm(name);
+        Path target = absolute(dir);
         synchronized (vm) {
-            Map<Path, Path> moved = vm.snapshot(absolute(dir), stayPaused, overlay);
-            if (!moved.isEmpty()) {
-                VmDefinition changed = vm.definition().withDisksMoved(moved);
-                try {
-                    store.save(name, changed);
-                } catch (IOException e) {
-                    throw HostException.unavailable(null, "the snapshot is written and the VM runs on its overlays, "
-                            + "but its definition could not be stored: " + e.getMessage());
+            Map<Path, Path> moved = new LinkedHashMap<>();
+            try {
+                vm.snapshot(target, stayPaused, overlay, moved);
+            } finally {
+                if (!moved.isEmpty()) {
+                    VmDefinition changed = vm.definition().withDisksMoved(moved);
+                    try {
+                        store.save(name, changed);
+                    } catch (IOException e) {
+                        throw HostException.unavailable(null, "VM " + name + " goes on with its overlays " + moved
+                                .values() + ", but its definition could not be stored: " + e.getMessage());
+                    }
+                    vm.redefine(changed);
                 }
-                vm.redefine(changed);
             }
         }
         return vm.status();

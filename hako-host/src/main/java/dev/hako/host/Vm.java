@@ -24,7 +24,7 @@ import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -216,13 +216,16 @@ final class Vm {
     /**
      * Writes the VM as the snapshot {@code dir}: pauses it (if it runs), writes, and lets it run again unless
      * {@code stayPaused} (a VM paused before stays paused). With {@code overlay} its writable disks are frozen at the
-     * snapshot point and it goes on with overlays over them; returns those (image to overlay), else nothing.
+     * snapshot point and it goes on with overlays over them: {@code moved} gets each image and its overlay, also when
+     * the snapshot then fails (the disks stay moved).
      */
-    synchronized Map<Path, Path> snapshot(Path dir, boolean stayPaused, boolean overlay) throws InterruptedException {
+    synchronized void snapshot(Path dir, boolean stayPaused, boolean overlay, Map<Path, Path> moved)
+            throws InterruptedException {
         Machine m = requireActive();
         if (overlay) {
             refuseFreezingTheBundleDisk(m);
         }
+        List<Path> before = diskPaths(m);
         boolean wasPaused = state == VmState.PAUSED;
         if (!wasPaused) {
             if (!m.pause()) {
@@ -231,27 +234,35 @@ final class Vm {
             state = VmState.PAUSED;
         }
         try {
-            if (!overlay) {
+            if (overlay) {
+                MachineSnapshots.takeWithOverlays(m, dir);
+            } else {
                 MachineSnapshots.take(m, dir);
-                return Map.of();
             }
-            Map<Path, Path> moved = new LinkedHashMap<>();
-            for (MachineSnapshots.Frozen f : MachineSnapshots.takeWithOverlays(m, dir)) {
-                hostLog.println("hako: VM " + name + " froze " + f.image() + " for snapshot " + dir + " and goes on "
-                        + "with the overlay " + f.overlay());
-                moved.put(f.image().normalize(), f.overlay());
-            }
-            return moved;
         } catch (SnapshotException e) {
             throw HostException.badInput(overlay ? "overlay" : "dir", e.getMessage());
         } catch (IOException e) {
             throw HostException.unavailable("dir", "cannot write the snapshot " + dir + ": " + HostFile.describe(e));
         } finally {
+            List<Path> after = diskPaths(m);
+            for (int i = 0; i < before.size(); i++) {
+                if (!before.get(i).equals(after.get(i))) {
+                    moved.put(before.get(i), after.get(i));
+                    hostLog.println("hako: VM " + name + " froze " + before.get(i) + " at snapshot " + dir
+                            + " and goes on with the overlay " + after.get(i));
+                }
+            }
             if (!wasPaused && !stayPaused && !m.ended()) {
                 m.resume();
                 state = VmState.RUNNING;
             }
         }
+    }
+
+    /** The absolute paths of the machine's disk images, in order. */
+    private static List<Path> diskPaths(Machine m) {
+        return m.config().disks().stream().map(d -> d.backend() instanceof DiskImage image
+                ? image.path().toAbsolutePath().normalize() : Path.of("")).toList();
     }
 
     /**

@@ -50,6 +50,7 @@ public final class MachineSnapshots {
      * and the snapshot names the image, which from now on is only read. An overlay that cannot be made (its name
      * taken, its directory not writable or full) is a {@link SnapshotException} in one line, with every disk left on
      * its image. Should a disk be left with no image (its writer lock lost while moving), the machine is stopped.
+     * Once the disks moved they stay moved, also when writing the snapshot then fails (the message names them).
      */
     public static List<Frozen> takeWithOverlays(Machine machine, Path dir) throws IOException, SnapshotException {
         if (!machine.paused()) {
@@ -66,15 +67,19 @@ public final class MachineSnapshots {
         try {
             SnapshotOverlays.continueOnOverlays(plan);
         } catch (IOException e) {
-            for (SnapshotOverlays.Planned p : plan) {
-                if (!p.disk().held()) {
-                    machine.stop("snapshot " + dir + ": " + HostFile.describe(e));
-                }
+            if (plan.stream().anyMatch(p -> !p.disk().held())) {
+                machine.stop("snapshot " + dir + ": " + HostFile.describe(e));
             }
             throw new SnapshotException("cannot go on with the overlays: " + HostFile.describe(e));
         }
-        write(machine, dir, spec);
-        return plan.stream().map(p -> new Frozen(p.image(), p.overlay())).toList();
+        List<Frozen> frozen = plan.stream().map(p -> new Frozen(p.image(), p.overlay())).toList();
+        try {
+            write(machine, dir, spec);
+        } catch (IOException e) {
+            throw new IOException(HostFile.describe(e) + " (the disks went on with their overlays all the same: "
+                    + frozen.stream().map(f -> f.overlay().toString()).toList() + ")", e);
+        }
+        return frozen;
     }
 
     /** How a restore treats the snapshot's writable disks. */
