@@ -3,13 +3,17 @@ package dev.hako.mgmt.api;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.hako.mgmt.cli.HakoProcess;
+import dev.hako.vmm.image.Bundle;
+import dev.hako.vmm.image.BundleDisk;
 import dev.hako.vmm.image.DebianPackages;
 import dev.hako.vmm.image.DefaultGuest;
+import dev.hako.vmm.image.disk.DiskFormat;
 import dev.hako.vmm.machine.KernelModules;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
@@ -24,7 +28,8 @@ import org.junit.jupiter.api.io.TempDir;
  * after is only in the overlay); the VM's stored definition names the last overlay; an overlay name that exists is a
  * 400 and the VM runs on; a restore asked to write the frozen image in place is a 400; and {@code hako run --restore}
  * in a new process runs on an overlay of its own, reads the snapshot point's sector from the disk (page cache
- * dropped) and writes, leaving the frozen image as it was.
+ * dropped) and writes, leaving the frozen image as it was. A VM that writes its bundle's disk is refused an
+ * overlay (its definition names the bundle, not the disk) and runs on.
  */
 class SnapshotOverlayIT {
     /**
@@ -147,6 +152,32 @@ class SnapshotOverlayIT {
         assertThat(sector(restored, 8)).isEqualTo("AFTER-THE-SNAPSHOT!");
         assertThat(sector(image, 8)).as("the restore left the frozen image alone").isEqualTo("BEFORE-THE-SNAPSHOT");
         qemuImg("check", image.toString());
+    }
+
+    @Test
+    void aBundlesOwnDiskIsNotFrozenForTheDefinitionCannotNameItsOverlay() throws Exception {
+        DebianPackages packages = DebianPackages.inDefaultCache();
+        Path bundle = Files.createDirectory(state.resolve("bundle"));
+        Files.copy(packages.debianKernel(), bundle.resolve("vmlinuz"));
+        Files.copy(DefaultGuest.cachedInitramfs(packages), bundle.resolve("initrd.img"));
+        Files.write(bundle.resolve("disk.raw"), new byte[1 << 20]);
+        new Bundle(bundle, "vmlinuz", "initrd.img", DefaultGuest.CMDLINE, new BundleDisk("disk.raw", DiskFormat.RAW),
+                128, 1, new LinkedHashMap<>()).write();
+        try (ApiFixture api = new ApiFixture(state)) {
+            assertThat(api.unix("PUT", "/vms/bundled", "{\"bundle\": \"" + bundle + "\", \"accel\": \"soft\"}")
+                    .status()).isEqualTo(201);
+            assertThat(api.unix("POST", "/vms/bundled/start", null).status()).isEqualTo(200);
+            ApiFixture.Answer refused = api.unix("POST", "/vms/bundled/snapshot",
+                    "{\"dir\": \"" + state.resolve("snap") + "\", \"overlay\": true}");
+            assertThat(refused.status()).as(refused.body()).isEqualTo(400);
+            assertThat(refused.json().path("field").asText()).isEqualTo("overlay");
+            assertThat(refused.json().path("message").asText()).contains("its bundle's disk " + bundle
+                    .resolve("disk.raw"));
+            assertThat(api.unix("GET", "/vms/bundled", null).json().path("state").asText()).isEqualTo("running");
+            assertThat(bundle.resolve("disk.snap")).doesNotExist();
+            assertThat(state.resolve("snap")).doesNotExist();
+            assertThat(api.unix("POST", "/vms/bundled/stop", null).status()).isEqualTo(200);
+        }
     }
 
     /** The first 19 bytes of {@code sector} of the qcow2 image's disk, through qemu-img. */
