@@ -114,8 +114,12 @@ final class Privileged {
                 if ((v & ~CR4_SUPPORTED) != 0 || (cr.longMode() && (v & ControlRegisters.CR4_PAE) == 0)) {
                     throw c.fault(CpuFault.GP, 0);
                 }
+                boolean debugExtensionsChanged = ((cr.cr4 ^ v) & ControlRegisters.CR4_DE) != 0;
                 cr.cr4 = v;
                 c.mem.flush();
+                if (debugExtensionsChanged) {
+                    c.debugRegistersWritten.run(); // DE decides whether DR7's R/W 10 arms an I/O breakpoint
+                }
             }
             case 8 -> { }
             default -> throw c.fault(CpuFault.UD);
