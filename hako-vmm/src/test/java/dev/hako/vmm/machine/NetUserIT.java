@@ -8,6 +8,7 @@ import dev.hako.testkit.CPrograms;
 import dev.hako.vmm.image.DebianPackages;
 import dev.hako.vmm.image.DefaultGuest;
 import dev.hako.vmm.image.DefaultGuest.GuestFile;
+import dev.hako.vmm.image.KernelModules;
 import dev.hako.vmm.net.NetSpec;
 import dev.hako.vmm.net.PasstBackend;
 import java.io.ByteArrayOutputStream;

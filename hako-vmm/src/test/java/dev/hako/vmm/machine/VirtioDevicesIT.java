@@ -7,6 +7,7 @@ import dev.hako.testkit.CPrograms;
 import dev.hako.vmm.image.DebianPackages;
 import dev.hako.vmm.image.DefaultGuest;
 import dev.hako.vmm.image.DefaultGuest.GuestFile;
+import dev.hako.vmm.image.KernelModules;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.file.Files;
