@@ -3,6 +3,7 @@ package dev.hako.soft;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.hako.core.accel.LocalInterrupts;
+import dev.hako.core.accel.VcpuState;
 import dev.hako.core.accel.VcpuExit;
 import dev.hako.core.accel.Watchpoint;
 import dev.hako.core.memory.GuestMemory;
@@ -307,5 +308,31 @@ class DebugRegistersTest {
                 .containsExactly("out port 0x81/1 <- 0x1", "out port 0x81/1 <- 0x2", "out port 0x81/1 <- 0x3",
                         "in  port 0x80/2 -> 0xffff", "in  port 0x80/2 -> 0xffff",
                         "in  port 0x82/1 -> 0xff", "in  port 0x82/1 -> 0xff");
+    }
+
+    @Test
+    void armedBreakpointsComeBackWithASnapshotAndTrapInTheRestoredVcpu() {
+        long dr7 = 0x400 | DebugRegisters.arm(0, DebugRegisters.RW_WRITE, 8)
+                | DebugRegisters.arm(1, DebugRegisters.RW_EXECUTE, 1);
+        String[] program = {movRax(VAR), MOV_DR0_RAX, movRax(0), MOV_DR1_RAX, movRax(dr7), MOV_DR7_RAX, HLT,
+                "48C704250000020005000000", NOP, NOP, HLT}; // mov qword [VAR],5; the breakpoint on the second NOP
+        long[] at = code(CODE, program); // (not the first: the handler's RF would let it run past its breakpoint)
+        program[2] = movRax(at[9]);
+        code(CODE, program);
+        SoftVirtualCpu first = vcpu();
+        runToHalt(first);
+        VcpuState saved = first.save();
+        assertThat(saved.cpu().dr7).isEqualTo(dr7);
+
+        SoftVirtualCpu restored = vcpu();
+        X86CpuState running = saved.cpu();
+        running.halted = false; // past the HLT that let the test take the snapshot
+        restored.restore(new VcpuState(VcpuState.VERSION, running));
+        X86CpuState s = runToHalt(restored);
+        assertThat(s.gpr[15]).as("#DBs: after the store, before the second NOP").isEqualTo(2);
+        assertThat(s.gpr[14]).as("the instruction breakpoint's fault, RIP on the NOP").isEqualTo(at[9]);
+        assertThat(s.gpr[13]).as("DR6.B1").isEqualTo(0xFFFF0FF2L);
+        assertThat(s.gpr[12]).as("DR7 as the first vCPU armed it").isEqualTo(dr7);
+        assertThat(guest.get64(VAR)).isEqualTo(5);
     }
 }
