@@ -335,4 +335,41 @@ class DebugRegistersTest {
         assertThat(s.gpr[12]).as("DR7 as the first vCPU armed it").isEqualTo(dr7);
         assertThat(guest.get64(VAR)).isEqualTo(5);
     }
+
+    @Test
+    void aFaultsFrameCarriesRfSoABreakpointArmedByItsHandlerWaitsForTheInstructionsNextRun() {
+        // mov rbx,[rcx] with RCX non-canonical raises #GP; its handler puts an instruction breakpoint on the MOV,
+        // points RCX at VAR, keeps the RFLAGS image in R10 and returns without touching RF. The restarted MOV runs
+        // (RF), and the breakpoint fires on the loop's second pass.
+        long[] at = code(CODE, movRcx(1L << 63), "488B19", "48FFC2", "4883FA02", "75F4", HLT);
+        SoftVirtualCpu vcpu = vcpu();
+        guest.interruptGate(IDT, 13, 0x08, UD_HANDLER + 0x80);
+        guest.code(UD_HANDLER + 0x80, movRax(at[1]) + MOV_DR3_RAX
+                + movRax(0x400 | DebugRegisters.arm(3, DebugRegisters.RW_EXECUTE, 1)) + MOV_DR7_RAX + movRcx(VAR)
+                + "4C8B542418 4883C408 48CF"); // mov r10,[rsp+24]; add rsp,8 (the error code); iretq
+        guest.code(VAR, "3412000000000000");
+        X86CpuState s = runToHalt(vcpu);
+        assertThat(s.gpr[10] & RF).as("RF in the #GP frame").isEqualTo(RF);
+        assertThat(s.gpr[15]).as("#DBs: the second pass only").isEqualTo(1);
+        assertThat(s.gpr[14]).isEqualTo(at[1]);
+        assertThat(s.gpr[3]).as("the MOV ran once RCX was fixed").isEqualTo(0x1234);
+        assertThat(s.rflags & RF).as("RF ends with the instruction").isZero();
+    }
+
+    @Test
+    void generalDetectsFrameCarriesRfAndATrapsDoesNot() {
+        // The #DB handler here keeps the frame's RFLAGS in R11 and clears GD's BD from nothing: it returns as is.
+        long[] at = code(CODE, movRax(VAR), MOV_DR0_RAX,
+                movRax(0x400 | DebugRegisters.arm(0, DebugRegisters.RW_WRITE, 8)), MOV_DR7_RAX,
+                "48C704250000020005000000", "4D89DA", // mov qword [VAR],5: a trap; mov r10,r11
+                movRax(0x400 | DebugRegisters.DR7_GD), MOV_DR7_RAX, "0F21C3", HLT); // GD, then mov rbx,dr0: a fault
+        SoftVirtualCpu vcpu = vcpu();
+        guest.interruptGate(IDT, 1, 0x08, STEP_HANDLER);
+        guest.code(STEP_HANDLER, "49FFC7 4C8B5C2410 48CF"); // inc r15; mov r11,[rsp+16]; iretq
+        X86CpuState s = runToHalt(vcpu);
+        assertThat(s.gpr[15]).as("#DBs: the store's trap, the MOV DR's general detect").isEqualTo(2);
+        assertThat(s.gpr[10] & RF).as("RF in the data breakpoint's trap frame").isZero();
+        assertThat(s.gpr[11] & RF).as("RF in general detect's fault frame").isEqualTo(RF);
+        assertThat(s.rip).as("the MOV DR ran after its fault").isEqualTo(at[9] + 1);
+    }
 }

@@ -192,6 +192,12 @@ public final class Interpreter {
                     blocks.idle(c.clock.nanos()); // guest time: a sweep is a function of the guest's run
                     return Exit.HALTED;
                 }
+                if (!debugging || !targets.guestInstructionBreakpoints()) {
+                    // RF (loaded by IRET from a fault's frame, or set by a paused REP) holds for one instruction,
+                    // and only the guest's instruction breakpoints look at it: with none armed it ends here, at
+                    // once, rather than stay in the frames of later interrupts. What loads RF raises attention.
+                    c.flagsOther &= ~Flags.RF;
+                }
             }
             if (debugging) {
                 if (targets.singleStep) {

@@ -119,6 +119,7 @@ final class PortIo {
             accessed(c, port, size);
             if (i.rep != 0 && c.portWatch != null && c.portWatch.hit() && (c.r[Cpu.RCX] & mask) != 0) {
                 c.rip = i.addr; // the trap comes between iterations; the rest runs after the handler
+                c.flagsOther |= Flags.RF; // pushed for a trap after any iteration but the last
                 return;
             }
         } while (i.rep != 0);

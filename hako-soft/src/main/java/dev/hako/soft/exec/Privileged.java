@@ -181,6 +181,7 @@ final class Privileged {
         if ((c.sys.dr[7] & DebugRegisters.DR7_GD) != 0) {
             c.sys.dr[7] &= ~DebugRegisters.DR7_GD;
             c.sys.dr[6] |= DebugRegisters.DR6_BD;
+            c.flagsOther |= Flags.RF; // a fault other than an instruction breakpoint: its frame carries RF
             throw c.fault(CpuFault.DB);
         }
         return n == 4 || n == 5 ? n + 2 : n;
