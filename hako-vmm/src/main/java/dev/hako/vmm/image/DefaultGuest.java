@@ -18,8 +18,9 @@ import java.util.concurrent.TimeUnit;
  * and /dev, prints a banner and runs a shell with a controlling terminal on the console (cttyhack). When the shell
  * exits the machine powers off; poweroff/reboot/halt are wrappers that act at once ({@code -f}), because the
  * script that is PID 1 would not act on busybox's signals. Built from the package cache it also holds the Debian
- * kernel's virtio-pci and virtio-balloon modules, which /init loads ({@link KernelModules#LOAD_ORDER}), so that a
- * machine's balloon works in the default guest (the cloud kernel builds them as modules). Tests and users may add
+ * kernel's virtio-pci and virtio-balloon modules, which /init loads ({@link KernelModules#LOAD_ORDER}) when the
+ * machine has a virtio PCI device, so that a machine's balloon works in the default guest (the cloud kernel builds
+ * them as modules). Tests and users may add
  * their own files (programs, libraries) and their own /init.
  */
 public final class DefaultGuest {
@@ -159,8 +160,11 @@ public final class DefaultGuest {
                 mount -t devtmpfs devtmpfs /dev
                 mkdir -p /dev/pts && mount -t devpts devpts /dev/pts
                 hostname -F /etc/hostname
-                # Modules the initramfs holds (the balloon's driver), in their order; absent, nothing to load.
-                for m in $(cat %s 2>/dev/null); do insmod /lib/modules/$m || echo "hako: insmod $m failed"; done
+                # The virtio modules the initramfs holds (the balloon's driver), in their order, when the machine
+                # has a virtio PCI device (vendor 0x1af4): a machine without one does not pay for them.
+                if grep -qs 0x1af4 /sys/bus/pci/devices/*/vendor; then
+                    for m in $(cat %s 2>/dev/null); do insmod /lib/modules/$m || echo "hako: insmod $m failed"; done
+                fi
                 echo
                 echo "%s: Linux $(uname -r) on $(grep -c ^processor /proc/cpuinfo) vCPU(s), \\
                 $(grep MemTotal /proc/meminfo | tr -s ' ' | cut -d' ' -f2-)"
