@@ -358,7 +358,7 @@ class DebugRegistersTest {
 
     @Test
     void generalDetectsFrameCarriesRfAndATrapsDoesNot() {
-        // The #DB handler here keeps the frame's RFLAGS in R11 and clears GD's BD from nothing: it returns as is.
+        // The #DB handler here counts in R15, keeps the frame's RFLAGS in R11 and returns to the frame as it is.
         long[] at = code(CODE, movRax(VAR), MOV_DR0_RAX,
                 movRax(0x400 | DebugRegisters.arm(0, DebugRegisters.RW_WRITE, 8)), MOV_DR7_RAX,
                 "48C704250000020005000000", "4D89DA", // mov qword [VAR],5: a trap; mov r10,r11
