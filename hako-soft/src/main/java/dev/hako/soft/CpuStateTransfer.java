@@ -49,6 +49,9 @@ final class CpuStateTransfer {
         s.apicBase = sys.apicBase;
         s.kvmStealTime = sys.stealTimeMsr;
         s.specCtrl = sys.specCtrl;
+        System.arraycopy(sys.dr, 0, s.debugAddress, 0, s.debugAddress.length);
+        s.dr6 = sys.dr[6];
+        s.dr7 = sys.dr[7];
         s.halted = sys.halted;
         FxsaveArea.store(c, s.fxsave, true);
         return s;
@@ -100,5 +103,9 @@ final class CpuStateTransfer {
         c.setCpl((s.cr0 & 1) == 0 ? 0 : s.selector[SystemState.CS] & 3);
         c.updateMode();
         c.mem.flush();
+        System.arraycopy(s.debugAddress, 0, sys.dr, 0, s.debugAddress.length);
+        sys.dr[6] = s.dr6;
+        sys.dr[7] = s.dr7;
+        c.debugRegistersWritten.run(); // what DR7 arms is armed again, after CR4 (DE) is in place
     }
 }

@@ -3,6 +3,7 @@ package dev.hako.soft;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.hako.core.accel.LocalInterrupts;
+import dev.hako.core.accel.VcpuState;
 import dev.hako.core.accel.VcpuExit;
 import dev.hako.core.accel.Watchpoint;
 import dev.hako.core.memory.GuestMemory;
@@ -38,6 +39,7 @@ class DebugRegistersTest {
     private static final long RF = 1L << 16;
 
     private final TinyGuest guest = TinyGuest.withRam(4 << 20);
+    private final RecordingIoHandler io = RecordingIoHandler.withEmptyBuses();
 
     private static String movRax(long value) {
         return "48B8" + HexFormat.of().formatHex(java.nio.ByteBuffer.allocate(8)
@@ -75,7 +77,7 @@ class DebugRegistersTest {
         s.rip = CODE;
         SoftVirtualCpu vcpu = (SoftVirtualCpu) new SoftAccelerator()
                 .createVm(new GuestMemory(guest.ram()), new NanoTimeClock())
-                .createVcpu(0, RecordingIoHandler.withEmptyBuses(), LocalInterrupts.NONE);
+                .createVcpu(0, io, LocalInterrupts.NONE);
         vcpu.load(s);
         return vcpu;
     }
@@ -249,5 +251,125 @@ class DebugRegistersTest {
         assertThat(vcpu.cpu().sys.dr[7]).isEqualTo(DebugRegisters.DR7_FIXED);
         vcpu.debug(new long[0], new Watchpoint[] {new Watchpoint(VAR, 8, Watchpoint.Kind.READ)}, false);
         assertThat(runToHalt(vcpu).gpr[15]).as("no #DB").isZero();
+    }
+
+    /** mov rax,cr4; or rax,DE; mov cr4,rax. */
+    private static final String SET_CR4_DE = "0F20E0 4883C808 0F22E0";
+
+    private static String movEdx(int value) {
+        return movRax(value).replace("48B8", "BA").substring(0, 10);
+    }
+
+    @Test
+    void ioBreakpointTrapsAfterEveryInOrOutOfAnyWidthThatTouchesItsPorts() {
+        long[] at = code(CODE, SET_CR4_DE, movRax(0x71), MOV_DR1_RAX, // ports 0x70-0x71: LEN 2 aligns 0x71 down
+                movRax(0x400 | DebugRegisters.arm(1, DebugRegisters.RW_IO, 2)), MOV_DR7_RAX,
+                "E672", "E46F", // out 0x72,al; in al,0x6f: just past and just before
+                movEdx(0x6E), "EF", // out dx,eax: 0x6e-0x71
+                movEdx(0x71), "EC", // in al,dx: the last port
+                movEdx(0x6F), "66ED", // in ax,dx: 0x6f-0x70
+                NOP, HLT);
+        X86CpuState s = runToHalt(vcpu());
+        assertThat(s.gpr[15]).as("#DBs: the dword OUT, the byte IN, the word IN").isEqualTo(3);
+        assertThat(s.gpr[14]).as("a trap: RIP past the last IN").isEqualTo(at[13]);
+        assertThat(s.gpr[13]).as("DR6.B1").isEqualTo(0xFFFF0FF2L);
+        assertThat(io.traffic()).as("every access happened once").hasSize(5);
+    }
+
+    @Test
+    void rwTenArmsNothingWithoutCr4DeAndArmsWhenDeComesOn() {
+        long[] at = code(CODE, movRax(0x80), MOV_DR0_RAX,
+                movRax(0x400 | DebugRegisters.arm(0, DebugRegisters.RW_IO, 1)), MOV_DR7_RAX,
+                "E680", // out 0x80,al: R/W 10 is undefined without DE, nothing breaks
+                SET_CR4_DE, "E680", NOP, HLT);
+        X86CpuState s = runToHalt(vcpu());
+        assertThat(s.gpr[15]).as("one #DB, for the OUT after DE").isEqualTo(1);
+        assertThat(s.gpr[14]).isEqualTo(at[7]);
+        assertThat(s.gpr[13]).as("DR6.B0").isEqualTo(0xFFFF0FF1L);
+    }
+
+    @Test
+    void repInsAndOutsTrapAfterEachIterationThatTouchesTheBreakpoint() {
+        guest.code(VAR, "0102030405060708");
+        long[] at = code(CODE, SET_CR4_DE, movRax(0x81), MOV_DR2_RAX,
+                movRax(0x400 | DebugRegisters.arm(2, DebugRegisters.RW_IO, 1)), MOV_DR7_RAX,
+                movEdx(0x81), movRcx(3), movRax(VAR).replace("48B8", "48BE"), "F36E", // rep outsb: 3 hits
+                movEdx(0x80), movRcx(2), movRax(OTHER).replace("48B8", "48BF"), "F3666D", // rep insw 0x80-0x81: 2
+                movEdx(0x82), movRcx(2), "F36C", // rep insb from 0x82: none
+                NOP, HLT);
+        X86CpuState s = runToHalt(vcpu());
+        assertThat(s.gpr[15]).as("a #DB per iteration that touched port 0x81").isEqualTo(5);
+        assertThat(s.gpr[14]).as("the last after the REP INSW completed").isEqualTo(at[13]);
+        assertThat(s.gpr[13]).as("DR6.B2").isEqualTo(0xFFFF0FF4L);
+        assertThat(s.gpr[1]).as("RCX").isZero();
+        assertThat(s.gpr[6]).as("RSI past the three bytes").isEqualTo(VAR + 3);
+        assertThat(s.gpr[7]).as("RDI past two words and two bytes").isEqualTo(OTHER + 6);
+        assertThat(io.traffic()).as("each iteration ran once, none again after a trap")
+                .containsExactly("out port 0x81/1 <- 0x1", "out port 0x81/1 <- 0x2", "out port 0x81/1 <- 0x3",
+                        "in  port 0x80/2 -> 0xffff", "in  port 0x80/2 -> 0xffff",
+                        "in  port 0x82/1 -> 0xff", "in  port 0x82/1 -> 0xff");
+    }
+
+    @Test
+    void armedBreakpointsComeBackWithASnapshotAndTrapInTheRestoredVcpu() {
+        long dr7 = 0x400 | DebugRegisters.arm(0, DebugRegisters.RW_WRITE, 8)
+                | DebugRegisters.arm(1, DebugRegisters.RW_EXECUTE, 1);
+        String[] program = {movRax(VAR), MOV_DR0_RAX, movRax(0), MOV_DR1_RAX, movRax(dr7), MOV_DR7_RAX, HLT,
+                "48C704250000020005000000", NOP, NOP, HLT}; // mov qword [VAR],5; the breakpoint on the second NOP
+        long[] at = code(CODE, program); // (not the first: the handler's RF would let it run past its breakpoint)
+        program[2] = movRax(at[9]);
+        code(CODE, program);
+        SoftVirtualCpu first = vcpu();
+        runToHalt(first);
+        VcpuState saved = first.save();
+        assertThat(saved.cpu().dr7).isEqualTo(dr7);
+
+        SoftVirtualCpu restored = vcpu();
+        X86CpuState running = saved.cpu();
+        running.halted = false; // past the HLT that let the test take the snapshot
+        restored.restore(new VcpuState(VcpuState.VERSION, running));
+        X86CpuState s = runToHalt(restored);
+        assertThat(s.gpr[15]).as("#DBs: after the store, before the second NOP").isEqualTo(2);
+        assertThat(s.gpr[14]).as("the instruction breakpoint's fault, RIP on the NOP").isEqualTo(at[9]);
+        assertThat(s.gpr[13]).as("DR6.B1").isEqualTo(0xFFFF0FF2L);
+        assertThat(s.gpr[12]).as("DR7 as the first vCPU armed it").isEqualTo(dr7);
+        assertThat(guest.get64(VAR)).isEqualTo(5);
+    }
+
+    @Test
+    void aFaultsFrameCarriesRfSoABreakpointArmedByItsHandlerWaitsForTheInstructionsNextRun() {
+        // mov rbx,[rcx] with RCX non-canonical raises #GP; its handler puts an instruction breakpoint on the MOV,
+        // points RCX at VAR, keeps the RFLAGS image in R10 and returns without touching RF. The restarted MOV runs
+        // (RF), and the breakpoint fires on the loop's second pass.
+        long[] at = code(CODE, movRcx(1L << 63), "488B19", "48FFC2", "4883FA02", "75F4", HLT);
+        SoftVirtualCpu vcpu = vcpu();
+        guest.interruptGate(IDT, 13, 0x08, UD_HANDLER + 0x80);
+        guest.code(UD_HANDLER + 0x80, movRax(at[1]) + MOV_DR3_RAX
+                + movRax(0x400 | DebugRegisters.arm(3, DebugRegisters.RW_EXECUTE, 1)) + MOV_DR7_RAX + movRcx(VAR)
+                + "4C8B542418 4883C408 48CF"); // mov r10,[rsp+24]; add rsp,8 (the error code); iretq
+        guest.code(VAR, "3412000000000000");
+        X86CpuState s = runToHalt(vcpu);
+        assertThat(s.gpr[10] & RF).as("RF in the #GP frame").isEqualTo(RF);
+        assertThat(s.gpr[15]).as("#DBs: the second pass only").isEqualTo(1);
+        assertThat(s.gpr[14]).isEqualTo(at[1]);
+        assertThat(s.gpr[3]).as("the MOV ran once RCX was fixed").isEqualTo(0x1234);
+        assertThat(s.rflags & RF).as("RF ends with the instruction").isZero();
+    }
+
+    @Test
+    void generalDetectsFrameCarriesRfAndATrapsDoesNot() {
+        // The #DB handler here counts in R15, keeps the frame's RFLAGS in R11 and returns to the frame as it is.
+        long[] at = code(CODE, movRax(VAR), MOV_DR0_RAX,
+                movRax(0x400 | DebugRegisters.arm(0, DebugRegisters.RW_WRITE, 8)), MOV_DR7_RAX,
+                "48C704250000020005000000", "4D89DA", // mov qword [VAR],5: a trap; mov r10,r11
+                movRax(0x400 | DebugRegisters.DR7_GD), MOV_DR7_RAX, "0F21C3", HLT); // GD, then mov rbx,dr0: a fault
+        SoftVirtualCpu vcpu = vcpu();
+        guest.interruptGate(IDT, 1, 0x08, STEP_HANDLER);
+        guest.code(STEP_HANDLER, "49FFC7 4C8B5C2410 48CF"); // inc r15; mov r11,[rsp+16]; iretq
+        X86CpuState s = runToHalt(vcpu);
+        assertThat(s.gpr[15]).as("#DBs: the store's trap, the MOV DR's general detect").isEqualTo(2);
+        assertThat(s.gpr[10] & RF).as("RF in the data breakpoint's trap frame").isZero();
+        assertThat(s.gpr[11] & RF).as("RF in general detect's fault frame").isEqualTo(RF);
+        assertThat(s.rip).as("the MOV DR ran after its fault").isEqualTo(at[9] + 1);
     }
 }

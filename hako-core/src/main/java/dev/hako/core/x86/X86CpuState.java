@@ -48,6 +48,10 @@ public final class X86CpuState {
     public long kvmStealTime;
     /** IA32_SPEC_CTRL as the guest wrote it (the soft CPU's; KVM keeps this MSR itself, so it stays 0 there). */
     public long specCtrl;
+    /** DR0-DR3, the breakpoints' linear addresses (or ports); the soft CPU's (KVM's stay at reset here). */
+    public final long[] debugAddress = new long[DebugRegisters.BREAKPOINTS];
+    /** DR6 and DR7 with their fixed bits, at reset {@code DR6_FIXED} and {@code DR7_FIXED} ({@link DebugRegisters}). */
+    public long dr6 = DebugRegisters.DR6_FIXED, dr7 = DebugRegisters.DR7_FIXED;
     /** FXSAVE layout: FCW, FSW, FTW, ..., MXCSR at 24, ST0-7 from 32, XMM0-15 from 160. */
     public final byte[] fxsave = new byte[512];
     public boolean halted;
@@ -92,6 +96,8 @@ public final class X86CpuState {
         c.apicBase = apicBase;
         c.kvmStealTime = kvmStealTime;
         c.specCtrl = specCtrl;
+        c.dr6 = dr6;
+        c.dr7 = dr7;
         c.gdtLimit = gdtLimit;
         c.idtLimit = idtLimit;
         c.ldtSelector = ldtSelector;
@@ -106,6 +112,7 @@ public final class X86CpuState {
         System.arraycopy(segmentLimit, 0, c.segmentLimit, 0, segmentLimit.length);
         System.arraycopy(segmentAttributes, 0, c.segmentAttributes, 0, segmentAttributes.length);
         System.arraycopy(fxsave, 0, c.fxsave, 0, fxsave.length);
+        System.arraycopy(debugAddress, 0, c.debugAddress, 0, debugAddress.length);
         return c;
     }
 
@@ -121,7 +128,8 @@ public final class X86CpuState {
                 cstar == o.cstar && sfmask == o.sfmask && kernelGsBase == o.kernelGsBase &&
                 sysenterCs == o.sysenterCs && sysenterEsp == o.sysenterEsp && sysenterEip == o.sysenterEip &&
                 pat == o.pat && tsc == o.tsc && apicBase == o.apicBase && kvmStealTime == o.kvmStealTime &&
-                specCtrl == o.specCtrl &&
+                specCtrl == o.specCtrl && dr6 == o.dr6 && dr7 == o.dr7 &&
+                Arrays.equals(debugAddress, o.debugAddress) &&
                 gdtLimit == o.gdtLimit && idtLimit == o.idtLimit && ldtSelector == o.ldtSelector &&
                 ldtLimit == o.ldtLimit && trSelector == o.trSelector && trLimit == o.trLimit &&
                 trAttributes == o.trAttributes && halted == o.halted && Arrays.equals(gpr, o.gpr) &&

@@ -2,6 +2,7 @@ package dev.hako.soft.exec;
 
 import dev.hako.soft.decode.Insn;
 import dev.hako.soft.fault.CpuFault;
+import dev.hako.soft.mmu.DataWatch;
 import dev.hako.soft.mmu.Mmu;
 
 /**
@@ -56,6 +57,11 @@ public final class Cpu {
     public final CpuidModel cpuid = new CpuidModel();
     /** Told when MOV wrote DR0-DR3 or DR7, so that what they arm is armed before the next instruction. */
     public Runnable debugRegistersWritten = () -> { };
+    /**
+     * The guest's I/O breakpoints (DR7 R/W 10 under CR4.DE) while one is armed, else null: the one check port I/O
+     * pays when none is.
+     */
+    public DataWatch portWatch;
     /** Set by an instruction that must end the current block (SMC store, syscall that stops the guest). */
     public boolean exitBlock;
     /** Where SYSCALL goes; the user-mode runner carries it out on the host. */

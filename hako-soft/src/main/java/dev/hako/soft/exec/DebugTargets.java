@@ -2,6 +2,7 @@ package dev.hako.soft.exec;
 
 import dev.hako.core.accel.Watchpoint;
 import dev.hako.core.x86.DebugRegisters;
+import dev.hako.soft.mmu.ControlRegisters;
 import dev.hako.soft.mmu.DataWatch;
 
 /**
@@ -9,13 +10,15 @@ import dev.hako.soft.mmu.DataWatch;
  * DR7), and the guest's own breakpoints, DR0-DR3 as DR7 arms them (SDM vol. 3 §17.2.4-17.2.5). Instruction
  * breakpoints are addresses the interpreter compares RIP with on their pages; data breakpoints are the MMU's
  * {@link DataWatch}, slots 0-3 for DR0-DR3 and the debugger's from {@link #FIRST_DEBUGGER_SLOT}. I/O breakpoints
- * (R/W 10 under CR4.DE) are not implemented: they never hit. Only the vCPU's own thread uses it.
+ * (R/W 10 under CR4.DE; without DE the encoding is undefined and arms nothing) are a second {@code DataWatch} over
+ * ports, slots 0-3, that port I/O reports to ({@link Cpu#portWatch}). Only the vCPU's own thread uses it.
  */
 final class DebugTargets {
     static final int FIRST_DEBUGGER_SLOT = DebugRegisters.BREAKPOINTS;
 
     private final Cpu cpu;
     final DataWatch data;
+    final DataWatch ports;
     /** The debugger's breakpoints (RIP values) and watchpoints, and its single step. */
     private long[] breakpoints = new long[0];
     private Watchpoint[] watchpoints = new Watchpoint[0];
@@ -26,10 +29,12 @@ final class DebugTargets {
 
     DebugTargets(Cpu cpu) {
         this.cpu = cpu;
-        this.data = new DataWatch(() -> {
+        Runnable trapAfterInstruction = () -> {
             cpu.exitBlock = true; // reported after this instruction, before the next
             cpu.attention = true;
-        });
+        };
+        this.data = new DataWatch(trapAfterInstruction);
+        this.ports = new DataWatch(trapAfterInstruction);
     }
 
     /** The debugger's breakpoints, watchpoints and step; takes effect at {@link #rearm}. */
@@ -47,8 +52,10 @@ final class DebugTargets {
         long[] dr = cpu.sys.dr;
         long dr7 = dr[7];
         guestExecute = 0;
+        boolean debugExtensions = (cpu.sys.cr.cr4 & ControlRegisters.CR4_DE) != 0;
         for (int n = 0; n < DebugRegisters.BREAKPOINTS; n++) {
             data.disarm(n);
+            ports.disarm(n);
             if (!DebugRegisters.enabled(dr7, n)) {
                 continue;
             }
@@ -61,7 +68,11 @@ final class DebugTargets {
                 }
                 case DebugRegisters.RW_WRITE -> data.arm(n, address, length, DataWatch.WRITE);
                 case DebugRegisters.RW_READ_WRITE -> data.arm(n, address, length, DataWatch.READ | DataWatch.WRITE);
-                default -> { } // I/O breakpoints: not implemented
+                default -> {
+                    if (debugExtensions) {
+                        ports.arm(n, address, length, DataWatch.READ | DataWatch.WRITE);
+                    }
+                }
             }
         }
         for (int s = FIRST_DEBUGGER_SLOT; s < DataWatch.SLOTS; s++) {
@@ -78,11 +89,23 @@ final class DebugTargets {
             }
         }
         cpu.mem.setDataWatch(data.armed() ? data : null);
-        return singleStep || breakpoints.length != 0 || guestExecute != 0 || data.armed();
+        cpu.portWatch = ports.armed() ? ports : null;
+        return singleStep || breakpoints.length != 0 || guestExecute != 0 || watchingData();
     }
 
+    /** Data or I/O breakpoints are armed: code runs as interpreted blocks, which end where one hits. */
     boolean watchingData() {
-        return data.armed();
+        return data.armed() || ports.armed();
+    }
+
+    /** A data or I/O breakpoint hit since the hits were last taken. */
+    boolean hit() {
+        return data.hit() || ports.hit();
+    }
+
+    /** The slots of data and I/O breakpoints that hit, as bits; cleared. */
+    long takeHits() {
+        return data.takeHits() | ports.takeHits();
     }
 
     boolean guestInstructionBreakpoints() {

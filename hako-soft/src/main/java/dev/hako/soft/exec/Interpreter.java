@@ -159,7 +159,7 @@ public final class Interpreter {
         }
         while (true) {
             if (debugging) {
-                if (targets.data.hit() && trapAfterInstruction(c, false)) {
+                if (targets.hit() && trapAfterInstruction(c, false)) {
                     return Exit.DEBUG;
                 }
                 if (targets.singleStep && !c.sys.halted && !stopped && !stopRequested) {
@@ -191,6 +191,12 @@ public final class Interpreter {
                 if (c.sys.halted) {
                     blocks.idle(c.clock.nanos()); // guest time: a sweep is a function of the guest's run
                     return Exit.HALTED;
+                }
+                if (!debugging || !targets.guestInstructionBreakpoints()) {
+                    // RF (loaded by IRET from a fault's frame, or set by a paused REP) holds for one instruction,
+                    // and only the guest's instruction breakpoints look at it: with none armed it ends here, at
+                    // once, rather than stay in the frames of later interrupts. What loads RF raises attention.
+                    c.flagsOther &= ~Flags.RF;
                 }
             }
             if (debugging) {
@@ -315,7 +321,7 @@ public final class Interpreter {
      * watchpoint, kept for the stop. True when the debugger's watchpoint hit.
      */
     private boolean trapAfterInstruction(Cpu c, boolean singleStep) {
-        long hits = targets.data.takeHits();
+        long hits = targets.takeHits();
         long guest = hits & DebugRegisters.DR6_BREAKPOINTS;
         long debugger = hits & -(1L << DebugTargets.FIRST_DEBUGGER_SLOT);
         if (debugger != 0) {
@@ -338,7 +344,7 @@ public final class Interpreter {
      */
     private void deliver(Cpu c, CpuFault f) {
         if (debugging) {
-            targets.data.takeHits();
+            targets.takeHits();
         }
         stackSegment.classify(c, f);
         faultHandler.fault(c, f, this);
@@ -418,7 +424,7 @@ public final class Interpreter {
             return;
         }
         boolean stepTrap = singleStep && !stopped;
-        if (stepTrap || debugging && targets.data.hit()) {
+        if (stepTrap || debugging && targets.hit()) {
             trapAfterInstruction(cpu, stepTrap);
         }
     }

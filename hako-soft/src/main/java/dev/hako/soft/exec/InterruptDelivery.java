@@ -11,12 +11,23 @@ import dev.hako.soft.fault.CpuFault;
  */
 public final class InterruptDelivery {
     private static final long FLAGS_CLEARED = Flags.TF | Flags.NT | Flags.RF | Flags.VM;
+    /**
+     * The fault-class vectors: their frame carries RF set (SDM vol. 3 §17.3.1.1), so that an instruction breakpoint
+     * on the faulting instruction does not fire again when the handler returns to it. #DB is a fault for an
+     * instruction breakpoint (RF stays clear) and for general detect (which sets RF where it is raised).
+     */
+    private static final int FAULTS = 1 << CpuFault.DE | 1 << CpuFault.BR | 1 << CpuFault.UD | 1 << CpuFault.NM
+            | 1 << CpuFault.TS | 1 << CpuFault.NP | 1 << CpuFault.SS | 1 << CpuFault.GP | 1 << CpuFault.PF
+            | 1 << CpuFault.MF | 1 << CpuFault.AC | 1 << CpuFault.XM;
 
     private InterruptDelivery() {}
 
     /** Delivers the fault {@code f} raised at {@code cpu.rip}, escalating to #DF or a triple fault. */
     public static void exception(Cpu c, CpuFault f) {
         int vector = f.vector();
+        if ((FAULTS >>> vector & 1) != 0) {
+            c.flagsOther |= Flags.RF; // pushed in the frame, then cleared with the handler's entry
+        }
         int code = f.errorCode();
         boolean hasCode = f.hasErrorCode();
         while (true) {

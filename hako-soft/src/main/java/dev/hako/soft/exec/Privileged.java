@@ -114,8 +114,12 @@ final class Privileged {
                 if ((v & ~CR4_SUPPORTED) != 0 || (cr.longMode() && (v & ControlRegisters.CR4_PAE) == 0)) {
                     throw c.fault(CpuFault.GP, 0);
                 }
+                boolean debugExtensionsChanged = ((cr.cr4 ^ v) & ControlRegisters.CR4_DE) != 0;
                 cr.cr4 = v;
                 c.mem.flush();
+                if (debugExtensionsChanged) {
+                    c.debugRegistersWritten.run(); // DE decides whether DR7's R/W 10 arms an I/O breakpoint
+                }
             }
             case 8 -> { }
             default -> throw c.fault(CpuFault.UD);
@@ -177,6 +181,7 @@ final class Privileged {
         if ((c.sys.dr[7] & DebugRegisters.DR7_GD) != 0) {
             c.sys.dr[7] &= ~DebugRegisters.DR7_GD;
             c.sys.dr[6] |= DebugRegisters.DR6_BD;
+            c.flagsOther |= Flags.RF; // a fault other than an instruction breakpoint: its frame carries RF
             throw c.fault(CpuFault.DB);
         }
         return n == 4 || n == 5 ? n + 2 : n;

@@ -45,6 +45,8 @@ final class Strings {
         if ((op == MOVS || op == STOS) && step > 0 && addrMask == -1L) {
             if (RepeatedCopy.run(c, op == MOVS, size, sourceBase(c, i))) {
                 c.rip = i.addr; // interrupted between elements, as hardware may be: go on after looking around
+                c.flagsOther |= Flags.RF; // as after any iteration but the last: the restart is no new instruction
+                c.attention = true; // where RF is cleared when no instruction breakpoint needs it
                 return;
             }
         }

@@ -1,7 +1,8 @@
 package dev.hako.soft.mmu;
 
 /**
- * Data breakpoints: ranges of linear addresses whose reads or writes are reported. While one is armed, the MMU
+ * Data breakpoints: ranges of linear addresses (or, for the guest's I/O breakpoints, of ports) whose reads or
+ * writes are reported. While one is armed over memory, the MMU
  * gives the pages it touches no TLB entry of its kind, so every such access takes the slow path and comes here;
  * pages no range touches keep their fast paths, and an MMU with nothing armed holds no {@code DataWatch} at all.
  *
@@ -65,8 +66,8 @@ public final class DataWatch {
         return false;
     }
 
-    /** Records a completed {@code kind} access of {@code size} bytes at {@code gva}. */
-    void accessed(long gva, int size, int kind) {
+    /** Records a completed {@code kind} access of {@code size} bytes at {@code gva} (or port). */
+    public void accessed(long gva, int size, int kind) {
         long before = hits;
         for (long a = armed; a != 0; a &= a - 1) {
             int s = Long.numberOfTrailingZeros(a);

@@ -17,8 +17,11 @@ import java.util.concurrent.TimeUnit;
  * applet, the device nodes the kernel needs before devtmpfs is up, and an /init script that mounts /proc, /sys
  * and /dev, prints a banner and runs a shell with a controlling terminal on the console (cttyhack). When the shell
  * exits the machine powers off; poweroff/reboot/halt are wrappers that act at once ({@code -f}), because the
- * script that is PID 1 would not act on busybox's signals. Tests and users may add their own files (programs,
- * libraries) and their own /init.
+ * script that is PID 1 would not act on busybox's signals. Built from the package cache it also holds the Debian
+ * kernel's virtio-pci and virtio-balloon modules, which /init loads ({@link KernelModules#LOAD_ORDER}) when the
+ * machine has a virtio PCI device, so that a machine's balloon works in the default guest (the cloud kernel builds
+ * them as modules). Tests and users may add
+ * their own files (programs, libraries) and their own /init.
  */
 public final class DefaultGuest {
     /** A command line that puts the console on the first serial port. */
@@ -28,6 +31,8 @@ public final class DefaultGuest {
     private static final List<String> DIRECTORIES = List.of(
             "bin", "sbin", "usr", "usr/bin", "usr/sbin", "dev", "proc", "sys", "tmp", "root", "etc", "run", "mnt");
     private static final List<String> FORCED = List.of("poweroff", "reboot", "halt");
+    /** The cloud kernel's modules the default guest loads, in dependency order (their modinfo "depends="). */
+    static final List<String> MODULES = KernelModules.overVirtioPci("drivers/virtio/virtio_balloon.ko");
 
     /** A file for the initramfs at {@code path} (absolute; missing parent directories are made, mode 0755). */
     public record GuestFile(String path, int permissions, byte[] contents) {
@@ -98,9 +103,10 @@ public final class DefaultGuest {
         return cpio.finish();
     }
 
-    /** The default guest from Debian's busybox-static, fetched into the package cache. */
+    /** The default guest from Debian's busybox-static and the kernel's modules, fetched into the package cache. */
     public static byte[] initramfs(DebianPackages packages) throws IOException {
-        return initramfs(packages.busybox());
+        return initramfs(packages.busybox(), initScript().getBytes(StandardCharsets.UTF_8),
+                KernelModules.of(packages, MODULES).withLoadOrder());
     }
 
     /**
@@ -109,12 +115,15 @@ public final class DefaultGuest {
      * holds it works. When the cache cannot take it, it goes to a temporary file that is deleted at exit.
      */
     public static Path cachedInitramfs(DebianPackages packages) throws IOException {
-        return cachedInitramfs(packages.busybox(), packages.directory());
+        return cached(initramfs(packages), packages.directory());
     }
 
-    /** {@link #cachedInitramfs(DebianPackages)} around {@code busybox}, cached in {@code directory}. */
+    /** {@link #cachedInitramfs(DebianPackages)} around {@code busybox} alone, cached in {@code directory}. */
     static Path cachedInitramfs(Path busybox, Path directory) throws IOException {
-        byte[] cpio = initramfs(busybox);
+        return cached(initramfs(busybox), directory);
+    }
+
+    private static Path cached(byte[] cpio, Path directory) throws IOException {
         Path file = directory.resolve("hako-default-initramfs-" + digest(cpio) + ".cpio");
         if (Files.isRegularFile(file) && Files.size(file) == cpio.length) {
             return file;
@@ -149,6 +158,11 @@ public final class DefaultGuest {
                 mount -t devtmpfs devtmpfs /dev
                 mkdir -p /dev/pts && mount -t devpts devpts /dev/pts
                 hostname -F /etc/hostname
+                # The virtio modules the initramfs holds (the balloon's driver), in their order, when the machine
+                # has a virtio PCI device (vendor 0x1af4): a machine without one does not pay for them.
+                if grep -qs 0x1af4 /sys/bus/pci/devices/*/vendor; then
+                    for m in $(cat %s 2>/dev/null); do insmod /lib/modules/$m || echo "hako: insmod $m failed"; done
+                fi
                 echo
                 echo "%s: Linux $(uname -r) on $(grep -c ^processor /proc/cpuinfo) vCPU(s), \\
                 $(grep MemTotal /proc/meminfo | tr -s ' ' | cut -d' ' -f2-)"
@@ -162,7 +176,7 @@ public final class DefaultGuest {
                 wait $!
                 echo "hako: shell exited, powering off"
                 poweroff -f
-                """.formatted(BANNER);
+                """.formatted(KernelModules.LOAD_ORDER, BANNER);
     }
 
     private static byte[] forcedWrapper(String command) {

@@ -22,7 +22,8 @@ import java.util.Set;
  * <pre>{"format": 2, "machine": {...}, "components": {"clock": {"type": "ClockState", "state": {...}}, ...}}</pre>
  * Reading is strict, so that nothing is misread: a newer format is refused; an unknown field, a missing one, a
  * null for a number, a record of another type than the component saves, are refused; and every value read must
- * write back to exactly the JSON it came from (what a record would silently drop or default is caught there).
+ * write back to exactly the JSON it came from (what a record would silently drop or default is caught there). A
+ * state an older hako saved is first brought to this build's version ({@link StateUpgrades}).
  */
 final class MachineDocument {
     /**
@@ -39,6 +40,7 @@ final class MachineDocument {
             .disable(MapperFeature.ALLOW_COERCION_OF_SCALARS)
             .enable(SerializationFeature.INDENT_OUTPUT)
             .build();
+    private static final StateUpgrades UPGRADES = new StateUpgrades(JSON);
 
     private final MachineSpec machine;
     private final ObjectNode components;
@@ -161,7 +163,8 @@ final class MachineDocument {
             throw new SnapshotException(source + ": component '" + id + "' holds a " + entry.get("type").textValue()
                     + ", this machine's restores a " + expected);
         }
-        return (Record) strictValue(entry.get("state"), type, source + ": component '" + id + "'");
+        return (Record) strictValue(UPGRADES.upgrade(expected, entry.get("state")), type,
+                source + ": component '" + id + "'");
     }
 
     private static Object strictValue(JsonNode node, JavaType type, String what) throws SnapshotException {

@@ -43,6 +43,9 @@ class DefaultGuestTest {
         assertThat(Files.readSymbolicLink(root.resolve("bin/sh")).toString()).isEqualTo("/bin/busybox");
         assertThat(Files.readSymbolicLink(root.resolve("bin/mount")).toString()).isEqualTo("/bin/busybox");
         assertThat(Files.readString(root.resolve("sbin/poweroff"))).contains("poweroff -f");
+        assertThat(Files.readAllLines(root.resolve(KernelModules.LOAD_ORDER.substring(1))))
+                .as("the modules /init loads, in order").endsWith("virtio_pci.ko", "virtio_balloon.ko");
+        assertThat(root.resolve("lib/modules/virtio_balloon.ko")).isNotEmptyFile();
     }
 
     @Test

@@ -9,6 +9,7 @@ import dev.hako.sys.Fcntl;
 import dev.hako.sys.Libc;
 import dev.hako.vmm.image.DebianPackages;
 import dev.hako.vmm.image.DefaultGuest;
+import dev.hako.vmm.image.KernelModules;
 import dev.hako.vmm.net.NetSpec;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;

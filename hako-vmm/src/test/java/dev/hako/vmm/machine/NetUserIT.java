@@ -8,6 +8,7 @@ import dev.hako.testkit.CPrograms;
 import dev.hako.vmm.image.DebianPackages;
 import dev.hako.vmm.image.DefaultGuest;
 import dev.hako.vmm.image.DefaultGuest.GuestFile;
+import dev.hako.vmm.image.KernelModules;
 import dev.hako.vmm.net.NetSpec;
 import dev.hako.vmm.net.PasstBackend;
 import java.io.ByteArrayOutputStream;
@@ -45,10 +46,8 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class NetUserIT {
     private static final String CMDLINE = "console=ttyS0 rdinit=/init panic=-1 quiet";
-    private static final List<String> MODULES = List.of("drivers/virtio/virtio_ring.ko", "drivers/virtio/virtio.ko",
-            "drivers/virtio/virtio_pci_legacy_dev.ko", "drivers/virtio/virtio_pci_modern_dev.ko",
-            "drivers/virtio/virtio_pci.ko", "net/core/failover.ko", "drivers/net/net_failover.ko",
-            "drivers/net/virtio_net.ko");
+    private static final List<String> MODULES = KernelModules.overVirtioPci("net/core/failover.ko",
+            "drivers/net/net_failover.ko", "drivers/net/virtio_net.ko");
     private static final int BYTES = 300_000, GUEST_PORT = 8000, GUEST_UDP_PORT = 9000;
     /** udhcpc's hook: the lease's address and default route on the interface. */
     static final String DHCP_SCRIPT = """

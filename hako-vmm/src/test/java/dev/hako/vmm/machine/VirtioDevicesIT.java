@@ -7,6 +7,7 @@ import dev.hako.testkit.CPrograms;
 import dev.hako.vmm.image.DebianPackages;
 import dev.hako.vmm.image.DefaultGuest;
 import dev.hako.vmm.image.DefaultGuest.GuestFile;
+import dev.hako.vmm.image.KernelModules;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -31,10 +32,9 @@ import org.junit.jupiter.api.io.TempDir;
 class VirtioDevicesIT {
     private static final String CMDLINE = "console=ttyS0 rdinit=/init panic=-1 quiet";
     /** Dependency order: each module after those it needs (their modinfo "depends="). */
-    private static final List<String> MODULES = List.of("drivers/virtio/virtio_ring.ko", "drivers/virtio/virtio.ko",
-            "drivers/virtio/virtio_pci_legacy_dev.ko", "drivers/virtio/virtio_pci_modern_dev.ko",
-            "drivers/virtio/virtio_pci.ko", "drivers/char/hw_random/virtio-rng.ko", "drivers/char/virtio_console.ko",
-            "drivers/virtio/virtio_balloon.ko", "net/vmw_vsock/vsock.ko",
+    private static final List<String> MODULES = KernelModules.overVirtioPci(
+            "drivers/char/hw_random/virtio-rng.ko", "drivers/char/virtio_console.ko", "drivers/virtio/virtio_balloon.ko",
+            "net/vmw_vsock/vsock.ko",
             "net/vmw_vsock/vmw_vsock_virtio_transport_common.ko", "net/vmw_vsock/vmw_vsock_virtio_transport.ko");
     private static final String INIT = """
             echo "rng-current $(cat /sys/class/misc/hw_random/rng_current)"

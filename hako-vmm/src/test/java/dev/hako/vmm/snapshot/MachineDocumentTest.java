@@ -3,11 +3,14 @@ package dev.hako.vmm.snapshot;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.hako.core.accel.VcpuState;
 import dev.hako.core.state.Snapshotable;
 import dev.hako.core.time.ClockState;
 import dev.hako.core.time.NanoTimeClock;
 import dev.hako.core.time.TimerQueue;
+import dev.hako.core.x86.DebugRegisters;
 import dev.hako.core.x86.X86CpuState;
 import dev.hako.devices.legacy.Pit8254;
 import dev.hako.devices.legacy.Pit8254State;
@@ -51,6 +54,9 @@ class MachineDocumentTest {
         cpu.rip = 0xFFFF_FFFF_8100_0000L;
         cpu.fxsave[17] = (byte) 0xE5;
         cpu.halted = true;
+        cpu.debugAddress[2] = 0x4000_1000L;
+        cpu.dr7 = DebugRegisters.DR7_FIXED | DebugRegisters.arm(2, DebugRegisters.RW_WRITE, 4);
+        cpu.dr6 = DebugRegisters.DR6_FIXED | DebugRegisters.DR6_BS;
         pit.write(0, 3, 1, 0x34); // channel 0, mode 2, lobyte/hibyte
         pit.write(0, 0, 1, 0x9C);
         Map<String, Record> states = new LinkedHashMap<>();
@@ -124,6 +130,27 @@ class MachineDocumentTest {
                 .hasMessage("machine.json: component 'pit' holds a Pit8254State, this machine's restores a ClockState");
         assertThatThrownBy(() -> doc.state("rtc", clock)).isInstanceOf(SnapshotException.class)
                 .hasMessage("machine.json has no state for component 'rtc'");
+    }
+
+    @Test
+    void aVcpuStateAnOlderHakoSavedReadsWithTheDebugRegistersAtReset() throws Exception {
+        ObjectNode root = (ObjectNode) new ObjectMapper().readTree(written());
+        ObjectNode vcpu = (ObjectNode) root.path("components").path("vcpu0").path("state");
+        vcpu.put("version", 1);
+        ((ObjectNode) vcpu.get("cpu")).remove(List.of("debugAddress", "dr6", "dr7"));
+
+        Record read = read(root.toString()).state("vcpu0", new Cpu());
+
+        X86CpuState expected = ((VcpuState) states().get("vcpu0")).cpu();
+        X86CpuState reset = X86CpuState.atReset();
+        expected.dr6 = reset.dr6;
+        expected.dr7 = reset.dr7;
+        System.arraycopy(reset.debugAddress, 0, expected.debugAddress, 0, reset.debugAddress.length);
+        assertThat(read).isEqualTo(new VcpuState(VcpuState.VERSION, expected));
+        vcpu.put("version", 0);
+        MachineDocument unknownVersion = read(root.toString());
+        assertThatThrownBy(() -> unknownVersion.state("vcpu0", new Cpu())).as("no upgrade from a version no hako wrote")
+                .isInstanceOf(SnapshotException.class);
     }
 
     private void assertRefused(String json, String message) {
