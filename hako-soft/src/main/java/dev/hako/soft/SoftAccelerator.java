@@ -54,11 +54,14 @@ public final class SoftAccelerator implements Accelerator {
     private static void printStats(List<SoftVirtualCpu> vcpus, double seconds) {
         long instructions = 0;
         long translated = 0;
+        long reused = 0;
         for (SoftVirtualCpu v : vcpus) {
             instructions += v.cpu().instructions;
             translated += v.translated();
+            reused += v.reusedTranslations();
         }
-        System.err.printf("hako: %d guest instructions in %.3f s (%.1f M instructions/s), %d traces translated%n",
-                instructions, seconds, instructions / seconds / 1e6, translated);
+        System.err.printf("hako: %d guest instructions in %.3f s (%.1f M instructions/s), %d traces translated"
+                + " (%d of them shared, made by another vCPU)%n", instructions, seconds, instructions / seconds / 1e6,
+                translated, reused);
     }
 }

@@ -84,6 +84,11 @@ public final class SoftVirtualCpu implements VirtualCpu, DirtyPages.CachingWrite
         return cpu;
     }
 
+    /** Of {@link #translated}, the traces another vCPU had translated. */
+    long reusedTranslations() {
+        return interpreter.reusedTranslations();
+    }
+
     /** Traces this vCPU's translator has built. */
     long translated() {
         return interpreter.translated();

@@ -247,14 +247,16 @@ final class BlockCache {
     }
 
     /**
-     * The instructions of {@code first} and of the blocks it runs into on one path: through a conditional
+     * The instructions (and their bytes) of {@code first} and of the blocks it runs into on one path: through a conditional
      * branch (taken if backward, as loops are, else falling through), a direct jump, or a block that ended at
      * its size limit. The path stays on
      * {@code first}'s page (so dropping that page drops the translation) and visits no block twice. The
      * translator treats the inner branches as side exits.
      */
-    Insn[] trace(Cpu cpu, Block first, int limit) {
+    Trace trace(Cpu cpu, Block first, int limit) {
         List<Insn> out = new ArrayList<>(java.util.Arrays.asList(first.insns));
+        List<Block> path = new ArrayList<>();
+        path.add(first);
         List<Long> seen = new ArrayList<>();
         seen.add(first.start);
         Block current = first;
@@ -284,10 +286,47 @@ final class BlockCache {
                 break;
             }
             out.addAll(java.util.Arrays.asList(b.insns));
+            path.add(b);
             seen.add(next);
             current = b;
         }
-        return out.toArray(new Insn[0]);
+        Insn[] insns = out.toArray(new Insn[0]);
+        return new Trace(insns, bytes(cpu, insns, path));
+    }
+
+    /** A trace's instructions, and the bytes they were decoded from (null where those could not be read back). */
+    record Trace(Insn[] insns, byte[] bytes) {}
+
+    /**
+     * The bytes of {@code insns}, read back through instruction fetch; null if a fetch faults or if any block of
+     * {@code path} was written since it was decoded (then the bytes read may not be those decoded).
+     */
+    private byte[] bytes(Cpu cpu, Insn[] insns, List<Block> path) {
+        if (cpu.mode != Cpu.MODE_64) {
+            return null; // only 64-bit code is translated, at linear addresses equal to RIP
+        }
+        int length = 0;
+        for (Insn i : insns) {
+            length += (int) (i.next - i.addr);
+        }
+        byte[] bytes = new byte[length];
+        int at = 0;
+        try {
+            for (Insn i : insns) {
+                for (long a = i.addr; a < i.next; a++) {
+                    bytes[at++] = (byte) cpu.mem.fetch8(a);
+                }
+            }
+        } catch (CpuFault f) {
+            return null;
+        }
+        for (Block b : path) {
+            if (codePages.generation(b.hostPage) != b.generation
+                    || b.secondHostPage >= 0 && codePages.generation(b.secondHostPage) != b.secondGeneration) {
+                return null;
+            }
+        }
+        return bytes;
     }
 
     /** Drops all code decoded from {@code hostPage}; true if the running block was among it. */

@@ -72,6 +72,11 @@ public final class Interpreter {
         return translator.translated();
     }
 
+    /** Of those, the traces another vCPU had translated (see the translator's shared translations). */
+    public long reusedTranslations() {
+        return translator.reused();
+    }
+
     public static OpcodeTable table() {
         return TABLE;
     }
@@ -228,7 +233,8 @@ public final class Interpreter {
                     at = b.translateAt = translator.thresholdFor(b.generation);
                 }
                 if (++b.runs == at) {
-                    code = translator.build(blocks.trace(c, b, BlockBuilder.MAX_TRACE), b.mode);
+                    BlockCache.Trace trace = blocks.trace(c, b, BlockBuilder.MAX_TRACE);
+                    code = translator.build(trace.insns(), b.mode, trace.bytes());
                     b.code = code;
                 }
             }

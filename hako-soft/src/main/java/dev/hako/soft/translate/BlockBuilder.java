@@ -32,6 +32,7 @@ public final class BlockBuilder {
     /** Traces that loop back also leave at {@link Cpu#instructionDeadline} (deterministic execution). */
     private final boolean deadlines;
     private final CodeCache cache = new CodeCache();
+    private long reused;
 
     public BlockBuilder(boolean enabled, int threshold) {
         this(enabled, threshold, false);
@@ -79,9 +80,31 @@ public final class BlockBuilder {
 
     /** The translation of a block decoded in {@code mode}, or null where it is not translated. */
     public BlockCode build(Insn[] insns, int mode) {
+        return build(insns, mode, null);
+    }
+
+    /**
+     * As {@link #build(Insn[], int)}, for instructions decoded from {@code bytes}: a translation another vCPU
+     * already made of the same bytes at the same addresses is used again (see {@link SharedTranslations}).
+     * Null bytes: not shared.
+     */
+    public BlockCode build(Insn[] insns, int mode, byte[] bytes) {
         if (!enabled || mode != Cpu.MODE_64) {
             return null;
         }
+        if (bytes == null) {
+            return translate(insns);
+        }
+        SharedTranslations.Key key = SharedTranslations.Key.of(insns, bytes, mode, deadlines);
+        BlockCode shared = SharedTranslations.find(key);
+        if (shared != null) {
+            reused++;
+            return shared;
+        }
+        return SharedTranslations.share(key, translate(insns));
+    }
+
+    private BlockCode translate(Insn[] insns) {
         int count = insns.length;
         while (true) {
             List<Object> classData = new ArrayList<>();
@@ -93,8 +116,13 @@ public final class BlockBuilder {
         }
     }
 
-    /** Blocks translated so far. */
+    /** Traces this builder found already translated by another vCPU (of this VM or another). */
+    public long reused() {
+        return reused;
+    }
+
+    /** Traces given translated code so far: translated here, or {@link #reused}. */
     public long translated() {
-        return cache.defined();
+        return cache.defined() + reused;
     }
 }
