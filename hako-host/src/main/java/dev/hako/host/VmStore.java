@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.hako.vmm.host.HostFile;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.ByteBuffer;
@@ -89,12 +90,12 @@ public final class VmStore {
             Files.deleteIfExists(temporary);
             throw e;
         }
-        forceDirectory();
+        HostFile.syncDirectory(directory);
     }
 
     public void delete(String name) throws IOException {
         Files.deleteIfExists(file(name));
-        forceDirectory();
+        HostFile.syncDirectory(directory);
     }
 
     private Path file(String name) {
@@ -102,12 +103,5 @@ public final class VmStore {
             throw new IllegalArgumentException("'" + name + "' is not a VM name");
         }
         return directory.resolve(name + SUFFIX);
-    }
-
-    /** Makes the directory's entries (a rename, a removal) durable. */
-    private void forceDirectory() throws IOException {
-        try (FileChannel dir = FileChannel.open(directory, StandardOpenOption.READ)) {
-            dir.force(true);
-        }
     }
 }

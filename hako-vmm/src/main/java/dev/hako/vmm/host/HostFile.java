@@ -125,6 +125,13 @@ public final class HostFile {
         }
     }
 
+    /** Makes {@code directory}'s entries (a rename, a link, a removal) durable: fsync of the directory itself. */
+    public static void syncDirectory(Path directory) throws IOException {
+        try (FileChannel channel = FileChannel.open(directory, StandardOpenOption.READ)) {
+            channel.force(true);
+        }
+    }
+
     /** What a path is when it is not a regular file ("a directory", "a character device"...); null when it is. */
     public static String kind(Path file) {
         try {

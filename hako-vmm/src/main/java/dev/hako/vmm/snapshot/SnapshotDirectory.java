@@ -2,6 +2,7 @@ package dev.hako.vmm.snapshot;
 
 import dev.hako.sys.Errno;
 import dev.hako.sys.Stdio;
+import dev.hako.vmm.host.HostFile;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.foreign.MemorySegment;
@@ -57,7 +58,7 @@ public final class SnapshotDirectory {
         Files.createDirectory(temporary);
         long data = writeMemory(temporary.resolve(MEMORY), ram);
         writeFile(temporary.resolve(DOCUMENT), document);
-        sync(temporary);
+        HostFile.syncDirectory(temporary);
         if (replacing) {
             int r = Stdio.exchange(temporary.toString(), target.toString());
             if (r < 0) {
@@ -66,11 +67,11 @@ public final class SnapshotDirectory {
                         + "atomically (renameat2 RENAME_EXCHANGE), which replacing a snapshot needs: write to a new "
                         + "directory" : "replacing " + dir + ": " + Errno.describe(-r));
             }
-            sync(parent);
+            HostFile.syncDirectory(parent);
             deleteTree(temporary); // the previous snapshot
         } else {
             Files.move(temporary, target, StandardCopyOption.ATOMIC_MOVE);
-            sync(parent);
+            HostFile.syncDirectory(parent);
         }
         return new Written(data, ram.byteSize());
     }
@@ -195,12 +196,6 @@ public final class SnapshotDirectory {
             throw e.getCause();
         } catch (NoSuchFileException | FileAlreadyExistsException e) {
             // another cleaner got there first
-        }
-    }
-
-    private static void sync(Path directory) throws IOException {
-        try (FileChannel channel = FileChannel.open(directory, StandardOpenOption.READ)) {
-            channel.force(true);
         }
     }
 }

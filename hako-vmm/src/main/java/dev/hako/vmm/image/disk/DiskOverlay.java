@@ -2,12 +2,10 @@ package dev.hako.vmm.image.disk;
 
 import dev.hako.sys.HostFile;
 import java.io.IOException;
-import java.nio.channels.FileChannel;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 
 /**
  * The qcow2 overlays a snapshot point makes, as QEMU's {@code blockdev-snapshot-sync} and libvirt's external
@@ -73,7 +71,7 @@ public final class DiskOverlay {
         } finally {
             Files.deleteIfExists(temporary);
         }
-        syncDirectory(directory);
+        dev.hako.vmm.host.HostFile.syncDirectory(directory);
     }
 
     /**
@@ -107,12 +105,6 @@ public final class DiskOverlay {
         } catch (IOException e) {
             throw new IOException("cannot create the overlay " + overlay + " in its directory: " + e.getMessage()
                     .replace(temporary + ": cannot open: ", ""), e);
-        }
-    }
-
-    private static void syncDirectory(Path directory) throws IOException {
-        try (FileChannel channel = FileChannel.open(directory, StandardOpenOption.READ)) {
-            channel.force(true);
         }
     }
 }
