@@ -6,8 +6,11 @@ package dev.hako.host;
  * spelling (e.g. "memory_mib", "nets[0].type"), or is null.
  */
 public final class HostException extends RuntimeException {
-    /** What went wrong: the caller's input, a VM that is not there, the VM's state, or the host's means. */
-    public enum Kind { BAD_INPUT, NOT_FOUND, CONFLICT, UNAVAILABLE }
+    /**
+     * What went wrong: the caller's input, a VM that is not there, the VM's state, the host's means, or a live
+     * migration that may or may not have moved the guest (it stays paused here).
+     */
+    public enum Kind { BAD_INPUT, NOT_FOUND, CONFLICT, UNAVAILABLE, OUTCOME_UNKNOWN }
 
     private final Kind kind;
     private final String field;
@@ -28,6 +31,10 @@ public final class HostException extends RuntimeException {
 
     public static HostException unavailable(String field, String message) {
         return new HostException(Kind.UNAVAILABLE, field, message);
+    }
+
+    public static HostException outcomeUnknown(String field, String message) {
+        return new HostException(Kind.OUTCOME_UNKNOWN, field, message);
     }
 
     public Kind kind() {

@@ -16,8 +16,10 @@ import dev.hako.vmm.sched.CpuScheduler;
 import dev.hako.vmm.sched.Partition;
 import dev.hako.vmm.snapshot.MachineSnapshots;
 import dev.hako.vmm.snapshot.MigrationException;
+import dev.hako.vmm.snapshot.MigrationOutcomeUnknownException;
 import dev.hako.vmm.snapshot.MigrationResult;
 import dev.hako.vmm.snapshot.MigrationSource;
+import dev.hako.vmm.snapshot.PausedSource;
 import dev.hako.vmm.snapshot.SnapshotException;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -49,6 +51,8 @@ final class Vm {
     private volatile Machine machine;
     private volatile MachineStatistics lastStatistics;
     private volatile CountDownLatch ended = new CountDownLatch(0);
+    /** The paused machine after a migration of unknown outcome, until it is resumed or stopped; else null. */
+    private volatile PausedSource undecided;
 
     Vm(String name, VmDefinition definition, CpuScheduler scheduler, PrintStream hostLog) {
         this.name = name;
@@ -190,6 +194,7 @@ final class Vm {
             }
             partition = null;
             machine = null;
+            undecided = null;
             hostLog.println("hako: VM " + name + " " + state.label() + (exitReason != null ? ": " + exitReason
                     .lines().findFirst().orElse("") : ""));
             end.countDown();
@@ -199,6 +204,10 @@ final class Vm {
     /** Ends the VM now and waits until its machine is closed. */
     synchronized void stop(String reason) throws InterruptedException {
         Machine m = requireActive();
+        PausedSource paused = undecided;
+        if (paused != null) {
+            paused.leaveToDestination();
+        }
         m.stop(reason);
         ended.await();
     }
@@ -222,6 +231,7 @@ final class Vm {
     synchronized void snapshot(Path dir, boolean stayPaused, boolean overlay, Map<Path, Path> moved)
             throws InterruptedException {
         Machine m = requireActive();
+        refuseWhileUndecided("snapshot");
         if (overlay) {
             refuseFreezingTheBundleDisk(m);
         }
@@ -295,9 +305,17 @@ final class Vm {
      */
     synchronized MigrationResult migrate(String host, int port) throws InterruptedException {
         Machine m = requireActive();
+        refuseWhileUndecided("migrate");
         MigrationResult result;
         try {
             result = MigrationSource.migrate(m, host, port);
+        } catch (MigrationOutcomeUnknownException e) {
+            undecided = e.source();
+            state = VmState.PAUSED;
+            String message = e.getMessage() + "; resume it (hako vm resume " + name + ") only if the destination's "
+                    + "guest is not running";
+            hostLog.println("hako: VM " + name + ": " + message);
+            throw HostException.outcomeUnknown("to", message);
         } catch (MigrationException e) {
             hostLog.println("hako: VM " + name + ": " + e.getMessage());
             throw HostException.unavailable("to", e.getMessage());
@@ -310,6 +328,17 @@ final class Vm {
 
     synchronized void resume() {
         Machine m = requireActive();
+        PausedSource paused = undecided;
+        if (paused != null) {
+            try {
+                paused.resumeHere();
+            } catch (MigrationException e) {
+                throw HostException.conflict("VM " + name + ": " + e.getMessage());
+            }
+            undecided = null;
+            hostLog.println("hako: VM " + name + " resumed here after the migration of unknown outcome to "
+                    + paused.target());
+        }
         m.resume();
         if (state == VmState.PAUSED) {
             state = VmState.RUNNING;
@@ -346,12 +375,28 @@ final class Vm {
         MachineStatistics statistics = m != null ? m.statistics() : lastStatistics;
         long memory = m != null ? m.config().memoryBytes() : 0;
         Partition p = partition;
-        return new VmStatus(name, definition, state, exitStatus, exitReason, statistics, memory,
+        PausedSource paused = undecided;
+        return new VmStatus(name, definition, state, exitStatus, exitReason, paused == null ? null
+                : "migration to " + paused.target() + " of unknown outcome: resume only if the destination's guest "
+                + "is not running", statistics, memory,
                 m != null ? m.balloonBytes() : 0, p != null ? PartitionUsage.of(p) : lastUsage);
     }
 
     void close() {
         console.close();
+    }
+
+    /**
+     * A VM paused after a migration of unknown outcome has its disks released: nothing but resume or stop may
+     * touch it.
+     */
+    private void refuseWhileUndecided(String action) {
+        PausedSource paused = undecided;
+        if (paused != null) {
+            throw HostException.conflict("VM " + name + " cannot " + action + ": its migration to " + paused.target()
+                    + " has an unknown outcome; resume it (only if the destination's guest is not running) or stop "
+                    + "it");
+        }
     }
 
     private Machine requireActive() {

@@ -8,6 +8,9 @@ import dev.hako.host.HostException;
  * {@code {"code": ..., "message": ..., "field": ...}} by {@link ApiHandler}.
  */
 final class ApiError extends RuntimeException {
+    /** The code of a migration that may have moved the guest: the VM stays paused in the server. */
+    static final String OUTCOME_UNKNOWN = "outcome_unknown";
+
     private final int status;
     private final String code;
     private final String field;
@@ -30,6 +33,7 @@ final class ApiError extends RuntimeException {
             case NOT_FOUND -> new ApiError(404, "not_found", e.getMessage(), e.field());
             case CONFLICT -> new ApiError(409, "conflict", e.getMessage(), e.field());
             case UNAVAILABLE -> new ApiError(409, "unavailable", e.getMessage(), e.field());
+            case OUTCOME_UNKNOWN -> new ApiError(409, OUTCOME_UNKNOWN, e.getMessage(), e.field());
         };
     }
 

@@ -34,6 +34,9 @@ final class VmJson {
         vm.put("state", s.state().label());
         vm.put("exit_status", s.exitStatus());
         vm.put("exit_reason", s.exitReason());
+        if (s.pausedReason() != null) {
+            vm.put("paused_reason", s.pausedReason());
+        }
         vm.put("config", s.definition());
         MachineStatistics stats = s.statistics();
         if (stats != null) {

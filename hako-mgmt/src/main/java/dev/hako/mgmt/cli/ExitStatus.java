@@ -24,6 +24,11 @@ final class ExitStatus {
     static final int NO_SUCH_VM = 66;
     /** EX_TEMPFAIL for {@code hako vm}: a conflict (the name is in use, the VM's state does not allow it). */
     static final int CONFLICT = 75;
+    /**
+     * EX_PROTOCOL for {@code hako vm migrate}: the destination was told to run the guest and did not confirm it; the
+     * VM stays paused in the server.
+     */
+    static final int OUTCOME_UNKNOWN = 76;
     /** EX_NOPERM for {@code hako vm}: the server refused the request (a TCP request without the token). */
     static final int NO_PERMISSION = 77;
 
@@ -55,6 +60,8 @@ final class ExitStatus {
         UNREACHABLE, "no server answers on the socket",
         INTERNAL_ERROR, "a bug in hako (the server logged it)",
         CONFLICT, "a conflict: the name is in use, or the VM's state does not allow it (e.g. start a running VM)",
+        OUTCOME_UNKNOWN, "migrate: the destination was told to run the guest and did not confirm it; the VM stays "
+                + "paused here: resume it (hako vm resume NAME) only if the destination's guest is not running",
         NO_PERMISSION, "the server refused the request");
 
     private static Map<String, String> statuses(Object... pairs) {

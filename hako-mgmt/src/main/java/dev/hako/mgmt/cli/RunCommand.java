@@ -88,9 +88,10 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--incoming", paramLabel = "tcp:HOST:PORT",
             description = "Wait on HOST:PORT for a live migration (`hako vm migrate NAME --to HOST:PORT`, as QEMU's "
                     + "-incoming): the machine is built from what the source sends, its serial console on this "
-                    + "terminal, and runs here once its RAM and state arrived. Takes no other option. Port 0 picks a "
-                    + "free port; the port is printed. A failure before the guest runs here ends with status 74 and "
-                    + "leaves the guest on the source.")
+                    + "terminal, and runs here once its RAM, state and disks are loaded and the source gives the "
+                    + "go-ahead. Takes no other option. Port 0 picks a free port; the port is printed. A failure "
+                    + "before the go-ahead (also none within 10 s) ends with status 74 and leaves the guest on the "
+                    + "source.")
     String incoming;
 
     @Option(names = "--gdb", paramLabel = "tcp:HOST:PORT",

@@ -100,7 +100,8 @@ final class VmClient implements AutoCloseable {
     private static CommandError failure(int status, JsonNode json) {
         String message = json != null && json.hasNonNull("message") ? json.get("message").asText()
                 : "the server answered " + status;
-        int exit = switch (status) {
+        boolean outcomeUnknown = json != null && "outcome_unknown".equals(json.path("code").asText());
+        int exit = outcomeUnknown ? ExitStatus.OUTCOME_UNKNOWN : switch (status) {
             case 400, 405, 413 -> ExitStatus.USAGE;
             case 401 -> ExitStatus.NO_PERMISSION;
             case 404 -> ExitStatus.NO_SUCH_VM;

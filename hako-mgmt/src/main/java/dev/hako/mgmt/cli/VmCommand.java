@@ -77,6 +77,9 @@ final class VmCommand implements Runnable {
                 out.printf("ended:  status %d, %s%n", vm.path("exit_status").asInt(),
                         vm.path("exit_reason").asText().lines().findFirst().orElse(""));
             }
+            if (vm.hasNonNull("paused_reason")) {
+                out.printf("paused: %s%n", vm.path("paused_reason").asText());
+            }
             out.printf("config: %s%n", vm.path("config"));
             if (vm.has("usage")) {
                 out.printf("usage:  %s%n", vm.path("usage"));
@@ -96,7 +99,8 @@ final class VmCommand implements Runnable {
         return action(name, "pause");
     }
 
-    @Command(name = "resume", description = "Let a paused VM run again.")
+    @Command(name = "resume", description = "Let a paused VM run again (after a migration of unknown outcome: its "
+            + "disks opened again, refused while another process holds them).")
     int resume(@Parameters(paramLabel = "NAME") String name) {
         return action(name, "resume");
     }
@@ -194,8 +198,10 @@ final class VmCommand implements Runnable {
     @Command(name = "migrate", description = "Move the running VM live to the hako listening at HOST:PORT "
             + "(`hako run --incoming tcp:HOST:PORT`, on this host or another): its RAM is copied while it runs, then "
             + "it pauses for the last pages and its device state, and stops here once it runs there. Prints the total "
-            + "time and the downtime. If the migration fails, the VM runs on here. Disks move over shared storage (the "
-            + "images at the same paths on both sides); user networking on the same host keeps its TCP connections.")
+            + "time and the downtime. If the migration fails, the VM runs on here; if the connection fails after the "
+            + "destination was told to run the guest, the VM stays paused here (status 76): resume it only if the "
+            + "destination's guest is not running. Disks move over shared storage (the images at the same paths on "
+            + "both sides); user networking on the same host keeps its TCP connections.")
     int migrate(@Parameters(index = "0", paramLabel = "NAME") String name,
             @Option(names = "--to", paramLabel = "HOST:PORT", required = true,
                     description = "Where the destination listens.") String to) {

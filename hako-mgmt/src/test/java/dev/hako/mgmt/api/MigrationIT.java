@@ -14,10 +14,13 @@ import org.junit.jupiter.api.io.TempDir;
  * Live migration between two hako processes: the default busybox guest on the soft CPU counts on its serial
  * console (C1, C2, ... every 0.2 s) in a server. First the migration is cut again and again: a relay between the
  * source and a {@code hako run --incoming} child JVM kills the child once a random number of the stream's bytes
- * went through (five times), and once at the last moment, when the child acknowledges that its guest runs (its
- * RESUMED held back by the relay); each time {@code POST /vms/NAME/migrate} answers 409 and the guest counts on in
- * the server. Then the migration goes through: the VM stops in the server, the child carries on counting, every
- * value exactly once across the two processes, and the source reports its total time and a downtime above zero.
+ * went through (five times), and once at the last moment before the switch, when the child says it loaded the
+ * machine (its LOADED held back by the relay); each time {@code POST /vms/NAME/migrate} answers 409 and the guest
+ * counts on in the server. Then the child is killed after the switch, when it acknowledges that its guest runs (its
+ * RESUMED held back): the server cannot know where the guest runs, so it keeps it paused (409 outcome_unknown, state
+ * paused with its reason) and the count stands still, until an explicit resume lets it count on. Then the migration
+ * goes through: the VM stops in the server, the child carries on counting, every value exactly once across the two
+ * processes, and the source reports its total time and a downtime above zero.
  */
 class MigrationIT {
     private static final int RANDOM_CUTS = 5;
@@ -35,12 +38,13 @@ class MigrationIT {
             try (ConsoleViewer console = counting.console()) {
                 int from = counting.from();
 
-                long fullStream = cutMigration(api, console, Long.MAX_VALUE, "when the destination's guest runs");
+                long fullStream = cutMigration(api, console, Long.MAX_VALUE, 'L', "when the destination loaded");
                 assertThat(fullStream).as("bytes of a whole migration").isGreaterThan(1 << 20);
                 for (int cut = 0; cut < RANDOM_CUTS; cut++) {
                     long at = (long) (random.nextDouble() * fullStream * 0.95);
-                    cutMigration(api, console, at, "after " + at + " of " + fullStream + " bytes");
+                    cutMigration(api, console, at, 'L', "after " + at + " of " + fullStream + " bytes");
                 }
+                cutAfterTheSwitch(api, console);
 
                 IncomingDestination destination = IncomingDestination.start();
                 try {
@@ -76,22 +80,15 @@ class MigrationIT {
     }
 
     /**
-     * Starts a migration through a relay that kills the destination once {@code cutAt} bytes went to it (or, at
-     * {@code Long.MAX_VALUE}, when the destination acknowledges that its guest runs); checks that the source says
-     * the migration failed and counts on. Returns the bytes that went to the destination.
+     * Starts a migration through a relay that kills the destination once {@code cutAt} bytes went to it (or when
+     * its answer {@code cutBackAt} comes back); checks that the source says the migration failed and counts on.
+     * Returns the bytes that went to the destination.
      */
-    private static long cutMigration(ApiFixture api, ConsoleViewer console, long cutAt, String when)
+    private static long cutMigration(ApiFixture api, ConsoleViewer console, long cutAt, char cutBackAt, String when)
             throws Exception {
         IncomingDestination destination = IncomingDestination.start();
-        try (MigrationRelay relay = new MigrationRelay(destination, cutAt)) {
-            CompletableFuture<ApiFixture.Answer> answer = CompletableFuture.supplyAsync(() -> {
-                try {
-                    return api.unix("POST", "/vms/counter/migrate", "{\"to\": \"127.0.0.1:" + relay.port() + "\"}");
-                } catch (Exception e) {
-                    throw new IllegalStateException(e);
-                }
-            });
-            ApiFixture.Answer failed = answer.get(120, TimeUnit.SECONDS);
+        try (MigrationRelay relay = new MigrationRelay(destination, cutAt, cutBackAt)) {
+            ApiFixture.Answer failed = migrateThrough(api, relay);
             assertThat(failed.status()).as("a migration cut %s: %s", when, failed.body()).isEqualTo(409);
             assertThat(failed.json().path("message").asText()).contains("the guest runs on here");
             assertThat(relay.killed).as("the relay killed the destination %s", when).isTrue();
@@ -106,5 +103,56 @@ class MigrationIT {
         } finally {
             destination.kill();
         }
+    }
+
+    /**
+     * Kills the destination when it acknowledges that its guest runs: the source had said GO, so it keeps its
+     * guest paused and says so; once the destination is gone, an explicit resume lets it count on.
+     */
+    private static void cutAfterTheSwitch(ApiFixture api, ConsoleViewer console) throws Exception {
+        IncomingDestination destination = IncomingDestination.start();
+        try (MigrationRelay relay = new MigrationRelay(destination, Long.MAX_VALUE, 'G')) {
+            ApiFixture.Answer unknown = migrateThrough(api, relay);
+            assertThat(unknown.status()).as(unknown.body()).isEqualTo(409);
+            assertThat(unknown.json().path("code").asText()).isEqualTo("outcome_unknown");
+            assertThat(unknown.json().path("message").asText()).contains("outcome unknown after the switch")
+                    .contains("the guest stays paused here").contains("hako vm resume counter")
+                    .doesNotContain("\n");
+            assertThat(relay.killed).isTrue();
+            ApiFixture.Answer status = api.unix("GET", "/vms/counter", null);
+            assertThat(status.json().path("state").asText()).as("the source VM after a cut after GO")
+                    .isEqualTo("paused");
+            assertThat(status.json().path("paused_reason").asText()).contains("unknown outcome");
+            ApiFixture.Answer refused = api.unix("POST", "/vms/counter/migrate", "{\"to\": \"127.0.0.1:"
+                    + relay.port() + "\"}");
+            assertThat(refused.status()).isEqualTo(409);
+            assertThat(refused.json().path("message").asText()).contains("unknown outcome");
+            Thread.sleep(200); // what the guest wrote before the pause reaches the viewer
+            int last = CountingGuest.lastCount(console.output());
+            Thread.sleep(2000);
+            assertThat(CountingGuest.lastCount(console.output())).as("the paused source's count after 2 s")
+                    .isEqualTo(last);
+            destination.process.waitFor(10, TimeUnit.SECONDS);
+            ApiFixture.Answer resumed = api.unix("POST", "/vms/counter/resume", null);
+            assertThat(resumed.status()).as(resumed.body()).isEqualTo(200);
+            assertThat(resumed.json().path("state").asText()).isEqualTo("running");
+            assertThat(resumed.json().has("paused_reason")).isFalse();
+            console.await(Pattern.compile("C" + (last + 2) + "\\r?\\n"), 0, 30);
+            System.out.printf("cut after GO: the source answered \"%s\", stood still, and counts on once resumed%n",
+                    unknown.json().path("message").asText());
+        } finally {
+            destination.kill();
+        }
+    }
+
+    private static ApiFixture.Answer migrateThrough(ApiFixture api, MigrationRelay relay) throws Exception {
+        CompletableFuture<ApiFixture.Answer> answer = CompletableFuture.supplyAsync(() -> {
+            try {
+                return api.unix("POST", "/vms/counter/migrate", "{\"to\": \"127.0.0.1:" + relay.port() + "\"}");
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        return answer.get(120, TimeUnit.SECONDS);
     }
 }

@@ -14,19 +14,22 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A TCP relay from the source to a destination that SIGKILLs the destination once {@code cutAt} bytes went to it
- * (before passing on more), or when the destination's RESUMED comes back (before passing it on).
+ * (before passing on more), or when the destination's answer {@code cutBackAt} comes back (before passing it on):
+ * LOADED ('L', before the source says GO) or RESUMED ('G', after it did).
  */
 final class MigrationRelay implements AutoCloseable {
     private final ServerSocket listener = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
     private final IncomingDestination destination;
     private final long cutAt;
+    private final int cutBackAt;
     final AtomicLong forwarded = new AtomicLong();
     volatile boolean killed;
     private final List<Socket> sockets = new ArrayList<>();
 
-    MigrationRelay(IncomingDestination destination, long cutAt) throws IOException {
+    MigrationRelay(IncomingDestination destination, long cutAt, char cutBackAt) throws IOException {
         this.destination = destination;
         this.cutAt = cutAt;
+        this.cutBackAt = cutBackAt;
         Thread.ofVirtual().start(this::relay);
     }
 
@@ -68,7 +71,7 @@ final class MigrationRelay implements AutoCloseable {
 
     /**
      * Passes READY and its handover offer (a length, a UNIX socket path and a 16-byte token, which may hold any
-     * byte) on as they are, then cuts at RESUMED.
+     * byte) on as they are, then cuts at {@code cutBackAt}.
      */
     private void pipeBack(Socket target, Socket source) {
         try {
@@ -86,7 +89,7 @@ final class MigrationRelay implements AutoCloseable {
             }
             to.flush();
             for (int b; (b = from.read()) >= 0; ) {
-                if (b == 'G') {  // RESUMED: the destination's guest runs; the source must not learn it
+                if (b == cutBackAt) {
                     cut();
                     return;
                 }

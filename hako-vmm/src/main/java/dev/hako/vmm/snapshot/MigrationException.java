@@ -1,7 +1,7 @@
 package dev.hako.vmm.snapshot;
 
 /** A live migration that did not happen; the message is one line for the user. */
-public final class MigrationException extends Exception {
+public class MigrationException extends Exception {
     public MigrationException(String message) {
         super(message);
     }

@@ -29,17 +29,21 @@ import java.util.Map;
  * which makes every vCPU forget its write translations before the pages are read) and sends those pages, zero pages
  * as a marker. Rounds go on while the guest runs until fewer than {@link #STOP_PAGES} pages are dirty or after
  * {@link #MAX_ROUNDS}; then the guest is paused ({@link Machine#pause}: no vCPU in guest code, no device work from the
- * host), the last dirty pages and the machine document go, and the source waits for the destination's RESUMED.
- * Only that acknowledgement ends the source's part: any failure before it (a refused connection, a broken one, a
- * destination that closes or does not answer within {@link #ANSWER_MILLIS}) stops the log and resumes the guest
- * if this side paused it, and is reported as a {@link MigrationException}. The caller stops the source's machine
- * after a success.
+ * host), the last dirty pages and the machine document go, and the source waits for the destination's LOADED.
+ * The end is a two-step commit (QEMU's "postmigrate"). Before GO the guest is this side's: any failure up to and
+ * including the wait for LOADED (a refused connection, a broken one, a destination that closes or does not answer
+ * within {@link #ANSWER_MILLIS}) stops the log, takes passt and the disks back and resumes the guest if this side
+ * paused it, and is reported as a {@link MigrationException}. On LOADED the source writes GO, and from then on the
+ * guest is the destination's: RESUMED ends the source's part (the caller stops the source's machine), and a
+ * connection that fails instead leaves the outcome unknown: the guest stays paused here
+ * ({@link MigrationOutcomeUnknownException}, whose {@link PausedSource} resumes it on the user's word).
  *
  * <p>The switch, with the guest paused: passt's sockets go to the destination ({@link PasstHandover}) where it
  * offered a socket this host reaches, then every disk image is released ({@link HandoverDisk#release}), and only
- * then the state goes, after which the destination opens the images. A failure after that takes passt back and opens
- * the images again before the guest resumes; an image that cannot be opened again (the destination holds its lock:
- * its guest runs) stops the guest here instead, as two guests writing one disk would corrupt it.
+ * then the state goes, after which the destination opens the images. A failure before GO takes passt back and opens
+ * the images again before the guest resumes, waiting for the destination to let go of them (it does when it sees
+ * the connection end, or when GO does not come in time); an image that stays locked longer (another process holds
+ * it) stops the guest here instead, as two guests writing one disk would corrupt it.
  */
 public final class MigrationSource {
     /** Pre-copy rounds at most: a guest that dirties pages faster than they go is stopped after these. */
@@ -48,6 +52,9 @@ public final class MigrationSource {
     static final long STOP_PAGES = 1024;
     private static final int CONNECT_MILLIS = 5_000;
     private static final int ANSWER_MILLIS = 30_000;
+    /** Beyond the destination's wait for GO: the time it takes to close its machine and free the images. */
+    private static final int LOCK_MARGIN_MILLIS = 5_000;
+    private static final int LOCK_RETRY_MILLIS = 50;
 
     private final Machine machine;
     private final String target;
@@ -61,6 +68,8 @@ public final class MigrationSource {
     private int handoverSocket = -1;
     private boolean passtHandedOver;
     private boolean disksReleased;
+    /** GO went to the destination: from then on the guest is the destination's to run. */
+    private boolean goSent;
 
     private MigrationSource(Machine machine, String target) {
         this.machine = machine;
@@ -149,12 +158,17 @@ public final class MigrationSource {
             lastPages = dataPages - before;
             switchOver(out, spec);
             long sent = System.nanoTime();
-            expect(in, MigrationStream.RESUMED, "restoring the machine");
+            expect(in, MigrationStream.LOADED, "loading the machine");
+            long loaded = System.nanoTime();
+            out.writeByte(MigrationStream.GO);
+            out.flush();
+            goSent = true;
+            expect(in, MigrationStream.RESUMED, "starting the guest");
             long end = System.nanoTime();
             if (System.getenv("HAKO_DEBUG") != null) {
                 System.err.printf("hako: migration downtime: %.1f ms pausing, %.1f ms sending, %.1f ms until the "
-                        + "destination ran%n", (pausedAt - pauseBegin) / 1e6, (sent - pausedAt) / 1e6,
-                        (end - sent) / 1e6);
+                        + "destination loaded, %.1f ms until it ran%n", (pausedAt - pauseBegin) / 1e6,
+                        (sent - pausedAt) / 1e6, (loaded - sent) / 1e6, (end - loaded) / 1e6);
             }
             log.stop();
             if (passtHandedOver) {
@@ -163,13 +177,31 @@ public final class MigrationSource {
             UnixSocket.close(handoverSocket);
             return new MigrationResult(end - begin, end - pausedAt, rounds, dataPages, lastPages, counted.count);
         } catch (IOException e) {
+            if (goSent) {
+                throw stayPaused(log, describe(e));
+            }
             goOnHere(log, pausedHere);
             throw new MigrationException("migration to " + target + " failed, the guest runs on here: "
                     + describe(e));
         } catch (MigrationException | InterruptedException | RuntimeException e) {
+            if (goSent) {
+                throw stayPaused(log, e.getMessage());
+            }
             goOnHere(log, pausedHere);
             throw e;
         }
+    }
+
+    /**
+     * After GO, without RESUMED: the destination may run the guest, or may have died before it did; the source
+     * cannot tell, so its guest stays paused, its disks released and passt shared, until the user decides.
+     */
+    private MigrationOutcomeUnknownException stayPaused(DirtyPages log, String why) {
+        log.stop();
+        UnixSocket.close(handoverSocket);
+        return new MigrationOutcomeUnknownException("migration to " + target + ": outcome unknown after the switch ("
+                + why + "): the guest stays paused here", new PausedSource(machine, target, disks, passts,
+                passtHandedOver));
     }
 
     /**
@@ -199,25 +231,32 @@ public final class MigrationSource {
     }
 
     /**
-     * After a failure: takes passt and the disks back and resumes the guest if this side paused it. A disk image
-     * that cannot be opened again (its lock is taken: the destination runs the guest) stops the guest here instead:
-     * two guests writing one disk would corrupt it, a stopped one only needs starting.
+     * After a failure before GO: takes passt and the disks back and resumes the guest if this side paused it. The
+     * destination never runs the guest without GO, and releases the images once it sees the connection closed (or
+     * after {@link MigrationStream#GO_WAIT_MILLIS}): an image locked longer than that is held by some other process,
+     * and the guest is stopped here instead of resumed, as two guests writing one disk would corrupt it.
      */
-    private void goOnHere(DirtyPages log, boolean pausedHere) throws MigrationException {
+    private void goOnHere(DirtyPages log, boolean pausedHere) throws MigrationException, InterruptedException {
         log.stop();
         if (passtHandedOver) {
             passts.forEach(PasstBackend::takeBack);
         }
         UnixSocket.close(handoverSocket);
         if (disksReleased) {
-            for (HandoverDisk disk : disks) {
+            long deadline = System.nanoTime() + (MigrationStream.GO_WAIT_MILLIS + LOCK_MARGIN_MILLIS) * 1_000_000L;
+            while (true) {
                 try {
-                    disk.acquire();
+                    HandoverDisk.acquireAll(disks);
+                    break;
                 } catch (IOException e) {
-                    machine.stop("migration to " + target + " failed after the disks were handed over, and "
-                            + disk.path() + " cannot be opened again here");
-                    throw new MigrationException("migration to " + target + " failed after the disks were handed "
-                            + "over; the guest is stopped here, not resumed, as it may run there: " + describe(e));
+                    if (System.nanoTime() - deadline > 0) {
+                        machine.stop("migration to " + target + " failed after the disks were handed over, and "
+                                + "they cannot be opened again here: " + describe(e));
+                        throw new MigrationException("migration to " + target + " failed after the disks were "
+                                + "handed over; the guest is stopped here, not resumed, as another process holds "
+                                + "its disk: " + describe(e));
+                    }
+                    Thread.sleep(LOCK_RETRY_MILLIS);
                 }
             }
         }
@@ -237,13 +276,13 @@ public final class MigrationSource {
         }
     }
 
-    private void expect(DataInputStream in, byte answer, String step) throws IOException, MigrationException {
+    private void expect(DataInputStream in, byte answer, String step) throws IOException {
         int got;
         try {
             got = in.read();
         } catch (SocketTimeoutException e) {
-            throw new MigrationException("migration to " + target + " failed, the guest runs on here: the "
-                    + "destination did not answer within " + ANSWER_MILLIS / 1000 + " s while " + step);
+            throw new IOException("the destination did not answer within " + ANSWER_MILLIS / 1000 + " s while "
+                    + step, e);
         }
         if (got < 0) {
             throw new EOFException("the destination closed the connection while " + step

@@ -17,21 +17,33 @@ import java.util.Arrays;
  *            byte DATA_PAGE, int page, 4096 bytes   the page's bytes
  *            byte HANDOVER, byte passed             1: passt's sockets went over the handover socket; 0: start passt
  *            byte STATE, int n, n bytes             the machine document (machine.json's format): last record
+ *   GO:      byte GO                                after LOADED: the destination may start the guest
  * destination → source:
  *   byte READY, int n, n bytes of a UNIX socket path, 16 bytes of token (n = 0: no path, no token)
  *                  the destination built the machine from the spec and takes pages, and passt's sockets there
  *                  ({@link PasstHandover})
- *   byte RESUMED   the destination restored every component and its guest runs
+ *   byte LOADED    the destination restored every component, took passt and opened (locked) the disk images; its
+ *                  guest does not run before GO
+ *   byte RESUMED   after GO: the guest runs there
  * </pre>
- * A destination that cannot go on closes the connection; the source never stops its guest before RESUMED. The
- * source sends HANDOVER and STATE only after it handed over passt and released its disk images.
+ * A two-step commit, as QEMU's "postmigrate": before GO the source owns the guest: a failure up to LOADED (a
+ * destination that cannot go on closes the connection) leaves it to take passt and its disks back and resume. A
+ * destination that never gets GO (EOF, {@link #GO_WAIT_MILLIS}) closes its machine, its guest never having run.
+ * Once GO is written the destination owns the guest: if RESUMED does not come the source cannot tell whether the
+ * guest runs there, and keeps its own paused. The source sends HANDOVER and STATE only after it handed over passt
+ * and released its disk images.
  */
 final class MigrationStream {
     static final long MAGIC = 0x48414B4F4D494752L;  // "HAKOMIGR"
     /** The version this build sends and the newest it takes. */
-    static final int VERSION = 3;
-    static final byte ZERO_PAGE = 1, DATA_PAGE = 2, STATE = 3, HANDOVER = 4;
-    static final byte READY = 'R', RESUMED = 'G';
+    static final int VERSION = 4;
+    static final byte ZERO_PAGE = 1, DATA_PAGE = 2, STATE = 3, HANDOVER = 4, GO = 5;
+    static final byte READY = 'R', LOADED = 'L', RESUMED = 'G';
+    /**
+     * How long a destination that sent LOADED waits for GO (the source answers at once) before it gives up, its
+     * guest never run; the source may wait this long, and a little more, for the images' locks after a failure.
+     */
+    static final int GO_WAIT_MILLIS = 10_000;
     static final int PAGE_SIZE = 4096;
     /** The longest spec or document a destination reads: far above what a machine's state takes. */
     static final int MAX_DOCUMENT = 64 << 20;

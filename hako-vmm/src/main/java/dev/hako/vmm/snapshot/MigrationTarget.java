@@ -30,23 +30,31 @@ import java.util.List;
  * connection, builds the machine the source's spec describes (fresh RAM, no kernel: {@link MachineBuilder#incoming}),
  * writes the pages as they come, and when the final machine document comes takes passt's sockets from the source
  * (or starts passts of its own), opens the disk images the source released (the machine was built on released
- * {@link HandoverDisk}s of the sizes the source gave), restores every component from the document and, on
- * {@link #resume}, starts the guest and acknowledges. Anything wrong before that (a stream that is not a hako
- * migration, a newer version, a bad spec or state, a source that goes away or falls silent for
- * {@link #SILENCE_MILLIS}) closes what was built and is one line in a {@link MigrationException}: the source keeps
- * its guest.
+ * {@link HandoverDisk}s of the sizes the source gave), restores every component from the document and says
+ * LOADED. {@link #resume} waits for the source's GO, starts the guest and acknowledges (RESUMED). Anything wrong
+ * before GO (a stream that is not a hako migration, another version, a bad spec or state, a source that goes away or
+ * falls silent for {@link #SILENCE_MILLIS}, no GO within {@link MigrationStream#GO_WAIT_MILLIS}) closes what was
+ * built, the images released, and is one line in a {@link MigrationException}: the guest never ran here, the source
+ * keeps it. After GO the guest is this side's: it runs on even if RESUMED cannot reach the source, which keeps its
+ * own paused.
  */
 public final class MigrationTarget implements AutoCloseable {
     /** The longest the source may stay silent: it sends without pauses until the last record. */
     private static final int SILENCE_MILLIS = 30_000;
 
     private final Socket socket;
+    private final DataInputStream in;
     private final Machine machine;
+    private final String source;
+    private final PrintStream log;
     private boolean resumed;
 
-    private MigrationTarget(Socket socket, Machine machine) {
+    private MigrationTarget(Socket socket, DataInputStream in, Machine machine, String source, PrintStream log) {
         this.socket = socket;
+        this.in = in;
         this.machine = machine;
+        this.source = source;
+        this.log = log;
     }
 
     /**
@@ -91,7 +99,9 @@ public final class MigrationTarget implements AutoCloseable {
             PasstHandover.writeOffer(out, handover == null ? null : handover.offer());
             out.flush();
             receive(in, machine, disks, passts, handover);
-            return new MigrationTarget(socket, machine);
+            out.write(MigrationStream.LOADED);
+            out.flush();
+            return new MigrationTarget(socket, in, machine, source, log);
         } catch (SocketTimeoutException e) {
             closeAll(socket, machine);
             throw new MigrationException("incoming migration from " + source + " failed: the source fell silent "
@@ -230,20 +240,38 @@ public final class MigrationTarget implements AutoCloseable {
     }
 
     /**
-     * Starts the guest and tells the source, which then stops its own. If the source cannot be told, the guest is
-     * stopped again: the source, not knowing, runs its guest on.
+     * Waits for the source's GO, then starts the guest and tells the source, which then stops its own. Without GO
+     * (the source went away, fell silent, or sent something else) the guest does not run here: a
+     * {@link MigrationException}, and {@link #close} closes the machine. Once GO came the guest runs here even if
+     * the source cannot be told: it keeps its own paused, not knowing.
      */
     public void resume() throws MigrationException {
+        int go;
+        try {
+            socket.setSoTimeout(MigrationStream.GO_WAIT_MILLIS);
+            go = in.read();
+        } catch (SocketTimeoutException e) {
+            throw new MigrationException("incoming migration from " + source + " failed: the source did not give "
+                    + "the go-ahead within " + MigrationStream.GO_WAIT_MILLIS / 1000 + " s; the guest did not run "
+                    + "here");
+        } catch (IOException e) {
+            throw new MigrationException("incoming migration from " + source + " failed before the go-ahead ("
+                    + e.getMessage() + "); the guest did not run here");
+        }
+        if (go != MigrationStream.GO) {
+            throw new MigrationException("incoming migration from " + source + " failed: the source "
+                    + (go < 0 ? "closed the connection" : "sent " + go) + " instead of the go-ahead; the guest did "
+                    + "not run here");
+        }
+        resumed = true;
         machine.start();
         try {
             OutputStream out = socket.getOutputStream();
             out.write(MigrationStream.RESUMED);
             out.flush();
-            resumed = true;
         } catch (IOException e) {
-            machine.stop("the migration's source went away before it was told the guest runs here");
-            throw new MigrationException("incoming migration failed: the source went away before it was told the "
-                    + "guest runs here (" + e.getMessage() + ")");
+            log.println("hako: the migration's source could not be told that the guest runs here (" + e.getMessage()
+                    + "); it keeps its own paused");
         }
     }
 

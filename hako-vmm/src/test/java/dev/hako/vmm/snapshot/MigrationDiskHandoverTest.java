@@ -2,6 +2,7 @@ package dev.hako.vmm.snapshot;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import dev.hako.devices.backend.CharBackend;
 import dev.hako.vmm.image.disk.DiskFormat;
@@ -32,8 +33,9 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The order of a migration's disk handover, seen from a destination the test plays: a halting guest with a raw disk
  * migrates, and when the machine's state arrives the destination checks that it can take the image's write lock
- * (the source released it before it sent the state). A destination that then fails leaves the source holding its
- * disk again and running; one that keeps the image locked (its guest runs) leaves the source stopped, not resumed.
+ * (the source released it before it sent the state). A destination that then fails before LOADED leaves the source
+ * holding its disk again and running; an image that stays locked beyond the destination's wait for GO (another
+ * process holds it) leaves the source stopped, not resumed.
  */
 class MigrationDiskHandoverTest {
     @TempDir
@@ -41,13 +43,16 @@ class MigrationDiskHandoverTest {
 
     /** What the played destination does once the state came, with the image it opened (null: it could not). */
     private interface AtState {
-        void act(DataOutputStream out, DiskImage opened) throws IOException;
+        void act(DataInputStream in, DataOutputStream out, DiskImage opened) throws IOException;
     }
 
     @Test
     void theSourceReleasesTheDiskBeforeItSendsTheStateAndStopsAfterResumed() throws Exception {
         try (Machine machine = machine()) {
-            Played destination = play((out, opened) -> {
+            Played destination = play((in, out, opened) -> {
+                out.writeByte(MigrationStream.LOADED);
+                out.flush();
+                assertThat(in.readByte()).as("GO after LOADED").isEqualTo(MigrationStream.GO);
                 opened.close();
                 out.writeByte(MigrationStream.RESUMED);
                 out.flush();
@@ -63,7 +68,7 @@ class MigrationDiskHandoverTest {
     @Test
     void aDestinationThatFailsAfterTheReleaseLeavesTheSourceRunningWithItsDisk() throws Exception {
         try (Machine machine = machine()) {
-            Played destination = play((out, opened) -> opened.close());  // and closes without RESUMED
+            Played destination = play((in, out, opened) -> opened.close());  // and closes without LOADED
             assertThatThrownBy(() -> MigrationSource.migrate(machine, "127.0.0.1", destination.port))
                     .isInstanceOf(MigrationException.class).hasMessageContaining("the guest runs on here");
             assertThat(destination.opened.get(30, TimeUnit.SECONDS)).isTrue();
@@ -79,7 +84,8 @@ class MigrationDiskHandoverTest {
     void aSourceThatCannotTakeItsDiskBackStopsInsteadOfResuming() throws Exception {
         DiskImage[] kept = new DiskImage[1];
         try (Machine machine = machine()) {
-            Played destination = play((out, opened) -> kept[0] = opened);  // its guest "runs"; the source is not told
+            // Another process keeps the image beyond the destination's wait for GO.
+            Played destination = play((in, out, opened) -> kept[0] = opened);
             assertThatThrownBy(() -> MigrationSource.migrate(machine, "127.0.0.1", destination.port))
                     .isInstanceOf(MigrationException.class).hasMessageContaining("the guest is stopped here")
                     .hasMessageNotContaining("\n");
@@ -92,6 +98,90 @@ class MigrationDiskHandoverTest {
                 kept[0].close();
             }
         }
+    }
+
+    /**
+     * The real destination, the connection cut when its LOADED comes back: the source, not having said GO, waits
+     * until the destination gives up on GO and lets go of the image, then takes it back and runs on; the
+     * destination's guest never ran.
+     */
+    @Test
+    void aCutBeforeGoLeavesTheGuestRunningHereAndTheDestinationGivesUpWithoutRunningIt() throws Exception {
+        try (Machine machine = machine(); ServerSocket listener = listener();
+                CuttingRelay relay = new CuttingRelay(listener.getLocalPort(), MigrationStream.LOADED)) {
+            CompletableFuture<Machine> destination = new CompletableFuture<>();
+            CompletableFuture<String> refusal = CompletableFuture.supplyAsync(() -> {
+                try (MigrationTarget target = MigrationTarget.accept(listener, CharBackend.NULL, quiet())) {
+                    destination.complete(target.machine());
+                    target.resume();
+                    return "resumed";
+                } catch (MigrationException e) {
+                    return e.getMessage();
+                }
+            });
+            assertThatThrownBy(() -> MigrationSource.migrate(machine, "127.0.0.1", relay.port()))
+                    .isInstanceOf(MigrationException.class).isNotInstanceOf(MigrationOutcomeUnknownException.class)
+                    .hasMessageContaining("the guest runs on here");
+            assertThat(refusal.get(30, TimeUnit.SECONDS)).contains("did not give the go-ahead within")
+                    .contains("the guest did not run here");
+            assertThat(destination.get().firstGuestEntryNanos()).as("the destination's guest ran").isZero();
+            assertThat(disk(machine).held()).as("the source took its disk back").isTrue();
+            assertThat(machine.paused()).isFalse();
+            assertThat(machine.ended()).isFalse();
+        }
+    }
+
+    /**
+     * The real destination, the connection cut when its RESUMED comes back (GO went through): the source cannot
+     * tell that the guest runs there and keeps its own paused, disk released. Resuming it by hand is refused while
+     * the destination holds the image and works once the destination is gone.
+     */
+    @Test
+    void aCutAfterGoLeavesTheGuestPausedHereUntilResumedByHand() throws Exception {
+        try (Machine machine = machine(); ServerSocket listener = listener();
+                CuttingRelay relay = new CuttingRelay(listener.getLocalPort(), MigrationStream.RESUMED)) {
+            CompletableFuture<MigrationTarget> destination = CompletableFuture.supplyAsync(() -> {
+                try {
+                    MigrationTarget target = MigrationTarget.accept(listener, CharBackend.NULL, quiet());
+                    target.resume();
+                    return target;
+                } catch (MigrationException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            MigrationOutcomeUnknownException unknown = catchThrowableOfType(MigrationOutcomeUnknownException.class,
+                    () -> MigrationSource.migrate(machine, "127.0.0.1", relay.port()));
+            assertThat(unknown).as("the source's failure").isNotNull();
+            assertThat(unknown.getMessage()).contains("outcome unknown after the switch")
+                    .contains("the guest stays paused here").doesNotContain("\n");
+            MigrationTarget target = destination.get(30, TimeUnit.SECONDS);
+            try (Machine there = target.machine()) {
+                assertThat(there.awaitFirstGuestEntry(10, TimeUnit.SECONDS)).as("the destination's guest ran")
+                        .isNotZero();
+                Thread.sleep(300);
+                assertThat(machine.paused()).as("the source's guest, paused").isTrue();
+                assertThat(machine.ended()).isFalse();
+                assertThat(disk(machine).held()).isFalse();
+                assertThatThrownBy(() -> unknown.source().resumeHere()).isInstanceOf(MigrationException.class)
+                        .hasMessageContaining("cannot resume the guest here").hasMessageContaining(
+                                disk(machine).path().toString()).hasMessageNotContaining("\n");
+                assertThat(machine.paused()).as("the source's guest after a refused resume").isTrue();
+                assertThat(disk(machine).held()).isFalse();
+                target.close();
+            }
+            unknown.source().resumeHere();
+            assertThat(machine.paused()).isFalse();
+            assertThat(machine.ended()).isFalse();
+            assertThat(disk(machine).held()).as("the source's disk after the resume").isTrue();
+        }
+    }
+
+    private static ServerSocket listener() throws IOException {
+        return new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
+    }
+
+    private static PrintStream quiet() {
+        return new PrintStream(new ByteArrayOutputStream(), true);
     }
 
     private Machine machine() throws Exception {
@@ -154,7 +244,7 @@ class MigrationDiskHandoverTest {
                     return;
                 }
                 opened.complete(true);
-                atState.act(out, image);
+                atState.act(in, out, image);
             } catch (IOException | SnapshotException | RuntimeException | Error e) {
                 opened.completeExceptionally(e);
             }

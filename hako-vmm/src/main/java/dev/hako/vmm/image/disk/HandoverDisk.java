@@ -4,6 +4,8 @@ import dev.hako.sys.HostFile;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * A disk image a running machine can let go of and take again, as a live migration over shared storage needs: the
@@ -91,6 +93,31 @@ public final class HandoverDisk implements DiskImage {
             throw e;
         }
         image = open;
+    }
+
+    /**
+     * Acquires every one of {@code disks} or none: on the first that cannot be opened, those opened here are
+     * released again and its {@link IOException} thrown.
+     */
+    public static void acquireAll(List<HandoverDisk> disks) throws IOException {
+        List<HandoverDisk> taken = new ArrayList<>();
+        try {
+            for (HandoverDisk disk : disks) {
+                if (!disk.held()) {
+                    disk.acquire();
+                    taken.add(disk);
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            for (HandoverDisk disk : taken) {
+                try {
+                    disk.release();
+                } catch (IOException again) {
+                    e.addSuppressed(again);
+                }
+            }
+            throw e;
+        }
     }
 
     /**
