@@ -168,7 +168,8 @@ final class RunCommand implements Callable<Integer> {
             throw CommandError.unavailable("cannot set up the machine: " + (e instanceof IOException io
                     ? HostFile.describe(io) : e.getMessage()));
         }
-        try (Machine m = machine[0]; console; FileConsole closedLast = hvcFile) {
+        try (OrderlyEnd end = new OrderlyEnd(machine[0], console.messages(System.err)); Machine m = machine[0];
+                console; FileConsole closedLast = hvcFile) {
             if (prepared.sshPort() != 0) {
                 System.err.println("hako: once the system runs, log in with: "
                         + BundleNetwork.sshCommand(loadBundle(), prepared.sshPort()));
@@ -252,7 +253,7 @@ final class RunCommand implements Callable<Integer> {
             throw CommandError.unavailable("cannot restore " + restore + ": " + e.getMessage());
         }
         long built = System.nanoTime();
-        try (Machine m = machine[0]; console) {
+        try (OrderlyEnd end = new OrderlyEnd(machine[0], messages); Machine m = machine[0]; console) {
             console.start();
             m.start();
             if (System.getenv("HAKO_DEBUG") != null) {
@@ -284,7 +285,7 @@ final class RunCommand implements Callable<Integer> {
             throw new CommandError(ExitStatus.IO_ERROR, e.getMessage());
         }
         machine[0] = target.machine();
-        try (target; Machine m = machine[0]; console) {
+        try (OrderlyEnd end = new OrderlyEnd(machine[0], messages); target; Machine m = machine[0]; console) {
             console.start();
             try {
                 target.resume();

@@ -121,8 +121,15 @@ public final class RawImage implements DiskImage {
 
     @Override
     public synchronized void close() throws IOException {
-        if (!closed) {
-            closed = true;
+        if (closed) {
+            return;
+        }
+        closed = true;
+        try {
+            if (!readOnly) {
+                file.syncData();  // as QEMU's close: what the guest wrote is durable once the image is closed
+            }
+        } finally {
             file.close();
         }
     }
