@@ -50,7 +50,9 @@ final class ExitStatus {
                 + "(apt-get install passt), or memory for the guest",
         INTERNAL_ERROR, "a bug in hako (with a stack trace: please report it)",
         IO_ERROR, "reading or writing a host file failed, or an incoming migration (--incoming) failed before the "
-                + "guest ran here");
+                + "guest ran here",
+        "128+N", "ended by signal N: on SIGTERM (143), SIGINT (130) and SIGHUP (129) the guest is stopped and every "
+                + "disk image flushed and closed first");
 
     /** What each status of {@code hako vm} means, for its --help and the README. */
     static final Map<String, String> VM = statuses(

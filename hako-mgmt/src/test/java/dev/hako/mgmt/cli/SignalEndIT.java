@@ -2,6 +2,7 @@ package dev.hako.mgmt.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.hako.vmm.image.DebianPackages;
 import dev.hako.vmm.image.DefaultGuest;
 import dev.hako.vmm.image.KernelModules;
@@ -20,7 +21,8 @@ import org.junit.jupiter.api.io.TempDir;
  * {@code hako run} ends in order on SIGTERM, as QEMU does ("terminating on signal 15"): a busybox guest on Debian's
  * kernel writes a new qcow2 disk, once flushed, then eight blocks with O_DIRECT and no flush (their clusters'
  * mapping is then only in hako's metadata cache), and the process gets SIGTERM. It must end with status
- * 143 (128 + 15), {@code qemu-img check} must find the image clean, and every block must be in it.
+ * 143 (128 + 15), {@code qemu-img check} must find the image clean, and every block must be in it. The same for
+ * the guest as a VM of {@code hako serve} and the server's SIGTERM.
  */
 class SignalEndIT {
     private static final long BOOT_SECONDS = 300;
@@ -46,19 +48,11 @@ class SignalEndIT {
     Path work;
 
     @Test
-    void sigtermStopsTheGuestAndFlushesAndClosesItsDisks() throws Exception {
-        DebianPackages packages = DebianPackages.inDefaultCache();
-        KernelModules modules = KernelModules.of(packages, KernelModules.VIRTIO_BLK);
-        Path initrd = work.resolve("initrd.cpio");
-        Files.write(initrd, DefaultGuest.initramfs(packages.busybox(), modules.initPrologue() + INIT,
-                modules.files()));
-        Path image = work.resolve("data.qcow2");
-        assertThat(host("qemu-img", "create", "-q", "-f", "qcow2", image.toString(), "64M")).isZero();
-        ProcessBuilder builder = new ProcessBuilder(HakoProcess.command(List.of(), "run", "--accel", "soft",
-                "--kernel", packages.debianKernel().toString(), "--initrd", initrd.toString(), "--append",
-                "console=ttyS0 rdinit=/init panic=-1 quiet", "--memory", "128M", "--disk", image + ",format=qcow2"));
-        builder.environment().put("LC_ALL", "C.UTF-8");
-        Process hako = builder.start();
+    void sigtermToHakoRunStopsTheGuestAndFlushesAndClosesItsDisks() throws Exception {
+        Path image = newImage();
+        Process hako = start(HakoProcess.command(List.of(), "run", "--accel", "soft", "--kernel",
+                packages().debianKernel().toString(), "--initrd", initrd().toString(), "--append", CMDLINE,
+                "--memory", "128M", "--disk", image + ",format=qcow2"));
         StringBuffer out = new StringBuffer();
         StringBuffer err = new StringBuffer();
         HakoProcess.collect(hako.getInputStream(), out);
@@ -69,13 +63,86 @@ class SignalEndIT {
                 Thread.sleep(100);
             }
             assertThat(out.toString()).as("the guest's console; hako said: %s", err).contains("WRITTEN-42");
-            assertThat(host("kill", "-TERM", Long.toString(hako.pid()))).isZero();
-            assertThat(hako.waitFor(60, TimeUnit.SECONDS)).as("hako ended after SIGTERM").isTrue();
-            System.out.println("SignalEndIT: hako said:\n" + err);
-            assertThat(hako.exitValue()).as("hako's status after SIGTERM; it said: %s", err).isEqualTo(128 + 15);
+            terminate(hako, err);
         } finally {
             hako.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
         }
+        assertEveryBlockIn(image);
+        assertThat(err.toString()).contains("hako: terminating").doesNotContain("Exception");
+    }
+
+    /** The same guest as a VM of {@code hako serve}: the server's SIGTERM stops every VM and closes its disks. */
+    @Test
+    void sigtermToHakoServeFlushesAndClosesEveryVmsDisks() throws Exception {
+        Path image = newImage();
+        Path socket = work.resolve("hako.sock");
+        Process server = start(HakoProcess.command(List.of(), "serve", "--socket", socket.toString(), "--state",
+                work.resolve("state").toString()));
+        StringBuffer err = new StringBuffer();
+        HakoProcess.collect(server.getInputStream(), err);
+        HakoProcess.collect(server.getErrorStream(), err);
+        try {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (!err.toString().contains("serving") && server.isAlive() && System.nanoTime() < deadline) {
+                Thread.sleep(100);
+            }
+            CliResult created = vm(socket, "create", "data", "--accel", "soft", "--kernel",
+                    packages().debianKernel().toString(), "--initrd", initrd().toString(), "--append", CMDLINE,
+                    "--memory", "128M", "--disk", image + ",format=qcow2");
+            assertThat(created.status()).as(created.err()).isZero();
+            assertThat(vm(socket, "start", "data").status()).isZero();
+            long written = (1 + UNFLUSHED_BLOCKS) * 4096L;
+            deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(BOOT_SECONDS);
+            while (diskBytesWritten(socket) < written) {
+                assertThat(System.nanoTime()).as("the guest's writes; the server said: %s", err).isLessThan(deadline);
+                Thread.sleep(500);
+            }
+            terminate(server, err);
+        } finally {
+            server.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+        }
+        assertEveryBlockIn(image);
+        assertThat(err.toString()).contains("hako: VM data stopped").doesNotContain("Exception");
+    }
+
+    private static final String CMDLINE = "console=ttyS0 rdinit=/init panic=-1 quiet";
+
+    private static DebianPackages packages() {
+        return DebianPackages.inDefaultCache();
+    }
+
+    /** The busybox initramfs with virtio-blk's modules, running {@link #INIT}. */
+    private Path initrd() throws Exception {
+        Path initrd = work.resolve("initrd.cpio");
+        if (!Files.exists(initrd)) {
+            KernelModules modules = KernelModules.of(packages(), KernelModules.VIRTIO_BLK);
+            Files.write(initrd, DefaultGuest.initramfs(packages().busybox(), modules.initPrologue() + INIT,
+                    modules.files()));
+        }
+        return initrd;
+    }
+
+    private Path newImage() throws Exception {
+        Path image = work.resolve("data.qcow2");
+        assertThat(host("qemu-img", "create", "-q", "-f", "qcow2", image.toString(), "64M")).isZero();
+        return image;
+    }
+
+    private static Process start(List<String> command) throws IOException {
+        ProcessBuilder builder = new ProcessBuilder(command);
+        builder.environment().put("LC_ALL", "C.UTF-8");
+        return builder.start();
+    }
+
+    private static void terminate(Process hako, StringBuffer err) throws Exception {
+        assertThat(host("kill", "-TERM", Long.toString(hako.pid()))).isZero();
+        assertThat(hako.waitFor(60, TimeUnit.SECONDS)).as("hako ended after SIGTERM").isTrue();
+        System.out.println("SignalEndIT: hako said:\n" + err);
+        assertThat(hako.exitValue()).as("hako's status after SIGTERM; it said: %s", err).isEqualTo(128 + 15);
+    }
+
+    /** qemu-img finds {@code image} clean, and every block the guest wrote is in it. */
+    private void assertEveryBlockIn(Path image) throws Exception {
         assertThat(host("qemu-img", "check", "-q", "-f", "qcow2", image.toString())).as("qemu-img check").isZero();
         Path raw = work.resolve("data.raw");
         assertThat(host("qemu-img", "convert", "-f", "qcow2", "-O", "raw", image.toString(), raw.toString()))
@@ -85,7 +152,19 @@ class SignalEndIT {
             assertThat(block(raw, i * UNFLUSHED_STRIDE, UNFLUSHED.length())).as("unflushed block %d", i)
                     .isEqualTo(UNFLUSHED);
         }
-        assertThat(err.toString()).contains("hako: terminating").doesNotContain("Exception");
+    }
+
+    private static long diskBytesWritten(Path socket) throws Exception {
+        CliResult shown = vm(socket, "show", "data", "--json");
+        assertThat(shown.status()).as(shown.err()).isZero();
+        return new ObjectMapper().readTree(shown.out()).path("usage").path("disk_bytes_written").asLong();
+    }
+
+    private static CliResult vm(Path socket, String... args) throws Exception {
+        List<String> all = new ArrayList<>(List.of("vm"));
+        all.addAll(List.of(args));
+        all.addAll(List.of("--socket", socket.toString()));
+        return HakoProcess.run(HakoProcess.command(List.of(), all.toArray(String[]::new)), new byte[0], 60);
     }
 
     private static String block(Path raw, long block, int length) throws IOException {
