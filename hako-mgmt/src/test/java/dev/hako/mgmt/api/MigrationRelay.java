@@ -1,5 +1,6 @@
 package dev.hako.mgmt.api;
 
+import dev.hako.testkit.MigrationReady;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
@@ -70,24 +71,15 @@ final class MigrationRelay implements AutoCloseable {
     }
 
     /**
-     * Passes READY and its handover offer (a length, a UNIX socket path and a 16-byte token, which may hold any
-     * byte) on as they are, then cuts at {@code cutBackAt}.
+     * Passes READY and its handover offer on as they are, then the answers byte by byte until {@code cutBackAt}.
      */
     private void pipeBack(Socket target, Socket source) {
         try {
             DataInputStream from = new DataInputStream(target.getInputStream());
             DataOutputStream to = new DataOutputStream(source.getOutputStream());
-            int ready = from.read();
-            if (ready < 0) {
+            if (!MigrationReady.pass(from, to)) {
                 return;
             }
-            to.write(ready);
-            int pathLength = from.readInt();
-            to.writeInt(pathLength);
-            if (pathLength > 0) {
-                to.write(from.readNBytes(pathLength + 16));
-            }
-            to.flush();
             for (int b; (b = from.read()) >= 0; ) {
                 if (b == cutBackAt) {
                     cut();

@@ -199,8 +199,8 @@ public final class MigrationSource {
     private MigrationOutcomeUnknownException stayPaused(DirtyPages log, String why) {
         log.stop();
         UnixSocket.close(handoverSocket);
-        return new MigrationOutcomeUnknownException("migration to " + target + ": outcome unknown after the switch ("
-                + why + "): the guest stays paused here", new PausedSource(machine, target, disks, passts,
+        return new MigrationOutcomeUnknownException("migration to " + target + ": outcome unknown after the switch: "
+                + why + "; the guest stays paused here", new PausedSource(machine, target, disks, passts,
                 passtHandedOver));
     }
 

@@ -1,5 +1,6 @@
 package dev.hako.vmm.snapshot;
 
+import dev.hako.testkit.MigrationReady;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
@@ -52,18 +53,14 @@ final class CuttingRelay implements AutoCloseable {
         }
     }
 
-    /** READY and its offer (a length, a path and a 16-byte token) pass as they are; then one byte at a time. */
+    /** READY and its offer pass as they are; then the answers one byte at a time. */
     private void back() {
         try {
             DataInputStream from = new DataInputStream(destination.getInputStream());
             DataOutputStream to = new DataOutputStream(source.getOutputStream());
-            to.write(from.readByte());
-            int pathLength = from.readInt();
-            to.writeInt(pathLength);
-            if (pathLength > 0) {
-                to.write(from.readNBytes(pathLength + 16));
+            if (!MigrationReady.pass(from, to)) {
+                return;
             }
-            to.flush();
             for (int b; (b = from.read()) >= 0; ) {
                 if (b == cutAt) {
                     source.close();
