@@ -77,7 +77,7 @@ class DebianMigrationIT {
 
                 long cutAt = (1 << 20) + (long) (new Random(seed).nextDouble() * (32 << 20));
                 IncomingDestination cutOne = IncomingDestination.start();
-                try (MigrationRelay relay = new MigrationRelay(cutOne, cutAt, 'L')) {
+                try (MigrationRelay relay = new MigrationRelay(cutOne, cutAt, 'L', true)) {
                     ApiFixture.Answer failed = api.unix("POST", "/vms/debian/migrate",
                             "{\"to\": \"127.0.0.1:" + relay.port() + "\"}");
                     assertThat(failed.status()).as(failed.body()).isEqualTo(409);

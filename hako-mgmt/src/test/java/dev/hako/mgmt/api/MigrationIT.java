@@ -17,9 +17,10 @@ import org.junit.jupiter.api.io.TempDir;
  * Live migration between two hako processes: the default busybox guest on the soft CPU counts on its serial
  * console (C1, C2, ... every 0.2 s) in a server. First the migration is cut again and again: a relay between the
  * source and a {@code hako run --incoming} child JVM kills the child once a random number of the stream's bytes
- * went through (five times), and once at the last moment before the switch, when the child says it loaded the
- * machine (its LOADED held back by the relay); each time {@code POST /vms/NAME/migrate} answers 409 and the guest
- * counts on in the server. Then the child is killed after the switch, when it acknowledges that its guest runs (its
+ * went through (five times); and at the last moment before the switch, when the child says it loaded the machine
+ * (its LOADED held back by the relay), the relay only closes the connection, and the child, never told to go on,
+ * exits 74 with its guest never run. Each time {@code POST /vms/NAME/migrate} answers 409 and the guest counts on in
+ * the server. Then the child is killed after the switch, when it acknowledges that its guest runs (its
  * RESUMED held back): the server cannot know where the guest runs, so it keeps it paused ({@code hako vm migrate}
  * exits 76 with the one line, the VM's state is paused with its reason) and the count stands still, until an
  * explicit resume lets it count on. Then the migration
@@ -42,11 +43,11 @@ class MigrationIT {
             try (ConsoleViewer console = counting.console()) {
                 int from = counting.from();
 
-                long fullStream = cutMigration(api, console, Long.MAX_VALUE, 'L', "when the destination loaded");
+                long fullStream = cutBeforeGo(api, console);
                 assertThat(fullStream).as("bytes of a whole migration").isGreaterThan(1 << 20);
                 for (int cut = 0; cut < RANDOM_CUTS; cut++) {
                     long at = (long) (random.nextDouble() * fullStream * 0.95);
-                    cutMigration(api, console, at, 'L', "after " + at + " of " + fullStream + " bytes");
+                    cutMigration(api, console, at, "after " + at + " of " + fullStream + " bytes");
                 }
                 cutAfterTheSwitch(api, console);
 
@@ -84,14 +85,41 @@ class MigrationIT {
     }
 
     /**
-     * Starts a migration through a relay that kills the destination once {@code cutAt} bytes went to it (or when
-     * its answer {@code cutBackAt} comes back); checks that the source says the migration failed and counts on.
-     * Returns the bytes that went to the destination.
+     * Cuts the connection when the destination says LOADED, without killing it: the source, not having said GO,
+     * counts on, and the destination, its guest never run, closes its machine and exits 74 with one line. Returns the
+     * bytes that went to the destination.
      */
-    private static long cutMigration(ApiFixture api, ConsoleViewer console, long cutAt, char cutBackAt, String when)
+    private static long cutBeforeGo(ApiFixture api, ConsoleViewer console) throws Exception {
+        IncomingDestination destination = IncomingDestination.start();
+        try (MigrationRelay relay = new MigrationRelay(destination, Long.MAX_VALUE, 'L', false)) {
+            ApiFixture.Answer failed = migrateThrough(api, relay);
+            assertThat(failed.status()).as(failed.body()).isEqualTo(409);
+            assertThat(failed.json().path("message").asText()).contains("the guest runs on here");
+            assertThat(relay.connectionCut).isTrue();
+            assertThat(destination.process.waitFor(30, TimeUnit.SECONDS)).as("the destination ended").isTrue();
+            assertThat(destination.process.exitValue()).as("its status; it said: %s", destination.err).isEqualTo(74);
+            assertThat(destination.err.toString()).contains("instead of the go-ahead; the guest did not run here")
+                    .doesNotContain("the migrated guest runs here").doesNotContain("Exception");
+            assertThat(api.unix("GET", "/vms/counter", null).json().path("state").asText()).isEqualTo("running");
+            int last = CountingGuest.lastCount(console.output());
+            console.await(Pattern.compile("C" + (last + 2) + "\\r?\\n"), 0, 30);
+            System.out.printf("cut at LOADED: the source answered \"%s\" and counts on; the destination said "
+                    + "\"%s\"%n", failed.json().path("message").asText(), destination.err.toString().lines()
+                    .filter(l -> l.contains("go-ahead")).findFirst().orElse(""));
+            return relay.forwarded.get();
+        } finally {
+            destination.kill();
+        }
+    }
+
+    /**
+     * Starts a migration through a relay that kills the destination once {@code cutAt} bytes went to it; checks
+     * that the source says the migration failed and counts on. Returns the bytes that went to the destination.
+     */
+    private static long cutMigration(ApiFixture api, ConsoleViewer console, long cutAt, String when)
             throws Exception {
         IncomingDestination destination = IncomingDestination.start();
-        try (MigrationRelay relay = new MigrationRelay(destination, cutAt, cutBackAt)) {
+        try (MigrationRelay relay = new MigrationRelay(destination, cutAt, 'L', true)) {
             ApiFixture.Answer failed = migrateThrough(api, relay);
             assertThat(failed.status()).as("a migration cut %s: %s", when, failed.body()).isEqualTo(409);
             assertThat(failed.json().path("message").asText()).contains("the guest runs on here");
@@ -115,7 +143,7 @@ class MigrationIT {
      */
     private static void cutAfterTheSwitch(ApiFixture api, ConsoleViewer console) throws Exception {
         IncomingDestination destination = IncomingDestination.start();
-        try (MigrationRelay relay = new MigrationRelay(destination, Long.MAX_VALUE, 'G')) {
+        try (MigrationRelay relay = new MigrationRelay(destination, Long.MAX_VALUE, 'G', true)) {
             CliResult unknown = HakoProcess.run(HakoProcess.command(List.of(), "vm", "migrate", "counter", "--to",
                     "127.0.0.1:" + relay.port(), "--socket", api.socket.toString()), new byte[0], 120);
             assertThat(unknown.status()).as("hako vm migrate's status: %s", unknown.err()).isEqualTo(76);

@@ -14,23 +14,27 @@ import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * A TCP relay from the source to a destination that SIGKILLs the destination once {@code cutAt} bytes went to it
- * (before passing on more), or when the destination's answer {@code cutBackAt} comes back (before passing it on):
- * LOADED ('L', before the source says GO) or RESUMED ('G', after it did).
+ * A TCP relay from the source to a destination that cuts the connection once {@code cutAt} bytes went to it (before
+ * passing on more), or when the destination's answer {@code cutBackAt} comes back (before passing it on): LOADED
+ * ('L', before the source says GO) or RESUMED ('G', after it did). With {@code kill} it SIGKILLs the destination
+ * first; without, the destination sees the connection end.
  */
 final class MigrationRelay implements AutoCloseable {
     private final ServerSocket listener = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
     private final IncomingDestination destination;
     private final long cutAt;
     private final int cutBackAt;
+    private final boolean kill;
     final AtomicLong forwarded = new AtomicLong();
+    volatile boolean connectionCut;
     volatile boolean killed;
     private final List<Socket> sockets = new ArrayList<>();
 
-    MigrationRelay(IncomingDestination destination, long cutAt, char cutBackAt) throws IOException {
+    MigrationRelay(IncomingDestination destination, long cutAt, char cutBackAt, boolean kill) throws IOException {
         this.destination = destination;
         this.cutAt = cutAt;
         this.cutBackAt = cutBackAt;
+        this.kill = kill;
         Thread.ofVirtual().start(this::relay);
     }
 
@@ -96,10 +100,11 @@ final class MigrationRelay implements AutoCloseable {
     }
 
     private void cut() throws InterruptedException {
-        if (!killed) {
+        if (kill && !killed) {
             killed = true;
             destination.kill();
         }
+        connectionCut = true;
         closeSockets();
     }
 

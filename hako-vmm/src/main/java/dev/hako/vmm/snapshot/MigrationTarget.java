@@ -263,6 +263,11 @@ public final class MigrationTarget implements AutoCloseable {
                     + (go < 0 ? "closed the connection" : "sent " + go) + " instead of the go-ahead; the guest did "
                     + "not run here");
         }
+        if (machine.ended()) {
+            // Stopped while it waited (hako run was told to terminate): it must not tell the source it runs.
+            throw new MigrationException("incoming migration from " + source + ": ended before the guest ran here ("
+                    + machine.exitReason() + "); the source keeps its guest paused, to be resumed there");
+        }
         resumed = true;
         machine.start();
         try {
