@@ -97,6 +97,48 @@ class DirtyLogTest {
     }
 
     /**
+     * Stores to pages that share TLB entries (16 MiB apart) with pages only read, fetched from, or stored to in the
+     * other privilege's TLB: an entry keeps the tags of other kinds of access when a fill leaves its delta as it was
+     * (always, under this identity mapping), and none of them may keep a store from the log in a later round.
+     */
+    @Test
+    void storesShowInEachRoundWhateverSharesTheirTlbEntries() throws Exception {
+        long alias = 16L << 20;
+        int ram = (int) alias + (1 << 20);
+        MemorySegment memory = Arena.ofAuto().allocate(ram, 4096);
+        DirtyPages log = new DirtyPages(ram);
+        Vcpu vcpu = new Vcpu(new Mmu(memory, new FlatWalker(ram)), log);
+        Mmu mmu = vcpu.mmu;
+        long[] taken = new long[log.words()];
+        log.start();
+        log.harvest(taken);
+        Random random = new Random(9);
+        int stores = 0;
+        for (int round = 0; round < 300; round++) {
+            vcpu.enterGuest();
+            BitSet expected = new BitSet();
+            for (int n = 0; n < 1 + random.nextInt(40); n++) {
+                long gva = random.nextInt(4) * 0x1000L + (random.nextBoolean() ? alias : 0) + random.nextInt(0xFF8);
+                switch (random.nextInt(5)) {
+                    case 0 -> mmu.read(gva, 8);
+                    case 1 -> mmu.fetch8(gva);
+                    case 2 -> mmu.setUserMode(random.nextBoolean());
+                    default -> {
+                        mmu.write(gva, 1 << random.nextInt(4), random.nextLong());
+                        expected.set((int) (gva >>> 12));
+                        stores++;
+                    }
+                }
+            }
+            log.harvest(taken);
+            BitSet missed = (BitSet) expected.clone();
+            missed.andNot(BitSet.valueOf(taken));
+            assertThat(missed.toString()).as("pages stored to in round %d but not in its harvest", round).isEqualTo("{}");
+        }
+        assertThat(stores).isGreaterThan(500);
+    }
+
+    /**
      * l: mov [rbx], rax; add rbx, rdx; dec r15; jnz l; rep stosq; syscall: a store a page for R15 pages from RBX
      * with stride RDX, then RCX quadwords from RDI.
      */
