@@ -2,7 +2,11 @@ package dev.hako.soft.translate;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.hako.soft.decode.Decoder;
+import dev.hako.soft.decode.Insn;
+import dev.hako.soft.exec.BlockCode;
 import dev.hako.soft.exec.Cpu;
+import dev.hako.soft.exec.Instructions;
 import dev.hako.soft.exec.Interpreter;
 import dev.hako.soft.mmu.Mmu;
 import java.lang.foreign.Arena;
@@ -331,5 +335,34 @@ class TranslatorTest {
         assertThat(cpu.r[8]).isEqualTo(all);
         assertThat(cpu.r[9]).isEqualTo(all * (all + 1) / 2);
         assertThat(cpu.instructions).isEqualTo(6 * all + 1);
+    }
+
+    /**
+     * t: inc rbx; s: inc rax; cmp rax,rcx; jb t; syscall. The trace from s follows the backward JB to t (inc rbx;
+     * inc rax; cmp; jb t). Cut after that first JB, as a trace too big for one method is, the part must go on
+     * where the branch went: at t when it is taken, after it when not.
+     */
+    @ParameterizedTest
+    @ValueSource(longs = {5, 1})
+    void aTraceCutAfterABranchItFollowsGoesOnWhereTheBranchWent(long limit) {
+        MemorySegment ram = Arena.ofAuto().allocate(RAM, 4096);
+        byte[] bytes = hex("48FFC3 48FFC0 4839C8 72F5 0F05");
+        MemorySegment.copy(bytes, 0, ram, ValueLayout.JAVA_BYTE, CODE, bytes.length);
+        Cpu cpu = new Cpu(new Mmu(ram, new FlatWalker(RAM)));
+        Decoder decoder = new Decoder(Interpreter.table(), Instructions::undefined);
+        long[] addresses = {CODE + 3, CODE + 6, CODE + 9, CODE, CODE + 3, CODE + 6, CODE + 9};
+        Insn[] trace = new Insn[addresses.length];
+        for (int k = 0; k < trace.length; k++) {
+            trace[k] = new Insn();
+            decoder.decode(cpu, addresses[k], trace[k]);
+        }
+        List<Object> classData = new ArrayList<>();
+        BlockCode part = new CodeCache().define(ClassEmitter.emit(trace, 3, classData, false), classData);
+        cpu.r[Cpu.RCX] = limit;
+        cpu.rip = CODE + 11; // the first block's end, as the interpreter leaves it for translated code
+        part.run(cpu);
+        assertThat(cpu.r[Cpu.RAX]).isEqualTo(1);
+        assertThat(cpu.instructions).isEqualTo(3);
+        assertThat(cpu.rip).as("where JB went").isEqualTo(1 < limit ? CODE : CODE + 11);
     }
 }
