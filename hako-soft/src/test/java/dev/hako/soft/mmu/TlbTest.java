@@ -200,4 +200,53 @@ class TlbTest {
         }
         return v;
     }
+
+    /**
+     * One vCPU stores to a page while another decodes code there for the first time, again and again: however the
+     * two interleave, once the page is marked as code and the store is done, the storing vCPU's next store to it
+     * must reach its code watcher (no write translation of it may outlive the mark).
+     */
+    @Test
+    void aPageMarkedAsCodeDuringAnotherVcpusFillIsSeenByItsNextStore() throws Exception {
+        long bytes = 1 << 20;
+        MemorySegment ram = Arena.ofAuto().allocate(bytes, 4096);
+        PageWalker identity = (gva, access) -> gva & ~0xFFFL;
+        CodePages codePages = new CodePages(bytes);
+        Mmu storing = new Mmu(ram, identity, codePages);
+        Mmu decoding = new Mmu(ram, identity, codePages);
+        int[] seen = {0};
+        storing.setCodeWatcher(hostPage -> seen[0]++);
+        java.util.concurrent.CyclicBarrier together = new java.util.concurrent.CyclicBarrier(2);
+        int rounds = 50_000;
+        Thread decoder = Thread.ofPlatform().start(() -> {
+            try {
+                for (int round = 0; round < rounds; round++) {
+                    together.await();
+                    decoding.codePage(0x1000);
+                    together.await();
+                }
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        int missed = 0, raced = 0;
+        for (int round = 0; round < rounds; round++) {
+            storing.flushPage(0x1000); // the store below fills the entry again
+            together.await();
+            int before = seen[0];
+            storing.write8(0x1000, round);
+            together.await();
+            if (seen[0] == before && codePages.isCode(0x1000)) {
+                raced++; // the store did not see the mark: the next one must
+                storing.write8(0x1001, round);
+                if (seen[0] == before) {
+                    missed++;
+                }
+            }
+            codePages.written(0x1000); // not code, as at the start of the next round
+        }
+        decoder.join();
+        assertThat(missed).as("stores that missed a code page, of %d after a store that did not see the mark", raced)
+                .isZero();
+    }
 }
