@@ -468,14 +468,24 @@ public final class Mmu {
         if (dirty != null) {
             dirty.mark(host);  // before the entry exists, so no store through it precedes the mark
         }
-        if (codePages.isCode(host) && codePages.written(host)) {
-            codeWatcher.codeWritten(host);
-        }
         if (watch != null && watch.watchesPage(page, DataWatch.WRITE)) {
+            storeToCode(host);
             return host + (gva & 0xFFF); // every store to the page comes through here and is checked
         }
         fill(entry(gva), TlbTable.WRITE, page, host);
+        // Another vCPU may mark the page as code meanwhile: it sets the mark, then drops the write entries it finds
+        // (CodePages.markCode). Looking at the mark only once the entry exists, one of the two sees the other; looked
+        // at before, a mark set between the look and the fill left a write entry to a code page.
+        VarHandle.fullFence();
+        storeToCode(host);
         return host + (gva & 0xFFF);
+    }
+
+    /** A store is about to reach {@code host}: a page holding decoded code stops being code, and the watcher is told. */
+    private void storeToCode(long host) {
+        if (codePages.isCode(host) && codePages.written(host)) {
+            codeWatcher.codeWritten(host);
+        }
     }
 
     /** Host offset for a store to {@code gva} of {@code size} bytes within one page, for atomic updates. */

@@ -72,9 +72,8 @@ final class BlockEmitter {
      */
     private final int carried;
     private final int carriedWritten;
-    /** Registers this emission writes, and whether it emitted a loop-back: see {@link Carried}. */
+    /** Registers this emission writes: see {@link Carried}. */
     private int written;
-    private boolean loops;
 
     /**
      * Registers that differ from {@code cpu.r}, registers whose locals hold their value, and the flag producers
@@ -118,7 +117,25 @@ final class BlockEmitter {
                 touched |= 1 << r;
             }
         }
-        return new Carried(loops, touched, written);
+        return new Carried(loopsBack(), touched, written);
+    }
+
+    /**
+     * Whether the trace goes on at its own start by a target known here: a side exit's, or its end's (the
+     * continuation, or the target of the branch or LOOP that ends it). Every trace looks at RIP when it ends, and
+     * one that comes back to its start by RET or an indirect jump loops too, without carrying registers: emitting
+     * every trace twice would double the cost of translating the many that never come back.
+     */
+    private boolean loopsBack() {
+        long start = insns[0].addr;
+        for (int k = 0; k < count; k++) {
+            Insn insn = insns[k];
+            if (k < insns.length - 1 && Branches.isConditional(insn) && exitTarget(insn, k) == start) {
+                return true;
+            }
+        }
+        Insn last = insns[count - 1];
+        return last.imm == start || last.next == start;
     }
 
     /** Emits the whole method. */
@@ -151,8 +168,12 @@ final class BlockEmitter {
         Insn last = insns[count - 1];
         if (count < insns.length || !last.spec.has(OpSpec.ENDS_BLOCK)) {
             // The trace stops before its end, or at a page or size limit: RIP goes where execution continues.
-            // (RIP holds the first block's end; control transfers set it themselves.)
-            long continuation = Branches.isDirectJump(last) ? last.imm : last.next;
+            // (RIP holds the first block's end; control transfers set it themselves.) A conditional branch cut
+            // from the rest of its trace leaves one way by its side exit; here it went the way the trace followed,
+            // which is its target for a backward branch (see followsTaken).
+            boolean followed = Branches.isDirectJump(last)
+                    || Branches.isConditional(last) && followsTaken(last, count - 1);
+            long continuation = followed ? last.imm : last.next;
             cob.aload(CPU).loadConstant(continuation).putfield(CD_CPU, "rip", CD_long);
         }
         retire(count);
@@ -292,7 +313,6 @@ final class BlockEmitter {
      * their locals, the others in {@code cpu.r}. Leaving, the registers are committed and the caller returns.
      */
     private void loopBack(State s) {
-        loops = true;
         Label leave = cob.newLabel();
         cob.aload(CPU).getfield(CD_CPU, "attention", CD_boolean).ifne(leave);
         if (deadlines) {
