@@ -169,8 +169,8 @@ final class BlockEmitter {
         if (count < insns.length || !last.spec.has(OpSpec.ENDS_BLOCK)) {
             // The trace stops before its end, or at a page or size limit: RIP goes where execution continues.
             // (RIP holds the first block's end; control transfers set it themselves.) A conditional branch cut
-            // from the rest of its trace leaves one way by its side exit; here it went the way the trace followed,
-            // which is its target for a backward branch (see followsTaken).
+            // from the rest of its trace leaves one way by its side exit; here it went the way the trace followed
+            // (see followsTaken).
             boolean followed = Branches.isDirectJump(last)
                     || Branches.isConditional(last) && followsTaken(last, count - 1);
             long continuation = followed ? last.imm : last.next;
