@@ -30,6 +30,35 @@ final class Block {
     int sweep;
     /** The block's translation, once made. */
     BlockCode code;
+    /** Interpreted runs that left through the closing conditional branch's target, and that fell through. */
+    int taken;
+    int fellThrough;
+
+    /** Counts where an interpreted run of the block went on ({@code rip}), for {@link #mostlyTaken}. */
+    void ranTo(long rip) {
+        Insn last = insns[insns.length - 1];
+        if (rip == last.imm) {
+            taken++;
+        } else if (rip == last.next) {
+            fellThrough++;
+        }
+    }
+
+    /**
+     * Whether a trace through this block, which ends in a conditional branch, goes on at the branch's target: the
+     * way the branch mostly went while the block ran interpreted, or, with too few runs to tell, taken if it
+     * branches backward (a loop).
+     */
+    boolean mostlyTaken() {
+        Insn last = insns[insns.length - 1];
+        if (taken + fellThrough >= MIN_BRANCH_RUNS) {
+            return taken > fellThrough;
+        }
+        return last.imm - last.addr < 0;
+    }
+
+    /** Interpreted runs of a branch after which its own history, not its direction, says which way a trace goes. */
+    private static final int MIN_BRANCH_RUNS = 16;
 
     Block(long start, long linear, int mode, Insn[] insns, long hostPage, long secondHostPage, int generation,
             int secondGeneration) {

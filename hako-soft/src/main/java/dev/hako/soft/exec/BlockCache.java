@@ -248,7 +248,7 @@ final class BlockCache {
 
     /**
      * The instructions (and their bytes) of {@code first} and of the blocks it runs into on one path: through a conditional
-     * branch (taken if backward, as loops are, else falling through), a direct jump, or a block that ended at
+     * branch (the way it mostly went while interpreted, see {@link Block#mostlyTaken}), a direct jump, or a block that ended at
      * its size limit. The path stays on
      * {@code first}'s page (so dropping that page drops the translation) and visits no block twice. The
      * translator treats the inner branches as side exits.
@@ -264,7 +264,7 @@ final class BlockCache {
             Insn last = current.insns[current.insns.length - 1];
             long next;
             if (Branches.isConditional(last)) {
-                next = last.imm - last.addr < 0 ? last.imm : last.next; // backward branches are loops: taken
+                next = current.mostlyTaken() ? last.imm : last.next;
             } else if (Branches.isDirectJump(last)) {
                 next = last.imm;
             } else if (!last.spec.has(OpSpec.ENDS_BLOCK)) {

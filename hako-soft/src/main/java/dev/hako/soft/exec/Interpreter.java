@@ -248,6 +248,7 @@ public final class Interpreter {
                 continue;
             }
             interpret(c, b);
+            b.ranTo(c.rip);
         }
     }
 

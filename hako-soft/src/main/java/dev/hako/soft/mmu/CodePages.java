@@ -55,6 +55,7 @@ public final class CodePages {
                 break;
             }
         }
+        VarHandle.fullFence(); // the mark before the look at write entries: see Mmu.fillWrite
         for (Mmu mmu : mmus) {
             mmu.dropWriteTranslations(hostPage);
         }

@@ -17,7 +17,7 @@ public final class Mmu {
     private static final int TLB_SIZE = 1 << TLB_BITS;
     private static final int TLB_MASK = TLB_SIZE - 1;
     private static final long PAGE_MASK = ~0xFFFL;
-    private static final long NO_TAG = 1; // never a page address
+    private static final long NO_TAG = TlbTable.NO_TAG;
     private static final ValueLayout.OfShort U16 = ValueLayout.JAVA_SHORT_UNALIGNED;
     private static final ValueLayout.OfInt U32 = ValueLayout.JAVA_INT_UNALIGNED;
     private static final ValueLayout.OfLong U64 = ValueLayout.JAVA_LONG_UNALIGNED;
@@ -34,13 +34,11 @@ public final class Mmu {
      * Two TLBs, for supervisor and user accesses, since a translation's permissions depend on the CPL;
      * the arrays below are those of the current privilege.
      */
-    private final long[][] supervisorTlb = newTlb();
-    private final long[][] userTlb = newTlb();
-    private final long[][][] allTlbs = {supervisorTlb, userTlb};
-    private long[] readTag;
-    private long[] writeTag;
-    private long[] execTag;
-    private long[] addend;
+    private final TlbTable supervisorTlb = new TlbTable(TLB_SIZE);
+    private final TlbTable userTlb = new TlbTable(TLB_SIZE);
+    private final TlbTable[] allTlbs = {supervisorTlb, userTlb};
+    /** The host address of the current TLB's first entry. */
+    private long tlb;
     /** Which pages hold decoded code, shared with the VM's other vCPUs. */
     private final CodePages codePages;
     private PageWalker walker;
@@ -84,15 +82,8 @@ public final class Mmu {
         codePages.unregister(this);
     }
 
-    private static long[][] newTlb() {
-        return new long[][] {new long[TLB_SIZE], new long[TLB_SIZE], new long[TLB_SIZE], new long[TLB_SIZE]};
-    }
-
-    private void useTlb(long[][] tlb) {
-        readTag = tlb[0];
-        writeTag = tlb[1];
-        execTag = tlb[2];
-        addend = tlb[3];
+    private void useTlb(TlbTable table) {
+        tlb = table.address;
     }
 
     /** Switches to the TLB of user (CPL 3) or supervisor accesses. */
@@ -145,27 +136,23 @@ public final class Mmu {
 
     /** Forgets every write translation, so the next store to any page fills again (a dirty-log round starts). */
     public void forgetWriteTranslations() {
-        for (long[][] tlb : allTlbs) {
-            java.util.Arrays.fill(tlb[1], NO_TAG);
+        for (TlbTable table : allTlbs) {
+            table.clearWrites();
         }
     }
 
     /** Forgets every translation (CR3 write, permission change). */
     public void flush() {
-        for (long[][] tlb : allTlbs) {
-            java.util.Arrays.fill(tlb[0], NO_TAG);
-            java.util.Arrays.fill(tlb[1], NO_TAG);
-            java.util.Arrays.fill(tlb[2], NO_TAG);
+        for (TlbTable table : allTlbs) {
+            table.clear();
         }
     }
 
     /** Forgets the translation of one page (INVLPG, munmap of one page). */
     public void flushPage(long gva) {
         int i = index(gva);
-        for (long[][] tlb : allTlbs) {
-            tlb[0][i] = NO_TAG;
-            tlb[1][i] = NO_TAG;
-            tlb[2][i] = NO_TAG;
+        for (TlbTable table : allTlbs) {
+            table.clearEntry(i);
         }
     }
 
@@ -173,12 +160,44 @@ public final class Mmu {
         return (int) (gva >>> 12) & TLB_MASK;
     }
 
+    /** The host address of the current TLB's entry for {@code gva}. */
+    private long entry(long gva) {
+        return tlb + ((gva >>> 12 & TLB_MASK) << 5);
+    }
+
+    private static long tag(long entry, int kind) {
+        return HostMemory.get64(entry + kind);
+    }
+
+    /** The entry's delta from a guest linear address on its page to the host address. */
+    private static long delta(long entry) {
+        return HostMemory.get64(entry + TlbTable.DELTA);
+    }
+
+    /** The offset in {@link #ram} that the entry maps {@code gva} to. */
+    private long ramOffset(long entry, long gva) {
+        return delta(entry) + gva - base;
+    }
+
+    /** Fills the entry of {@code page} with the host page at RAM offset {@code host}, for accesses of {@code kind}. */
+    private void fill(long entry, int kind, long page, long host) {
+        long delta = base + host - page;
+        if (delta(entry) != delta) {
+            // The other kinds' tags belong to the page the old delta reached.
+            HostMemory.put64(entry + TlbTable.READ, NO_TAG);
+            HostMemory.put64(entry + TlbTable.WRITE, NO_TAG);
+            HostMemory.put64(entry + TlbTable.EXECUTE, NO_TAG);
+            HostMemory.put64(entry + TlbTable.DELTA, delta);
+        }
+        HostMemory.put64(entry + kind, page);
+    }
+
     // ---- loads ----
 
     public int read8(long gva) {
-        int i = index(gva);
-        if (readTag[i] == (gva & PAGE_MASK)) {
-            byte v = HostMemory.get8(base + addend[i] + gva);
+        long e = entry(gva);
+        if (tag(e, TlbTable.READ) == (gva & PAGE_MASK)) {
+            byte v = HostMemory.get8(delta(e) + gva);
             VarHandle.acquireFence();
             return v & 0xFF;
         }
@@ -186,9 +205,9 @@ public final class Mmu {
     }
 
     public int read16(long gva) {
-        int i = index(gva);
-        if (readTag[i] == (gva & PAGE_MASK) && (gva & 0xFFF) <= 0xFFE) {
-            short v = HostMemory.get16(base + addend[i] + gva);
+        long e = entry(gva);
+        if (tag(e, TlbTable.READ) == (gva & PAGE_MASK) && (gva & 0xFFF) <= 0xFFE) {
+            short v = HostMemory.get16(delta(e) + gva);
             VarHandle.acquireFence();
             return v & 0xFFFF;
         }
@@ -196,9 +215,9 @@ public final class Mmu {
     }
 
     public long read32(long gva) {
-        int i = index(gva);
-        if (readTag[i] == (gva & PAGE_MASK) && (gva & 0xFFF) <= 0xFFC) {
-            int v = HostMemory.get32(base + addend[i] + gva);
+        long e = entry(gva);
+        if (tag(e, TlbTable.READ) == (gva & PAGE_MASK) && (gva & 0xFFF) <= 0xFFC) {
+            int v = HostMemory.get32(delta(e) + gva);
             VarHandle.acquireFence();
             return v & 0xFFFFFFFFL;
         }
@@ -206,9 +225,9 @@ public final class Mmu {
     }
 
     public long read64(long gva) {
-        int i = index(gva);
-        if (readTag[i] == (gva & PAGE_MASK) && (gva & 0xFFF) <= 0xFF8) {
-            long v = HostMemory.get64(base + addend[i] + gva);
+        long e = entry(gva);
+        if (tag(e, TlbTable.READ) == (gva & PAGE_MASK) && (gva & 0xFFF) <= 0xFF8) {
+            long v = HostMemory.get64(delta(e) + gva);
             VarHandle.acquireFence();
             return v;
         }
@@ -263,24 +282,16 @@ public final class Mmu {
         if (watch != null && watch.watchesPage(page, DataWatch.READ)) {
             return host + (gva & 0xFFF); // every read of the page comes through here and is checked
         }
-        int i = index(gva);
-        readTag[i] = page;
-        addend[i] = host - page;
-        if (writeTag[i] != page) {
-            writeTag[i] = NO_TAG; // the addend now belongs to this page
-        }
-        if (execTag[i] != page) {
-            execTag[i] = NO_TAG;
-        }
+        fill(entry(gva), TlbTable.READ, page, host);
         return host + (gva & 0xFFF);
     }
 
     // ---- instruction fetch ----
 
     public int fetch8(long gva) {
-        int i = index(gva);
-        if (execTag[i] == (gva & PAGE_MASK)) {
-            return ram.get(ValueLayout.JAVA_BYTE, addend[i] + gva) & 0xFF;
+        long e = entry(gva);
+        if (tag(e, TlbTable.EXECUTE) == (gva & PAGE_MASK)) {
+            return HostMemory.get8(delta(e) + gva) & 0xFF;
         }
         return ram.get(ValueLayout.JAVA_BYTE, fillExec(gva)) & 0xFF;
     }
@@ -303,9 +314,9 @@ public final class Mmu {
      */
     public long fetchPage(long gva) {
         long page = gva & PAGE_MASK;
-        int i = index(gva);
-        if (execTag[i] == page) {
-            return addend[i] + page;
+        long e = entry(gva);
+        if (tag(e, TlbTable.EXECUTE) == page) {
+            return ramOffset(e, page);
         }
         return fillExec(gva) & PAGE_MASK;
     }
@@ -319,12 +330,13 @@ public final class Mmu {
      * code; plain stores to this vCPU's tags, seen by its thread at its next access of that entry.
      */
     void dropWriteTranslations(long hostPage) {
-        for (long[][] tlb : allTlbs) {
-            long[] tags = tlb[1];
-            long[] adds = tlb[3];
+        long hostAddress = base + hostPage;
+        for (TlbTable table : allTlbs) {
             for (int i = 0; i < TLB_SIZE; i++) {
-                if (tags[i] != NO_TAG && tags[i] + adds[i] == hostPage) {
-                    tags[i] = NO_TAG;
+                long e = table.entry(i);
+                long page = tag(e, TlbTable.WRITE);
+                if (page != NO_TAG && page + delta(e) == hostAddress) {
+                    HostMemory.put64(e + TlbTable.WRITE, NO_TAG);
                 }
             }
         }
@@ -347,53 +359,47 @@ public final class Mmu {
             throw new EmulationFailure(String.format("instruction fetch from MMIO at %#x", gva));
         }
         checkInRam(host, gva);
-        int i = index(gva);
-        execTag[i] = page;
-        if (addend[i] != host - page) {
-            readTag[i] = NO_TAG;
-            writeTag[i] = NO_TAG;
-        }
-        addend[i] = host - page;
+        fill(entry(gva), TlbTable.EXECUTE, page, host);
         return host + (gva & 0xFFF);
     }
 
     // ---- stores ----
 
     public void write8(long gva, int value) {
-        int i = index(gva);
-        if (writeTag[i] == (gva & PAGE_MASK)) {
+        long e = entry(gva);
+        if (tag(e, TlbTable.WRITE) == (gva & PAGE_MASK)) {
             VarHandle.releaseFence();
-            HostMemory.put8(base + addend[i] + gva, (byte) value);
+            HostMemory.put8(delta(e) + gva, (byte) value);
             return;
         }
         writeSlow(gva, 1, value);
     }
 
     public void write16(long gva, int value) {
-        int i = index(gva);
-        if (writeTag[i] == (gva & PAGE_MASK) && (gva & 0xFFF) <= 0xFFE) {
+        long e = entry(gva);
+        if (tag(e, TlbTable.WRITE) == (gva & PAGE_MASK) && (gva & 0xFFF) <= 0xFFE) {
             VarHandle.releaseFence();
-            HostMemory.put16(base + addend[i] + gva, (short) value);
+            HostMemory.put16(delta(e) + gva, (short) value);
             return;
         }
         writeSlow(gva, 2, value);
     }
 
     public void write32(long gva, long value) {
-        int i = index(gva);
-        if (writeTag[i] == (gva & PAGE_MASK) && (gva & 0xFFF) <= 0xFFC) {
+        long e = entry(gva);
+        if (tag(e, TlbTable.WRITE) == (gva & PAGE_MASK) && (gva & 0xFFF) <= 0xFFC) {
             VarHandle.releaseFence();
-            HostMemory.put32(base + addend[i] + gva, (int) value);
+            HostMemory.put32(delta(e) + gva, (int) value);
             return;
         }
         writeSlow(gva, 4, value);
     }
 
     public void write64(long gva, long value) {
-        int i = index(gva);
-        if (writeTag[i] == (gva & PAGE_MASK) && (gva & 0xFFF) <= 0xFF8) {
+        long e = entry(gva);
+        if (tag(e, TlbTable.WRITE) == (gva & PAGE_MASK) && (gva & 0xFFF) <= 0xFF8) {
             VarHandle.releaseFence();
-            HostMemory.put64(base + addend[i] + gva, value);
+            HostMemory.put64(delta(e) + gva, value);
             return;
         }
         writeSlow(gva, 8, value);
@@ -406,8 +412,7 @@ public final class Mmu {
      * needs.
      */
     public void prepareWrite(long gva, int size) {
-        int i = index(gva);
-        if (writeTag[i] == (gva & PAGE_MASK) && (gva & 0xFFF) <= 0x1000 - size) {
+        if (tag(entry(gva), TlbTable.WRITE) == (gva & PAGE_MASK) && (gva & 0xFFF) <= 0x1000 - size) {
             return;
         }
         fillWrite(gva);
@@ -463,27 +468,31 @@ public final class Mmu {
         if (dirty != null) {
             dirty.mark(host);  // before the entry exists, so no store through it precedes the mark
         }
+        if (watch != null && watch.watchesPage(page, DataWatch.WRITE)) {
+            storeToCode(host);
+            return host + (gva & 0xFFF); // every store to the page comes through here and is checked
+        }
+        fill(entry(gva), TlbTable.WRITE, page, host);
+        // Another vCPU may mark the page as code meanwhile: it sets the mark, then drops the write entries it finds
+        // (CodePages.markCode). Looking at the mark only once the entry exists, one of the two sees the other; looked
+        // at before, a mark set between the look and the fill left a write entry to a code page.
+        VarHandle.fullFence();
+        storeToCode(host);
+        return host + (gva & 0xFFF);
+    }
+
+    /** A store is about to reach {@code host}: a page holding decoded code stops being code, and the watcher is told. */
+    private void storeToCode(long host) {
         if (codePages.isCode(host) && codePages.written(host)) {
             codeWatcher.codeWritten(host);
         }
-        if (watch != null && watch.watchesPage(page, DataWatch.WRITE)) {
-            return host + (gva & 0xFFF); // every store to the page comes through here and is checked
-        }
-        int i = index(gva);
-        if (addend[i] != host - page) {
-            readTag[i] = NO_TAG;
-            execTag[i] = NO_TAG;
-        }
-        addend[i] = host - page;
-        writeTag[i] = page;
-        return host + (gva & 0xFFF);
     }
 
     /** Host offset for a store to {@code gva} of {@code size} bytes within one page, for atomic updates. */
     private long writableOffset(long gva) {
-        int i = index(gva);
-        if (writeTag[i] == (gva & PAGE_MASK)) {
-            return addend[i] + gva;
+        long e = entry(gva);
+        if (tag(e, TlbTable.WRITE) == (gva & PAGE_MASK)) {
+            return ramOffset(e, gva);
         }
         return fillWrite(gva);
     }
@@ -493,9 +502,9 @@ public final class Mmu {
      * raising the load's fault); -1 for an MMIO page or a watched one. For bulk string moves.
      */
     public long ramOffsetForRead(long gva) {
-        int i = index(gva);
-        if (readTag[i] == (gva & PAGE_MASK)) {
-            return addend[i] + gva;
+        long e = entry(gva);
+        if (tag(e, TlbTable.READ) == (gva & PAGE_MASK)) {
+            return ramOffset(e, gva);
         }
         long off = fillRead(gva);
         return off < 0 || watch != null && watch.watchesPage(gva & PAGE_MASK, DataWatch.READ) ? -1 : off;

@@ -66,15 +66,38 @@ final class BlockEmitter {
     private final Label loopHead;
     /** Whether the loop-back also leaves at {@link Cpu#instructionDeadline}. */
     private final boolean deadlines;
+    /**
+     * Registers (a bit each) that stay in their locals across the loop-back, loaded once before the loop head;
+     * and those of them the trace writes, which every exit writes back.
+     */
+    private final int carried;
+    private final int carriedWritten;
+    /** Registers this emission writes: see {@link Carried}. */
+    private int written;
 
-    /** Registers that differ from {@code cpu.r}, and the flag producers not yet in the cpu's fields. */
-    record State(int dirty, List<FlagChain.Producer> chain) {}
+    /**
+     * Registers that differ from {@code cpu.r}, registers whose locals hold their value, and the flag producers
+     * not yet in the cpu's fields.
+     */
+    record State(int dirty, int loaded, List<FlagChain.Producer> chain) {}
+
+    /**
+     * What a trace's first emission learns for its second: whether it loops back to its start, which registers it
+     * touches and which it writes. A looping trace is emitted again with those carried across the loop-back, so
+     * that each iteration neither stores its registers into {@code cpu.r} nor loads them again.
+     */
+    record Carried(boolean loops, int touched, int written) {
+        static final Carried NONE = new Carried(false, 0, 0);
+    }
 
     private record Stub(Label label, int index, State state) {}
 
-    BlockEmitter(CodeBuilder cob, Insn[] insns, int count, List<Object> classData, boolean deadlines) {
+    BlockEmitter(CodeBuilder cob, Insn[] insns, int count, List<Object> classData, boolean deadlines,
+            Carried carry) {
         this.cob = cob;
         this.deadlines = deadlines;
+        this.carried = carry.loops() ? carry.touched() : 0;
+        this.carriedWritten = carry.loops() ? carry.written() : 0;
         this.insns = insns;
         this.count = count;
         this.classData = classData;
@@ -86,10 +109,47 @@ final class BlockEmitter {
         java.util.Arrays.fill(regSlot, -1);
     }
 
+    /** What this emission found out, for a second one (see {@link Carried}). */
+    Carried carried() {
+        int touched = 0;
+        for (int r = 0; r < 16; r++) {
+            if (regSlot[r] >= 0) {
+                touched |= 1 << r;
+            }
+        }
+        return new Carried(loopsBack(), touched, written);
+    }
+
+    /**
+     * Whether the trace goes on at its own start by a target known here: a side exit's, or its end's (the
+     * continuation, or the target of the branch or LOOP that ends it). Every trace looks at RIP when it ends, and
+     * one that comes back to its start by RET or an indirect jump loops too, without carrying registers: emitting
+     * every trace twice would double the cost of translating the many that never come back.
+     */
+    private boolean loopsBack() {
+        long start = insns[0].addr;
+        for (int k = 0; k < count; k++) {
+            Insn insn = insns[k];
+            if (k < insns.length - 1 && Branches.isConditional(insn) && exitTarget(insn, k) == start) {
+                return true;
+            }
+        }
+        Insn last = insns[count - 1];
+        return last.imm == start || last.next == start;
+    }
+
     /** Emits the whole method. */
     void emit() {
         cob.aload(CPU).getfield(CD_CPU, "mem", CD_MMU).astore(mem);
         cob.aload(CPU).getfield(CD_CPU, "r", CD_LONG_ARRAY).astore(regs);
+        for (int r = 0; r < 16; r++) {
+            if ((carried & 1 << r) != 0) {
+                ensureLoaded(r);
+                if ((carriedWritten & 1 << r) != 0) {
+                    regState[r] = DIRTY; // at the loop head it may differ from cpu.r: exits write it back
+                }
+            }
+        }
         cob.labelBinding(loopHead);
         for (int k = 0; k < count; k++) {
             current = k;
@@ -103,28 +163,39 @@ final class BlockEmitter {
                 fallback(insn);
             }
         }
-        commit(state());
+        State end = state();
+        flags.materialize(end.chain());
         Insn last = insns[count - 1];
         if (count < insns.length || !last.spec.has(OpSpec.ENDS_BLOCK)) {
             // The trace stops before its end, or at a page or size limit: RIP goes where execution continues.
-            // (RIP holds the first block's end; control transfers set it themselves.)
-            long continuation = Branches.isDirectJump(last) ? last.imm : last.next;
+            // (RIP holds the first block's end; control transfers set it themselves.) A conditional branch cut
+            // from the rest of its trace leaves one way by its side exit; here it went the way the trace followed
+            // (see followsTaken).
+            boolean followed = Branches.isDirectJump(last)
+                    || Branches.isConditional(last) && followsTaken(last, count - 1);
+            long continuation = followed ? last.imm : last.next;
             cob.aload(CPU).loadConstant(continuation).putfield(CD_CPU, "rip", CD_long);
         }
         retire(count);
         Label leave = cob.newLabel();
         cob.aload(CPU).getfield(CD_CPU, "rip", CD_long).loadConstant(insns[0].addr).lcmp().ifne(leave);
-        loopBack();
+        loopBack(end);
+        cob.return_();
         cob.labelBinding(leave);
+        commitRegisters(end);
         cob.return_();
         for (Stub s : sideExits) {
             cob.labelBinding(s.label);
-            commit(s.state);
             long target = exitTarget(insns[s.index], s.index);
-            cob.aload(CPU).loadConstant(target).putfield(CD_CPU, "rip", CD_long);
-            retire(s.index + 1);
             if (target == insns[0].addr) {
-                loopBack();
+                flags.materialize(s.state.chain());
+                cob.aload(CPU).loadConstant(target).putfield(CD_CPU, "rip", CD_long);
+                retire(s.index + 1);
+                loopBack(s.state);
+            } else {
+                commit(s.state);
+                cob.aload(CPU).loadConstant(target).putfield(CD_CPU, "rip", CD_long);
+                retire(s.index + 1);
             }
             cob.return_();
         }
@@ -156,22 +227,34 @@ final class BlockEmitter {
 
     State state() {
         int dirty = 0;
+        int loaded = 0;
         for (int r = 0; r < 16; r++) {
             if (regState[r] == DIRTY) {
                 dirty |= 1 << r;
             }
+            if (regState[r] != NOT_LOADED) {
+                loaded |= 1 << r;
+            }
         }
-        return new State(dirty, flags.snapshot());
+        return new State(dirty, loaded, flags.snapshot());
     }
 
     /** Writes back registers and flags as {@code s} describes them. */
     private void commit(State s) {
+        commitRegisters(s);
+        flags.materialize(s.chain);
+    }
+
+    private void commitRegisters(State s) {
         for (int r = 0; r < 16; r++) {
             if ((s.dirty & (1 << r)) != 0) {
-                cob.aload(regs).loadConstant(r).lload(regSlot[r]).lastore();
+                storeRegister(r);
             }
         }
-        flags.materialize(s.chain);
+    }
+
+    private void storeRegister(int r) {
+        cob.aload(regs).loadConstant(r).lload(regSlot[r]).lastore();
     }
 
     // ---- instruction boundaries ----
@@ -223,20 +306,33 @@ final class BlockEmitter {
     }
 
     /**
-     * Execution goes on at the trace's own start (state committed, RIP set, instructions retired): loop
-     * inside the method instead of returning, unless someone wants the vCPU's attention or (deterministic
-     * execution) a timer is due: a trace that left on a kick must not take a timer sooner than one that did not.
+     * Execution goes on at the trace's own start (flags committed, RIP set, instructions retired; the registers as
+     * {@code s} says): loop inside the method instead of returning, unless someone wants the vCPU's attention or
+     * (deterministic execution) a timer is due: a trace that left on a kick must not take a timer sooner than one
+     * that did not. On the way back the registers are brought to what the loop head expects: the carried ones in
+     * their locals, the others in {@code cpu.r}. Leaving, the registers are committed and the caller returns.
      */
-    private void loopBack() {
+    private void loopBack(State s) {
         Label leave = cob.newLabel();
         cob.aload(CPU).getfield(CD_CPU, "attention", CD_boolean).ifne(leave);
         if (deadlines) {
             cob.aload(CPU).getfield(CD_CPU, "instructions", CD_long)
                     .aload(CPU).getfield(CD_CPU, "instructionDeadline", CD_long).lcmp().ifge(leave);
         }
-        java.util.Arrays.fill(regState, NOT_LOADED);
+        for (int r = 0; r < 16; r++) {
+            int bit = 1 << r;
+            if ((carried & bit) == 0 || (carriedWritten & bit) == 0) {
+                if ((s.dirty & bit) != 0) {
+                    storeRegister(r); // the loop head finds it in cpu.r, or takes its local as clean
+                }
+            }
+            if ((carried & bit) != 0 && (s.loaded & bit) == 0) {
+                cob.aload(regs).loadConstant(r).laload().lstore(regSlot[r]); // a handler left it in cpu.r
+            }
+        }
         cob.goto_(loopHead);
         cob.labelBinding(leave);
+        commitRegisters(s);
     }
 
     /** Runs the instruction through its interpreter handler, with registers and flags in the cpu. */
@@ -351,6 +447,7 @@ final class BlockEmitter {
             }
         }
         regState[r] = DIRTY;
+        written |= 1 << r;
     }
 
     // ---- memory ----

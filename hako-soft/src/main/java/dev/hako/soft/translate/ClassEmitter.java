@@ -20,7 +20,6 @@ import java.util.List;
  * constants.
  */
 final class ClassEmitter {
-    private static final ClassDesc THIS_CLASS = ClassDesc.of("dev.hako.soft.translate.TranslatedBlock");
     private static final ClassDesc CD_BLOCK_CODE = ClassDesc.of("dev.hako.soft.exec.BlockCode");
     private static final MethodTypeDesc RUN_TYPE = MethodTypeDesc.of(CD_void, BlockEmitter.CD_CPU);
 
@@ -31,13 +30,31 @@ final class ClassEmitter {
      * {@code deadlines} its loop-back also looks at the instruction deadline.
      */
     static byte[] emit(Insn[] insns, int count, List<Object> classData, boolean deadlines) {
-        return ClassFile.of().build(THIS_CLASS, cb -> cb
+        BlockEmitter.Carried[] learned = {BlockEmitter.Carried.NONE};
+        byte[] first = emit(insns, count, classData, deadlines, BlockEmitter.Carried.NONE, learned);
+        if (!learned[0].loops() || learned[0].touched() == 0) {
+            return first;
+        }
+        // A loop: emitted again, its registers carried across the loop-back in locals.
+        classData.clear();
+        return emit(insns, count, classData, deadlines, learned[0], learned);
+    }
+
+    private static byte[] emit(Insn[] insns, int count, List<Object> classData, boolean deadlines,
+            BlockEmitter.Carried carry, BlockEmitter.Carried[] learned) {
+        // Named by the guest address of its first instruction, so that a profile of the JVM says which guest code ran.
+        ClassDesc name = ClassDesc.of("dev.hako.soft.translate.TranslatedBlock_" + Long.toHexString(insns[0].addr));
+        return ClassFile.of().build(name, cb -> cb
                 .withFlags(ClassFile.ACC_FINAL | ClassFile.ACC_SUPER)
                 .withSuperclass(CD_BLOCK_CODE)
                 .withMethodBody(INIT_NAME, MTD_void, ClassFile.ACC_PUBLIC,
                         code -> code.aload(0).invokespecial(CD_BLOCK_CODE, INIT_NAME, MTD_void).return_())
                 .withMethodBody("run", RUN_TYPE, ClassFile.ACC_PUBLIC,
-                        code -> new BlockEmitter(code, insns, count, classData, deadlines).emit()));
+                        code -> {
+                            BlockEmitter emitter = new BlockEmitter(code, insns, count, classData, deadlines, carry);
+                            emitter.emit();
+                            learned[0] = emitter.carried();
+                        }));
     }
 
     /** Bytecode length of the {@code run} method in {@code classFile}. */
