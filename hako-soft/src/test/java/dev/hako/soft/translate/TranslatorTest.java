@@ -314,8 +314,13 @@ class TranslatorTest {
         cpu.r[15] = total;
         cpu.rip = CODE;
         Thread kicker = Thread.ofPlatform().start(() -> {
+            // Kicked once the translated loop has turned a few thousand times (each turn stores the retired count),
+            // or after 10 s: a loaded machine that is slow to start the loop does not make the test fail.
+            long deadline = System.nanoTime() + 10_000_000_000L;
             try {
-                Thread.sleep(300);
+                while (cpu.instructions < 6 * 5_000 && System.nanoTime() < deadline) {
+                    Thread.sleep(1);
+                }
             } catch (InterruptedException e) {
                 return;
             }
