@@ -162,7 +162,7 @@ public final class Mmu {
 
     /** The host address of the current TLB's entry for {@code gva}. */
     private long entry(long gva) {
-        return tlb + ((gva >>> 12 & TLB_MASK) << 5);
+        return tlb + ((long) index(gva) << TlbTable.ENTRY_SHIFT);
     }
 
     private static long tag(long entry, int kind) {
@@ -183,10 +183,7 @@ public final class Mmu {
     private void fill(long entry, int kind, long page, long host) {
         long delta = base + host - page;
         if (delta(entry) != delta) {
-            // The other kinds' tags belong to the page the old delta reached.
-            HostMemory.put64(entry + TlbTable.READ, NO_TAG);
-            HostMemory.put64(entry + TlbTable.WRITE, NO_TAG);
-            HostMemory.put64(entry + TlbTable.EXECUTE, NO_TAG);
+            TlbTable.clearTags(entry); // they belong to the page the old delta reached
             HostMemory.put64(entry + TlbTable.DELTA, delta);
         }
         HostMemory.put64(entry + kind, page);

@@ -13,7 +13,8 @@ import java.lang.foreign.MemorySegment;
  */
 final class TlbTable {
     static final int READ = 0, WRITE = 8, EXECUTE = 16, DELTA = 24;
-    private static final int ENTRY_SHIFT = 5;
+    /** An entry is 1 << ENTRY_SHIFT bytes: three tags and the delta. */
+    static final int ENTRY_SHIFT = 5;
     /** Never a page address (those have their low 12 bits clear); what a cleared table holds everywhere. */
     static final long NO_TAG = -1;
 
@@ -35,10 +36,6 @@ final class TlbTable {
         return address + ((long) index << ENTRY_SHIFT);
     }
 
-    int entries() {
-        return entries;
-    }
-
     /** Forgets every translation: all tags (and deltas) become {@link #NO_TAG}. */
     void clear() {
         table.fill((byte) -1);
@@ -53,9 +50,13 @@ final class TlbTable {
 
     /** Forgets entry {@code index} for every kind of access. */
     void clearEntry(int index) {
-        long e = entry(index);
-        HostMemory.put64(e + READ, NO_TAG);
-        HostMemory.put64(e + WRITE, NO_TAG);
-        HostMemory.put64(e + EXECUTE, NO_TAG);
+        clearTags(entry(index));
+    }
+
+    /** Forgets the entry at host address {@code entry} for every kind of access; its delta stays. */
+    static void clearTags(long entry) {
+        HostMemory.put64(entry + READ, NO_TAG);
+        HostMemory.put64(entry + WRITE, NO_TAG);
+        HostMemory.put64(entry + EXECUTE, NO_TAG);
     }
 }
