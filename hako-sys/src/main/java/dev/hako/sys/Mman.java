@@ -1,12 +1,18 @@
 package dev.hako.sys;
 
+import java.io.IOException;
 import java.lang.foreign.MemorySegment;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 
 /** Gateway to {@code <sys/mman.h>}: reserving guest RAM lazily and mapping executable pages. */
 public final class Mman {
     public static final int PROT_NONE = 0, PROT_READ = 1, PROT_WRITE = 2, PROT_EXEC = 4;
     public static final int MAP_SHARED = 0x01, MAP_PRIVATE = 0x02, MAP_FIXED = 0x10, MAP_ANONYMOUS = 0x20,
-            MAP_32BIT = 0x40, MAP_NORESERVE = 0x4000;
+            MAP_32BIT = 0x40, MAP_NORESERVE = 0x4000, MAP_FIXED_NOREPLACE = 0x100000;
+    private static final long ENOMEM = 12, PAGE = 4096, LOW_LIMIT = 1L << 31;
     private static final long SYS_MMAP = 9, SYS_MPROTECT = 10, SYS_MUNMAP = 11, SYS_MADVISE = 28;
     public static final int MADV_DONTNEED = 4;
 
@@ -25,7 +31,66 @@ public final class Mman {
      * addresses and sign-extended 32-bit displacements reach it.
      */
     public static MemorySegment reserveLow(long size, int prot) {
-        return anonymous(size, prot, MAP_32BIT);
+        long address = Libc.syscall(SYS_MMAP, 0, size, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
+        if (address == -ENOMEM) {
+            // MAP_32BIT searches only the kernel's window from 1 to 2 GiB, and the JVM reserves its 1 GiB class
+            // space at a random low address: when that covers the window, the rest of the low 2 GiB is still free.
+            address = mapInLowGap(size, prot);
+        }
+        if (address < 0 && address > -4096) {
+            throw new IllegalStateException("mmap of " + size + " bytes below 2 GiB failed: errno " + -address);
+        }
+        return MemorySegment.ofAddress(address).reinterpret(size);
+    }
+
+    /** Maps at the start of the first hole below 2 GiB (from /proc/self/maps) that the kernel lets us take. */
+    private static long mapInLowGap(long size, int prot) {
+        long floor = lowestMappableAddress();
+        long previousEnd = floor;
+        for (long[] range : mappedRanges()) {
+            long holeStart = Math.max(previousEnd, floor);
+            if (range[0] - holeStart >= size && holeStart + size <= LOW_LIMIT) {
+                long address = Libc.syscall(SYS_MMAP, holeStart, size, prot,
+                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+                if (address == holeStart) {
+                    return address;
+                }
+                if (address >= 0 || address <= -4096) {
+                    release(MemorySegment.ofAddress(address).reinterpret(size)); // a kernel that took it as a hint
+                }
+            }
+            previousEnd = Math.max(previousEnd, range[1]);
+            if (previousEnd >= LOW_LIMIT) {
+                break;
+            }
+        }
+        return -ENOMEM;
+    }
+
+    /** The start and end of each mapping of this process, in address order. */
+    static List<long[]> mappedRanges() {
+        try {
+            List<long[]> ranges = new ArrayList<>();
+            for (String line : Files.readAllLines(Path.of("/proc/self/maps"))) {
+                String span = line.substring(0, line.indexOf(' '));
+                int dash = span.indexOf('-');
+                ranges.add(new long[] {Long.parseUnsignedLong(span.substring(0, dash), 16),
+                        Long.parseUnsignedLong(span.substring(dash + 1), 16)});
+            }
+            ranges.add(new long[] {LOW_LIMIT, LOW_LIMIT}); // closes the hole that reaches 2 GiB
+            ranges.sort((a, b) -> Long.compareUnsigned(a[0], b[0]));
+            return ranges;
+        } catch (IOException e) {
+            return List.of();
+        }
+    }
+
+    private static long lowestMappableAddress() {
+        try {
+            return Math.max(PAGE, Long.parseLong(Files.readString(Path.of("/proc/sys/vm/mmap_min_addr")).strip()));
+        } catch (IOException | NumberFormatException e) {
+            return 0x10000;
+        }
     }
 
     private static MemorySegment anonymous(long size, int prot, int extraFlags) {
