@@ -86,6 +86,7 @@ final class BlockCache {
         if (b == null || !current(cpu, b)) {
             if (b != null) {
                 retire(b); // its page was written, or the next page it reaches into is another now
+                discarded(b);
             }
             b = decodeBlock(cpu, rip, linear);
             keep(b);
@@ -212,6 +213,22 @@ final class BlockCache {
         if (fast[s] == b) {
             fast[s] = null;
         }
+    }
+
+    /** A stale block's translation, if it had one, is counted against its page (see {@link #translationBackoff}). */
+    private void discarded(Block b) {
+        if (b.code != null) {
+            codePages.translationDiscarded(b.hostPage);
+        }
+    }
+
+    /**
+     * How often translations of code on {@code b}'s page were thrown away because the page was written: the
+     * translator waits longer for such code. Stores before any translation (a loader, the kernel patching its
+     * text while it boots) do not count, so code that settles is translated as soon as any other.
+     */
+    int translationBackoff(Block b) {
+        return codePages.discardedTranslations(b.hostPage);
     }
 
     private Block decodeBlock(Cpu cpu, long rip, long linear) {
@@ -341,6 +358,7 @@ final class BlockCache {
                 continue;
             }
             retire(b);
+            discarded(b);
             hitRunning |= b == running;
         }
         return hitRunning;

@@ -230,7 +230,7 @@ public final class Interpreter {
             if (code == null) {
                 int at = b.translateAt;
                 if (at == 0) {
-                    at = b.translateAt = translator.thresholdFor(b.generation);
+                    at = b.translateAt = translator.thresholdFor(blocks.translationBackoff(b));
                 }
                 if (++b.runs == at) {
                     BlockCache.Trace trace = blocks.trace(c, b, BlockBuilder.MAX_TRACE);

@@ -9,7 +9,9 @@ import java.util.concurrent.CopyOnWriteArrayList;
  * Which host RAM pages hold decoded code, shared by all vCPUs of a VM, and a generation per page that a
  * store to such a page advances. A vCPU that decodes a page drops every vCPU's write translations for it, so
  * the next store anywhere takes the slow path and is seen; a vCPU whose decoded block belongs to an older
- * generation decodes it again (cross-modifying code, as Linux's text_poke does on SMP).
+ * generation decodes it again (cross-modifying code, as Linux's text_poke does on SMP). It also counts, per page,
+ * the translations that such stores made useless, so that code which keeps being rewritten waits longer before it
+ * is translated again.
  */
 public final class CodePages {
     private static final VarHandle BITS = MethodHandles.arrayElementVarHandle(long[].class);
@@ -17,12 +19,14 @@ public final class CodePages {
 
     private final long[] bits;
     private final int[] generations;
+    private final int[] discardedTranslations;
     private final List<Mmu> mmus = new CopyOnWriteArrayList<>();
 
     public CodePages(long ramBytes) {
         int pages = (int) ((ramBytes + 0xFFF) >>> 12);
         this.bits = new long[(pages + 63) >>> 6];
         this.generations = new int[pages];
+        this.discardedTranslations = new int[pages];
     }
 
     void register(Mmu mmu) {
@@ -35,6 +39,16 @@ public final class CodePages {
 
     public int generation(long hostPage) {
         return (int) GENERATIONS.getAcquire(generations, (int) (hostPage >>> 12));
+    }
+
+    /** Translations of code on {@code hostPage} that a store to the page made useless, so far. */
+    public int discardedTranslations(long hostPage) {
+        return (int) GENERATIONS.getAcquire(discardedTranslations, (int) (hostPage >>> 12));
+    }
+
+    /** A translation of code on {@code hostPage} was thrown away because the page was written. */
+    public void translationDiscarded(long hostPage) {
+        GENERATIONS.getAndAdd(discardedTranslations, (int) (hostPage >>> 12), 1);
     }
 
     boolean isCode(long hostPage) {

@@ -65,17 +65,18 @@ public final class BlockBuilder {
     }
 
     /**
-     * Interpreted runs after which a block decoded from a page whose code was overwritten {@code generation}
-     * times is translated: the threshold, doubled per rewrite up to {@value #MAX_BACKOFF} times. Kernel text
-     * is patched (alternatives, static keys, ftrace) over and over on the same few pages during boot, and a
-     * page a program's loader or JIT rewrites will likely be rewritten again; each translation thrown away
-     * costs the JVM a compile.
+     * Interpreted runs after which a block is translated, when stores to its page have already thrown away
+     * {@code discarded} translations of code on it: the threshold, doubled per discarded translation up to
+     * {@value #MAX_BACKOFF} times. A page that a JIT or a self-modifying program rewrote under its translations will
+     * likely be rewritten again, and each translation thrown away costs the JVM a compile. Stores before any
+     * translation do not count: Linux patches its text (alternatives, static keys, static calls) on the same pages
+     * many times while it boots, and that code then runs unchanged for the system's life.
      */
-    public int thresholdFor(int generation) {
+    public int thresholdFor(int discarded) {
         if (!enabled) {
             return 0;
         }
-        return threshold == 1 ? 1 : threshold << Math.min(generation, MAX_BACKOFF);
+        return threshold == 1 ? 1 : threshold << Math.min(discarded, MAX_BACKOFF);
     }
 
     /** The translation of a block decoded in {@code mode}, or null where it is not translated. */
