@@ -86,7 +86,7 @@ final class BlockCache {
         if (b == null || !current(cpu, b)) {
             if (b != null) {
                 retire(b); // its page was written, or the next page it reaches into is another now
-                discarded(b);
+                discarded(b, cpu.clock.nanos());
             }
             b = decodeBlock(cpu, rip, linear);
             keep(b);
@@ -216,19 +216,20 @@ final class BlockCache {
     }
 
     /** A stale block's translation, if it had one, is counted against its page (see {@link #translationBackoff}). */
-    private void discarded(Block b) {
+    private void discarded(Block b, long nowNanos) {
         if (b.code != null) {
-            codePages.translationDiscarded(b.hostPage);
+            codePages.translationDiscarded(b.hostPage, nowNanos);
         }
     }
 
     /**
-     * How often translations of code on {@code b}'s page were thrown away because the page was written: the
-     * translator waits longer for such code. Stores before any translation (a loader, the kernel patching its
-     * text while it boots) do not count, so code that settles is translated as soon as any other.
+     * How often translations of code on {@code b}'s page were thrown away lately because the page was written:
+     * the translator waits longer for such code. Stores before any translation (a loader, the kernel patching its
+     * text while it boots) do not count, nor do those of a page that has since settled, so code that stops
+     * changing is translated as soon as any other.
      */
-    int translationBackoff(Block b) {
-        return codePages.discardedTranslations(b.hostPage);
+    int translationBackoff(Block b, long nowNanos) {
+        return codePages.recentlyDiscardedTranslations(b.hostPage, nowNanos);
     }
 
     private Block decodeBlock(Cpu cpu, long rip, long linear) {
@@ -347,7 +348,7 @@ final class BlockCache {
     }
 
     /** Drops all code decoded from {@code hostPage}; true if the running block was among it. */
-    boolean invalidatePage(long hostPage) {
+    boolean invalidatePage(long hostPage, long nowNanos) {
         List<Block> list = byPage.remove(hostPage);
         if (list == null) {
             return false;
@@ -358,7 +359,7 @@ final class BlockCache {
                 continue;
             }
             retire(b);
-            discarded(b);
+            discarded(b, nowNanos);
             hitRunning |= b == running;
         }
         return hitRunning;

@@ -61,7 +61,7 @@ public final class Interpreter {
             cpu.exitBlock = true; // the next instruction may be a breakpoint, or its access a watched one
         };
         cpu.mem.setCodeWatcher(hostPage -> {
-            if (cache.invalidatePage(hostPage)) {
+            if (cache.invalidatePage(hostPage, cpu.clock.nanos())) {
                 cpu.exitBlock = true;
             }
         });
@@ -230,7 +230,7 @@ public final class Interpreter {
             if (code == null) {
                 int at = b.translateAt;
                 if (at == 0) {
-                    at = b.translateAt = translator.thresholdFor(blocks.translationBackoff(b));
+                    at = b.translateAt = translator.thresholdFor(blocks.translationBackoff(b, c.clock.nanos()));
                 }
                 if (++b.runs == at) {
                     BlockCache.Trace trace = blocks.trace(c, b, BlockBuilder.MAX_TRACE);

@@ -19,7 +19,12 @@ public final class CodePages {
 
     private final long[] bits;
     private final int[] generations;
+    /** Guest time after which a page's thrown-away translations are forgotten, in units of 2^20 ns. */
+    private static final int SETTLED_MILLIS = 1000;
+
     private final int[] discardedTranslations;
+    /** Guest time of each page's last thrown-away translation, in units of 2^20 ns (about a millisecond). */
+    private final int[] lastDiscardMillis;
     private final List<Mmu> mmus = new CopyOnWriteArrayList<>();
 
     public CodePages(long ramBytes) {
@@ -27,6 +32,7 @@ public final class CodePages {
         this.bits = new long[(pages + 63) >>> 6];
         this.generations = new int[pages];
         this.discardedTranslations = new int[pages];
+        this.lastDiscardMillis = new int[pages];
     }
 
     void register(Mmu mmu) {
@@ -41,14 +47,23 @@ public final class CodePages {
         return (int) GENERATIONS.getAcquire(generations, (int) (hostPage >>> 12));
     }
 
-    /** Translations of code on {@code hostPage} that a store to the page made useless, so far. */
-    public int discardedTranslations(long hostPage) {
-        return (int) GENERATIONS.getAcquire(discardedTranslations, (int) (hostPage >>> 12));
+    /**
+     * Translations of code on {@code hostPage} that stores to the page made useless, counted since the page last
+     * went {@value #SETTLED_MILLIS} ms of guest time (from {@code nowNanos}) without losing one: code whose
+     * rewriting stopped (Linux's, patched in phases while it boots and loads modules) counts as never rewritten.
+     * Plain array accesses: a lost update between vCPUs only misjudges when to translate.
+     */
+    public int recentlyDiscardedTranslations(long hostPage, long nowNanos) {
+        int page = (int) (hostPage >>> 12);
+        int count = discardedTranslations[page];
+        return count != 0 && (int) (nowNanos >>> 20) - lastDiscardMillis[page] <= SETTLED_MILLIS ? count : 0;
     }
 
-    /** A translation of code on {@code hostPage} was thrown away because the page was written. */
-    public void translationDiscarded(long hostPage) {
-        GENERATIONS.getAndAdd(discardedTranslations, (int) (hostPage >>> 12), 1);
+    /** A store to {@code hostPage} threw away a translation of code on it, at guest time {@code nowNanos}. */
+    public void translationDiscarded(long hostPage, long nowNanos) {
+        int page = (int) (hostPage >>> 12);
+        discardedTranslations[page] = recentlyDiscardedTranslations(hostPage, nowNanos) + 1;
+        lastDiscardMillis[page] = (int) (nowNanos >>> 20);
     }
 
     boolean isCode(long hostPage) {
