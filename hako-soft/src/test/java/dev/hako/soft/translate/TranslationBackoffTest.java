@@ -50,12 +50,14 @@ class TranslationBackoffTest {
     }
 
     @Test
-    void codeThatKeepsRewritingItsTranslationWaitsLonger() {
-        // l: store to the page; dec rdx; jnz l; syscall. Each translation of the loop is thrown away by its own store.
-        Run r = run(STORE_TO_OWN_PAGE + "48FFCA 75F5 0F05", 2, 0, 300);
+    void codeWhosePageKeepsBeingRewrittenUnderItsTranslationWaitsLonger() {
+        // outer: store to the page; mov ecx, 50; inner: dec rcx; jnz inner; dec rdx; jnz outer; syscall. Each outer
+        // turn's store throws away the translation of the inner loop, if it has one.
+        Run r = run(STORE_TO_OWN_PAGE + "B932000000 48FFC9 75FB 48FFCA 75EB 0F05", 10, 0, 20);
         assertThat(r.cpu.r[Cpu.RDX]).isZero();
-        assertThat(r.cpu.instructions).isEqualTo(3 * 300 + 1);
-        // thresholds 2, 4, 8, 16, then 32: about a dozen translations where a fixed threshold of 2 made 100
-        assertThat(r.translator.translated()).isBetween(5L, 20L);
+        assertThat(r.cpu.instructions).isEqualTo(20 * (2 + 2 * 50 + 2) + 1);
+        // the inner loop is translated at its 10th, 20th and 40th run in the first three outer turns, then would
+        // need 80 runs of the 50 it has; a fixed threshold translated it in each of the 20 turns
+        assertThat(r.translator.translated()).isBetween(2L, 4L);
     }
 }
