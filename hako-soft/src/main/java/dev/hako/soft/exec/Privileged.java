@@ -108,7 +108,7 @@ final class Privileged {
             case 2 -> cr.cr2 = v;
             case 3 -> {
                 cr.cr3 = v & 0x000F_FFFF_FFFF_F000L;
-                c.mem.flush();
+                c.mem.flushNonGlobal(); // global pages stay (SDM vol. 3A, 4.10.4.1)
             }
             case 4 -> {
                 if ((v & ~CR4_SUPPORTED) != 0 || (cr.longMode() && (v & ControlRegisters.CR4_PAE) == 0)) {

@@ -37,7 +37,8 @@ public final class Mmu {
     private final TlbTable supervisorTlb = new TlbTable(TLB_SIZE);
     private final TlbTable userTlb = new TlbTable(TLB_SIZE);
     private final TlbTable[] allTlbs = {supervisorTlb, userTlb};
-    /** The host address of the current TLB's first entry. */
+    /** The current TLB, and the host address of its first entry. */
+    private TlbTable current;
     private long tlb;
     /** Which pages hold decoded code, shared with the VM's other vCPUs. */
     private final CodePages codePages;
@@ -83,6 +84,7 @@ public final class Mmu {
     }
 
     private void useTlb(TlbTable table) {
+        current = table;
         tlb = table.address;
     }
 
@@ -141,10 +143,17 @@ public final class Mmu {
         }
     }
 
-    /** Forgets every translation (CR3 write, permission change). */
+    /** Forgets every translation, of global pages too (paging or a CR4 paging bit changed). */
     public void flush() {
         for (TlbTable table : allTlbs) {
             table.clear();
+        }
+    }
+
+    /** Forgets every translation but those of global pages (a CR3 write). */
+    public void flushNonGlobal() {
+        for (TlbTable table : allTlbs) {
+            table.clearNonGlobal();
         }
     }
 
@@ -182,7 +191,9 @@ public final class Mmu {
     /** Fills the entry of {@code page} with the host page at RAM offset {@code host}, for accesses of {@code kind}. */
     private void fill(long entry, int kind, long page, long host) {
         long delta = base + host - page;
-        if (delta(entry) != delta) {
+        boolean sameDelta = delta(entry) == delta;
+        current.filling(entry, walker.lastTranslationGlobal(), sameDelta);
+        if (!sameDelta) {
             TlbTable.clearTags(entry); // they belong to the page the old delta reached
             HostMemory.put64(entry + TlbTable.DELTA, delta);
         }

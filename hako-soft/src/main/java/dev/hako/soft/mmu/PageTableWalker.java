@@ -9,12 +9,12 @@ import java.lang.invoke.VarHandle;
 /**
  * The system CPU's page walker (SDM vol. 3 ch. 4.5): 4-level paging with PAE, NX, 2 MiB and 1 GiB pages,
  * user/supervisor and write protection (CR0.WP), accessed and dirty bits set atomically as hardware does;
- * with paging off, linear is physical. Guest-physical addresses below the end of RAM are RAM (host offset =
+ * global pages (PTE.G, honoured while CR4.PGE is set); with paging off, linear is physical. Guest-physical addresses below the end of RAM are RAM (host offset =
  * gpa); the rest is MMIO. A refused access raises #PF with CR2 and the error code.
  */
 public final class PageTableWalker implements PageWalker {
     private static final long ADDR_MASK = 0x000F_FFFF_FFFF_F000L;
-    private static final long P = 1, RW = 1 << 1, US = 1 << 2, A = 1 << 5, D = 1 << 6, PS = 1 << 7;
+    private static final long P = 1, RW = 1 << 1, US = 1 << 2, A = 1 << 5, D = 1 << 6, PS = 1 << 7, G = 1 << 8;
     private static final long NX = 1L << 63;
     private static final VarHandle ENTRY = ValueLayout.JAVA_LONG.varHandle();
     private static final int PF_P = 1, PF_W = 2, PF_U = 4, PF_RSVD = 8, PF_I = 16;
@@ -27,6 +27,7 @@ public final class PageTableWalker implements PageWalker {
     private boolean user;
     /** Told of the page of every accessed or dirty bit this walker sets; null: none. */
     private DirtyPages dirty;
+    private boolean lastGlobal;
 
     public PageTableWalker(MemorySegment ram, ControlRegisters cr, CpuFault fault) {
         this.ram = ram;
@@ -40,6 +41,11 @@ public final class PageTableWalker implements PageWalker {
         this.dirty = log;
     }
 
+    @Override
+    public boolean lastTranslationGlobal() {
+        return lastGlobal;
+    }
+
     public void setUser(boolean user) {
         this.user = user;
     }
@@ -50,6 +56,7 @@ public final class PageTableWalker implements PageWalker {
 
     @Override
     public long translate(long gva, int access) {
+        lastGlobal = false;
         if (!cr.paging()) {
             return physical(gva & 0xFFFF_FFFF_F000L & (cr.longMode() ? -1L : 0xFFFF_FFFFL));
         }
@@ -98,6 +105,7 @@ public final class PageTableWalker implements PageWalker {
             throw pageFault(gva, access, true, false);
         }
         setBits(leafAddr, entry, write ? A | D : A);
+        lastGlobal = (entry & G) != 0 && (cr.cr4 & ControlRegisters.CR4_PGE) != 0;
         long frame = entry & ADDR_MASK & ~(pageSize - 1);
         return physical(frame + (gva & (pageSize - 1) & ~0xFFFL));
     }

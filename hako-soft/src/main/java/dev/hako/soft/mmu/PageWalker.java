@@ -15,4 +15,9 @@ public interface PageWalker {
      * (preallocated) {@link dev.hako.soft.fault.CpuFault} #PF when the access is refused.
      */
     long translate(long gva, int access);
+
+    /** Whether the page of the last successful {@link #translate} is global (outlives CR3 writes). */
+    default boolean lastTranslationGlobal() {
+        return false;
+    }
 }

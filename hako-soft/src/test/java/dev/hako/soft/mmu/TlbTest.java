@@ -18,21 +18,24 @@ import org.junit.jupiter.api.Test;
 /**
  * The software TLB against the page walker it caches: random loads, stores and instruction fetches of guest pages
  * that share TLB entries (16 MiB apart, the TLB has 4096 entries of a page), some of them mapped with the same
- * host delta, with user and supervisor accesses, pages remapped then invalidated (INVLPG) or everything flushed
- * (CR3 write), and a second vCPU that marks pages as code. Every access must do what the walker says at that
+ * host delta, some global, with user and supervisor accesses, pages remapped then invalidated (INVLPG), or every
+ * translation but the global ones flushed (CR3 write), or all of them (CR4 write), and a second vCPU that marks
+ * pages as code. Every access must do what the walker says at that
  * moment: the value at the host page it maps to, a #PF where it refuses, and the first store to a page marked as
  * code must be seen by the code watcher.
  */
 class TlbTest {
     private static final long ALIAS = 16L << 20; // a TLB's reach: addresses this far apart share an entry
     private static final long RAM = ALIAS + (2L << 20);
-    private static final int READ = 1, WRITE = 2, EXECUTE = 4, USER = 8;
+    /** A mapping's permissions. Not READ, WRITE, EXECUTE: in the walker those names are PageWalker's access kinds. */
+    private static final int MAY_READ = 1, MAY_WRITE = 2, MAY_EXECUTE = 4, USER = 8, GLOBAL = 16;
 
     /** A mapping the test changes at will: guest page to host page and permissions. */
     private static final class TableWalker implements PageWalker {
         final Map<Long, long[]> pages = new HashMap<>(); // page -> {host, permissions}
         final CpuFault fault = new CpuFault();
         boolean user;
+        boolean lastGlobal;
 
         /** The host page of {@code gva} for {@code access}, or -1 where the walker refuses it. */
         long lookup(long gva, int access) {
@@ -41,7 +44,7 @@ class TlbTest {
                 return -1;
             }
             int perms = (int) m[1];
-            int need = access == WRITE_ACCESS ? WRITE : access == EXECUTE_ACCESS ? EXECUTE : READ;
+            int need = access == WRITE_ACCESS ? MAY_WRITE : access == EXECUTE_ACCESS ? MAY_EXECUTE : MAY_READ;
             if ((perms & need) == 0 || user && (perms & USER) == 0) {
                 return -1;
             }
@@ -54,7 +57,18 @@ class TlbTest {
             if (host < 0) {
                 throw fault.raise(CpuFault.PF, access == PageWalker.WRITE ? 2 : 0, true, gva);
             }
+            lastGlobal = (pages.get(gva & ~0xFFFL)[1] & GLOBAL) != 0;
             return host;
+        }
+
+        @Override
+        public boolean lastTranslationGlobal() {
+            return lastGlobal;
+        }
+
+        boolean global(long page) {
+            long[] m = pages.get(page);
+            return m != null && (m[1] & GLOBAL) != 0;
         }
     }
 
@@ -81,7 +95,7 @@ class TlbTest {
             }
         }
         Set<Long> code = new HashSet<>();
-        int faults = 0, sameDelta = 0, codeSeen = 0;
+        int faults = 0, sameDelta = 0, codeSeen = 0, loaded = 0;
         for (int op = 0; op < 400_000; op++) {
             if (op % 50 == 0 || walker.pages.isEmpty()) {
                 // Remap a page: another host page (often the one that keeps its entry's delta) and permissions.
@@ -90,17 +104,25 @@ class TlbTest {
                 if (host >= 0 && host - page == hostDeltaOfAlias(page, walker)) {
                     sameDelta++;
                 }
-                int perms = random.nextInt(16) | (random.nextInt(3) == 0 ? 0 : READ);
+                int perms = random.nextInt(32) | (random.nextInt(3) == 0 ? 0 : MAY_READ);
+                boolean wasGlobal = walker.global(page);
                 if (random.nextInt(8) == 0) {
                     walker.pages.remove(page);
                 } else {
                     walker.pages.put(page, new long[] {host, perms});
                 }
-                if (random.nextInt(10) == 0) {
-                    mmu.flush(); // a CR3 write
+                // A CR3 write keeps global translations, so only INVLPG (or a CR4 write) forgets a global page's
+                if (random.nextInt(10) == 0 && !wasGlobal && !walker.global(page)) {
+                    mmu.flushNonGlobal(); // a CR3 write
+                } else if (random.nextInt(10) == 0) {
+                    mmu.flush(); // a CR4 write
                 } else {
                     mmu.flushPage(page + random.nextInt(0x1000)); // INVLPG
                 }
+                continue;
+            }
+            if (random.nextInt(500) == 0) {
+                mmu.flushNonGlobal(); // a CR3 write with no mapping changed: must never make an access wrong
                 continue;
             }
             if (random.nextInt(200) == 0) {
@@ -135,6 +157,7 @@ class TlbTest {
                         long v = mmu.read(gva, size);
                         assertThat(host).as(what + " should fault").isNotNegative();
                         assertThat(v).as(what).isEqualTo(shadowValue(shadow, offset, size));
+                        loaded++;
                     }
                     case 1 -> {
                         long value = random.nextLong();
@@ -166,8 +189,48 @@ class TlbTest {
         }
         assertThat(ram.mismatch(MemorySegment.ofArray(shadow))).as("first wrong byte of RAM").isEqualTo(-1);
         assertThat(faults).as("accesses that faulted").isGreaterThan(1000);
+        assertThat(loaded).as("loads that did not").isGreaterThan(10_000);
         assertThat(sameDelta).as("remaps that kept an alias's delta").isGreaterThan(100);
         assertThat(codeSeen).as("stores to pages another vCPU marked as code").isGreaterThan(50);
+    }
+
+    /**
+     * A CR3 write keeps a global page's translation (SDM vol. 3A, 4.10.4.1), so a remap of it that is not followed
+     * by INVLPG still reads the old page, as on hardware; a non-global page's translation goes, and with it its
+     * entry's, even when that entry also held a global page's translation with the same delta.
+     */
+    @Test
+    void aCr3WriteKeepsGlobalTranslationsOnly() {
+        MemorySegment ram = Arena.ofAuto().allocate(RAM, 4096);
+        for (long page = 0; page < 16; page++) {
+            ram.set(ValueLayout.JAVA_LONG, page << 12, 0x1000 + page);
+        }
+        TableWalker walker = new TableWalker();
+        Mmu mmu = new Mmu(ram, walker);
+        // kernel and sharing share a TLB entry, and (both mapped at host = guest) its delta
+        long kernel = 0x1000, user = 0x40_2000L, sharing = 0x1000 + ALIAS;
+        walker.pages.put(kernel, new long[] {1L << 12, MAY_READ | MAY_EXECUTE | GLOBAL});
+        walker.pages.put(user, new long[] {2L << 12, MAY_READ | USER});
+        assertThat(mmu.read(kernel, 8)).isEqualTo(0x1001);
+        assertThat(mmu.read(user, 8)).isEqualTo(0x1002);
+
+        walker.pages.put(kernel, new long[] {3L << 12, MAY_READ | MAY_EXECUTE | GLOBAL});
+        walker.pages.put(user, new long[] {4L << 12, MAY_READ | USER});
+        mmu.flushNonGlobal();
+        assertThat(mmu.read(kernel, 8)).as("the global page's old translation").isEqualTo(0x1001);
+        assertThat(mmu.read(user, 8)).as("the user page's new one").isEqualTo(0x1004);
+
+        mmu.flushPage(kernel);
+        assertThat(mmu.read(kernel, 8)).as("after INVLPG").isEqualTo(0x1003);
+        walker.pages.put(kernel, new long[] {1L << 12, MAY_READ | MAY_EXECUTE | GLOBAL});
+        mmu.flush();
+        assertThat(mmu.read(kernel, 8)).as("after a full flush").isEqualTo(0x1001);
+
+        walker.pages.put(sharing, new long[] {ALIAS + 0x1000, MAY_READ | MAY_EXECUTE});
+        assertThat(mmu.fetch8(sharing)).as("a non-global page in the global page's entry").isZero();
+        walker.pages.put(sharing, new long[] {6L << 12, MAY_READ | MAY_EXECUTE});
+        mmu.flushNonGlobal();
+        assertThat(mmu.fetch8(sharing)).as("the non-global page's translation went").isEqualTo(0x06);
     }
 
     /** The delta (host minus guest page) of some other mapped page that shares {@code page}'s TLB entry, or 1. */
