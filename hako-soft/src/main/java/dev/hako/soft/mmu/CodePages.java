@@ -3,6 +3,7 @@ package dev.hako.soft.mmu;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
@@ -22,17 +23,18 @@ public final class CodePages {
     /** Guest time after which a page's thrown-away translations are forgotten, in units of 2^20 ns. */
     private static final int SETTLED_MILLIS = 1000;
 
-    private final int[] discardedTranslations;
-    /** Guest time of each page's last thrown-away translation, in units of 2^20 ns (about a millisecond). */
-    private final int[] lastDiscardMillis;
+    /**
+     * Pages whose translations stores threw away, by page number: the count in the high half, the guest time of
+     * the last in the low half (units of 2^20 ns, about a millisecond). A map, as few pages ever get here: two
+     * arrays indexed by page cost 8 bytes per page of RAM, 32 MiB for a 16 GiB guest.
+     */
+    private final ConcurrentHashMap<Integer, Long> discards = new ConcurrentHashMap<>();
     private final List<Mmu> mmus = new CopyOnWriteArrayList<>();
 
     public CodePages(long ramBytes) {
         int pages = (int) ((ramBytes + 0xFFF) >>> 12);
         this.bits = new long[(pages + 63) >>> 6];
         this.generations = new int[pages];
-        this.discardedTranslations = new int[pages];
-        this.lastDiscardMillis = new int[pages];
     }
 
     void register(Mmu mmu) {
@@ -51,19 +53,24 @@ public final class CodePages {
      * Translations of code on {@code hostPage} that stores to the page made useless, counted since the page last
      * went {@value #SETTLED_MILLIS} ms of guest time (from {@code nowNanos}) without losing one: code whose
      * rewriting stopped (Linux's, patched in phases while it boots and loads modules) counts as never rewritten.
-     * Plain array accesses: a lost update between vCPUs only misjudges when to translate.
      */
     public int recentlyDiscardedTranslations(long hostPage, long nowNanos) {
-        int page = (int) (hostPage >>> 12);
-        int count = discardedTranslations[page];
-        return count != 0 && (int) (nowNanos >>> 20) - lastDiscardMillis[page] <= SETTLED_MILLIS ? count : 0;
+        if (discards.isEmpty()) {
+            return 0;
+        }
+        Long packed = discards.get((int) (hostPage >>> 12));
+        return packed == null ? 0 : recent(packed, nowNanos);
     }
 
     /** A store to {@code hostPage} threw away a translation of code on it, at guest time {@code nowNanos}. */
     public void translationDiscarded(long hostPage, long nowNanos) {
-        int page = (int) (hostPage >>> 12);
-        discardedTranslations[page] = recentlyDiscardedTranslations(hostPage, nowNanos) + 1;
-        lastDiscardMillis[page] = (int) (nowNanos >>> 20);
+        long now = (nowNanos >>> 20) & 0xFFFF_FFFFL;
+        discards.merge((int) (hostPage >>> 12), 1L << 32 | now,
+                (old, first) -> (long) (recent(old, nowNanos) + 1) << 32 | now);
+    }
+
+    private static int recent(long packed, long nowNanos) {
+        return (int) (nowNanos >>> 20) - (int) packed <= SETTLED_MILLIS ? (int) (packed >>> 32) : 0;
     }
 
     boolean isCode(long hostPage) {
