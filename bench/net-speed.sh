@@ -98,6 +98,10 @@ h2g = megabytes / (time.perf_counter() - t)
 conn, _ = listener.accept()
 t, got = time.perf_counter(), 0
 while True:
+    # Acknowledge at once: passt acknowledges the guest's data only once the host's receiver has, so the host's
+    # delayed ACK (40 ms for a lone segment under the loopback's 64 KiB MSS) held the guest's next send each round,
+    # and the figure measured how many rounds fell into that timer (0.47 to 1.9 MiB/s for one build).
+    conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
     b = conn.recv(1 << 20)
     if not b:
         break
