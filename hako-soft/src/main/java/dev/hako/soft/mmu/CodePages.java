@@ -18,11 +18,11 @@ public final class CodePages {
     private static final VarHandle BITS = MethodHandles.arrayElementVarHandle(long[].class);
     private static final VarHandle GENERATIONS = MethodHandles.arrayElementVarHandle(int[].class);
 
-    private final long[] bits;
-    private final int[] generations;
     /** Guest time after which a page's thrown-away translations are forgotten, in units of 2^20 ns. */
     private static final int SETTLED_MILLIS = 1000;
 
+    private final long[] bits;
+    private final int[] generations;
     /**
      * Pages whose translations stores threw away, by page number: the count in the high half, the guest time of
      * the last in the low half (units of 2^20 ns, about a millisecond). A map, as few pages ever get here: two

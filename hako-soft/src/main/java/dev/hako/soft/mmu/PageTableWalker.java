@@ -8,9 +8,10 @@ import java.lang.invoke.VarHandle;
 
 /**
  * The system CPU's page walker (SDM vol. 3 ch. 4.5): 4-level paging with PAE, NX, 2 MiB and 1 GiB pages,
- * user/supervisor and write protection (CR0.WP), accessed and dirty bits set atomically as hardware does;
- * global pages (PTE.G, honoured while CR4.PGE is set); with paging off, linear is physical. Guest-physical addresses below the end of RAM are RAM (host offset =
- * gpa); the rest is MMIO. A refused access raises #PF with CR2 and the error code.
+ * user/supervisor and write protection (CR0.WP), accessed and dirty bits set atomically as hardware does, and
+ * global pages (PTE.G, honoured while CR4.PGE is set); with paging off, linear is physical. Guest-physical
+ * addresses below the end of RAM are RAM (host offset = gpa); the rest is MMIO. A refused access raises #PF with
+ * CR2 and the error code.
  */
 public final class PageTableWalker implements PageWalker {
     private static final long ADDR_MASK = 0x000F_FFFF_FFFF_F000L;
@@ -27,6 +28,7 @@ public final class PageTableWalker implements PageWalker {
     private boolean user;
     /** Told of the page of every accessed or dirty bit this walker sets; null: none. */
     private DirtyPages dirty;
+    /** The page of the last successful translation is global: the TLB keeps it across CR3 writes. */
     private boolean lastGlobal;
 
     public PageTableWalker(MemorySegment ram, ControlRegisters cr, CpuFault fault) {
