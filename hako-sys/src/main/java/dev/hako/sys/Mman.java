@@ -45,44 +45,56 @@ public final class Mman {
 
     /** Maps at the start of the first hole below 2 GiB (from /proc/self/maps) that the kernel lets us take. */
     private static long mapInLowGap(long size, int prot) {
-        long floor = lowestMappableAddress();
-        long previousEnd = floor;
-        for (long[] range : mappedRanges()) {
-            long holeStart = Math.max(previousEnd, floor);
-            if (range[0] - holeStart >= size && holeStart + size <= LOW_LIMIT) {
-                long address = Libc.syscall(SYS_MMAP, holeStart, size, prot,
-                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
-                if (address == holeStart) {
-                    return address;
-                }
-                if (address >= 0 || address <= -4096) {
-                    release(MemorySegment.ofAddress(address).reinterpret(size)); // a kernel that took it as a hint
-                }
+        for (long[] hole : unmappedRanges(lowestMappableAddress(), LOW_LIMIT)) {
+            if (hole[1] - hole[0] < size) {
+                continue;
             }
-            previousEnd = Math.max(previousEnd, range[1]);
-            if (previousEnd >= LOW_LIMIT) {
-                break;
+            long address = Libc.syscall(SYS_MMAP, hole[0], size, prot,
+                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+            if (address == hole[0]) {
+                return address;
+            }
+            if (address >= 0 || address <= -4096) {
+                release(MemorySegment.ofAddress(address).reinterpret(size)); // a kernel that took it as a hint
             }
         }
         return -ENOMEM;
     }
 
-    /** The start and end of each mapping of this process, in address order. */
-    static List<long[]> mappedRanges() {
+    /**
+     * The start and end of each range of addresses from {@code from} to {@code to} that no mapping of this process
+     * covers now (from /proc/self/maps), in address order; none when that file cannot be read.
+     */
+    static List<long[]> unmappedRanges(long from, long to) {
+        List<long[]> mapped = new ArrayList<>();
         try {
-            List<long[]> ranges = new ArrayList<>();
             for (String line : Files.readAllLines(Path.of("/proc/self/maps"))) {
                 String span = line.substring(0, line.indexOf(' '));
                 int dash = span.indexOf('-');
-                ranges.add(new long[] {Long.parseUnsignedLong(span.substring(0, dash), 16),
+                mapped.add(new long[] {Long.parseUnsignedLong(span.substring(0, dash), 16),
                         Long.parseUnsignedLong(span.substring(dash + 1), 16)});
             }
-            ranges.add(new long[] {LOW_LIMIT, LOW_LIMIT}); // closes the hole that reaches 2 GiB
-            ranges.sort((a, b) -> Long.compareUnsigned(a[0], b[0]));
-            return ranges;
         } catch (IOException e) {
             return List.of();
         }
+        mapped.sort((a, b) -> Long.compareUnsigned(a[0], b[0]));
+        List<long[]> holes = new ArrayList<>();
+        long cursor = from;
+        for (long[] range : mapped) {
+            if (Long.compareUnsigned(cursor, to) >= 0) {
+                break;
+            }
+            if (Long.compareUnsigned(range[0], cursor) > 0) {
+                holes.add(new long[] {cursor, Long.compareUnsigned(range[0], to) < 0 ? range[0] : to});
+            }
+            if (Long.compareUnsigned(range[1], cursor) > 0) {
+                cursor = range[1];
+            }
+        }
+        if (Long.compareUnsigned(cursor, to) < 0) {
+            holes.add(new long[] {cursor, to});
+        }
+        return holes;
     }
 
     private static long lowestMappableAddress() {

@@ -52,19 +52,11 @@ class MmanTest {
     /** Reserves every hole between 1 and 2 GiB, inaccessible and uncommitted. */
     private static List<MemorySegment> fillWindow() {
         List<MemorySegment> blockers = new ArrayList<>();
-        long cursor = WINDOW_START;
-        for (long[] range : Mman.mappedRanges()) {
-            long holeEnd = Math.min(range[0], WINDOW_END);
-            if (holeEnd > cursor) {
-                long address = Libc.syscall(SYS_MMAP, cursor, holeEnd - cursor, Mman.PROT_NONE,
-                        Mman.MAP_PRIVATE | Mman.MAP_ANONYMOUS | Mman.MAP_NORESERVE | Mman.MAP_FIXED_NOREPLACE, -1, 0);
-                assertThat(address).as("reserving the hole at %x", cursor).isEqualTo(cursor);
-                blockers.add(MemorySegment.ofAddress(address).reinterpret(holeEnd - cursor));
-            }
-            cursor = Math.max(cursor, range[1]);
-            if (cursor >= WINDOW_END) {
-                break;
-            }
+        for (long[] hole : Mman.unmappedRanges(WINDOW_START, WINDOW_END)) {
+            long address = Libc.syscall(SYS_MMAP, hole[0], hole[1] - hole[0], Mman.PROT_NONE,
+                    Mman.MAP_PRIVATE | Mman.MAP_ANONYMOUS | Mman.MAP_NORESERVE | Mman.MAP_FIXED_NOREPLACE, -1, 0);
+            assertThat(address).as("reserving the hole at %x", hole[0]).isEqualTo(hole[0]);
+            blockers.add(MemorySegment.ofAddress(address).reinterpret(hole[1] - hole[0]));
         }
         return blockers;
     }
